@@ -1,0 +1,3 @@
+INSERT INTO atqbo_error_log (entity, autotask_id, qbo_id, dag_id, run_id, message, fix, attempts, occurred_at)
+VALUES (:entity, :autotask_id, :qbo_id, :dag_id, :run_id, :message, :fix, :attempts, :now)
+RETURNING id

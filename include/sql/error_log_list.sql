@@ -1,0 +1,7 @@
+SELECT id, entity, autotask_id, qbo_id, dag_id, run_id, message, fix, attempts, occurred_at,
+       retry_requested_at, resolved_at
+FROM atqbo_error_log
+WHERE (:entity IS NULL OR entity = :entity)
+  AND (:since IS NULL OR occurred_at >= :since)
+  AND (:include_resolved = 1 OR resolved_at IS NULL)
+ORDER BY occurred_at DESC, id DESC

@@ -1,0 +1,1 @@
+SELECT value FROM atqbo_meta WHERE key = :key

@@ -1,0 +1,1 @@
+SELECT name, owner, acquired_at, expires_at, details FROM atqbo_run_locks WHERE name = :name

@@ -1,0 +1,1 @@
+DELETE FROM atqbo_run_locks WHERE name = :name AND owner = :owner

@@ -1,0 +1,6 @@
+SELECT entity, autotask_id, generation, realm_id, qbo_id, qbo_number, status, attempts, last_error,
+       payload_hash, request_id, run_id, created_at, updated_at
+FROM atqbo_sync_records
+WHERE (:entity IS NULL OR entity = :entity)
+  AND (:status IS NULL OR status = :status)
+ORDER BY entity, autotask_id

@@ -1,0 +1,1 @@
+"""Airflow hooks for the two services atqbo talks to: Autotask PSA and QuickBooks Online."""

@@ -1,0 +1,1 @@
+"""One module per sync flow: invoices, voids, payments, purchase orders, tools."""

@@ -1,0 +1,1 @@
+"""Pure transforms: Autotask records and settings in, QBO payloads out."""

@@ -1,0 +1,8 @@
+"""Local emulator of the Autotask PSA REST API and the QuickBooks Online Accounting API.
+
+See ``sandbox/README.md`` for what it emulates and where it had to guess.
+"""
+
+from sandbox.server import Sandbox, SeedError
+
+__all__ = ["Sandbox", "SeedError"]

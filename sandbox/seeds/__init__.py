@@ -1,0 +1,21 @@
+"""Seed documents: ``empty``, the built-in ``demo`` MSP, or a JSON file path."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+
+def load_seed(name_or_path: str, today: date | None = None) -> dict[str, Any]:
+    if name_or_path == "empty":
+        return {}
+    if name_or_path == "demo":
+        from sandbox.seeds.demo import build_demo_seed
+
+        return build_demo_seed(today or date.today())
+    path = Path(name_or_path)
+    if not path.is_file():
+        raise ValueError(f"seed {name_or_path!r} is neither 'demo', 'empty' nor a JSON file")
+    return json.loads(path.read_text())
