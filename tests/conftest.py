@@ -71,3 +71,41 @@ def ledger(request, tmp_path):
             tx._conn.cursor().execute(f"DELETE FROM {table}")
     yield led
     led.close()
+
+
+@pytest.fixture(scope="session")
+def airflow_db():
+    """An initialised Airflow metadata DB (SQLite) in the scratch Airflow home, for dag.test()."""
+    import subprocess
+    import sys
+
+    home = Path(os.environ["AIRFLOW_HOME"])
+    home.mkdir(parents=True, exist_ok=True)
+    airflow = str(Path(sys.executable).with_name("airflow"))
+    result = subprocess.run([airflow, "db", "migrate"], capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, f"airflow db migrate failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+    return home
+
+
+@pytest.fixture(scope="session")
+def sandbox_server():
+    """One sandbox (both APIs + SMTP) for the whole session; tests reset it as they need."""
+    from sandbox import Sandbox
+
+    sb = Sandbox(port=0, smtp_port=0).start()
+    yield sb
+    sb.stop()
+
+
+@pytest.fixture
+def sandbox_connections(sandbox_server, monkeypatch, tmp_path):
+    """Airflow connections (as AIRFLOW_CONN_* variables) pointing atqbo at the session sandbox,
+    and a fresh SQLite state database."""
+    import json
+
+    for conn_id, conn in sandbox_server.connections().items():
+        monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", json.dumps(conn))
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_ATQBO_STATE", json.dumps({"conn_type": "sqlite", "host": str(tmp_path / "atqbo_state.db")})
+    )
+    return sandbox_server

@@ -1,0 +1,83 @@
+"""Checks that every connection atqbo needs works, each returning a small summary (no secrets).
+
+Used by the ``atqbo_check_connections`` DAG: the first thing to run after setting up
+connections, and what to run when a sync fails with an authentication or configuration error.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from atqbo.exceptions import AtqboConfigError
+from atqbo.settings import Settings
+
+
+def check_state_database(settings: Settings) -> dict[str, Any]:
+    """Create the ledger's tables if missing and count what it holds."""
+    from atqbo.ledger import Ledger
+
+    ledger = Ledger.from_conn_id(settings.state_conn_id)
+    ledger.create_schema()
+    counts = {f"{r['entity']}:{r['status']}": r["n"] for r in ledger.count_sync_records()}
+    return {
+        "database": ledger.description,
+        "sync_records": counts,
+        "open_errors": len(ledger.list_errors()),
+        "run_locks": [lock["name"] for lock in ledger.list_run_locks()],
+    }
+
+
+def check_autotask(settings: Settings) -> dict[str, Any]:
+    """Zone discovery, authentication, the hourly budget and a picklist read."""
+    from atqbo.hooks.autotask import AutotaskHook
+
+    hook = AutotaskHook(settings.autotask_conn_id, budget_share=settings.autotask_budget_share)
+    threshold = hook.threshold_information()
+    statuses = hook.picklist("PurchaseOrders", "status")
+    limit = threshold["externalRequestThreshold"]
+    used = threshold["currentTimeframeRequestCount"]
+    return {
+        "requests_used_this_hour": used,
+        "hourly_threshold": limit,
+        "atqbo_budget": int(limit * settings.autotask_budget_share),
+        "purchase_order_statuses": sorted(statuses.values()),
+    }
+
+
+def check_qbo(settings: Settings) -> dict[str, Any]:
+    """OAuth refresh (rotated token saved in the ledger), company info and the preferences atqbo uses."""
+    from atqbo.hooks.qbo import QuickBooksOnlineHook
+
+    hook = QuickBooksOnlineHook(settings.qbo_conn_id, state_conn_id=settings.state_conn_id)
+    info = hook.company_info()
+    prefs = hook.preferences()
+    sales = prefs.get("SalesFormsPrefs", {})
+    custom_fields = [
+        pair.get("StringValue")
+        for group in sales.get("CustomField", [])
+        for pair in group.get("CustomField", [])
+        if pair.get("Type") == "StringType" and pair.get("StringValue")
+    ]
+    return {
+        "company": info.get("CompanyName"),
+        "country": info.get("Country"),
+        "automated_sales_tax": bool(prefs.get("TaxPrefs", {}).get("PartnerTaxEnabled")),
+        "multi_currency": bool(prefs.get("CurrencyPrefs", {}).get("MultiCurrencyEnabled")),
+        "custom_transaction_numbers": bool(sales.get("CustomTxnNumbers")),
+        "custom_fields": custom_fields,
+        "books_closed_through": prefs.get("AccountingInfoPrefs", {}).get("BookCloseDate"),
+    }
+
+
+def check_smtp(settings: Settings) -> dict[str, Any]:
+    """Connect and say hello to the SMTP server reports go through (sends nothing)."""
+    from airflow.providers.smtp.hooks.smtp import SmtpHook
+
+    with SmtpHook(smtp_conn_id=settings.smtp_conn_id) as hook:
+        ok, message = hook.test_connection()
+    if not ok:
+        raise AtqboConfigError(
+            f"the SMTP connection {settings.smtp_conn_id!r} does not answer ({message}); "
+            "check its host, port and the disable_tls/disable_ssl extras"
+        )
+    return {"smtp": message, "report_to": settings.report_to or "(none: reports are only logged)"}

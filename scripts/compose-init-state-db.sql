@@ -1,0 +1,1 @@
+CREATE DATABASE atqbo_state OWNER airflow;

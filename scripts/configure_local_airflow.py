@@ -1,0 +1,81 @@
+"""Point a local Airflow home at the sandbox: connections, the settings Variable, pools, login.
+
+Run by ``scripts/run.sh`` after ``airflow db migrate``. Connections go into the metadata
+database (not environment variables) so that they show, and can be tested, in the UI.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import secrets
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import requests
+
+AIRFLOW = str(Path(sys.executable).with_name("airflow"))
+
+
+def airflow(*args: str) -> None:
+    subprocess.run([AIRFLOW, *args], check=True, stdout=subprocess.DEVNULL)
+
+
+def demo_settings(state: dict) -> dict:
+    resources = [r for r in state["autotask"].get("Resources", []) if r.get("isActive", True)]
+    return {
+        "report_to": ["billing@msp.example"],
+        "lob_class_map": {
+            "Managed Services:Monitoring": "Managed",
+            "Managed Services:Helpdesk": "Managed",
+            "Managed Services:Security": "Managed",
+            "Professional Services:Projects": "Projects",
+            "Professional Services:Hardware": "Hardware Resale",
+        },
+        "po_number_custom_field": "PO Number",
+        "todo_action_type": 1,
+        "todo_resource_id": resources[0]["id"] if resources else None,
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--sandbox", required=True, help="sandbox base URL")
+    parser.add_argument("--airflow-home", required=True)
+    args = parser.parse_args()
+    home = Path(args.airflow_home)
+
+    conns = requests.get(f"{args.sandbox}/_sandbox/connections", timeout=10).json()
+    # The sandbox keeps its state in memory and starts from the demo seed every time, so the state
+    # database (sync records, the rotated QBO refresh token) must start afresh with it.
+    state_db = home / "atqbo_state.db"
+    for stale in (state_db, state_db.with_name(state_db.name + "-wal"), state_db.with_name(state_db.name + "-shm")):
+        stale.unlink(missing_ok=True)
+    conns["atqbo_state"] = {"conn_type": "sqlite", "host": str(state_db)}
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
+        json.dump(conns, f)
+    airflow("connections", "import", "--overwrite", f.name)
+    Path(f.name).unlink()
+    print(f"atqbo: connections {', '.join(sorted(conns))} point at the sandbox")
+
+    state = requests.get(f"{args.sandbox}/_sandbox/state", timeout=10).json()
+    existing = subprocess.run([AIRFLOW, "variables", "get", "atqbo_settings"], capture_output=True)
+    if existing.returncode != 0:  # keep what a user edited in the UI across restarts
+        airflow("variables", "set", "atqbo_settings", json.dumps(demo_settings(state)))
+    airflow("pools", "set", "autotask_api", "3", "Autotask: at most 3 concurrent calls per endpoint (thread limit)")
+    airflow("pools", "set", "qbo_api", "10", "QuickBooks Online: at most 10 concurrent calls per realm")
+    print("atqbo: Variable atqbo_settings and pools autotask_api, qbo_api set")
+
+    passwords = home / "simple_auth_manager_passwords.json.generated"
+    password_file = home / "admin-password"
+    if not password_file.exists():
+        password_file.write_text(secrets.token_urlsafe(12))
+        password_file.chmod(0o600)
+    passwords.write_text(json.dumps({"admin": password_file.read_text().strip()}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

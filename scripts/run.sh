@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# `make run`: the sandbox (demo seed + SMTP) and Airflow standalone on SQLite, wired together.
+# Ctrl-C (or SIGTERM) stops everything this script started.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+REPO="$PWD"
+
+export AIRFLOW_HOME="$REPO/airflow-home"
+export AIRFLOW__CORE__DAGS_FOLDER="$REPO/dags"
+export AIRFLOW__CORE__PLUGINS_FOLDER="$REPO/plugins"
+export AIRFLOW__CORE__LOAD_EXAMPLES=False
+export AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS="admin:admin"
+export AIRFLOW__API__PORT="${ATQBO_UI_PORT:-8080}"
+SANDBOX_PORT="${ATQBO_SANDBOX_PORT:-8700}"
+SMTP_PORT="${ATQBO_SMTP_PORT:-8725}"
+PY="$REPO/.venv/bin/python"
+AIRFLOW="$REPO/.venv/bin/airflow"
+mkdir -p "$AIRFLOW_HOME/logs"
+
+pids=()
+stop_all() {
+  trap - EXIT INT TERM
+  echo "atqbo: stopping..."
+  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  echo "atqbo: stopped"
+}
+trap stop_all EXIT INT TERM
+
+echo "atqbo: starting the sandbox on http://127.0.0.1:$SANDBOX_PORT (SMTP on $SMTP_PORT), demo seed"
+"$PY" -m sandbox --port "$SANDBOX_PORT" --smtp-port "$SMTP_PORT" --seed demo >"$AIRFLOW_HOME/logs/sandbox.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 1 50); do
+  curl -fsS "http://127.0.0.1:$SANDBOX_PORT/_sandbox/health" >/dev/null 2>&1 && break
+  kill -0 "${pids[0]}" 2>/dev/null || { cat "$AIRFLOW_HOME/logs/sandbox.log"; exit 1; }
+  sleep 0.2
+done
+
+echo "atqbo: preparing the Airflow metadata database (SQLite in $AIRFLOW_HOME)"
+"$AIRFLOW" db migrate >"$AIRFLOW_HOME/logs/db-migrate.log" 2>&1 || { tail -30 "$AIRFLOW_HOME/logs/db-migrate.log"; exit 1; }
+"$PY" scripts/configure_local_airflow.py --sandbox "http://127.0.0.1:$SANDBOX_PORT" --airflow-home "$AIRFLOW_HOME"
+
+"$AIRFLOW" standalone >"$AIRFLOW_HOME/logs/standalone.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 1 300); do
+  curl -fsS "http://127.0.0.1:$AIRFLOW__API__PORT/api/v2/monitor/health" >/dev/null 2>&1 && break
+  kill -0 "${pids[1]}" 2>/dev/null || { tail -50 "$AIRFLOW_HOME/logs/standalone.log"; exit 1; }
+  sleep 1
+done
+cat <<MSG
+
+  atqbo is running.
+    Airflow UI   http://127.0.0.1:$AIRFLOW__API__PORT   login: admin / $(cat "$AIRFLOW_HOME/admin-password")
+    Sandbox      http://127.0.0.1:$SANDBOX_PORT          (state: /_sandbox/state, mail: /_sandbox/mail)
+    Logs         $AIRFLOW_HOME/logs/ (standalone.log, sandbox.log)
+  Press Ctrl-C to stop everything.
+
+MSG
+wait "${pids[1]}"
