@@ -7,6 +7,7 @@ attachments by name, so tests can check a report the way a recipient would read 
 from __future__ import annotations
 
 import base64
+import socket
 import threading
 from email import policy
 from email.parser import BytesParser
@@ -33,9 +34,14 @@ class MailServer:
         self._controller: Controller | None = None
 
     def start(self) -> None:
+        if self.port == 0:
+            # aiosmtpd checks readiness by connecting to the port it was given, so port 0 ("any
+            # free port") must be resolved to a real one first.
+            with socket.socket() as probe:
+                probe.bind((self.host, 0))
+                self.port = probe.getsockname()[1]
         self._controller = Controller(_KeepAll(self), hostname=self.host, port=self.port)
         self._controller.start()
-        self.port = self._controller.port
 
     def stop(self) -> None:
         if self._controller:

@@ -131,6 +131,8 @@ class Sandbox:
     def dispatch(self, req: Request) -> tuple[Response | None, dict[str, Any]]:
         """Answer one request. A ``None`` response means: close the connection, say nothing."""
         if req.path.startswith("/_sandbox"):
+            if not ipaddress.ip_address(req.client).is_loopback:
+                return Response.json(403, {"error": "control endpoints answer loopback only"}), {"api": "sandbox"}
             return self._control(req), {"api": "sandbox", "requestid": None}
         api = next((a for a in self.apis if a.handles(req)), None)
         if api is None:
@@ -230,14 +232,11 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
         req = Request.build(self.command, self.path, dict(self.headers.items()), body, self.client_address[0])
-        if req.path.startswith("/_sandbox") and not ipaddress.ip_address(req.client).is_loopback:
-            response, meta = Response.json(403, {"error": "control endpoints answer loopback only"}), {"api": "sandbox"}
-        else:
-            try:
-                response, meta = self.sandbox.dispatch(req)
-            except Exception as exc:  # a sandbox bug must still answer, and say what broke
-                log.exception("sandbox error on %s %s", req.method, req.path)
-                response, meta = Response.json(500, {"errors": [f"sandbox internal error: {exc!r}"]}), {"api": "?"}
+        try:
+            response, meta = self.sandbox.dispatch(req)
+        except Exception as exc:  # a sandbox bug must still answer, and say what broke
+            log.exception("sandbox error on %s %s", req.method, req.path)
+            response, meta = Response.json(500, {"errors": [f"sandbox internal error: {exc!r}"]}), {"api": "?"}
         status = response.status if response is not None else None
         if meta.get("api") != "sandbox":
             self.sandbox.requests.add(

@@ -5,30 +5,44 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 REPO="$PWD"
 
-export AIRFLOW_HOME="$REPO/airflow-home"
+export AIRFLOW_HOME="${ATQBO_AIRFLOW_HOME:-$REPO/airflow-home}"
 export AIRFLOW__CORE__DAGS_FOLDER="$REPO/dags"
 export AIRFLOW__CORE__PLUGINS_FOLDER="$REPO/plugins"
 export AIRFLOW__CORE__LOAD_EXAMPLES=False
+# Local demo against the sandbox: DAGs start unpaused so the UI shows them working at once.
+export AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION="${AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION:-False}"
 export AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS="admin:admin"
 export AIRFLOW__API__PORT="${ATQBO_UI_PORT:-8080}"
+# Task runners report to the API server: it must be the same port as the UI.
+export AIRFLOW__CORE__EXECUTION_API_SERVER_URL="http://127.0.0.1:$AIRFLOW__API__PORT/execution/"
 SANDBOX_PORT="${ATQBO_SANDBOX_PORT:-8700}"
 SMTP_PORT="${ATQBO_SMTP_PORT:-8725}"
+# airflow standalone starts its parts as `airflow ...` from PATH: use the venv's.
+export PATH="$REPO/.venv/bin:$PATH"
 PY="$REPO/.venv/bin/python"
 AIRFLOW="$REPO/.venv/bin/airflow"
 mkdir -p "$AIRFLOW_HOME/logs"
 
+# Each part runs in its own session (setsid), so stopping it stops its whole process group:
+# `airflow standalone` alone would leave its scheduler, API server and triggerer running.
 pids=()
 stop_all() {
   trap - EXIT INT TERM
   echo "atqbo: stopping..."
-  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do kill -INT -- "-$pid" 2>/dev/null || true; done
+  for _ in $(seq 1 30); do
+    alive=0
+    for pid in "${pids[@]}"; do kill -0 -- "-$pid" 2>/dev/null && alive=1; done
+    [ "$alive" = 0 ] && break
+    sleep 1
+  done
+  for pid in "${pids[@]}"; do kill -KILL -- "-$pid" 2>/dev/null || true; done
   echo "atqbo: stopped"
 }
 trap stop_all EXIT INT TERM
 
 echo "atqbo: starting the sandbox on http://127.0.0.1:$SANDBOX_PORT (SMTP on $SMTP_PORT), demo seed"
-"$PY" -m sandbox --port "$SANDBOX_PORT" --smtp-port "$SMTP_PORT" --seed demo >"$AIRFLOW_HOME/logs/sandbox.log" 2>&1 &
+setsid "$PY" -m sandbox --port "$SANDBOX_PORT" --smtp-port "$SMTP_PORT" --seed demo >"$AIRFLOW_HOME/logs/sandbox.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 1 50); do
   curl -fsS "http://127.0.0.1:$SANDBOX_PORT/_sandbox/health" >/dev/null 2>&1 && break
@@ -40,7 +54,7 @@ echo "atqbo: preparing the Airflow metadata database (SQLite in $AIRFLOW_HOME)"
 "$AIRFLOW" db migrate >"$AIRFLOW_HOME/logs/db-migrate.log" 2>&1 || { tail -30 "$AIRFLOW_HOME/logs/db-migrate.log"; exit 1; }
 "$PY" scripts/configure_local_airflow.py --sandbox "http://127.0.0.1:$SANDBOX_PORT" --airflow-home "$AIRFLOW_HOME"
 
-"$AIRFLOW" standalone >"$AIRFLOW_HOME/logs/standalone.log" 2>&1 &
+setsid "$AIRFLOW" standalone >"$AIRFLOW_HOME/logs/standalone.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 1 300); do
   curl -fsS "http://127.0.0.1:$AIRFLOW__API__PORT/api/v2/monitor/health" >/dev/null 2>&1 && break
@@ -56,4 +70,4 @@ cat <<MSG
   Press Ctrl-C to stop everything.
 
 MSG
-wait "${pids[1]}"
+while kill -0 "${pids[1]}" 2>/dev/null; do sleep 1; done

@@ -1,0 +1,412 @@
+"""OAuth 2.0 tokens of the QuickBooks Online hook, shared by every worker through the state ledger (ERR-04).
+
+QBO rotates the refresh token: each refresh may return a new one, and the old one soon stops
+working. A worker that refreshes and then crashes before storing the new token, or two workers
+that refresh at once, leave everyone with a dead token and a user who must reconnect. So:
+
+1. A worker uses its in-memory access token, or the ledger's, while it has more than a margin
+   (5 minutes) of life left.
+2. Otherwise it claims the realm's refresh lease in the ledger (an atomic UPDATE). The holder
+   re-reads the row (someone may have just refreshed), calls the token endpoint if the token is
+   still stale, and stores the rotated refresh token and the new access token in one transaction
+   (which also releases the lease) *before* using the new access token.
+3. A worker that did not get the lease polls the ledger until the row's version changes or the
+   lease is released or expires, then uses the new token (or claims the lease itself).
+4. On ``invalid_grant`` the holder re-reads the ledger: another process may have rotated the
+   token meanwhile (use that). Otherwise the authorization is gone: ``QboTokenRevoked`` says how
+   to reconnect.
+5. The connection's ``refresh_token`` extra is only the initial token. The ledger remembers a
+   fingerprint (a salted SHA-256, never the token) of the connection token it adopted; when the
+   connection holds a different token, the user has reconnected and that token is adopted.
+
+Tokens are never logged, and never appear in exception messages or reprs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import random
+import socket
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Any, Callable
+
+import requests
+
+from atqbo.hooks.qbo import (
+    NO_ANSWER_ERRORS,
+    Backoff,
+    QboAuthError,
+    QboServerError,
+    QboTokenRevoked,
+    redact,
+)
+
+log = logging.getLogger(__name__)
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def fingerprint(token: str | None) -> str | None:
+    """A stable, non-reversible identifier of a refresh token (to notice a reconnect)."""
+    if not token:
+        return None
+    return hashlib.sha256(b"atqbo-qbo-refresh-token\x00" + token.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class TokenGrant:
+    """A successful answer of the token endpoint."""
+
+    access_token: str
+    refresh_token: str
+    access_expires_at: datetime
+    refresh_expires_at: datetime | None
+
+    def __repr__(self) -> str:
+        return f"TokenGrant(access_expires_at={self.access_expires_at.isoformat()})"
+
+
+class InvalidGrant(Exception):
+    """The token endpoint refused the refresh token (``invalid_grant``). Internal to this module."""
+
+
+class TokenEndpoint:
+    """Intuit's OAuth 2.0 token endpoint: the refresh grant, with HTTP Basic client authentication."""
+
+    def __init__(
+        self,
+        *,
+        session: requests.Session,
+        token_url: str,
+        client_id: str,
+        client_secret: str,
+        timeout: float,
+        backoff: Backoff,
+        max_retries: int,
+        sleep: Callable[[float], None] = time.sleep,
+        now: Callable[[], datetime] = utcnow,
+    ):
+        self._session = session
+        self.token_url = token_url
+        self._client_id = client_id
+        self._client_secret = client_secret
+        self.timeout = timeout
+        self.backoff = backoff
+        self.max_retries = max_retries
+        self.sleep = sleep
+        self.now = now
+
+    def __repr__(self) -> str:
+        return f"TokenEndpoint(token_url={self.token_url!r})"
+
+    def refresh(self, refresh_token: str) -> TokenGrant:
+        """Exchange a refresh token; raises ``InvalidGrant``, ``QboAuthError`` or ``QboServerError``."""
+        attempt = 0
+        while True:
+            try:
+                response = self._session.post(
+                    self.token_url,
+                    data={"grant_type": "refresh_token", "refresh_token": refresh_token},
+                    auth=(self._client_id, self._client_secret),
+                    headers={"Accept": "application/json", "Content-Type": "application/x-www-form-urlencoded"},
+                    timeout=self.timeout,
+                )
+            except NO_ANSWER_ERRORS as exc:
+                if attempt >= self.max_retries:
+                    raise QboServerError(
+                        f"no answer from the QBO token endpoint after {attempt + 1} attempts ({type(exc).__name__})",
+                        operation="refresh the access token",
+                    ) from None
+                self.sleep(self.backoff.delay(attempt))
+                attempt += 1
+                continue
+            if response.status_code == 200:
+                return self._grant_of(response)
+            try:
+                body = response.json()
+            except ValueError:
+                body = {}
+            error = str(body.get("error") or "") if isinstance(body, dict) else ""
+            if error == "invalid_grant":
+                raise InvalidGrant()
+            if response.status_code == 429 or response.status_code >= 500:
+                if attempt >= self.max_retries:
+                    raise QboServerError(
+                        f"the QBO token endpoint kept answering HTTP {response.status_code}",
+                        status=response.status_code,
+                        intuit_tid=response.headers.get("intuit_tid"),
+                        operation="refresh the access token",
+                    )
+                self.sleep(self.backoff.delay(attempt))
+                attempt += 1
+                continue
+            secrets = [refresh_token, self._client_secret]
+            description = redact(str(body.get("error_description") or "") if isinstance(body, dict) else "", secrets)
+            if response.status_code == 401 or error == "invalid_client":
+                raise QboAuthError(
+                    "the QBO token endpoint refused the app's client credentials (invalid_client): check the "
+                    "connection's login (client id) and password (client secret) against the Intuit developer portal",
+                    code=error,
+                    detail=description,
+                    status=response.status_code,
+                    intuit_tid=response.headers.get("intuit_tid"),
+                    operation="refresh the access token",
+                )
+            raise QboAuthError(
+                f"the QBO token endpoint refused the refresh ({error or 'no error code'})",
+                code=error,
+                detail=description,
+                status=response.status_code,
+                intuit_tid=response.headers.get("intuit_tid"),
+                operation="refresh the access token",
+            )
+
+    def _grant_of(self, response: requests.Response) -> TokenGrant:
+        try:
+            body = response.json()
+            access_token = str(body["access_token"])
+            refresh_token = str(body["refresh_token"])
+            expires_in = float(body.get("expires_in") or 3600)
+        except (ValueError, KeyError, TypeError):
+            raise QboServerError(
+                "the QBO token endpoint answered 200 without access_token/refresh_token",
+                status=response.status_code,
+                operation="refresh the access token",
+            ) from None
+        now = self.now()
+        refresh_in = body.get("x_refresh_token_expires_in")
+        return TokenGrant(
+            access_token=access_token,
+            refresh_token=refresh_token,
+            access_expires_at=now + timedelta(seconds=expires_in),
+            refresh_expires_at=now + timedelta(seconds=float(refresh_in)) if refresh_in else None,
+        )
+
+
+class TokenManager:
+    """Gives the hook a valid access token for one realm, following the protocol in the module doc.
+
+    Thread-safe; one manager per hook. ``owner`` (host, pid and a random part) names this
+    manager in the ledger's lease.
+    """
+
+    def __init__(
+        self,
+        *,
+        ledger: Any,
+        realm_id: str,
+        endpoint: TokenEndpoint,
+        connection_refresh_token: str | None,
+        conn_id: str = "qbo_default",
+        margin_seconds: float = 300.0,
+        lease_seconds: float = 150.0,
+        poll_interval: float = 0.1,
+        wait: Callable[[float], None] = time.sleep,
+        now: Callable[[], datetime] = utcnow,
+        owner: str | None = None,
+    ):
+        self.ledger = ledger
+        self.realm_id = realm_id
+        self.endpoint = endpoint
+        self._connection_token = connection_refresh_token
+        self._connection_fp = fingerprint(connection_refresh_token)
+        self.conn_id = conn_id
+        self.margin = timedelta(seconds=margin_seconds)
+        self.lease_seconds = lease_seconds
+        self.poll_interval = poll_interval
+        self.wait = wait  # real waiting for another worker; not the hook's (maybe fast) retry sleep
+        self.now = now
+        self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
+        self._lock = threading.Lock()
+        self._access_token: str | None = None
+        self._access_expires_at: datetime | None = None
+        self._seen: list[str] = []  # tokens handled here, for redaction of server messages
+
+    def __repr__(self) -> str:
+        return f"TokenManager(realm_id={self.realm_id!r}, owner={self.owner!r})"
+
+    def known_secrets(self) -> list[str]:
+        return [t for t in (self._access_token, self._connection_token, *self._seen) if t]
+
+    # -- public --------------------------------------------------------------------------------
+
+    def access_token(self) -> str:
+        """A valid access token, refreshed (once, across all workers) when it is about to expire."""
+        with self._lock:
+            if self._access_token and self._is_fresh(self._access_expires_at):
+                return self._access_token
+            return self._obtain(rejected=None)
+
+    def access_token_after_rejection(self, rejected: str) -> str:
+        """A new access token after QBO refused ``rejected`` (HTTP 401) although it had not expired."""
+        with self._lock:
+            if self._access_token and self._access_token != rejected and self._is_fresh(self._access_expires_at):
+                return self._access_token  # another thread of this hook replaced it already
+            self._access_token = None
+            return self._obtain(rejected=rejected)
+
+    # -- the protocol --------------------------------------------------------------------------
+
+    def _is_fresh(self, expires_at: datetime | None) -> bool:
+        return expires_at is not None and expires_at - self.now() > self.margin
+
+    def _reconnected(self, row: dict[str, Any] | None) -> bool:
+        """The connection holds a refresh token the ledger has not adopted yet: the user reconnected."""
+        if self._connection_fp is None:
+            return False
+        return row is None or not row.get("refresh_token") or row.get("source_fingerprint") != self._connection_fp
+
+    def _usable(self, row: dict[str, Any] | None, rejected: str | None) -> bool:
+        return bool(
+            row
+            and row.get("access_token")
+            and row["access_token"] != rejected
+            and self._is_fresh(row.get("access_expires_at"))
+            and not self._reconnected(row)
+        )
+
+    def _use(self, access_token: str, expires_at: datetime | None) -> str:
+        self._access_token = access_token
+        self._access_expires_at = expires_at
+        return access_token
+
+    def _obtain(self, rejected: str | None) -> str:
+        deadline = time.monotonic() + self.lease_seconds * 2 + 10
+        while True:
+            row = self.ledger.get_oauth_token(self.realm_id)
+            if self._usable(row, rejected):
+                return self._use(row["access_token"], row["access_expires_at"])
+            seen_version = row["version"] if row else None
+            if self.ledger.claim_token_refresh(self.realm_id, self.owner, self.lease_seconds):
+                return self._refresh_holding_lease(rejected)
+            self._wait_for_other_refresh(seen_version, deadline)
+
+    def _wait_for_other_refresh(self, seen_version: int | None, deadline: float) -> None:
+        """Return once the row changed or nobody holds a live lease any more."""
+        while True:
+            if time.monotonic() > deadline:
+                row = self.ledger.get_oauth_token(self.realm_id) or {}
+                raise QboAuthError(
+                    f"gave up waiting for another worker ({row.get('lease_owner')}) to refresh the QBO token of "
+                    f"realm {self.realm_id}; its lease runs until {row.get('lease_until')}. If that worker died, "
+                    f"the next attempt after the lease ends refreshes the token",
+                    operation="refresh the access token",
+                )
+            self.wait(self.poll_interval * random.uniform(1.0, 1.5))
+            row = self.ledger.get_oauth_token(self.realm_id)
+            if row is None or row["version"] != seen_version:
+                return
+            lease_until = row.get("lease_until")
+            if lease_until is None or lease_until <= self.now():
+                return
+
+    def _candidates(self, row: dict[str, Any] | None) -> list[tuple[str, str]]:
+        """Refresh tokens to try, best first, each with where it came from."""
+        stored = (row or {}).get("refresh_token")
+        if stored and not self._reconnected(row):
+            return [(stored, "ledger")]
+        found = []
+        if self._connection_token:
+            found.append((self._connection_token, "connection"))
+        if stored and stored != self._connection_token:
+            # a worker may run with an older copy of the connection: the ledger's token is then newer
+            found.append((stored, "ledger"))
+        return found
+
+    def _refresh_holding_lease(self, rejected: str | None) -> str:
+        released = False
+        try:
+            row = self.ledger.get_oauth_token(self.realm_id)
+            if self._usable(row, rejected):  # refreshed by someone else between our read and our claim
+                return self._use(row["access_token"], row["access_expires_at"])
+            candidates = self._candidates(row)
+            if not candidates:
+                raise QboTokenRevoked(self._reconnect_message("there is no refresh token for it yet"))
+            tried: set[str] = set()
+            while candidates:
+                token, source = candidates.pop(0)
+                tried.add(token)
+                self._seen.append(token)
+                try:
+                    grant = self.endpoint.refresh(token)
+                except InvalidGrant:
+                    log.warning(
+                        "QBO refused the refresh token from the %s for realm %s (invalid_grant)", source, self.realm_id
+                    )
+                    row = self.ledger.get_oauth_token(self.realm_id)
+                    if self._usable(row, rejected):  # another process rotated and stored it meanwhile
+                        return self._use(row["access_token"], row["access_expires_at"])
+                    candidates += [c for c in self._candidates(row) if c[0] not in tried and c not in candidates]
+                    continue
+                self._store(grant, self._fingerprint_to_store(row, source))
+                released = True
+                log.info(
+                    "QBO access token for realm %s refreshed from the %s token; rotated refresh token stored "
+                    "(valid until %s)",
+                    self.realm_id,
+                    source,
+                    grant.access_expires_at.isoformat(timespec="seconds"),
+                )
+                return self._use(grant.access_token, grant.access_expires_at)
+            raise QboTokenRevoked(self._reconnect_message("QBO refused its refresh token (invalid_grant)"))
+        finally:
+            if not released:
+                self.ledger.release_token_refresh(self.realm_id, self.owner)
+
+    def _fingerprint_to_store(self, row: dict[str, Any] | None, source: str) -> str | None:
+        """Which connection token the ledger has now taken into account.
+
+        After the connection's token was used, its fingerprint. After falling back to the
+        ledger's token (this worker's connection copy is older than what the ledger adopted),
+        the ledger's fingerprint stays, so up-to-date workers do not re-adopt a dead token.
+        """
+        stored = (row or {}).get("source_fingerprint")
+        if source == "connection" or not stored:
+            return self._connection_fp
+        return stored
+
+    def _store(self, grant: TokenGrant, source_fingerprint: str | None) -> None:
+        """Save the rotated refresh token before anyone uses the new access token; retried, it matters."""
+        self._seen.append(grant.refresh_token)
+        self._seen.append(grant.access_token)
+        for attempt in range(3):
+            try:
+                self.ledger.save_oauth_token(
+                    self.realm_id,
+                    refresh_token=grant.refresh_token,
+                    access_token=grant.access_token,
+                    access_expires_at=grant.access_expires_at,
+                    refresh_expires_at=grant.refresh_expires_at,
+                    source_fingerprint=source_fingerprint,
+                    owner=self.owner,
+                )
+                return
+            except Exception as exc:  # the DB driver's error types differ; the consequence does not
+                if attempt == 2:
+                    raise QboAuthError(
+                        f"QBO issued a new refresh token for realm {self.realm_id} but the state database "
+                        f"({getattr(self.ledger, 'description', 'ledger')}) could not store it "
+                        f"({type(exc).__name__}). The stored token is now superseded: if the next run fails "
+                        f"with invalid_grant, reconnect the app and put the new refresh token in the connection "
+                        f"{self.conn_id!r} extra 'refresh_token'",
+                        operation="store the rotated refresh token",
+                    ) from None
+                time.sleep(0.2 * (attempt + 1))
+
+    def _reconnect_message(self, why: str) -> str:
+        return (
+            f"QuickBooks Online authorization for realm {self.realm_id} is gone: {why}. The app was "
+            f"disconnected, the refresh token expired (about 100 days unused) or it was superseded. "
+            f"To reconnect: run Intuit's OAuth consent for this app again (your app's Connect to "
+            f"QuickBooks flow or the OAuth 2.0 Playground on developer.intuit.com), then put the new "
+            f"refresh token in the Airflow connection {self.conn_id!r}, extra field \"refresh_token\"; "
+            f"atqbo adopts it on the next run"
+        )

@@ -1,0 +1,342 @@
+"""The Autotask REST query grammar: parse a query body into a record predicate.
+
+A query body is ``{"filter": [...], "MaxRecords": n, "IncludeFields": [...]}`` (keys matched
+case-insensitively, as the real API's JSON binding does). A filter item is
+``{"op", "field", "value", "udf"}``; a group is ``{"op": "and"|"or", "items": [...]}``; the
+top-level list is ANDed. This module knows nothing about HTTP or storage: ``parse_query`` takes
+the entity's field kinds and returns a ``Query`` whose ``matches(record)`` the emulator applies
+to stored records (wire-shaped dicts).
+
+Rules, with where they come from (see sandbox/README.md, "Autotask"):
+- unknown field -> ``FilterError("Unable to find X in the Y Entity")`` (real wording, HTTP 500);
+- unknown operator (e.g. ``ne``) -> the item is silently dropped, as the real API does;
+- a boolean field takes only true/false (JSON booleans or the strings "true"/"false");
+- values are typed by the field: numbers compare as numbers, date-times as UTC instants,
+  strings case-insensitively (the real database collation is case-insensitive);
+- a null field never satisfies a comparison (SQL semantics); ``exist``/``notExist`` test for
+  null, and an empty string counts as null.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
+from typing import Any, Callable, Mapping
+
+MAX_PAGE_SIZE = 500
+
+# Field kinds the grammar types values by. The emulator maps each Autotask dataType onto one.
+KIND_INTEGER = "integer"
+KIND_DOUBLE = "double"
+KIND_STRING = "string"
+KIND_BOOLEAN = "boolean"
+KIND_DATETIME = "datetime"
+
+COMPARISON_OPS = {"eq", "noteq", "gt", "gte", "lt", "lte"}
+STRING_OPS = {"beginswith", "endswith", "contains"}
+PRESENCE_OPS = {"exist", "notexist"}
+LIST_OPS = {"in", "notin"}
+GROUP_OPS = {"and", "or"}
+KNOWN_OPS = COMPARISON_OPS | STRING_OPS | PRESENCE_OPS | LIST_OPS | GROUP_OPS
+
+Predicate = Callable[[Mapping[str, Any]], bool]
+
+
+class FilterError(ValueError):
+    """The query breaks a rule; the message is what the real API would put in ``errors``."""
+
+
+@dataclass(frozen=True)
+class EntityFields:
+    """What the grammar needs to know about one entity's fields."""
+
+    label: str  # singular entity name used in messages ("Company", "TimeEntry")
+    kinds: Mapping[str, str]  # canonical field name -> kind
+    not_queryable: frozenset[str] = frozenset()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_by_lower", {name.lower(): name for name in self.kinds})
+
+    def canonical(self, name: Any) -> str:
+        """The field's real name, matched case-insensitively, or ``FilterError``."""
+        known = self._by_lower.get(name.lower()) if isinstance(name, str) else None  # type: ignore[attr-defined]
+        if known is None:
+            raise FilterError(f"Unable to find {name} in the {self.label} Entity")
+        return known
+
+
+@dataclass(frozen=True)
+class Query:
+    matches: Predicate
+    max_records: int  # page size: MaxRecords, default 500
+    include_fields: tuple[str, ...] | None  # canonical names, ``id`` always first; None = all
+    body: dict[str, Any]  # the body as sent, kept for cursors
+
+
+def parse_query(body: Any, fields: EntityFields, require_filter: bool = True) -> Query:
+    """Parse a query body; raise ``FilterError`` for anything the real API rejects."""
+    if body is None:
+        body = {}
+    if not isinstance(body, dict):
+        raise FilterError("The query must be a JSON object with a 'filter' array")
+    keys = {str(k).lower(): k for k in body}
+    raw_filter = body.get(keys["filter"]) if "filter" in keys else None
+    if raw_filter is None:
+        raw_filter = []
+    if not isinstance(raw_filter, list):
+        raise FilterError("'filter' must be an array of filter items")
+    if require_filter and not raw_filter:
+        raise FilterError("The query must contain at least one filter item in 'filter'")
+
+    max_records = MAX_PAGE_SIZE
+    if "maxrecords" in keys and body[keys["maxrecords"]] is not None:
+        value = body[keys["maxrecords"]]
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_PAGE_SIZE:
+            raise FilterError(f"MaxRecords must be an integer from 1 to {MAX_PAGE_SIZE}, got {value!r}")
+        max_records = value
+
+    include: tuple[str, ...] | None = None
+    if "includefields" in keys and body[keys["includefields"]]:
+        raw_include = body[keys["includefields"]]
+        if not isinstance(raw_include, list):
+            raise FilterError("'IncludeFields' must be an array of field names")
+        names = ["id"]
+        for name in raw_include:
+            if isinstance(name, str) and name.lower() == "userdefinedfields":
+                canonical = "userDefinedFields"
+            else:
+                canonical = fields.canonical(name)
+            if canonical not in names:
+                names.append(canonical)
+        include = tuple(names)
+
+    predicates = [p for p in (_parse_item(item, fields) for item in raw_filter) if p is not None]
+    return Query(matches=_all_of(predicates), max_records=max_records, include_fields=include, body=body)
+
+
+def _all_of(predicates: list[Predicate]) -> Predicate:
+    if not predicates:
+        return lambda record: True
+    if len(predicates) == 1:
+        return predicates[0]
+    return lambda record: all(p(record) for p in predicates)
+
+
+def _any_of(predicates: list[Predicate]) -> Predicate:
+    if not predicates:
+        # every item of the group was dropped (unknown operators): the group filters nothing
+        return lambda record: True
+    return lambda record: any(p(record) for p in predicates)
+
+
+def _get(item: Mapping[str, Any], key: str) -> Any:
+    for k, v in item.items():
+        if str(k).lower() == key:
+            return v
+    return None
+
+
+def _parse_item(item: Any, fields: EntityFields) -> Predicate | None:
+    if not isinstance(item, dict):
+        raise FilterError(f"A filter item must be an object with 'op' and 'field', got {item!r}")
+    op = _get(item, "op")
+    op_key = op.lower() if isinstance(op, str) else None
+    if op_key not in KNOWN_OPS:
+        return None  # the real API drops unknown operators without a word
+    if op_key in GROUP_OPS:
+        items = _get(item, "items")
+        if not isinstance(items, list):
+            raise FilterError(f"A '{op}' group needs an 'items' array")
+        parsed = [p for p in (_parse_item(child, fields) for child in items) if p is not None]
+        return _all_of(parsed) if op_key == "and" else _any_of(parsed)
+
+    is_udf = _get(item, "udf") is True
+    raw_field = _get(item, "field")
+    if is_udf:
+        if not isinstance(raw_field, str) or not raw_field:
+            raise FilterError("A udf filter needs the user-defined field's name in 'field'")
+        getter = _udf_getter(raw_field)
+        kind = KIND_STRING
+        field_name = raw_field
+    else:
+        field_name = fields.canonical(raw_field)
+        if field_name in fields.not_queryable:
+            raise FilterError(f"The field {field_name} in the {fields.label} Entity is not queryable")
+        kind = fields.kinds[field_name]
+        getter = _field_getter(field_name)
+    value = _get(item, "value")
+
+    if op_key in PRESENCE_OPS:
+        wants_value = op_key == "exist"
+        return lambda record: _is_null(getter(record)) != wants_value
+
+    if op_key in LIST_OPS:
+        if not isinstance(value, list):
+            raise FilterError(f"The '{op}' operator on {field_name} needs an array value")
+        wanted = [_coerce(v, kind, field_name, fields.label, is_udf) for v in value]
+        if op_key == "in":
+            return lambda record: _in(getter(record), wanted, kind, is_udf)
+        return lambda record: not _is_null(getter(record)) and not _in(getter(record), wanted, kind, is_udf)
+
+    if op_key in STRING_OPS:
+        if value is None:
+            raise FilterError(f"The '{op}' operator on {field_name} needs a value")
+        needle = str(value).lower()
+        test = {
+            "beginswith": lambda text: text.startswith(needle),
+            "endswith": lambda text: text.endswith(needle),
+            "contains": lambda text: needle in text,
+        }[op_key]
+        return lambda record: not _is_null(getter(record)) and test(_as_text(getter(record)))
+
+    # comparisons
+    if value is None:
+        if op_key == "eq":
+            return lambda record: _is_null(getter(record))
+        if op_key == "noteq":
+            return lambda record: not _is_null(getter(record))
+        raise FilterError(f"The '{op}' operator on {field_name} needs a value")
+    target = _coerce(value, kind, field_name, fields.label, is_udf)
+    compare = _COMPARATORS[op_key]
+
+    def matches(record: Mapping[str, Any]) -> bool:
+        current = _typed(getter(record), kind, is_udf, target)
+        if current is None:
+            return False
+        return compare(current, target)
+
+    return matches
+
+
+_COMPARATORS: dict[str, Callable[[Any, Any], bool]] = {
+    "eq": lambda a, b: a == b,
+    "noteq": lambda a, b: a != b,
+    "gt": lambda a, b: a > b,
+    "gte": lambda a, b: a >= b,
+    "lt": lambda a, b: a < b,
+    "lte": lambda a, b: a <= b,
+}
+
+
+def _field_getter(name: str) -> Callable[[Mapping[str, Any]], Any]:
+    return lambda record: record.get(name)
+
+
+def _udf_getter(name: str) -> Callable[[Mapping[str, Any]], Any]:
+    lowered = name.lower()
+
+    def get(record: Mapping[str, Any]) -> Any:
+        for udf in record.get("userDefinedFields") or []:
+            if isinstance(udf, dict) and str(udf.get("name", "")).lower() == lowered:
+                return udf.get("value")
+        return None
+
+    return get
+
+
+def _is_null(value: Any) -> bool:
+    return value is None or value == ""
+
+
+def _as_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value).lower()
+
+
+def _in(current: Any, wanted: list[Any], kind: str, is_udf: bool) -> bool:
+    if _is_null(current) or not wanted:
+        return False
+    return _typed(current, kind, is_udf, wanted[0]) in wanted
+
+
+def _typed(value: Any, kind: str, is_udf: bool, target: Any) -> Any:
+    """A stored value in the form its filter value was coerced to; None for null."""
+    if _is_null(value):
+        return None
+    if is_udf:
+        # UDF values are stored as text; compare as numbers when the filter value is a number
+        if isinstance(target, float):
+            try:
+                return float(value)
+            except (TypeError, ValueError):
+                return None
+        return _as_text(value)
+    if kind == KIND_STRING:
+        return _as_text(value)
+    if kind == KIND_DATETIME:
+        return parse_datetime(value)
+    if kind == KIND_INTEGER:
+        return int(value)
+    if kind == KIND_DOUBLE:
+        return float(value)
+    return value
+
+
+def _coerce(value: Any, kind: str, field: str, label: str, is_udf: bool) -> Any:
+    """A filter value in the field's type, or ``FilterError`` naming the field."""
+    problem = f"Value {value!r} is not valid for the {kind} field {field} in the {label} Entity"
+    if is_udf:
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        if isinstance(value, (int, float)):
+            return float(value)
+        if value is None:
+            raise FilterError(problem)
+        return str(value).lower()
+    if kind == KIND_BOOLEAN:
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.lower() in ("true", "false"):
+            return value.lower() == "true"
+        raise FilterError(f"{problem}: a boolean filter takes true or false")
+    if kind == KIND_INTEGER:
+        if isinstance(value, bool):
+            raise FilterError(problem)
+        if isinstance(value, int):
+            return value
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+        if isinstance(value, str):
+            try:
+                return int(value.strip())
+            except ValueError:
+                pass
+        raise FilterError(problem)
+    if kind == KIND_DOUBLE:
+        if isinstance(value, bool):
+            raise FilterError(problem)
+        if isinstance(value, (int, float)):
+            return float(value)
+        if isinstance(value, str):
+            try:
+                return float(value.strip())
+            except ValueError:
+                pass
+        raise FilterError(problem)
+    if kind == KIND_DATETIME:
+        try:
+            return parse_datetime(value)
+        except (TypeError, ValueError):
+            raise FilterError(f"{problem}: use an ISO-8601 date or date-time") from None
+    if isinstance(value, (dict, list)):
+        raise FilterError(problem)
+    return _as_text(value)
+
+
+def parse_datetime(value: Any) -> datetime:
+    """An ISO-8601 date or date-time as an aware UTC datetime; a naive one is taken as UTC."""
+    if isinstance(value, datetime):
+        dt = value
+    elif isinstance(value, date):
+        dt = datetime(value.year, value.month, value.day)
+    elif isinstance(value, str) and value.strip():
+        text = value.strip()
+        if text.endswith(("Z", "z")):
+            text = text[:-1] + "+00:00"
+        dt = datetime.fromisoformat(text)
+    else:
+        raise ValueError(f"not a date-time: {value!r}")
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=timezone.utc)
+    return dt.astimezone(timezone.utc)

@@ -1,0 +1,107 @@
+"""End to end: the README's run command (scripts/run.sh, what `make run` calls) brings up Airflow
+and the sandbox, and a DAG run through the real scheduler reaches both APIs; Ctrl-C stops it all."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+pytestmark = pytest.mark.integration
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait(predicate, timeout: float, what: str, proc: subprocess.Popen, log: Path):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            pytest.fail(f"run.sh exited ({proc.returncode}) while waiting for {what}:\n{log.read_text()[-4000:]}")
+        value = predicate()
+        if value:
+            return value
+        time.sleep(1)
+    pytest.fail(f"timed out waiting for {what}:\n{log.read_text()[-4000:]}")
+
+
+def test_run_command_serves_ui_and_runs_check_connections(tmp_path):
+    ui, sandbox, smtp = _free_port(), _free_port(), _free_port()
+    home = tmp_path / "airflow-home"
+    env = {
+        **os.environ,
+        "ATQBO_UI_PORT": str(ui),
+        "ATQBO_SANDBOX_PORT": str(sandbox),
+        "ATQBO_SMTP_PORT": str(smtp),
+        "ATQBO_AIRFLOW_HOME": str(home),
+    }
+    log = tmp_path / "run.log"
+    with log.open("w") as out:
+        proc = subprocess.Popen(
+            [str(REPO / "scripts" / "run.sh")], cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    base = f"http://127.0.0.1:{ui}"
+    try:
+        _wait(lambda: "atqbo is running" in log.read_text(), 420, "the UI", proc, log)
+        text = log.read_text()
+        assert f"http://127.0.0.1:{ui}" in text and "login: admin / " in text
+        password = (home / "admin-password").read_text().strip()
+        token = requests.post(f"{base}/auth/token", json={"username": "admin", "password": password}, timeout=10)
+        headers = {"Authorization": f"Bearer {token.json()['access_token']}"}
+
+        def dag_listed():
+            r = requests.get(f"{base}/api/v2/dags/atqbo_check_connections", headers=headers, timeout=10)
+            return r.status_code == 200
+
+        _wait(dag_listed, 180, "the DAG to be parsed", proc, log)
+        requests.patch(
+            f"{base}/api/v2/dags/atqbo_check_connections", json={"is_paused": False}, headers=headers, timeout=10
+        ).raise_for_status()
+        run = requests.post(
+            f"{base}/api/v2/dags/atqbo_check_connections/dagRuns", json={"logical_date": None}, headers=headers,
+            timeout=10,
+        )
+        run.raise_for_status()
+        run_id = run.json()["dag_run_id"]
+
+        def finished():
+            r = requests.get(
+                f"{base}/api/v2/dags/atqbo_check_connections/dagRuns/{run_id}", headers=headers, timeout=10
+            ).json()
+            return r["state"] if r["state"] in ("success", "failed") else None
+
+        state = _wait(finished, 300, "the check_connections run", proc, log)
+        tis = requests.get(
+            f"{base}/api/v2/dags/atqbo_check_connections/dagRuns/{run_id}/taskInstances", headers=headers, timeout=10
+        ).json()["task_instances"]
+        assert state == "success", {t["task_id"]: t["state"] for t in tis}
+        # The connections the run command stored are the ones pointing at the sandbox.
+        conns = requests.get(f"{base}/api/v2/connections", headers=headers, timeout=10).json()["connections"]
+        types = {c["connection_id"]: c["conn_type"] for c in conns}
+        assert types["autotask_default"] == "autotask" and types["qbo_default"] == "quickbooks_online"
+        assert types["atqbo_state"] == "sqlite" and types["smtp_default"] == "smtp"
+        served = requests.get(f"http://127.0.0.1:{sandbox}/_sandbox/requests", timeout=10).json()
+        assert {r["api"] for r in served} == {"autotask", "qbo"}
+    finally:
+        os.killpg(proc.pid, signal.SIGINT) if proc.poll() is None else None
+        try:
+            proc.wait(timeout=90)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            raise
+    assert "atqbo: stopped" in log.read_text()
+    for port in (ui, sandbox):
+        with socket.socket() as s:
+            assert s.connect_ex(("127.0.0.1", port)) != 0, f"port {port} still served after stop"

@@ -1,0 +1,161 @@
+"""Shared pieces of the QBO hook tests: the live sandbox, its control endpoints, the connection, hooks.
+
+Everything talks to the real sandbox over HTTP on loopback. ``SandboxControl`` wraps the
+``/_sandbox/`` endpoints the tests use (request log, fault rules, seeds, limits, state).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any, Callable
+
+import pytest
+import requests
+
+from sandbox import Sandbox
+from sandbox.qbo import DEFAULT_REALM_ID
+
+REALM = DEFAULT_REALM_ID
+TOKEN_PATH = "/oauth2/v1/tokens/bearer"
+
+
+class SandboxControl:
+    """The sandbox's control surface, over HTTP."""
+
+    def __init__(self, server: Sandbox):
+        self.server = server
+        self.base_url = server.base_url
+
+    def _call(self, method: str, path: str, **kwargs: Any) -> Any:
+        response = requests.request(method, f"{self.base_url}/_sandbox/{path}", timeout=10, **kwargs)
+        response.raise_for_status()
+        return response.json()
+
+    def reset(self) -> None:
+        self._call("POST", "reset")
+
+    def seed(self, qbo: dict[str, Any]) -> None:
+        self._call("POST", "seed", json={"qbo": qbo})
+
+    def fault(self, **rule: Any) -> None:
+        self._call("POST", "faults", json={"api": "qbo", **rule})
+
+    def clear_faults(self) -> None:
+        self._call("DELETE", "faults")
+
+    def limits(self, **qbo: Any) -> None:
+        self._call("POST", "limits", json={"qbo": qbo})
+
+    def state(self) -> dict[str, Any]:
+        return self._call("GET", "state")["qbo"]
+
+    def requests(self, path: str | None = None, method: str | None = None) -> list[dict[str, Any]]:
+        """QBO requests served so far, oldest first, optionally those whose path matches a regex."""
+        entries = self._call("GET", "requests", params={"api": "qbo"})
+        entries.sort(key=lambda e: e["seq"])
+        return [
+            e
+            for e in entries
+            if (path is None or re.search(path, e["path"], re.IGNORECASE)) and (method is None or e["method"] == method)
+        ]
+
+    def token_calls(self) -> list[dict[str, Any]]:
+        return self.requests(TOKEN_PATH)
+
+    def api_calls(self, path: str = "", method: str | None = None) -> list[dict[str, Any]]:
+        return self.requests(f"^/v3/company/[^/]+/{path}", method)
+
+    def clear_requests(self) -> None:
+        self._call("DELETE", "requests")
+
+    def refresh_token(self) -> str | None:
+        return self.state()["oauth"]["refresh_token"]
+
+    def revoke_access_tokens(self, keep_refresh_token: str) -> None:
+        """Kill every live access token but let ``keep_refresh_token`` go on working."""
+        self.seed({"oauth": {"revoke": True, "refresh_token": keep_refresh_token}})
+
+
+def query_args(entry: dict[str, Any]) -> dict[str, list[str]]:
+    from urllib.parse import parse_qs
+
+    return parse_qs(entry["query"], keep_blank_values=True)
+
+
+@pytest.fixture(scope="module")
+def live_sandbox():
+    server = Sandbox(port=0).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def qbo(live_sandbox) -> SandboxControl:
+    """The sandbox after a reset: default company, credentials and limits, no faults, empty log."""
+    control = SandboxControl(live_sandbox)
+    control.reset()
+    return control
+
+
+@pytest.fixture
+def connect(monkeypatch, qbo) -> Callable[..., dict[str, Any]]:
+    """Point ``qbo_default`` at the sandbox; keyword arguments change the connection's extra."""
+
+    def _connect(conn_id: str = "qbo_default", **extra: Any) -> dict[str, Any]:
+        conn = qbo.server.connections()["qbo_default"]
+        conn["extra"] = {**conn["extra"], "timeout": 5, **extra}
+        monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", json.dumps(conn))
+        return conn
+
+    _connect()
+    return _connect
+
+
+class RecordingSleep:
+    """The hook's sleep: records each wait and really waits a capped moment (retries stay real)."""
+
+    def __init__(self, cap: float = 0.02):
+        self.calls: list[float] = []
+        self.cap = cap
+
+    def __call__(self, seconds: float) -> None:
+        import time
+
+        self.calls.append(seconds)
+        time.sleep(min(seconds, self.cap))
+
+
+def hook_factory(ledger: Any) -> Callable[..., Any]:
+    """Hooks with fast retries, sharing ``ledger``; keyword arguments override the defaults."""
+    from atqbo.hooks.qbo import QuickBooksOnlineHook
+
+    def _make(**kwargs: Any) -> QuickBooksOnlineHook:
+        options: dict[str, Any] = {
+            "ledger": ledger,
+            "sleep": RecordingSleep(),
+            "backoff_base": 0.01,
+            "backoff_max": 0.05,
+            "one_name_pause": 0.01,
+        }
+        options.update(kwargs)
+        return QuickBooksOnlineHook(**options)
+
+    return _make
+
+
+SERVICE_ITEM = {"Name": "Managed Services", "Type": "Service", "IncomeAccountRef": {"value": "1"}, "UnitPrice": 100}
+
+
+def invoice_body(customer_id: str, item_id: str, amount: float = 100.0, **fields: Any) -> dict[str, Any]:
+    return {
+        "CustomerRef": {"value": customer_id},
+        "Line": [
+            {
+                "Amount": amount,
+                "DetailType": "SalesItemLineDetail",
+                "SalesItemLineDetail": {"ItemRef": {"value": item_id}, "Qty": 1, "UnitPrice": amount},
+            }
+        ],
+        **fields,
+    }
