@@ -24,8 +24,18 @@ from typing import Any, Callable
 from urllib.parse import quote, unquote
 
 from sandbox.api import ApiEmulator
-from sandbox.autotask_filter import FilterError, Query, parse_datetime, parse_query
+from sandbox.autotask_filter import (
+    KIND_BOOLEAN,
+    KIND_DOUBLE,
+    KIND_INTEGER,
+    FilterError,
+    Query,
+    coerce_scalar,
+    parse_datetime,
+    parse_query,
+)
 from sandbox.autotask_schema import (
+    DATA_TYPE_KINDS,
     DEFAULT_ACTIVE,
     ENTITIES,
     PAYMENT_TERM_PICKLIST,
@@ -125,7 +135,9 @@ class AutotaskApi(ApiEmulator):
 
     def fault_response(self, mode: str) -> Response:
         if mode == "error_500":
-            return _errors(500, "An unexpected error has occurred. Please try again or contact support.")
+            # An unhandled server fault: ASP.NET Web API's default body, not the validation
+            # ``errors`` array, so clients can tell a crash (retry) from a refusal (don't).
+            return Response.json(500, {"Message": "An error has occurred."})
         if mode == "error_503":
             return Response.text(
                 503,
@@ -905,36 +917,12 @@ def _normalize(field: FieldSpec, value: Any, spec: EntitySpec) -> Any:
         if field.length and len(text) > field.length:
             raise _WriteError(f"{field.name} in the {spec.label} Entity is longer than {field.length} characters")
         return text if text != "" else None  # Autotask stores an empty string as null
-    if kind in ("integer", "long", "short"):
-        if isinstance(value, bool):
-            raise _WriteError(bad)
-        if isinstance(value, int):
-            return value
-        if isinstance(value, float) and value.is_integer():
-            return int(value)
-        if isinstance(value, str):
-            try:
-                return int(value.strip())
-            except ValueError:
-                pass
-        raise _WriteError(bad)
-    if kind in ("double", "decimal"):
-        if isinstance(value, bool):
-            raise _WriteError(bad)
-        if isinstance(value, (int, float)):
-            return float(value)
-        if isinstance(value, str):
-            try:
-                return float(value.strip())
-            except ValueError:
-                pass
-        raise _WriteError(bad)
-    if kind == "boolean":
-        if isinstance(value, bool):
-            return value
-        if isinstance(value, str) and value.lower() in ("true", "false"):
-            return value.lower() == "true"
-        raise _WriteError(bad)
+    scalar = DATA_TYPE_KINDS.get(kind)
+    if scalar in (KIND_INTEGER, KIND_DOUBLE, KIND_BOOLEAN):
+        try:
+            return coerce_scalar(value, scalar)
+        except ValueError:
+            raise _WriteError(bad) from None
     if kind == "dateTime":
         if not isinstance(value, str):
             raise _WriteError(bad)

@@ -284,36 +284,12 @@ def _coerce(value: Any, kind: str, field: str, label: str, is_udf: bool) -> Any:
         if value is None:
             raise FilterError(problem)
         return str(value).lower()
-    if kind == KIND_BOOLEAN:
-        if isinstance(value, bool):
-            return value
-        if isinstance(value, str) and value.lower() in ("true", "false"):
-            return value.lower() == "true"
-        raise FilterError(f"{problem}: a boolean filter takes true or false")
-    if kind == KIND_INTEGER:
-        if isinstance(value, bool):
-            raise FilterError(problem)
-        if isinstance(value, int):
-            return value
-        if isinstance(value, float) and value.is_integer():
-            return int(value)
-        if isinstance(value, str):
-            try:
-                return int(value.strip())
-            except ValueError:
-                pass
-        raise FilterError(problem)
-    if kind == KIND_DOUBLE:
-        if isinstance(value, bool):
-            raise FilterError(problem)
-        if isinstance(value, (int, float)):
-            return float(value)
-        if isinstance(value, str):
-            try:
-                return float(value.strip())
-            except ValueError:
-                pass
-        raise FilterError(problem)
+    if kind in (KIND_BOOLEAN, KIND_INTEGER, KIND_DOUBLE):
+        try:
+            return coerce_scalar(value, kind)
+        except ValueError:
+            hint = ": a boolean filter takes true or false" if kind == KIND_BOOLEAN else ""
+            raise FilterError(f"{problem}{hint}") from None
     if kind == KIND_DATETIME:
         try:
             return parse_datetime(value)
@@ -322,6 +298,34 @@ def _coerce(value: Any, kind: str, field: str, label: str, is_udf: bool) -> Any:
     if isinstance(value, (dict, list)):
         raise FilterError(problem)
     return _as_text(value)
+
+
+def coerce_scalar(value: Any, kind: str) -> Any:
+    """``value`` as an Autotask boolean, integer or double, the way the API accepts it (numbers
+    as JSON numbers or numeric strings, booleans as true/false); ``ValueError`` otherwise."""
+    if kind == KIND_BOOLEAN:
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.lower() in ("true", "false"):
+            return value.lower() == "true"
+        raise ValueError(f"not a boolean: {value!r}")
+    if isinstance(value, bool):  # a bool is an int to Python, never a number to Autotask
+        raise ValueError(f"not a number: {value!r}")
+    if kind == KIND_INTEGER:
+        if isinstance(value, int):
+            return value
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+        if isinstance(value, str):
+            return int(value.strip())
+        raise ValueError(f"not an integer: {value!r}")
+    if kind == KIND_DOUBLE:
+        if isinstance(value, (int, float)):
+            return float(value)
+        if isinstance(value, str):
+            return float(value.strip())
+        raise ValueError(f"not a number: {value!r}")
+    raise ValueError(f"no scalar kind {kind!r}")
 
 
 def parse_datetime(value: Any) -> datetime:

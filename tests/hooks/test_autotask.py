@@ -18,6 +18,7 @@ import requests
 
 from atqbo.exceptions import AtqboConfigError
 from atqbo.hooks import autotask as at
+from atqbo.hooks.http_headers import retry_after_seconds
 from atqbo.hooks.autotask import (
     AutotaskAmbiguousWriteError,
     AutotaskAuthError,
@@ -169,11 +170,11 @@ def test_refused_connection_is_known_to_be_unsent():
 def test_retry_after_header_is_read_as_seconds_or_http_date():
     response = requests.Response()
     response.headers["Retry-After"] = "7"
-    assert at._retry_after(response) == 7.0
+    assert retry_after_seconds(response) == 7.0
     response.headers["Retry-After"] = "Wed, 21 Oct 2015 07:28:00 GMT"  # in the past: no wait
-    assert at._retry_after(response) == 0.0
+    assert retry_after_seconds(response) == 0.0
     del response.headers["Retry-After"]
-    assert at._retry_after(response) is None
+    assert retry_after_seconds(response) is None
 
 
 # --- HTTP against the sandbox -----------------------------------------------------------------------
@@ -490,12 +491,16 @@ def test_503_is_retried_even_for_creates(box):
     assert [c["id"] for c in box.state()["autotask"]["Companies"] if c["companyName"] == "Retry Co"] == [new_id]
 
 
-def test_500_with_errors_is_not_retried(box):
+def test_unhandled_500_is_retried_on_reads(box):
     control(box, "POST", "faults", {"api": "autotask", "path": "Companies/query", "mode": "error_500", "times": 1})
-    hook = make_hook()
-    with pytest.raises(AutotaskValidationError, match="An unexpected error has occurred"):
-        hook.count("Companies")
-    assert [r["status"] for r in autotask_requests(box, "Companies/query")] == [500]
+    assert make_hook().count("Companies") == 1
+    assert [r["status"] for r in autotask_requests(box, "Companies/query")] == [500, 200]
+
+
+def test_unhandled_500_on_a_create_is_ambiguous(box):
+    control(box, "POST", "faults", {"api": "autotask", "method": "POST", "path": "Companies$", "mode": "error_500"})
+    with pytest.raises(AutotaskAmbiguousWriteError, match="may or may not have been created"):
+        make_hook().create("Companies", {"companyName": "Maybe Co", "companyType": 1, "phone": "1"})
 
 
 def test_dropped_connection_on_a_read_is_retried(box):

@@ -40,7 +40,6 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from datetime import date, datetime, timezone
 from decimal import Decimal
-from email.utils import parsedate_to_datetime
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
@@ -48,6 +47,7 @@ import requests
 from airflow.sdk import BaseHook
 
 from atqbo.exceptions import AtqboConfigError, AtqboError
+from atqbo.hooks.http_headers import retry_after_seconds
 
 log = logging.getLogger(__name__)
 
@@ -558,7 +558,7 @@ class AutotaskHook(BaseHook):
             self._count("GET", "zoneInformation")
             log.debug("Autotask GET zoneInformation -> %s", response.status_code)
             if response.status_code in (429, 502, 503, 504) and attempt < self.max_retries:
-                self._backoff(attempt, _retry_after(response), "GET zoneInformation", str(response.status_code))
+                self._backoff(attempt, retry_after_seconds(response), "GET zoneInformation", str(response.status_code))
                 attempt += 1
                 continue
             break
@@ -770,7 +770,7 @@ class AutotaskHook(BaseHook):
                         entity=entity,
                     )
                 if attempt < self.max_retries:
-                    self._backoff(attempt, _retry_after(response), what, f"HTTP {status}")
+                    self._backoff(attempt, retry_after_seconds(response), what, f"HTTP {status}")
                     attempt += 1
                     continue
                 cls = AutotaskThrottledError if status == 429 else AutotaskServerError
@@ -1184,23 +1184,6 @@ def _item_id(answer: Any, entity: str) -> int:
     if item_id is None:
         raise AutotaskServerError(f"Autotask write of {entity} answered without an itemId: {answer!r}", entity=entity)
     return int(item_id)
-
-
-def _retry_after(response: requests.Response) -> float | None:
-    value = response.headers.get("Retry-After")
-    if not value:
-        return None
-    try:
-        return float(value)
-    except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
-    return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())
 
 
 def _connection_refused(exc: BaseException) -> bool:

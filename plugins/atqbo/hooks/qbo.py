@@ -32,6 +32,8 @@ from typing import TYPE_CHECKING, Any, Callable, ClassVar, Iterable, Iterator, M
 import requests
 from airflow.sdk import BaseHook
 
+from atqbo.hooks.http_headers import retry_after_seconds
+
 if TYPE_CHECKING:
     from atqbo.hooks.qbo_tokens import TokenManager
 
@@ -522,22 +524,6 @@ class Backoff:
         return random.uniform(ceiling / 2, ceiling)
 
 
-def _retry_after_seconds(response: requests.Response) -> float | None:
-    value = response.headers.get("Retry-After")
-    if not value:
-        return None
-    try:
-        return float(value)
-    except ValueError:
-        from email.utils import parsedate_to_datetime
-
-        try:
-            when = parsedate_to_datetime(value)
-        except (TypeError, ValueError):
-            return None
-        return max(0.0, when.timestamp() - time.time())
-
-
 class _RealmPacer:
     """This process's share of one realm's limits: calls in flight, calls and batches per minute.
 
@@ -876,7 +862,7 @@ class QuickBooksOnlineHook(BaseHook):
                 if attempt >= self.max_retries:
                     raise fault
                 if isinstance(fault, QboThrottled):
-                    delay = self.backoff.throttle_delay(attempt, _retry_after_seconds(response))
+                    delay = self.backoff.throttle_delay(attempt, retry_after_seconds(response))
                 else:
                     delay = self.backoff.delay(attempt)
                 self.log.warning(

@@ -1,0 +1,1 @@
+"""Benchmarks of atqbo against the sandbox: seconds and, above all, API calls."""
