@@ -3,6 +3,7 @@ and the sandbox, and a DAG run through the real scheduler reaches both APIs; Ctr
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -92,6 +93,12 @@ def test_run_command_serves_ui_and_runs_check_connections(tmp_path):
         types = {c["connection_id"]: c["conn_type"] for c in conns}
         assert types["autotask_default"] == "autotask" and types["qbo_default"] == "quickbooks_online"
         assert types["atqbo_state"] == "sqlite" and types["smtp_default"] == "smtp"
+        # The UI's "Add connection" form offers atqbo's connection types with their own fields.
+        meta = requests.get(f"{base}/ui/connections/hook_meta", headers=headers, timeout=10).json()
+        forms = {m["connection_type"]: m for m in meta}
+        assert forms["autotask"]["hook_name"] == "Autotask PSA"
+        assert "integration_code" in json.dumps(forms["autotask"]["extra_fields"])
+        assert "refresh_token" in json.dumps(forms["quickbooks_online"]["extra_fields"])
         served = requests.get(f"http://127.0.0.1:{sandbox}/_sandbox/requests", timeout=10).json()
         assert {r["api"] for r in served} == {"autotask", "qbo"}
     finally:
