@@ -67,7 +67,7 @@ def ledger(request, tmp_path):
     led = Ledger.from_url(url)
     led.create_schema()
     with led.transaction() as tx:  # each test starts from empty tables in the shared database
-        for table in ("atqbo_sync_records", "atqbo_error_log", "atqbo_oauth_tokens", "atqbo_run_locks"):
+        for table in ("atqbo_sync_records", "atqbo_error_log", "atqbo_oauth_tokens", "atqbo_run_locks", "atqbo_staging"):
             tx._conn.cursor().execute(f"DELETE FROM {table}")
     yield led
     led.close()

@@ -156,3 +156,18 @@ def test_ledger_from_airflow_sqlite_connection(monkeypatch, tmp_path):
     led.set_sync_status("invoice", 1, "SKIPPED")
     assert path.exists()
     assert led.get_sync_record("invoice", 1)["status"] == "SKIPPED"
+
+
+def test_staging_holds_one_runs_work_and_is_purged(ledger):
+    from datetime import date
+    from decimal import Decimal
+
+    ledger.stage_put("run-1", "plan", {"29684001": {"total": Decimal("10.10"), "on": date(2026, 1, 2)}})
+    ledger.stage_put("run-1", "plan", {"29684002": {"total": "1"}})
+    ledger.stage_put("run-1", "plan", {"29684001": {"total": "11.00"}})  # replaced, not duplicated
+    ledger.stage_put("run-2", "plan", {"1": {}})
+    assert ledger.stage_get("run-1", "plan") == {"29684001": {"total": "11.00"}, "29684002": {"total": "1"}}
+    assert ledger.stage_get("run-1", "result") == {}
+    assert ledger.stage_clear("run-1") == 2
+    assert ledger.stage_get("run-1", "plan") == {}
+    assert ledger.stage_purge(older_than=timedelta(seconds=-1)) == 1

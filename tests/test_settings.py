@@ -101,6 +101,9 @@ def test_cross_key_rules():
     with pytest.raises(AtqboConfigError, match="needs allow_credit_card"):
         Settings.from_dict({"credit_card_only_with_default_method": True})
     assert Settings.from_dict({"missing_item_action": "default_item", "default_item_name": "Misc"}).default_item_name
+    with pytest.raises(AtqboConfigError, match='needs invoice_numbering "qbo"'):
+        Settings.from_dict({"invoice_marker_field": "invoiceNumber", "invoice_numbering": "autotask_number"})
+    assert Settings.from_dict({"invoice_marker_field": "invoiceNumber"}).invoice_numbering == "qbo"
 
 
 def test_po_settings_required_only_when_pos_sync():

@@ -64,3 +64,14 @@ CREATE TABLE IF NOT EXISTS atqbo_run_locks (
     expires_at TEXT NOT NULL,
     details TEXT
 );
+
+-- Work in progress of one DAG run, shared by its tasks (which may run on different workers):
+-- XCom carries only the run key. Purged after a week.
+CREATE TABLE IF NOT EXISTS atqbo_staging (
+    run_key TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    item_key TEXT NOT NULL,
+    data TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    PRIMARY KEY (run_key, kind, item_key)
+);

@@ -8,12 +8,14 @@ here, never by the database, so SQLite and PostgreSQL compare them the same way.
 
 from __future__ import annotations
 
+import json
 import re
 import sqlite3
 import threading
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
+from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -28,6 +30,15 @@ SYNC_STATUSES = ("PENDING", "IN_PROGRESS", "SYNCED", "ERROR", "SKIPPED")
 
 _NAMED_PARAM = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
 _TS_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
+
+
+def _json_default(value: Any) -> Any:
+    """Staged data may hold dates and amounts: dates as ISO text, amounts as exact strings."""
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    raise TypeError(f"cannot stage a {type(value).__name__}")
 
 
 def utcnow() -> datetime:
@@ -335,6 +346,7 @@ class Ledger:
         last_error: str | None = None,
         run_id: str | None = None,
         realm_id: str | None = None,
+        payload_hash: str | None = None,
     ) -> None:
         if status not in SYNC_STATUSES:
             raise ValueError(f"unknown sync status {status!r}; expected one of {SYNC_STATUSES}")
@@ -349,6 +361,7 @@ class Ledger:
                 last_error=last_error,
                 run_id=run_id,
                 realm_id=realm_id,
+                payload_hash=payload_hash,
                 now=to_ts(utcnow()),
             )
 
@@ -414,6 +427,35 @@ class Ledger:
     def request_retry(self, error_id: int) -> bool:
         with self.transaction() as tx:
             return tx.execute("error_log_request_retry", id=int(error_id), now=to_ts(utcnow())) == 1
+
+    # -- staging: one run's work in progress, shared by its tasks --------------------------
+
+    def stage_put(self, run_key: str, kind: str, items: dict[str, Any]) -> None:
+        """Store JSON-able ``items`` (key -> value) under ``run_key``/``kind``, replacing same keys."""
+        now = to_ts(utcnow())
+        with self.transaction() as tx:
+            for key, value in items.items():
+                tx.execute(
+                    "staging_put",
+                    run_key=run_key,
+                    kind=kind,
+                    item_key=str(key),
+                    data=json.dumps(value, default=_json_default, sort_keys=True),
+                    now=now,
+                )
+
+    def stage_get(self, run_key: str, kind: str) -> dict[str, Any]:
+        with self.transaction() as tx:
+            rows = tx.all("staging_get", run_key=run_key, kind=kind)
+        return {row["item_key"]: json.loads(row["data"]) for row in rows}
+
+    def stage_clear(self, run_key: str, kind: str | None = None) -> int:
+        with self.transaction() as tx:
+            return tx.execute("staging_clear", run_key=run_key, kind=kind)
+
+    def stage_purge(self, older_than: timedelta = timedelta(days=7)) -> int:
+        with self.transaction() as tx:
+            return tx.execute("staging_purge", before=to_ts(utcnow() - older_than))
 
     # -- run locks -------------------------------------------------------------------------
 

@@ -293,6 +293,12 @@ def _cross_key_problems(values: dict[str, Any]) -> list[str]:
     problems = []
     if values["missing_item_action"] == "default_item" and not values["default_item_name"]:
         problems.append('default_item_name: required when missing_item_action is "default_item"')
+    if values["invoice_marker_field"] == "invoiceNumber" and values["invoice_numbering"] != "qbo":
+        # "unsynced" would mean "invoiceNumber blank", which an Autotask-numbered invoice never is
+        problems.append(
+            'invoice_marker_field: "invoiceNumber" needs invoice_numbering "qbo" (Autotask-numbered invoices '
+            'always have a number, so none would look unsynced); use "webServiceDate"'
+        )
     if values["credit_card_only_with_default_method"] and not values["allow_credit_card"]:
         problems.append("credit_card_only_with_default_method: needs allow_credit_card to be true as well")
     return problems

@@ -1086,6 +1086,14 @@ class QuickBooksOnlineHook(BaseHook):
         )
         return self._entity_of(payload, "Invoice")
 
+    def send_invoice(self, id: str | int, send_to: str | None = None, requestid: str | None = None) -> dict[str, Any]:
+        """Have QBO email an invoice to its BillEmail (or ``send_to``); returns the invoice (INV-17)."""
+        params = {"sendTo": send_to} if send_to else None
+        payload = self._write(
+            f"invoice/{id}/send", None, requestid=requestid, operation=f"send Invoice {id}", params=params
+        )
+        return self._entity_of(payload, "Invoice")
+
     def void_payment(
         self, id: str | int, sync_token: str | None = None, requestid: str | None = None
     ) -> dict[str, Any]:

@@ -1,0 +1,165 @@
+"""
+### atqbo: Autotask invoices to QuickBooks Online
+
+Every 15 minutes, sends the Autotask invoices that are not yet in QuickBooks Online (QBO), creating
+customers and items as needed, exactly once.
+
+**Window.** Each run looks at invoices dated in its data interval widened back by
+`invoice_lookback_days` (default 14), never before `earliest_sync_date`. A backfill of any date
+range (`airflow backfill create --dag-id atqbo_invoices --from-date ... --to-date ...`, or the UI)
+re-examines that range and creates nothing twice.
+
+**Tasks.**
+1. `start`: validates `atqbo_settings` (plus this run's trigger-form overrides) and fixes the
+   window; when `invoice_sync_enabled` is false the run stops here and says so.
+2. `extract`: the window's unsynced invoices (marker field blank) and everything they reference,
+   in bulk.
+3. `transform`: every INV rule, with no I/O.
+4. `load`: finds atqbo's own invoices already in QBO (a crash, retry or re-run adopts them), finds
+   or creates customers, items, terms and classes, then creates the invoices in QBO batches of
+   30, each with a `requestid` derived from the Autotask id and recorded in the state database
+   before it is sent.
+5. `write_back`: marks the invoices in Autotask (`webServiceDate` or `invoiceNumber`, QBO's number
+   when QBO numbers, `ERROR` for failures in invoiceNumber mode).
+6. `report`: the summary (transferred, skipped, failed with the fix) by email to `report_to`, with
+   a CSV, and in this task's log.
+
+A failed invoice never fails the run; it is reported and kept in the error log. The run fails only
+when it cannot proceed (settings, authentication, an unreachable API); the failure email and an
+Autotask to-do then say why. `dry_run` reports the whole plan and writes nothing anywhere.
+"""
+
+from __future__ import annotations
+
+import pendulum
+
+from airflow.sdk import CronDataIntervalTimetable, Param, dag, task
+
+from atqbo.sync.runs import DEFAULT_ARGS
+
+
+def _on_failure(context):
+    from atqbo.notify import notify_run_failure
+
+    notify_run_failure(context)
+
+
+@dag(
+    dag_id="atqbo_invoices",
+    schedule=CronDataIntervalTimetable("*/15 * * * *", timezone="UTC"),
+    start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
+    catchup=False,
+    max_active_runs=1,
+    doc_md=__doc__,
+    tags=["atqbo", "invoices"],
+    default_args=DEFAULT_ARGS,
+    on_failure_callback=_on_failure,
+    params={
+        "invoice_lookback_days": Param(
+            None, type=["null", "integer"], minimum=0, maximum=3650,
+            description="Override invoice_lookback_days for this run (empty: use the setting).",
+        ),
+        "dry_run": Param(
+            None, type=["null", "boolean"], description="Plan only: read everything, write nothing, report the plan."
+        ),
+        "report_to": Param(
+            [], type="array", items={"type": "string", "format": "email"},
+            description="Extra report recipients for this run (added to report_to).",
+        ),
+    },
+)  # fmt: skip
+def atqbo_invoices():
+    @task
+    def start(params: dict | None = None) -> dict:
+        """Validate settings and fix the window; stop here when the invoice sync is off (INV-01)."""
+        from airflow.sdk import get_current_context
+        from airflow.sdk.exceptions import AirflowSkipException
+
+        from atqbo.ledger import Ledger
+        from atqbo.sync.runs import start_run
+
+        params = params or {}
+        run = start_run(
+            get_current_context(),
+            "invoice_lookback_days",
+            {
+                "invoice_lookback_days": params.get("invoice_lookback_days"),
+                "dry_run": params.get("dry_run"),
+                "extra_recipients": params.get("report_to") or [],
+            },
+        )
+        if not run.parsed_settings.invoice_sync_enabled:
+            raise AirflowSkipException("Invoice sync is off (invoice_sync_enabled is false in atqbo_settings): nothing to do")
+        Ledger.from_conn_id(run.parsed_settings.state_conn_id).create_schema()
+        print(f"Window {run.describe_window()}{' (DRY RUN: nothing will be written)' if run.dry_run else ''}")
+        return run.to_xcom()
+
+    @task
+    def extract(run: dict) -> dict:
+        """Unsynced Autotask invoices of the window and what they reference, staged in the ledger."""
+        from atqbo.hooks.autotask import AutotaskHook
+        from atqbo.ledger import Ledger
+        from atqbo.sync.invoices import extract_invoices
+        from atqbo.sync.runs import RunInfo
+
+        info = RunInfo.from_xcom(run)
+        settings = info.parsed_settings
+        hook = AutotaskHook(settings.autotask_conn_id, budget_share=settings.autotask_budget_share)
+        return extract_invoices(info, hook, Ledger.from_conn_id(settings.state_conn_id))
+
+    @task
+    def transform(run: dict, extracted: dict) -> dict:
+        """Plan every invoice: send, skip or error, with every INV rule applied."""
+        from atqbo.ledger import Ledger
+        from atqbo.sync.invoices import plan_invoice_run
+        from atqbo.sync.runs import RunInfo
+
+        info = RunInfo.from_xcom(run)
+        return plan_invoice_run(info, Ledger.from_conn_id(info.parsed_settings.state_conn_id))
+
+    @task
+    def load(run: dict, planned: dict) -> dict:
+        """Adopt what QBO already has, create the rest (customers, items, invoices by batch)."""
+        from atqbo.hooks.qbo import QuickBooksOnlineHook
+        from atqbo.ledger import Ledger
+        from atqbo.sync.invoices import load_invoices
+        from atqbo.sync.runs import RunInfo
+
+        info = RunInfo.from_xcom(run)
+        settings = info.parsed_settings
+        ledger = Ledger.from_conn_id(settings.state_conn_id)
+        qbo = QuickBooksOnlineHook(settings.qbo_conn_id, state_conn_id=settings.state_conn_id, ledger=ledger)
+        return load_invoices(info, qbo, ledger)
+
+    @task
+    def write_back(run: dict, loaded: dict) -> dict:
+        """Write the marker (and QBO's number) back to each Autotask invoice."""
+        from atqbo.hooks.autotask import AutotaskHook
+        from atqbo.ledger import Ledger
+        from atqbo.sync.invoices import write_back_markers
+        from atqbo.sync.runs import RunInfo
+
+        info = RunInfo.from_xcom(run)
+        settings = info.parsed_settings
+        hook = AutotaskHook(settings.autotask_conn_id, budget_share=settings.autotask_budget_share)
+        return write_back_markers(info, hook, Ledger.from_conn_id(settings.state_conn_id))
+
+    @task
+    def report(run: dict, written: dict) -> dict:
+        """Email and log what the run did (INV-21)."""
+        from atqbo.ledger import Ledger
+        from atqbo.sync.invoices import report_invoice_run
+        from atqbo.sync.runs import RunInfo
+
+        info = RunInfo.from_xcom(run)
+        return report_invoice_run(info, Ledger.from_conn_id(info.parsed_settings.state_conn_id))
+
+    run = start()
+    extracted = extract(run)
+    planned = transform(run, extracted)
+    loaded = load(run, planned)
+    written = write_back(run, loaded)
+    report(run, written)
+
+
+atqbo_invoices()

@@ -1,0 +1,1 @@
+DELETE FROM atqbo_staging WHERE created_at < :before

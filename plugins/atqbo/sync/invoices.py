@@ -1,0 +1,751 @@
+"""The invoice sync: Autotask invoices -> QuickBooks Online, exactly once (BEY-01).
+
+Each step is one task of ``atqbo_invoices`` and reads/writes this run's staged data in the
+ledger (XCom carries only the run key and counts):
+
+1. ``extract_invoices``: unsynced Autotask invoices of the window and everything they reference,
+   in bulk (``in`` queries in chunks, never one read per invoice).
+2. ``plan_invoice_run``: the pure transform (``atqbo.transform.invoices.plan_invoices``).
+3. ``load_invoices``: find or create customers, items, terms and classes, then create the
+   invoices with QBO batch requests of up to 30. Before anything is created, the run resolves
+   what QBO already has: atqbo's own invoices in the window (recognised by their PrivateNote),
+   the ledger's records, and each create carries a ``requestid`` derived from the Autotask id,
+   written to the ledger *before* the request. A retry, a crash or a re-run therefore adopts
+   what exists instead of creating it again.
+4. ``write_back_markers``: the Autotask marker (``webServiceDate`` or ``invoiceNumber``), QBO's
+   number when QBO numbers (INV-04), ``ERROR`` for failures in invoiceNumber mode (INV-20).
+5. ``report_invoice_run``: the summary (INV-21).
+
+A failed record never fails the run: it becomes a ``failed`` row, an error-log entry and (in
+invoiceNumber mode) an ERROR marker. Only what stops the whole run (settings, authentication,
+an unreachable API) raises.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, replace
+from datetime import date, datetime, timezone
+from decimal import Decimal
+from typing import Any, Iterable
+
+from atqbo.hooks.autotask import AutotaskError, AutotaskHook, eq, gte, in_, lte, not_exist
+from atqbo.hooks.qbo import (
+    QboDuplicateDocNumber,
+    QboDuplicateName,
+    QboFault,
+    QboObjectNotFound,
+    QboPeriodClosed,
+    QuickBooksOnlineHook,
+    quote,
+)
+from atqbo.ledger import Ledger
+from atqbo.notify import ReportRow, RunReport, deliver_report
+from atqbo.settings import Settings
+from atqbo.sync.runs import RunInfo
+from atqbo.transform.invoices import (
+    GENERIC_ITEM_NAME,
+    PRIVATE_NOTE_PREFIX,
+    TAX_ITEM_NAME,
+    AutotaskInvoiceData,
+    InvoicePlan,
+    PlannedLine,
+    QboCompany,
+    QboRefs,
+    build_invoice_payload,
+    compare_totals,
+    customer_payload,
+    item_payload,
+    plan_invoices,
+    qbo_company_from_preferences,
+)
+
+log = logging.getLogger(__name__)
+
+ENTITY = "invoice"
+QBO_BATCH_SIZE = 30  # QBO's cap on items per batch request
+AUTOTASK_IN_CHUNK = 500  # values per `in` filter (Autotask pages hold 500 records)
+QBO_IN_CHUNK = 100  # names per `IN (...)` query: keeps statements well under the URL/POST limits
+AUTOTASK_WRITERS = 3  # Autotask allows 3 concurrent calls per endpoint and integration
+
+INVOICE_FIELDS = [
+    "id", "companyID", "invoiceNumber", "invoiceDateTime", "dueDate", "fromDate", "toDate", "invoiceTotal",
+    "totalTaxValue", "orderNumber", "paymentTerm", "comments", "isVoided", "webServiceDate",
+]  # fmt: skip
+BILLING_ITEM_FIELDS = [
+    "id", "invoiceID", "companyID", "billingCodeID", "itemName", "description", "quantity", "rate",
+    "extendedPrice", "totalAmount", "taxDollars", "itemDate", "organizationalLevelAssociationID",
+    "purchaseOrderNumber",
+]  # fmt: skip
+COMPANY_FIELDS = [
+    "id", "companyName", "address1", "address2", "city", "state", "postalCode", "phone", "billingAddress1",
+    "billingAddress2", "billToCity", "billToState", "billToZipCode", "userDefinedFields",
+]  # fmt: skip
+BILLING_CODE_FIELDS = ["id", "name", "externalNumber", "description", "unitPrice", "isActive"]
+
+_NOTE_ID = re.compile(re.escape(PRIVATE_NOTE_PREFIX) + r" (\d+)\b")
+
+
+def invoice_requestid(autotask_id: int, generation: int) -> str:
+    """The idempotency key of an invoice's create: the same for every retry and re-run."""
+    return f"atqbo-inv-{autotask_id}-g{generation}"
+
+
+# -- 1. extract -------------------------------------------------------------------------------------
+
+
+def extract_invoices(run: RunInfo, autotask: AutotaskHook, ledger: Ledger) -> dict[str, int]:
+    """Stage the window's unsynced invoices and what they reference; return counts."""
+    settings = run.parsed_settings
+    filters = [
+        gte("invoiceDateTime", run.start.isoformat()),
+        lte("invoiceDateTime", run.end.isoformat()),
+        eq("isVoided", False),
+        not_exist(settings.invoice_marker_field),  # INV-03: "unsynced" is Autotask's word, not ours
+    ]
+    invoices = autotask.query_all("Invoices", filters, include_fields=INVOICE_FIELDS)
+    invoice_ids = [inv["id"] for inv in invoices]
+    items: list[dict[str, Any]] = []
+    for chunk in _chunks(invoice_ids, AUTOTASK_IN_CHUNK):
+        items += autotask.query_all("BillingItems", [in_("invoiceID", chunk)], include_fields=BILLING_ITEM_FIELDS)
+    company_ids = sorted({inv["companyID"] for inv in invoices})
+    code_ids = sorted({i["billingCodeID"] for i in items if i.get("billingCodeID")})
+    companies = autotask.get_many("Companies", company_ids, include_fields=COMPANY_FIELDS) if company_ids else []
+    codes = autotask.get_many("BillingCodes", code_ids, include_fields=BILLING_CODE_FIELDS) if code_ids else []
+    reference = {
+        "companies": {str(c["id"]): c for c in companies},
+        "billing_codes": {str(c["id"]): c for c in codes},
+        "payment_terms": autotask.picklist("Invoices", "paymentTerm") if invoices else {},
+        "lines_of_business": _lines_of_business(autotask) if items else {},
+    }
+    by_invoice: dict[str, dict[str, Any]] = {str(inv["id"]): {"invoice": inv, "items": []} for inv in invoices}
+    for item in items:
+        by_invoice[str(item["invoiceID"])]["items"].append(item)
+    ledger.stage_clear(run.run_key)
+    ledger.stage_put(run.run_key, "invoice", by_invoice)
+    ledger.stage_put(run.run_key, "reference", reference)
+    log.info("Extracted %d unsynced invoices with %d billing items (%d Autotask calls so far)",
+             len(invoices), len(items), autotask.total_calls)  # fmt: skip
+    return {"invoices": len(invoices), "billing_items": len(items), "autotask_calls": autotask.total_calls}
+
+
+def _lines_of_business(autotask: AutotaskHook) -> dict[str, str]:
+    """organizationalLevelAssociationID -> "Division:Line of business" (three small reads)."""
+    everything = [gte("id", 0)]
+    level1 = {r["id"]: r["name"] for r in autotask.query_all("OrganizationalLevel1s", everything)}
+    level2 = {r["id"]: r["name"] for r in autotask.query_all("OrganizationalLevel2s", everything)}
+    out = {}
+    for assoc in autotask.query_all("OrganizationalLevelAssociations", everything):
+        division, lob = level1.get(assoc.get("organizationalLevel1ID")), level2.get(assoc.get("organizationalLevel2ID"))
+        if division and lob:
+            out[str(assoc["id"])] = f"{division}:{lob}"
+    return out
+
+
+def _staged_data(run: RunInfo, ledger: Ledger) -> AutotaskInvoiceData:
+    staged = ledger.stage_get(run.run_key, "invoice")
+    reference = ledger.stage_get(run.run_key, "reference")
+    bundles = [staged[k] for k in sorted(staged, key=int)]
+    return AutotaskInvoiceData(
+        invoices=[b["invoice"] for b in bundles],
+        billing_items=[item for b in bundles for item in b["items"]],
+        companies={int(k): v for k, v in reference.get("companies", {}).items()},
+        billing_codes={int(k): v for k, v in reference.get("billing_codes", {}).items()},
+        payment_terms={int(k): v for k, v in reference.get("payment_terms", {}).items()},
+        lines_of_business={int(k): v for k, v in reference.get("lines_of_business", {}).items()},
+    )
+
+
+# -- 2. transform -----------------------------------------------------------------------------------
+
+
+def plan_invoice_run(run: RunInfo, ledger: Ledger, today: date | None = None) -> dict[str, int]:
+    """Plan every staged invoice (pure transform) and stage the plans."""
+    plans = plan_invoices(_staged_data(run, ledger), run.parsed_settings, today or date.today())
+    ledger.stage_put(run.run_key, "plan", {str(p.autotask_id): plan_to_doc(p) for p in plans})
+    counts: dict[str, int] = {}
+    for plan in plans:
+        counts[plan.decision] = counts.get(plan.decision, 0) + 1
+    return counts
+
+
+def plan_to_doc(plan: InvoicePlan) -> dict[str, Any]:
+    return asdict(plan)
+
+
+def plan_from_doc(doc: dict[str, Any]) -> InvoicePlan:
+    def dec(v: Any) -> Decimal | None:
+        return None if v is None else Decimal(str(v))
+
+    def day(v: Any) -> date | None:
+        return None if v is None else date.fromisoformat(v)
+
+    lines = tuple(
+        PlannedLine(**{**line, "quantity": dec(line["quantity"]), "unit_price": dec(line["unit_price"]),
+                       "amount": dec(line["amount"]), "service_date": day(line["service_date"])})  # fmt: skip
+        for line in doc.get("lines") or ()
+    )
+    return InvoicePlan(
+        **{
+            **doc,
+            "lines": lines,
+            "warnings": tuple(doc.get("warnings") or ()),
+            "total": dec(doc["total"]),
+            "tax": dec(doc["tax"]),
+            "txn_date": day(doc.get("txn_date")),
+            "due_date": day(doc.get("due_date")),
+        }
+    )
+
+
+# -- 3. load ----------------------------------------------------------------------------------------
+
+
+class _Outcomes:
+    """This run's per-invoice results, staged for write-back and the report."""
+
+    def __init__(self) -> None:
+        self.rows: dict[int, dict[str, Any]] = {}
+
+    def add(self, plan: InvoicePlan, outcome: str, *, qbo: dict[str, Any] | None = None, reason: str = "",
+            fix: str = "", marker: str | None = None) -> None:  # fmt: skip
+        """``marker``: what write-back does in Autotask: "synced", "error" or None (nothing)."""
+        self.rows[plan.autotask_id] = {
+            "outcome": outcome,
+            "autotask_id": plan.autotask_id,
+            "reference": plan.invoice_number or str(plan.autotask_id),
+            "company": plan.company_name,
+            "qbo_id": (qbo or {}).get("Id"),
+            "qbo_number": (qbo or {}).get("DocNumber"),
+            "autotask_total": str(plan.total),
+            "qbo_total": None if not qbo or qbo.get("TotalAmt") is None else str(qbo["TotalAmt"]),
+            "reason": reason,
+            "fix": fix,
+            "marker": marker,
+            "warnings": list(plan.warnings),
+            # what a failure is remembered by: the same content failing again is not retried (webServiceDate mode)
+            "payload_hash": failure_hash(plan),
+        }
+
+    def warn(self, autotask_id: int, *messages: str) -> None:
+        self.rows[autotask_id]["warnings"] += [m for m in messages if m]
+
+
+def load_invoices(run: RunInfo, qbo: QuickBooksOnlineHook, ledger: Ledger) -> dict[str, int]:
+    """Resolve, then create what is missing in QBO; stage one outcome per planned invoice."""
+    settings = run.parsed_settings
+    plans = [plan_from_doc(d) for _, d in sorted(ledger.stage_get(run.run_key, "plan").items())]
+    reference = ledger.stage_get(run.run_key, "reference")
+    companies = reference.get("companies", {})
+    codes = reference.get("billing_codes", {})
+    outcomes = _Outcomes()
+    notes: list[str] = []
+
+    for plan in plans:
+        if plan.decision == "skip":
+            outcomes.add(plan, "skipped", reason=plan.reason)
+        elif plan.decision == "error":
+            record = ledger.get_sync_record(ENTITY, plan.autotask_id)
+            if _failed_before(ledger, plan, record, settings):
+                outcomes.add(plan, "skipped", reason=_FAILED_BEFORE.format(error=plan.reason))
+            else:
+                outcomes.add(plan, "failed", reason=plan.reason, fix=plan.fix, marker="error")
+    to_send = [p for p in plans if p.decision == "send"]
+    if to_send:
+        company = qbo_company_from_preferences(qbo.preferences(), settings)
+        to_create = _resolve_existing(run, qbo, ledger, to_send, outcomes)
+        if to_create:
+            refs, failures, warnings = _find_or_create_references(
+                run, qbo, to_create, companies, codes, company, notes
+            )
+            for plan in to_create:
+                if plan.autotask_id in failures:
+                    reason, fix = failures[plan.autotask_id]
+                    outcomes.add(plan, "failed", reason=reason, fix=fix, marker="error")
+            ready = [p for p in to_create if p.autotask_id not in failures]
+            _create_invoices(run, qbo, ledger, ready, refs, warnings, company, outcomes)
+
+    if not run.dry_run:
+        _record_failures(run, ledger, outcomes)
+    ledger.stage_put(run.run_key, "outcome", {str(k): v for k, v in outcomes.rows.items()})
+    ledger.stage_put(run.run_key, "notes", {"load": notes})
+    counts: dict[str, int] = {}
+    for row in outcomes.rows.values():
+        counts[row["outcome"]] = counts.get(row["outcome"], 0) + 1
+    return counts
+
+
+def _resolve_existing(
+    run: RunInfo, qbo: QuickBooksOnlineHook, ledger: Ledger, plans: list[InvoicePlan], outcomes: _Outcomes
+) -> list[InvoicePlan]:
+    """BEY-01: adopt the invoices QBO already has; return the plans that still need a create."""
+    settings = run.parsed_settings
+    existing = find_atqbo_invoices(qbo, [p.txn_date for p in plans if p.txn_date])
+    to_create = []
+    for plan in plans:
+        record = ledger.get_sync_record(ENTITY, plan.autotask_id)
+        found = existing.get(plan.autotask_id)
+        if found is None and record and record["status"] == "SYNCED" and record["qbo_id"]:
+            found = _read_invoice(qbo, record["qbo_id"])  # moved out of the window by a QBO user?
+            if found is None:
+                # Deleted in QBO and the marker cleared in Autotask: the user wants it sent again.
+                plan = replace(plan, warnings=plan.warnings + (
+                    f"QBO invoice {record['qbo_number'] or record['qbo_id']} recorded for this invoice no longer "
+                    "exists in QBO; a new one is created",))  # fmt: skip
+                to_create.append(plan)
+                continue
+        if found is not None:
+            outcomes.add(plan, "matched", qbo=found, marker="synced",
+                         reason="already in QBO (created by an earlier atqbo run); Autotask marker written")  # fmt: skip
+            if not run.dry_run:
+                ledger.set_sync_status(ENTITY, plan.autotask_id, "SYNCED", qbo_id=found["Id"],
+                                       qbo_number=found.get("DocNumber"), run_id=run.run_id)  # fmt: skip
+            continue
+        if _failed_before(ledger, plan, record, settings):
+            outcomes.add(plan, "skipped", reason=_FAILED_BEFORE.format(error=record["last_error"]))
+            continue
+        to_create.append(plan)
+    return to_create
+
+
+_FAILED_BEFORE = (
+    "failed before with the same content ({error}); see the error log. Change the invoice in Autotask "
+    "or retry it from the error log"
+)
+
+
+def failure_hash(plan: InvoicePlan) -> str:
+    """What a failure is remembered by: the plan's content, or for a plan that never got that far its reason."""
+    return plan.payload_hash or hashlib.sha256(plan.reason.encode()).hexdigest()
+
+
+def _failed_before(ledger: Ledger, plan: InvoicePlan, record: dict[str, Any] | None, settings: Settings) -> bool:
+    """In webServiceDate mode a failed invoice stays "unsynced" in Autotask: without this it would
+    fail and be reported again every 15 minutes until someone changes it (invoiceNumber mode has
+    its ERROR marker for that, which the user clears to retry)."""
+    return bool(
+        settings.invoice_marker_field == "webServiceDate"
+        and record
+        and record["status"] == "ERROR"
+        and record["payload_hash"] == failure_hash(plan)
+        and not _retry_requested(ledger, plan.autotask_id)
+    )
+
+
+def find_atqbo_invoices(qbo: QuickBooksOnlineHook, days: Iterable[date]) -> dict[int, dict[str, Any]]:
+    """atqbo's invoices in QBO dated on any of ``days``, by Autotask id (from their PrivateNote)."""
+    days = sorted(set(days))
+    if not days:
+        return {}
+    where = [f"TxnDate >= {quote(days[0].isoformat())}", f"TxnDate <= {quote(days[-1].isoformat())}"]
+    found: dict[int, dict[str, Any]] = {}
+    for invoice in qbo.query_all("Invoice", where=where, order_by="Id"):
+        match = _NOTE_ID.search(invoice.get("PrivateNote") or "")
+        if match:
+            found.setdefault(int(match.group(1)), invoice)
+    return found
+
+
+def _read_invoice(qbo: QuickBooksOnlineHook, qbo_id: str) -> dict[str, Any] | None:
+    try:
+        return qbo.read("Invoice", qbo_id)
+    except QboObjectNotFound:
+        return None
+
+
+def _retry_requested(ledger: Ledger, autotask_id: int) -> bool:
+    return any(e["autotask_id"] == autotask_id and e["retry_requested_at"] for e in ledger.list_errors(entity=ENTITY))
+
+
+def _find_or_create_references(
+    run: RunInfo,
+    qbo: QuickBooksOnlineHook,
+    plans: list[InvoicePlan],
+    companies: dict[str, Any],
+    codes: dict[str, Any],
+    company: QboCompany,
+    notes: list[str],
+) -> tuple[dict[int, QboRefs], dict[int, tuple[str, str]], dict[int, list[str]]]:
+    """Customers, items, terms and classes for ``plans``: found, or created (INV-05..09).
+
+    Returns the refs of each plan that can be sent, (reason, fix) of each that cannot, and
+    warnings per plan, all by Autotask id.
+    """
+    settings = run.parsed_settings
+    failures: dict[int, tuple[str, str]] = {}
+
+    customers = _find_by_name(qbo, "Customer", "DisplayName", {p.customer_name for p in plans}, active_only=False)
+    missing_customers = {p.customer_name: p for p in plans if p.customer_name.lower() not in customers}
+    if missing_customers:
+        owners = _name_owners(qbo, missing_customers)
+        creatable = {}
+        for name, plan in missing_customers.items():
+            if name.lower() in owners:
+                continue
+            creatable[name] = customer_payload(companies[str(plan.company_id)], name, settings)
+        created, faults = _batch_create(run, qbo, "Customer", creatable, "DisplayName")
+        customers.update(created)
+        for plan in plans:
+            name = plan.customer_name
+            if name.lower() in owners:
+                failures[plan.autotask_id] = (
+                    f"QBO already has a {owners[name.lower()]} named {name!r}; QBO names must be unique across "
+                    "customers, vendors and employees, so the customer cannot be created",
+                    f"rename the {owners[name.lower()]} in QBO or the company in Autotask, then clear the marker",
+                )
+            elif name in faults:
+                failures[plan.autotask_id] = (f"the QBO customer {name!r} could not be created: {faults[name]}",
+                                  "fix what QBO names, then clear the marker (or retry from the error log)")  # fmt: skip
+    for plan in plans:
+        found = customers.get(plan.customer_name.lower())
+        if plan.autotask_id not in failures and found is not None and not found.get("Active", True):
+            failures[plan.autotask_id] = (f"the QBO customer {plan.customer_name!r} is inactive",
+                              "make the customer active in QBO, then clear the marker")  # fmt: skip
+
+    item_keys = {line.item_key for p in plans for line in p.lines if line.item_key}
+    items = _find_by_name(qbo, "Item", "Name", item_keys, active_only=True)
+    missing_items = sorted(k for k in item_keys if k.lower() not in items)
+    item_alias: dict[str, str] = {}
+    if missing_items:
+        code_by_key = {line.item_key: line.billing_code_id for p in plans for line in p.lines}
+        generic = {settings.default_item_name or GENERIC_ITEM_NAME, TAX_ITEM_NAME}
+        to_create = [k for k in missing_items if settings.missing_item_action == "create" or k in generic]
+        if settings.missing_item_action == "default_item":
+            default = _find_by_name(qbo, "Item", "Name", {settings.default_item_name}, active_only=True)
+            if default:
+                item_alias = {k: settings.default_item_name for k in missing_items if k not in generic}
+                items.update(default)
+        if to_create:
+            income = _account_id(qbo, settings.new_item_income_account)
+            if income is None:
+                notes.append(f"QBO has no account named {settings.new_item_income_account!r} "
+                             "(new_item_income_account): missing items cannot be created")  # fmt: skip
+            else:
+                payloads = {
+                    key: item_payload(key, codes.get(str(code_by_key.get(key))) if code_by_key.get(key) else None,
+                                      income, settings)  # fmt: skip
+                    for key in to_create
+                }
+                created, faults = _batch_create(run, qbo, "Item", payloads, "Name")
+                items.update(created)
+                for key, fault in faults.items():
+                    notes.append(f"QBO item {key!r} could not be created: {fault}")
+    for plan in plans:
+        if plan.autotask_id in failures:
+            continue
+        absent = sorted({line.item_key for line in plan.lines if line.item_key
+                         and (item_alias.get(line.item_key) or line.item_key).lower() not in items})  # fmt: skip
+        if absent:
+            action = settings.missing_item_action
+            failures[plan.autotask_id] = (
+                f"no QBO item for {', '.join(repr(a) for a in absent)} (missing_item_action is {action!r})",
+                "create the item in QBO (or use atqbo_copy_missing_items), check item_match_field, or set "
+                "missing_item_action to 'create'; then clear the marker",
+            )
+
+    terms = {t["Name"]: t["Id"] for t in qbo.query_all("Term")} if any(p.term_name for p in plans) else {}
+    classes = {c["Name"]: c["Id"] for c in qbo.query_all("Class")} if company.class_tracking != "none" else {}
+    refs: dict[int, QboRefs] = {}
+    warnings_by_id: dict[int, list[str]] = {}
+    for plan in plans:
+        if plan.autotask_id in failures:
+            continue
+        customer = customers[plan.customer_name.lower()]
+        warnings = []
+        if plan.term_name and plan.term_name not in terms:
+            warnings.append(f"no payment term named {plan.term_name!r} in QBO; invoice created without terms (INV-08)")
+        wanted = {c for c in [plan.class_name, *(line.class_name for line in plan.lines)] if c}
+        for missing in sorted(wanted - set(classes)):
+            if company.class_tracking != "none":
+                warnings.append(f"no QBO class named {missing!r}; the invoice is created without it")
+        refs[plan.autotask_id] = QboRefs(
+            customer_id=customer["Id"],
+            items={key: items[(item_alias.get(key) or key).lower()]["Id"] for key in
+                   {line.item_key for line in plan.lines if line.item_key}},  # fmt: skip
+            term_id=terms.get(plan.term_name) if plan.term_name else None,
+            classes={name: classes[name] for name in wanted if name in classes},
+            customer_has_default_payment_method=bool(customer.get("PaymentMethodRef")),
+            customer_email=(customer.get("PrimaryEmailAddr") or {}).get("Address"),
+        )
+        warnings_by_id[plan.autotask_id] = warnings
+    return refs, failures, warnings_by_id
+
+
+def _find_by_name(
+    qbo: QuickBooksOnlineHook, entity: str, field: str, names: set[str], active_only: bool
+) -> dict[str, dict[str, Any]]:
+    """``entity`` records whose ``field`` is one of ``names``, by lower-cased name."""
+    found: dict[str, dict[str, Any]] = {}
+    for chunk in _chunks(sorted(n for n in names if n), QBO_IN_CHUNK):
+        where = [qbo.where_in(field, chunk)]
+        if not active_only:
+            where.append("Active IN (true, false)")  # inactive names stay taken in QBO
+        for record in qbo.query_all(entity, where=where):
+            found[str(record[field]).lower()] = record
+    return found
+
+
+def _name_owners(qbo: QuickBooksOnlineHook, names: Iterable[str]) -> dict[str, str]:
+    """Names already used by a vendor or employee (QBO names are unique across all three)."""
+    owners = {}
+    for entity in ("Vendor", "Employee"):
+        for name in _find_by_name(qbo, entity, "DisplayName", set(names), active_only=False):
+            owners[name] = entity.lower()
+    return owners
+
+
+def _account_id(qbo: QuickBooksOnlineHook, name: str) -> str | None:
+    accounts = qbo.query_all("Account", where=[qbo.where_eq("Name", name)])
+    return accounts[0]["Id"] if accounts else None
+
+
+def _batch_create(
+    run: RunInfo, qbo: QuickBooksOnlineHook, entity: str, payloads: dict[str, dict[str, Any]], name_field: str
+) -> tuple[dict[str, dict[str, Any]], dict[str, str]]:
+    """Create name-list records by batch. Returns (created by lower-cased name, fault text by name).
+
+    In a dry run nothing is created: the records are returned as planned, with Id "(new)".
+    """
+    if not payloads:
+        return {}, {}
+    names = sorted(payloads)
+    if run.dry_run:
+        return {n.lower(): {**payloads[n], "Id": "(new)", "planned": True} for n in names}, {}
+    created: dict[str, dict[str, Any]] = {}
+    faults: dict[str, str] = {}
+    for chunk in _chunks(names, QBO_BATCH_SIZE):
+        items = [{"bId": str(i), "operation": "create", entity: payloads[n]} for i, n in enumerate(chunk)]
+        digest = hashlib.sha256("\n".join(chunk).encode()).hexdigest()[:16]
+        results = qbo.batch(items, requestid=f"atqbo-{entity.lower()}-{digest}")
+        for name, result in zip(chunk, results):
+            if isinstance(result, QboDuplicateName):
+                # Created meanwhile (an earlier attempt, another run): adopt it.
+                again = _find_by_name(qbo, entity, name_field, {name}, active_only=False)
+                if again:
+                    created.update(again)
+                    continue
+            if isinstance(result, QboFault):
+                faults[name] = str(result)
+            else:
+                created[str(result[name_field]).lower()] = result
+    return created, faults
+
+
+def _create_invoices(
+    run: RunInfo,
+    qbo: QuickBooksOnlineHook,
+    ledger: Ledger,
+    plans: list[InvoicePlan],
+    refs: dict[int, QboRefs],
+    ref_warnings: dict[int, list[str]],
+    company: QboCompany,
+    outcomes: _Outcomes,
+) -> None:
+    """Create the invoices by batch; intent in the ledger before each request (BEY-01)."""
+    settings = run.parsed_settings
+    payloads: dict[int, dict[str, Any]] = {}
+    for plan in plans:
+        payload, warnings = build_invoice_payload(plan, refs[plan.autotask_id], company, settings)
+        payloads[plan.autotask_id] = payload
+        outcomes.add(plan, "planned", reason="would be created in QBO", marker=None)
+        outcomes.warn(plan.autotask_id, *warnings, *ref_warnings.get(plan.autotask_id, ()))
+    if run.dry_run:
+        for plan in plans:
+            outcomes.rows[plan.autotask_id]["reason"] = (
+                f"would create a QBO invoice for {plan.customer_name} ({plan.total})")
+        return
+
+    by_id = {p.autotask_id: p for p in plans}
+    generation = {}
+    for plan in plans:
+        record = ledger.get_sync_record(ENTITY, plan.autotask_id)
+        gen = (record or {}).get("generation") or 0
+        if record and record["status"] == "SYNCED":  # it existed once and is gone: a new document
+            gen += 1
+        generation[plan.autotask_id] = gen
+
+    for chunk in _chunks(sorted(by_id), QBO_BATCH_SIZE):
+        for autotask_id in chunk:
+            plan = by_id[autotask_id]
+            ledger.record_intent(ENTITY, autotask_id, payload_hash=plan.payload_hash,
+                                 request_id=invoice_requestid(autotask_id, generation[autotask_id]),
+                                 run_id=run.run_id, realm_id=qbo.realm_id, generation=generation[autotask_id])  # fmt: skip
+        items = [{"bId": str(a), "operation": "create", "Invoice": payloads[a]} for a in chunk]
+        batch_key = hashlib.sha256(",".join(f"{a}-g{generation[a]}" for a in chunk).encode()).hexdigest()[:20]
+        results = qbo.batch(items, requestid=f"atqbo-invbatch-{batch_key}")
+        for autotask_id, result in zip(chunk, results):
+            _record_create_result(run, qbo, ledger, by_id[autotask_id], result, company, outcomes)
+
+
+def _record_create_result(
+    run: RunInfo,
+    qbo: QuickBooksOnlineHook,
+    ledger: Ledger,
+    plan: InvoicePlan,
+    result: dict[str, Any] | QboFault,
+    company: QboCompany,
+    outcomes: _Outcomes,
+) -> None:
+    settings = run.parsed_settings
+    if isinstance(result, QboDuplicateDocNumber) and result.txn_id:
+        existing = _read_invoice(qbo, result.txn_id)
+        if existing and _NOTE_ID.search(existing.get("PrivateNote") or "") and \
+                int(_NOTE_ID.search(existing["PrivateNote"]).group(1)) == plan.autotask_id:  # fmt: skip
+            result = existing  # our own, from an attempt whose answer was lost
+    if isinstance(result, QboFault) and result.retryable:
+        # Throttled or "one name at a time" after the hook's own retries: nothing wrong with the
+        # invoice, so no ERROR marker; the next run sends it (with the same requestid).
+        ledger.set_sync_status(ENTITY, plan.autotask_id, "PENDING", last_error=str(result), run_id=run.run_id)
+        outcomes.add(plan, "failed", reason=f"QBO was busy ({result.message}); the next run sends it again",
+                     marker=None)  # fmt: skip
+        outcomes.rows[plan.autotask_id]["transient"] = True
+        return
+    if isinstance(result, QboFault):
+        reason, fix = _explain_fault(plan, result)
+        outcomes.add(plan, "failed", reason=reason, fix=fix, marker="error")
+        return
+    ledger.set_sync_status(ENTITY, plan.autotask_id, "SYNCED", qbo_id=result["Id"],
+                           qbo_number=result.get("DocNumber"), run_id=run.run_id, realm_id=qbo.realm_id)  # fmt: skip
+    ledger.resolve_errors(ENTITY, plan.autotask_id)
+    warnings = outcomes.rows[plan.autotask_id]["warnings"]
+    outcomes.add(plan, "transferred", qbo=result, marker="synced",
+                 reason=f"created QBO invoice {result.get('DocNumber') or result['Id']}")  # fmt: skip
+    outcomes.warn(plan.autotask_id, *warnings)
+    verdict, message = compare_totals(plan, result, company, settings)
+    if verdict != "ok":
+        outcomes.warn(plan.autotask_id, message)
+        if verdict == "error":
+            ledger.log_error(ENTITY, plan.autotask_id, message, qbo_id=result["Id"], dag_id=run.dag_id,
+                             run_id=run.run_id, fix="check the lines and tax of both invoices")  # fmt: skip
+    if settings.email_invoices and result.get("EmailStatus") == "NeedToSend":
+        try:
+            qbo.send_invoice(result["Id"], requestid=f"atqbo-send-{plan.autotask_id}")
+        except QboFault as fault:
+            outcomes.warn(plan.autotask_id, f"QBO could not email the invoice: {fault}")
+
+
+def _explain_fault(plan: InvoicePlan, fault: QboFault) -> tuple[str, str]:
+    """A failed create as (reason naming the invoice, fix)."""
+    subject = f"Autotask invoice {plan.invoice_number or plan.autotask_id} of {plan.company_name}"
+    if isinstance(fault, QboPeriodClosed):
+        return (
+            f"{subject} is dated {plan.txn_date}, inside QBO's closed books ({fault.detail})",
+            "reopen the period in QBO, or set earliest_sync_date so closed periods are not sent (ERR-01)",
+        )
+    if isinstance(fault, QboDuplicateDocNumber):
+        return (
+            f"{subject}: QBO already has document number {fault.doc_number or plan.doc_number} "
+            f"(TxnId {fault.txn_id}), not created by atqbo",
+            "renumber one of them, or use invoice_numbering 'qbo'",
+        )
+    return f"{subject} was refused by QBO: {fault}", getattr(fault, "fix", "") or "fix what QBO names, then retry"
+
+
+def _record_failures(run: RunInfo, ledger: Ledger, outcomes: _Outcomes) -> None:
+    for row in outcomes.rows.values():
+        if row["outcome"] == "failed" and not row.get("transient"):
+            ledger.log_error(ENTITY, row["autotask_id"], row["reason"], fix=row["fix"], dag_id=run.dag_id,
+                             run_id=run.run_id)  # fmt: skip
+            ledger.set_sync_status(ENTITY, row["autotask_id"], "ERROR", last_error=row["reason"],
+                                   run_id=run.run_id, payload_hash=row["payload_hash"])  # fmt: skip
+
+
+# -- 4. write back ----------------------------------------------------------------------------------
+
+
+def write_back_markers(run: RunInfo, autotask: AutotaskHook, ledger: Ledger) -> dict[str, int]:
+    """Mark synced invoices in Autotask (and ERROR in invoiceNumber mode); 3 writers at a time."""
+    if run.dry_run:
+        return {"written": 0}
+    settings = run.parsed_settings
+    outcomes = ledger.stage_get(run.run_key, "outcome")
+    done = ledger.stage_get(run.run_key, "written")
+    todo = [row for key, row in outcomes.items() if row.get("marker") and key not in done]
+    now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    def write(row: dict[str, Any]) -> tuple[str, str | None]:
+        fields = marker_fields(row, settings, now)
+        if not fields:
+            return str(row["autotask_id"]), None
+        try:
+            autotask.update("Invoices", row["autotask_id"], fields)
+        except AutotaskError as exc:
+            if exc.status in (401, 429) or exc.status is None or exc.status >= 502:
+                raise  # the run cannot write to Autotask at all: fail the task, its retry resumes here
+            return str(row["autotask_id"]), f"Autotask refused the marker: {exc}"
+        return str(row["autotask_id"]), None
+
+    problems = {}
+    with ThreadPoolExecutor(max_workers=AUTOTASK_WRITERS) as pool:
+        for key, problem in pool.map(write, todo):
+            if problem:
+                problems[key] = problem
+            else:
+                ledger.stage_put(run.run_key, "written", {key: True})
+    if problems:
+        ledger.stage_put(run.run_key, "writeback_problems", problems)
+    return {"written": len(todo) - len(problems), "problems": len(problems)}
+
+
+def marker_fields(row: dict[str, Any], settings: Settings, now: str) -> dict[str, Any]:
+    """The Autotask invoice fields that record this outcome (INV-03/04/20)."""
+    if row["marker"] == "synced":
+        fields: dict[str, Any] = {}
+        if settings.invoice_marker_field == "webServiceDate":
+            fields["webServiceDate"] = now
+        if settings.invoice_numbering == "qbo" and row.get("qbo_number"):
+            fields["invoiceNumber"] = row["qbo_number"]  # INV-04: QBO's number back to Autotask
+        return fields
+    if row["marker"] == "error" and settings.invoice_marker_field == "invoiceNumber":
+        return {"invoiceNumber": "ERROR"}  # INV-20: clearing it makes the next run retry
+    return {}
+
+
+# -- 5. report --------------------------------------------------------------------------------------
+
+
+def build_invoice_report(run: RunInfo, ledger: Ledger, title: str = "atqbo invoices") -> RunReport:
+    outcomes = ledger.stage_get(run.run_key, "outcome")
+    problems = ledger.stage_get(run.run_key, "writeback_problems")
+    notes = ledger.stage_get(run.run_key, "notes").get("load", [])
+    report = RunReport(title=title, dag_id=run.dag_id, run_id=run.run_id, window=run.describe_window(),
+                       dry_run=run.dry_run, notes=list(notes))  # fmt: skip
+    for key in sorted(outcomes, key=int):
+        row = outcomes[key]
+        report.rows.append(
+            ReportRow(
+                outcome=row["outcome"],
+                entity=ENTITY,
+                autotask_id=row["autotask_id"],
+                reference=row["reference"],
+                company=row["company"],
+                qbo_id=row["qbo_id"],
+                qbo_number=row["qbo_number"],
+                autotask_total=Decimal(row["autotask_total"]) if row["autotask_total"] else None,
+                qbo_total=Decimal(row["qbo_total"]) if row["qbo_total"] else None,
+                reason=row["reason"],
+                fix=row["fix"],
+            )
+        )
+        for warning in dict.fromkeys(row.get("warnings") or []):
+            report.rows.append(ReportRow(outcome="warning", entity=ENTITY, autotask_id=row["autotask_id"],
+                                         reference=row["reference"], company=row["company"], reason=warning))  # fmt: skip
+        if key in problems:
+            report.rows.append(ReportRow(outcome="warning", entity=ENTITY, autotask_id=row["autotask_id"],
+                                         reference=row["reference"], company=row["company"], reason=problems[key],
+                                         fix="the next run writes the marker again"))  # fmt: skip
+    return report
+
+
+def report_invoice_run(run: RunInfo, ledger: Ledger) -> dict[str, int]:
+    report = build_invoice_report(run, ledger)
+    deliver_report(report, run.parsed_settings, list(run.extra_recipients))
+    return report.counts()
+
+
+def _chunks(values: list[Any], size: int) -> Iterable[list[Any]]:
+    for i in range(0, len(values), size):
+        yield values[i : i + size]

@@ -1,0 +1,405 @@
+"""atqbo_invoices run with dag.test() against the sandbox (demo tenant + edge cases), checked
+record by record in the sandbox's QBO state, Autotask state, request log and mailbox."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import date, datetime, timedelta, timezone
+from decimal import Decimal
+
+import pendulum
+import pytest
+
+pytestmark = pytest.mark.integration
+
+TODAY = date.today()
+CONTOSO = 29683501  # demo company that is already a QBO customer
+REMOTE_SUPPORT, TRAVEL, M365 = 29682803, 29682812, 29682808  # billing codes (Travel has no external number)
+MONITORING, PROJECTS = 1, 4  # organizational level associations: Managed Services:Monitoring, Professional Services:Projects
+LONG_NAME = "Extraordinarily Long Company Name " + "Holdings " * 13  # 150 characters
+assert len(LONG_NAME) >= 150
+
+SETTINGS = {
+    "invoice_lookback_days": 45,
+    "report_to": ["billing@msp.example"],
+    "lob_class_map": {
+        "Managed Services:Monitoring": "Managed",
+        "Managed Services:Helpdesk": "Managed",
+        "Professional Services:Projects": "Projects",
+        "Professional Services:Hardware": "Hardware Resale",
+    },
+    "po_number_custom_field": "PO Number",
+}
+
+
+def _dt(days_ago: int) -> str:
+    return f"{TODAY - timedelta(days=days_ago)}T00:00:00Z"
+
+
+def _item(iid: int, invoice: int, company: int, code: int | None, qty: str, rate: str, total: str, **extra) -> dict:
+    return {
+        "id": iid, "invoiceID": invoice, "companyID": company, "billingCodeID": code, "billingItemType": 1,
+        "organizationalLevelAssociationID": extra.pop("lob", MONITORING), "itemName": extra.pop("name", "Work"),
+        "description": extra.pop("description", "Work done"), "itemDate": _dt(3), "quantity": float(qty),
+        "rate": float(rate), "extendedPrice": float(total), "totalAmount": float(total), "taxDollars": 0.0, **extra,
+    }  # fmt: skip
+
+
+def _invoice(iid: int, company: int, total: str, **extra) -> dict:
+    return {
+        "id": iid, "companyID": company, "invoiceNumber": f"E-{iid}", "invoiceDateTime": _dt(2),
+        "fromDate": _dt(32), "toDate": _dt(2), "dueDate": f"{TODAY + timedelta(days=28)}T00:00:00Z",
+        "paymentTerm": 1, "invoiceTotal": float(total), "totalTaxValue": 0.0, "comments": "Thanks!",
+        "isVoided": False, **extra,
+    }  # fmt: skip
+
+
+EDGE = {
+    "negative": 39100001,
+    "zero": 39100002,
+    "rounding": 39100003,
+    "unknown_term": 39100004,
+    "apostrophe_colon": 39100005,
+    "long_name": 39100006,
+    "long_description": 39100007,
+    "po_number": 39100008,
+    "several_lobs": 39100009,
+    "missing_item": 39100010,
+}
+
+
+def edge_case_seed() -> dict:
+    e = EDGE
+    return {
+        "autotask": {
+            "Companies": [
+                {"id": 39000001, "companyName": "D'Angelo: Consulting Group", "companyType": 1, "phone": "1",
+                 "address1": "1 Quote St", "city": "Dayton", "state": "OH", "postalCode": "45402"},
+                {"id": 39000002, "companyName": LONG_NAME, "companyType": 1, "phone": "2"},
+            ],  # fmt: skip
+            "Invoices": [
+                _invoice(e["negative"], CONTOSO, "-50.00"),
+                _invoice(e["zero"], CONTOSO, "0.00"),
+                _invoice(e["rounding"], CONTOSO, "99.99"),
+                _invoice(e["unknown_term"], CONTOSO, "125.00", paymentTerm=4),  # "Net 45": not in QBO
+                _invoice(e["apostrophe_colon"], 39000001, "250.00"),
+                _invoice(e["long_name"], 39000002, "125.00"),
+                _invoice(e["long_description"], CONTOSO, "125.00"),
+                _invoice(e["po_number"], CONTOSO, "125.00", orderNumber="PO-7781"),
+                _invoice(e["several_lobs"], CONTOSO, "265.00"),
+                _invoice(e["missing_item"], CONTOSO, "75.00"),
+            ],
+            "BillingItems": [
+                _item(39200001, e["negative"], CONTOSO, REMOTE_SUPPORT, "1", "-50", "-50"),
+                _item(39200002, e["zero"], CONTOSO, REMOTE_SUPPORT, "0", "125", "0"),
+                _item(39200003, e["rounding"], CONTOSO, REMOTE_SUPPORT, "7", "14.285", "99.99"),
+                _item(39200004, e["unknown_term"], CONTOSO, REMOTE_SUPPORT, "1", "125", "125"),
+                _item(39200005, e["apostrophe_colon"], 39000001, REMOTE_SUPPORT, "2", "125", "250"),
+                _item(39200006, e["long_name"], 39000002, REMOTE_SUPPORT, "1", "125", "125"),
+                _item(39200007, e["long_description"], CONTOSO, REMOTE_SUPPORT, "1", "125", "125",
+                      description="x" * 5000),  # fmt: skip
+                _item(39200008, e["po_number"], CONTOSO, REMOTE_SUPPORT, "1", "125", "125"),
+                _item(39200009, e["several_lobs"], CONTOSO, REMOTE_SUPPORT, "1", "125", "125", lob=MONITORING),
+                _item(39200010, e["several_lobs"], CONTOSO, M365, "1", "140", "140", lob=PROJECTS),
+                _item(39200011, e["missing_item"], CONTOSO, TRAVEL, "1", "75", "75"),
+            ],
+        }
+    }
+
+
+# -- helpers --------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def tenant(airflow_db, sandbox_connections, monkeypatch):
+    """The demo tenant plus the edge cases, settings in the Variable, and helpers to run and look."""
+    from sandbox.seeds import load_seed
+
+    sb = sandbox_connections
+    sb.reset()
+    sb.seed(load_seed("demo"))
+    sb.seed(edge_case_seed())
+    monkeypatch.setenv("AIRFLOW_VAR_ATQBO_SETTINGS", json.dumps(SETTINGS))
+    return Tenant(sb, monkeypatch)
+
+
+class Tenant:
+    def __init__(self, sandbox, monkeypatch):
+        self.sb = sandbox
+        self.monkeypatch = monkeypatch
+
+    def settings(self, **changes) -> None:
+        self.monkeypatch.setenv("AIRFLOW_VAR_ATQBO_SETTINGS", json.dumps({**SETTINGS, **changes}))
+
+    def run(self, logical_date: datetime | None = None, conf: dict | None = None):
+        from airflow.dag_processing.dagbag import DagBag
+
+        from tests.dags.test_dag_integrity import DAGS_DIR
+
+        dag = DagBag(dag_folder=str(DAGS_DIR / "atqbo_invoices.py")).dags["atqbo_invoices"]
+        when = logical_date or pendulum.now("UTC").replace(second=0, microsecond=0)
+        return dag.test(logical_date=when, run_conf=conf)
+
+    def qbo_invoices(self) -> dict[int, dict]:
+        """atqbo's invoices in QBO, by Autotask id."""
+        out = {}
+        for inv in self.sb.state()["qbo"].get("Invoice", []):
+            m = re.search(r"Autotask invoice (\d+)", inv.get("PrivateNote") or "")
+            if m:
+                assert int(m.group(1)) not in out, f"two QBO invoices for Autotask invoice {m.group(1)}"
+                out[int(m.group(1))] = inv
+        return out
+
+    def at_invoices(self) -> dict[int, dict]:
+        return {i["id"]: i for i in self.sb.state()["autotask"]["Invoices"]}
+
+    def qbo_named(self, entity: str, field: str = "DisplayName") -> dict[str, dict]:
+        return {r[field]: r for r in self.sb.state()["qbo"].get(entity, [])}
+
+    def writes(self, api: str | None = None) -> list[dict]:
+        return [r for r in self.sb.requests.list(api) if r["method"] in ("POST", "PATCH", "PUT", "DELETE")
+                and not r["path"].endswith(("/query", "/query/count", "/query/next", "/tokens/bearer"))
+                and "query" not in (r["query"] or "")]  # fmt: skip
+
+
+def _states(dagrun) -> dict[str, str]:
+    return {ti.task_id: ti.state for ti in dagrun.get_task_instances()}
+
+
+def _eligible(tenant: Tenant) -> set[int]:
+    """Autotask invoices the sync should send: unsynced, not voided, total >= 0."""
+    return {
+        i["id"] for i in tenant.at_invoices().values()
+        if not i.get("webServiceDate") and not i.get("isVoided") and Decimal(str(i["invoiceTotal"])) >= 0
+    }  # fmt: skip
+
+
+# -- the full run ---------------------------------------------------------------------------------
+
+
+def test_inv02_full_run_sends_every_eligible_invoice_once_record_by_record(tenant):
+    eligible = _eligible(tenant)
+    dagrun = tenant.run()
+    assert dagrun.state == "success", _states(dagrun)
+    created = tenant.qbo_invoices()
+    assert set(created) == eligible
+    at = tenant.at_invoices()
+    for autotask_id, inv in created.items():
+        source = at[autotask_id]
+        # INV-03/04: marker written, QBO's number written back (numbering "qbo")
+        assert source["webServiceDate"], autotask_id
+        assert source["invoiceNumber"] == inv["DocNumber"], autotask_id
+        assert inv["TxnDate"] == source["invoiceDateTime"][:10]
+        # totals match (the demo has tax: a tax line carries it when QBO does not compute tax)
+        assert abs(Decimal(str(inv["TotalAmt"])) - Decimal(str(source["invoiceTotal"]))) <= Decimal("0.01"), autotask_id
+
+
+def test_inv05_customers_created_with_clean_names(tenant):
+    tenant.run()
+    customers = tenant.qbo_named("Customer")
+    assert "D'Angelo- Consulting Group" in customers  # ':' is illegal in QBO names, the apostrophe is kept
+    long_names = [n for n in customers if n.startswith("Extraordinarily Long Company Name")]
+    assert len(long_names) == 1 and len(long_names[0]) <= 100
+    created = tenant.qbo_invoices()
+    assert created[EDGE["apostrophe_colon"]]["CustomerRef"]["value"] == customers["D'Angelo- Consulting Group"]["Id"]
+    assert len(tenant.qbo_named("Customer")) == len(customers)  # no duplicates of existing customers
+
+
+def test_inv19_negative_invoice_is_marked_error_with_the_seed_message(tenant):
+    tenant.settings(invoice_marker_field="invoiceNumber")
+    tenant.run()
+    negative = tenant.at_invoices()[EDGE["negative"]]
+    assert negative["invoiceNumber"] == "ERROR"
+    assert EDGE["negative"] not in tenant.qbo_invoices()
+    expected = (
+        "The invoice total is negative. Negative invoices cannot be sent to QuickBooks Online. The invoice number "
+        f"for the Autotaskinvoice id {EDGE['negative']} and account Contoso Dental, was set to 'ERROR' in "
+        "Autotask. return code 1."
+    )
+    mail = tenant.sb.mail.messages()
+    assert mail and expected in mail[-1]["html"].replace("&#x27;", "'")
+    csv = mail[-1]["attachments"][0]["text"]
+    assert expected in csv
+    from atqbo.ledger import Ledger
+
+    errors = Ledger.from_conn_id("atqbo_state").list_errors(entity="invoice")
+    assert [e["message"] for e in errors if e["autotask_id"] == EDGE["negative"]] == [expected]
+
+
+def test_inv20_clearing_the_error_marker_retries_the_invoice(tenant):
+    tenant.settings(invoice_marker_field="invoiceNumber", missing_item_action="error")
+    tenant.run()
+    assert tenant.at_invoices()[EDGE["missing_item"]]["invoiceNumber"] == "ERROR"
+    tenant.sb.seed({"autotask": {"Invoices": [{**tenant.at_invoices()[EDGE["missing_item"]], "invoiceNumber": None}]}})
+    tenant.settings(invoice_marker_field="invoiceNumber", missing_item_action="create")
+    tenant.run()
+    assert EDGE["missing_item"] in tenant.qbo_invoices()
+    assert tenant.at_invoices()[EDGE["missing_item"]]["invoiceNumber"] == tenant.qbo_invoices()[EDGE["missing_item"]]["DocNumber"]
+
+
+def test_inv14_zero_invoices_sent_by_default_and_skipped_when_set(tenant):
+    tenant.run()
+    assert Decimal(str(tenant.qbo_invoices()[EDGE["zero"]]["TotalAmt"])) == 0
+    tenant.sb.reset()
+    from sandbox.seeds import load_seed
+
+    tenant.sb.seed(load_seed("demo"))
+    tenant.sb.seed(edge_case_seed())
+    tenant.settings(skip_zero_invoices=True)
+    tenant.run()
+    assert EDGE["zero"] not in tenant.qbo_invoices()
+
+
+def test_inv08_unknown_payment_term_creates_without_terms_and_says_so(tenant):
+    tenant.run()
+    inv = tenant.qbo_invoices()[EDGE["unknown_term"]]
+    assert "SalesTermRef" not in inv or not inv["SalesTermRef"]
+    known = tenant.qbo_invoices()[EDGE["po_number"]]
+    assert known["SalesTermRef"]["value"] == tenant.qbo_named("Term", "Name")["Net 30 Days"]["Id"]
+    assert "Net 45" in tenant.sb.mail.messages()[-1]["html"]
+
+
+def test_inv22_long_description_truncated_and_inv07_missing_item_created(tenant):
+    tenant.run()
+    lines = tenant.qbo_invoices()[EDGE["long_description"]]["Line"]
+    assert max(len(line.get("Description") or "") for line in lines) == 4000
+    items = tenant.qbo_named("Item", "Name")
+    assert "Travel" in items and items["Travel"]["IncomeAccountRef"]
+    travel_line = [l for l in tenant.qbo_invoices()[EDGE["missing_item"]]["Line"] if l.get("DetailType") == "SalesItemLineDetail"]
+    assert travel_line[0]["SalesItemLineDetail"]["ItemRef"]["value"] == items["Travel"]["Id"]
+
+
+def test_inv10_po_number_goes_to_the_enabled_custom_field(tenant):
+    tenant.run()
+    fields = tenant.qbo_invoices()[EDGE["po_number"]].get("CustomField") or []
+    assert [(f["Name"], f["StringValue"]) for f in fields if f.get("StringValue")] == [("PO Number", "PO-7781")]
+
+
+def test_inv10_po_number_custom_field_off_gives_a_warning(tenant):
+    tenant.settings(po_number_custom_field="Purchase Order")  # not a custom field of the QBO company
+    tenant.run()
+    assert not [f for f in tenant.qbo_invoices()[EDGE["po_number"]].get("CustomField") or [] if f.get("StringValue")]
+    assert "Purchase Order" in tenant.sb.mail.messages()[-1]["html"]
+
+
+def test_inv09_lines_of_business_map_to_classes(tenant):
+    tenant.run()
+    classes = {c["Id"]: c["Name"] for c in tenant.sb.state()["qbo"]["Class"]}
+    inv = tenant.qbo_invoices()[EDGE["several_lobs"]]
+    line_classes = [classes.get(l["SalesItemLineDetail"].get("ClassRef", {}).get("value"))
+                    for l in inv["Line"] if l.get("DetailType") == "SalesItemLineDetail"]  # fmt: skip
+    invoice_class = classes.get((inv.get("ClassRef") or {}).get("value"))
+    # per-line when QBO tracks classes per line, else the class with the larger amount at transaction level
+    assert line_classes == ["Managed", "Projects"] or invoice_class == "Projects"
+
+
+def test_inv13_rounding_difference_reported_as_warning(tenant):
+    tenant.run()
+    inv = tenant.qbo_invoices()[EDGE["rounding"]]
+    assert Decimal(str(inv["TotalAmt"])) in (Decimal("99.99"), Decimal("100.00"))
+    html = tenant.sb.mail.messages()[-1]["html"]
+    if Decimal(str(inv["TotalAmt"])) != Decimal("99.99"):
+        assert f"E-{EDGE['rounding']}" in html and "0.01" in html
+
+
+# -- exactly once -------------------------------------------------------------------------------------
+
+
+def test_bey02_same_window_twice_and_a_backfill_add_no_documents(tenant):
+    first = tenant.run()
+    assert first.state == "success"
+    count = len(tenant.sb.state()["qbo"]["Invoice"])
+    customers = len(tenant.sb.state()["qbo"]["Customer"])
+    tenant.sb.requests.clear()
+    again = tenant.run()
+    assert again.state == "success"
+    earlier = pendulum.now("UTC").subtract(days=3).replace(minute=0, second=0, microsecond=0)
+    assert tenant.run(logical_date=earlier).state == "success"
+    assert len(tenant.sb.state()["qbo"]["Invoice"]) == count
+    assert len(tenant.sb.state()["qbo"]["Customer"]) == customers
+    assert [w for w in tenant.writes("qbo")] == []
+
+
+def test_bey01_marker_lost_after_load_is_adopted_not_created_again(tenant):
+    """A task killed between load and write-back: QBO has the invoices, Autotask has no marker."""
+    tenant.run()
+    created = tenant.qbo_invoices()
+    # undo the write-back, as if write_back never ran
+    at = tenant.at_invoices()
+    tenant.sb.seed({"autotask": {"Invoices": [{**at[i], "webServiceDate": None} for i in created]}})
+    tenant.sb.requests.clear()
+    assert tenant.run().state == "success"
+    assert tenant.qbo_invoices().keys() == created.keys()
+    assert not [w for w in tenant.writes("qbo") if w["path"].endswith(("/invoice", "/batch"))]
+    assert all(tenant.at_invoices()[i]["webServiceDate"] for i in created)
+
+
+def test_bey01_lost_ledger_is_survived_by_the_private_note_lookup(tenant, tmp_path, monkeypatch):
+    tenant.run()
+    created = tenant.qbo_invoices()
+    at = tenant.at_invoices()
+    tenant.sb.seed({"autotask": {"Invoices": [{**at[i], "webServiceDate": None} for i in created]}})
+    monkeypatch.setenv("AIRFLOW_CONN_ATQBO_STATE", json.dumps({"conn_type": "sqlite", "host": str(tmp_path / "new.db")}))
+    assert tenant.run().state == "success"
+    assert tenant.qbo_invoices().keys() == created.keys()
+
+
+@pytest.mark.parametrize("mode", ["commit_then_error", "timeout"])
+def test_bey01_fault_on_the_invoice_batch_creates_nothing_twice(tenant, mode):
+    eligible = _eligible(tenant)
+    rule = {"api": "qbo", "method": "POST", "path": r"/batch$", "mode": mode, "times": 1}
+    if mode == "timeout":
+        rule["latency_ms"] = 2500
+        tenant.monkeypatch.setenv(
+            "AIRFLOW_CONN_QBO_DEFAULT",
+            json.dumps({**tenant.sb.connections()["qbo_default"], "extra": {
+                **tenant.sb.connections()["qbo_default"]["extra"], "timeout": 1}}),
+        )  # fmt: skip
+    tenant.sb.faults.add(rule)
+    dagrun = tenant.run()
+    if dagrun.state != "success":  # the task may fail and be retried by a second run
+        dagrun = tenant.run()
+    assert dagrun.state == "success", _states(dagrun)
+    assert set(tenant.qbo_invoices()) == eligible  # qbo_invoices() asserts one QBO invoice per Autotask id
+
+
+# -- settings that stop or shape the run ------------------------------------------------------------
+
+
+def test_inv01_sync_off_does_nothing_but_says_so(tenant):
+    tenant.settings(invoice_sync_enabled=False)
+    tenant.sb.requests.clear()
+    dagrun = tenant.run()
+    states = _states(dagrun)
+    assert states["start"] == "skipped" and states["load"] == "skipped"
+    assert tenant.sb.requests.list() == []
+
+
+def test_bey03_dry_run_plans_everything_and_writes_nothing(tenant):
+    tenant.sb.requests.clear()
+    before = tenant.sb.state()
+    dagrun = tenant.run(conf={"dry_run": True})
+    assert dagrun.state == "success", _states(dagrun)
+    assert tenant.writes() == []
+    after = tenant.sb.state()
+    assert after["qbo"]["Invoice"] == before["qbo"]["Invoice"]
+    assert after["autotask"]["Invoices"] == before["autotask"]["Invoices"]
+    mail = tenant.sb.mail.messages()[-1]
+    assert "DRY RUN" in mail["text"] + mail["html"]
+    assert "would create" in mail["attachments"][0]["text"]
+
+
+def test_inv03_invoices_already_marked_in_autotask_are_never_sent(tenant):
+    synced = {i["id"] for i in tenant.at_invoices().values() if i.get("webServiceDate")}
+    tenant.run()
+    assert not synced & set(tenant.qbo_invoices())
+
+
+def test_err06_wrong_autotask_secret_fails_the_run_once_with_a_clear_error(tenant):
+    conn = tenant.sb.connections()["autotask_default"]
+    tenant.monkeypatch.setenv("AIRFLOW_CONN_AUTOTASK_DEFAULT", json.dumps({**conn, "password": "expired"}))
+    dagrun = tenant.run()
+    assert dagrun.state == "failed"
+    assert _states(dagrun)["extract"] == "failed"
+    assert tenant.qbo_invoices() == {}
