@@ -9,9 +9,9 @@ import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
-from bench import hooks
+from bench import hooks, invoices
 
-SUITES = {"hooks": hooks.run}
+SUITES = {"hooks": hooks.run, "invoices": invoices.run}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -34,11 +34,12 @@ def main(argv: list[str] | None = None) -> int:
         }
         (out_dir / f"{name}.json").write_text(json.dumps(result, indent=2) + "\n")
         print(f"\n## {name} (sandbox latency: Autotask {args.autotask_latency_ms} ms, QBO {args.qbo_latency_ms} ms)\n")
-        print("| benchmark | records | API calls | seconds | records/s |")
+        print("| benchmark | records | API calls (Autotask + QBO) | seconds | records/s |")
         print("|---|---:|---:|---:|---:|")
         for row in rows:
             rate = row["records"] / row["seconds"] if row["seconds"] else float("inf")
-            print(f"| {row['name']} | {row['records']:,} | {row['calls']:,} | {row['seconds']:.2f} | {rate:,.0f} |")
+            split = f" ({row['autotask_calls']:,} + {row['qbo_calls']:,})" if "autotask_calls" in row else ""
+            print(f"| {row['name']} | {row['records']:,} | {row['calls']:,}{split} | {row['seconds']:.2f} | {rate:,.0f} |")
     return 0
 
 

@@ -17,8 +17,11 @@ TODAY = date.today()
 CONTOSO = 29683501  # demo company that is already a QBO customer
 REMOTE_SUPPORT, TRAVEL, M365 = 29682803, 29682812, 29682808  # billing codes (Travel has no external number)
 MONITORING, PROJECTS = 1, 4  # organizational level associations: Managed Services:Monitoring, Professional Services:Projects
-LONG_NAME = "Extraordinarily Long Company Name " + "Holdings " * 13  # 150 characters
-assert len(LONG_NAME) >= 150
+# Autotask allows 200 characters in a billing code name, QBO 100 in an item name (Autotask company
+# names stop at 100, QBO's old DisplayName limit, so the long name that really happens is an item's).
+LONG_NAME = ("Extraordinarily Long Billing Code Name For Managed Backup " + "Services " * 12)[:150]
+LONG_CODE = 39300001
+assert len(LONG_NAME) == 150
 
 SETTINGS = {
     "invoice_lookback_days": 45,
@@ -76,15 +79,19 @@ def edge_case_seed() -> dict:
             "Companies": [
                 {"id": 39000001, "companyName": "D'Angelo: Consulting Group", "companyType": 1, "phone": "1",
                  "address1": "1 Quote St", "city": "Dayton", "state": "OH", "postalCode": "45402"},
-                {"id": 39000002, "companyName": LONG_NAME, "companyType": 1, "phone": "2"},
+            ],  # fmt: skip
+            "BillingCodes": [
+                {"id": LONG_CODE, "name": LONG_NAME, "externalNumber": "LONG-1", "description": "A long one",
+                 "billingCodeType": 4, "useType": 1, "unitPrice": 125.0, "isActive": True},
             ],  # fmt: skip
             "Invoices": [
                 _invoice(e["negative"], CONTOSO, "-50.00"),
                 _invoice(e["zero"], CONTOSO, "0.00"),
                 _invoice(e["rounding"], CONTOSO, "99.99"),
-                _invoice(e["unknown_term"], CONTOSO, "125.00", paymentTerm=4),  # "Net 45": not in QBO
+                # "Net 45" is not in QBO; a new customer, so QBO has no default term to fill in either
+                _invoice(e["unknown_term"], 39000001, "125.00", paymentTerm=4),
                 _invoice(e["apostrophe_colon"], 39000001, "250.00"),
-                _invoice(e["long_name"], 39000002, "125.00"),
+                _invoice(e["long_name"], CONTOSO, "125.00"),
                 _invoice(e["long_description"], CONTOSO, "125.00"),
                 _invoice(e["po_number"], CONTOSO, "125.00", orderNumber="PO-7781"),
                 _invoice(e["several_lobs"], CONTOSO, "265.00"),
@@ -94,9 +101,9 @@ def edge_case_seed() -> dict:
                 _item(39200001, e["negative"], CONTOSO, REMOTE_SUPPORT, "1", "-50", "-50"),
                 _item(39200002, e["zero"], CONTOSO, REMOTE_SUPPORT, "0", "125", "0"),
                 _item(39200003, e["rounding"], CONTOSO, REMOTE_SUPPORT, "7", "14.285", "99.99"),
-                _item(39200004, e["unknown_term"], CONTOSO, REMOTE_SUPPORT, "1", "125", "125"),
+                _item(39200004, e["unknown_term"], 39000001, REMOTE_SUPPORT, "1", "125", "125"),
                 _item(39200005, e["apostrophe_colon"], 39000001, REMOTE_SUPPORT, "2", "125", "250"),
-                _item(39200006, e["long_name"], 39000002, REMOTE_SUPPORT, "1", "125", "125"),
+                _item(39200006, e["long_name"], CONTOSO, LONG_CODE, "1", "125", "125"),
                 _item(39200007, e["long_description"], CONTOSO, REMOTE_SUPPORT, "1", "125", "125",
                       description="x" * 5000),  # fmt: skip
                 _item(39200008, e["po_number"], CONTOSO, REMOTE_SUPPORT, "1", "125", "125"),
@@ -120,6 +127,8 @@ def tenant(airflow_db, sandbox_connections, monkeypatch):
     sb.reset()
     sb.seed(load_seed("demo"))
     sb.seed(edge_case_seed())
+    for conn_id, conn in sb.connections().items():  # after the reset: its refresh token is the valid one
+        monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", json.dumps(conn))
     monkeypatch.setenv("AIRFLOW_VAR_ATQBO_SETTINGS", json.dumps(SETTINGS))
     return Tenant(sb, monkeypatch)
 
@@ -128,6 +137,7 @@ class Tenant:
     def __init__(self, sandbox, monkeypatch):
         self.sb = sandbox
         self.monkeypatch = monkeypatch
+        self.preexisting = set(self.qbo_invoices())  # the demo's invoices synced before atqbo took over
 
     def settings(self, **changes) -> None:
         self.monkeypatch.setenv("AIRFLOW_VAR_ATQBO_SETTINGS", json.dumps({**SETTINGS, **changes}))
@@ -138,8 +148,15 @@ class Tenant:
         from tests.dags.test_dag_integrity import DAGS_DIR
 
         dag = DagBag(dag_folder=str(DAGS_DIR / "atqbo_invoices.py")).dags["atqbo_invoices"]
+        for task in dag.tasks:  # dag.test() would sit out the real retry delays; a failed run is re-run instead
+            task.retries = 0
         when = logical_date or pendulum.now("UTC").replace(second=0, microsecond=0)
         return dag.test(logical_date=when, run_conf=conf)
+
+    def unnumber(self, *autotask_ids: int) -> None:
+        """invoiceNumber marker mode: unsynced invoices have no number yet (QBO numbers them)."""
+        at = self.at_invoices()
+        self.sb.seed({"autotask": {"Invoices": [{**at[i], "invoiceNumber": None} for i in autotask_ids]}})
 
     def qbo_invoices(self) -> dict[int, dict]:
         """atqbo's invoices in QBO, by Autotask id."""
@@ -182,7 +199,7 @@ def test_inv02_full_run_sends_every_eligible_invoice_once_record_by_record(tenan
     eligible = _eligible(tenant)
     dagrun = tenant.run()
     assert dagrun.state == "success", _states(dagrun)
-    created = tenant.qbo_invoices()
+    created = {k: v for k, v in tenant.qbo_invoices().items() if k not in tenant.preexisting}
     assert set(created) == eligible
     at = tenant.at_invoices()
     for autotask_id, inv in created.items():
@@ -199,8 +216,6 @@ def test_inv05_customers_created_with_clean_names(tenant):
     tenant.run()
     customers = tenant.qbo_named("Customer")
     assert "D'Angelo- Consulting Group" in customers  # ':' is illegal in QBO names, the apostrophe is kept
-    long_names = [n for n in customers if n.startswith("Extraordinarily Long Company Name")]
-    assert len(long_names) == 1 and len(long_names[0]) <= 100
     created = tenant.qbo_invoices()
     assert created[EDGE["apostrophe_colon"]]["CustomerRef"]["value"] == customers["D'Angelo- Consulting Group"]["Id"]
     assert len(tenant.qbo_named("Customer")) == len(customers)  # no duplicates of existing customers
@@ -208,7 +223,9 @@ def test_inv05_customers_created_with_clean_names(tenant):
 
 def test_inv19_negative_invoice_is_marked_error_with_the_seed_message(tenant):
     tenant.settings(invoice_marker_field="invoiceNumber")
+    tenant.unnumber(EDGE["negative"], EDGE["po_number"])
     tenant.run()
+    assert tenant.at_invoices()[EDGE["po_number"]]["invoiceNumber"] == tenant.qbo_invoices()[EDGE["po_number"]]["DocNumber"]
     negative = tenant.at_invoices()[EDGE["negative"]]
     assert negative["invoiceNumber"] == "ERROR"
     assert EDGE["negative"] not in tenant.qbo_invoices()
@@ -229,6 +246,7 @@ def test_inv19_negative_invoice_is_marked_error_with_the_seed_message(tenant):
 
 def test_inv20_clearing_the_error_marker_retries_the_invoice(tenant):
     tenant.settings(invoice_marker_field="invoiceNumber", missing_item_action="error")
+    tenant.unnumber(EDGE["missing_item"])
     tenant.run()
     assert tenant.at_invoices()[EDGE["missing_item"]]["invoiceNumber"] == "ERROR"
     tenant.sb.seed({"autotask": {"Invoices": [{**tenant.at_invoices()[EDGE["missing_item"]], "invoiceNumber": None}]}})
@@ -239,25 +257,32 @@ def test_inv20_clearing_the_error_marker_retries_the_invoice(tenant):
 
 
 def test_inv14_zero_invoices_sent_by_default_and_skipped_when_set(tenant):
-    tenant.run()
-    assert Decimal(str(tenant.qbo_invoices()[EDGE["zero"]]["TotalAmt"])) == 0
-    tenant.sb.reset()
-    from sandbox.seeds import load_seed
-
-    tenant.sb.seed(load_seed("demo"))
-    tenant.sb.seed(edge_case_seed())
     tenant.settings(skip_zero_invoices=True)
     tenant.run()
     assert EDGE["zero"] not in tenant.qbo_invoices()
+    tenant.settings(skip_zero_invoices=False)
+    tenant.run()
+    assert Decimal(str(tenant.qbo_invoices()[EDGE["zero"]]["TotalAmt"])) == 0
 
 
 def test_inv08_unknown_payment_term_creates_without_terms_and_says_so(tenant):
     tenant.run()
     inv = tenant.qbo_invoices()[EDGE["unknown_term"]]
-    assert "SalesTermRef" not in inv or not inv["SalesTermRef"]
+    assert not inv.get("SalesTermRef")
     known = tenant.qbo_invoices()[EDGE["po_number"]]
     assert known["SalesTermRef"]["value"] == tenant.qbo_named("Term", "Name")["Net 30 Days"]["Id"]
     assert "Net 45" in tenant.sb.mail.messages()[-1]["html"]
+
+
+def test_inv06_150_character_code_name_becomes_a_100_character_item_once(tenant):
+    tenant.run()
+    items = [name for name in tenant.qbo_named("Item", "Name") if name.startswith("Extraordinarily Long")]
+    assert len(items) == 1 and len(items[0]) <= 100
+    line = [l for l in tenant.qbo_invoices()[EDGE["long_name"]]["Line"] if l.get("DetailType") == "SalesItemLineDetail"]
+    assert line[0]["SalesItemLineDetail"]["ItemRef"]["value"] == tenant.qbo_named("Item", "Name")[items[0]]["Id"]
+    tenant.sb.requests.clear()
+    tenant.run()  # found again by its truncated name: nothing created twice
+    assert len([n for n in tenant.qbo_named("Item", "Name") if n.startswith("Extraordinarily Long")]) == 1
 
 
 def test_inv22_long_description_truncated_and_inv07_missing_item_created(tenant):
@@ -325,14 +350,17 @@ def test_bey01_marker_lost_after_load_is_adopted_not_created_again(tenant):
     """A task killed between load and write-back: QBO has the invoices, Autotask has no marker."""
     tenant.run()
     created = tenant.qbo_invoices()
-    # undo the write-back, as if write_back never ran
+    # undo the write-back, as if write_back never ran (voided invoices are the void sync's business)
     at = tenant.at_invoices()
+    created = {i: inv for i, inv in created.items() if not at[i]["isVoided"]}
     tenant.sb.seed({"autotask": {"Invoices": [{**at[i], "webServiceDate": None} for i in created]}})
     tenant.sb.requests.clear()
     assert tenant.run().state == "success"
-    assert tenant.qbo_invoices().keys() == created.keys()
+    assert tenant.qbo_invoices().keys() - tenant.preexisting == created.keys() - tenant.preexisting
+    assert len(tenant.qbo_invoices()) == len(tenant.preexisting | created.keys())
     assert not [w for w in tenant.writes("qbo") if w["path"].endswith(("/invoice", "/batch"))]
-    assert all(tenant.at_invoices()[i]["webServiceDate"] for i in created)
+    unmarked = [i for i in created if not tenant.at_invoices()[i]["webServiceDate"]]
+    assert unmarked == []
 
 
 def test_bey01_lost_ledger_is_survived_by_the_private_note_lookup(tenant, tmp_path, monkeypatch):
@@ -341,6 +369,8 @@ def test_bey01_lost_ledger_is_survived_by_the_private_note_lookup(tenant, tmp_pa
     at = tenant.at_invoices()
     tenant.sb.seed({"autotask": {"Invoices": [{**at[i], "webServiceDate": None} for i in created]}})
     monkeypatch.setenv("AIRFLOW_CONN_ATQBO_STATE", json.dumps({"conn_type": "sqlite", "host": str(tmp_path / "new.db")}))
+    # The lost database held the rotated refresh token too: the user reconnects (a fresh token).
+    monkeypatch.setenv("AIRFLOW_CONN_QBO_DEFAULT", json.dumps(tenant.sb.connections()["qbo_default"]))
     assert tenant.run().state == "success"
     assert tenant.qbo_invoices().keys() == created.keys()
 
@@ -361,7 +391,8 @@ def test_bey01_fault_on_the_invoice_batch_creates_nothing_twice(tenant, mode):
     if dagrun.state != "success":  # the task may fail and be retried by a second run
         dagrun = tenant.run()
     assert dagrun.state == "success", _states(dagrun)
-    assert set(tenant.qbo_invoices()) == eligible  # qbo_invoices() asserts one QBO invoice per Autotask id
+    # qbo_invoices() asserts there is one QBO invoice per Autotask id
+    assert set(tenant.qbo_invoices()) - tenant.preexisting == eligible
 
 
 # -- settings that stop or shape the run ------------------------------------------------------------
@@ -386,14 +417,17 @@ def test_bey03_dry_run_plans_everything_and_writes_nothing(tenant):
     assert after["qbo"]["Invoice"] == before["qbo"]["Invoice"]
     assert after["autotask"]["Invoices"] == before["autotask"]["Invoices"]
     mail = tenant.sb.mail.messages()[-1]
-    assert "DRY RUN" in mail["text"] + mail["html"]
+    assert "DRY RUN" in (mail["text"] or "") + (mail["html"] or "")
     assert "would create" in mail["attachments"][0]["text"]
 
 
 def test_inv03_invoices_already_marked_in_autotask_are_never_sent(tenant):
     synced = {i["id"] for i in tenant.at_invoices().values() if i.get("webServiceDate")}
+    before = tenant.sb.state()["qbo"]["Invoice"]
     tenant.run()
-    assert not synced & set(tenant.qbo_invoices())
+    after = {inv["Id"]: inv for inv in tenant.sb.state()["qbo"]["Invoice"]}
+    assert all(after[inv["Id"]] == inv for inv in before)  # their QBO invoices are untouched
+    assert set(tenant.qbo_invoices()) & synced == tenant.preexisting & synced  # and none was added
 
 
 def test_err06_wrong_autotask_secret_fails_the_run_once_with_a_clear_error(tenant):
@@ -402,4 +436,4 @@ def test_err06_wrong_autotask_secret_fails_the_run_once_with_a_clear_error(tenan
     dagrun = tenant.run()
     assert dagrun.state == "failed"
     assert _states(dagrun)["extract"] == "failed"
-    assert tenant.qbo_invoices() == {}
+    assert set(tenant.qbo_invoices()) == tenant.preexisting  # nothing sent

@@ -56,8 +56,10 @@ from atqbo.transform.invoices import (
     QboCompany,
     QboRefs,
     build_invoice_payload,
+    class_names_needed,
     compare_totals,
     customer_payload,
+    item_keys_needed,
     item_payload,
     plan_invoices,
     qbo_company_from_preferences,
@@ -405,12 +407,12 @@ def _find_or_create_references(
             failures[plan.autotask_id] = (f"the QBO customer {plan.customer_name!r} is inactive",
                               "make the customer active in QBO, then clear the marker")  # fmt: skip
 
-    item_keys = {line.item_key for p in plans for line in p.lines if line.item_key}
-    items = _find_by_name(qbo, "Item", "Name", item_keys, active_only=True)
-    missing_items = sorted(k for k in item_keys if k.lower() not in items)
+    needed_items = {p.autotask_id: item_keys_needed(p, company) for p in plans}
+    code_by_key = {key: code for keys in needed_items.values() for key, code in keys.items()}
+    items = _find_by_name(qbo, "Item", "Name", set(code_by_key), active_only=True)
+    missing_items = sorted(k for k in code_by_key if k.lower() not in items)
     item_alias: dict[str, str] = {}
     if missing_items:
-        code_by_key = {line.item_key: line.billing_code_id for p in plans for line in p.lines}
         generic = {settings.default_item_name or GENERIC_ITEM_NAME, TAX_ITEM_NAME}
         to_create = [k for k in missing_items if settings.missing_item_action == "create" or k in generic]
         if settings.missing_item_action == "default_item":
@@ -436,8 +438,7 @@ def _find_or_create_references(
     for plan in plans:
         if plan.autotask_id in failures:
             continue
-        absent = sorted({line.item_key for line in plan.lines if line.item_key
-                         and (item_alias.get(line.item_key) or line.item_key).lower() not in items})  # fmt: skip
+        absent = sorted(k for k in needed_items[plan.autotask_id] if (item_alias.get(k) or k).lower() not in items)
         if absent:
             action = settings.missing_item_action
             failures[plan.autotask_id] = (
@@ -457,14 +458,10 @@ def _find_or_create_references(
         warnings = []
         if plan.term_name and plan.term_name not in terms:
             warnings.append(f"no payment term named {plan.term_name!r} in QBO; invoice created without terms (INV-08)")
-        wanted = {c for c in [plan.class_name, *(line.class_name for line in plan.lines)] if c}
-        for missing in sorted(wanted - set(classes)):
-            if company.class_tracking != "none":
-                warnings.append(f"no QBO class named {missing!r}; the invoice is created without it")
+        wanted = class_names_needed(plan, company, settings)  # a missing class is warned about by the build
         refs[plan.autotask_id] = QboRefs(
             customer_id=customer["Id"],
-            items={key: items[(item_alias.get(key) or key).lower()]["Id"] for key in
-                   {line.item_key for line in plan.lines if line.item_key}},  # fmt: skip
+            items={key: items[(item_alias.get(key) or key).lower()]["Id"] for key in needed_items[plan.autotask_id]},
             term_id=terms.get(plan.term_name) if plan.term_name else None,
             classes={name: classes[name] for name in wanted if name in classes},
             customer_has_default_payment_method=bool(customer.get("PaymentMethodRef")),
@@ -498,8 +495,8 @@ def _name_owners(qbo: QuickBooksOnlineHook, names: Iterable[str]) -> dict[str, s
 
 
 def _account_id(qbo: QuickBooksOnlineHook, name: str) -> str | None:
-    accounts = qbo.query_all("Account", where=[qbo.where_eq("Name", name)])
-    return accounts[0]["Id"] if accounts else None
+    account = next(iter(qbo.query_all("Account", where=[qbo.where_eq("Name", name)])), None)
+    return account["Id"] if account else None
 
 
 def _batch_create(
@@ -530,7 +527,8 @@ def _batch_create(
             if isinstance(result, QboFault):
                 faults[name] = str(result)
             else:
-                created[str(result[name_field]).lower()] = result
+                record = result[entity]
+                created[str(record[name_field]).lower()] = record
     return created, faults
 
 
@@ -577,7 +575,8 @@ def _create_invoices(
         batch_key = hashlib.sha256(",".join(f"{a}-g{generation[a]}" for a in chunk).encode()).hexdigest()[:20]
         results = qbo.batch(items, requestid=f"atqbo-invbatch-{batch_key}")
         for autotask_id, result in zip(chunk, results):
-            _record_create_result(run, qbo, ledger, by_id[autotask_id], result, company, outcomes)
+            created = result if isinstance(result, QboFault) else result["Invoice"]
+            _record_create_result(run, qbo, ledger, by_id[autotask_id], created, company, outcomes)
 
 
 def _record_create_result(

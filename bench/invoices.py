@@ -1,0 +1,124 @@
+"""Invoice sync benchmark: 1,000 Autotask invoices of 8 lines each into QBO, step by step.
+
+Runs the same functions the ``atqbo_invoices`` tasks call (extract, transform, load, write-back,
+report) against the sandbox with its real limits on and a fixed latency per request, and counts
+the API calls of each step from the sandbox's request log.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import tempfile
+import time
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+INVOICES = 1000
+LINES = 8
+COMPANIES = 120
+
+
+def synthetic_tenant(today: date, invoices: int = INVOICES, lines: int = LINES) -> dict[str, Any]:
+    """Autotask invoices on top of the demo tenant: realistic names, codes and lines of business."""
+    from sandbox.seeds import load_seed
+
+    demo = load_seed("demo", today)
+    codes = demo["autotask"]["BillingCodes"]
+    rng = random.Random(42)
+    companies = [
+        {"id": 48000000 + i, "companyName": f"Bench Client {i:03d} LLC", "companyType": 1, "phone": "555-0100",
+         "address1": f"{i} Main St", "city": "Columbus", "state": "OH", "postalCode": "43004"}
+        for i in range(COMPANIES)
+    ]  # fmt: skip
+    invoice_rows, items = [], []
+    for n in range(invoices):
+        inv_id = 49000000 + n
+        company = companies[n % COMPANIES]
+        day = today - timedelta(days=1 + n % 10)
+        total = 0.0
+        for k in range(lines):
+            code = codes[rng.randrange(len(codes))]
+            qty = rng.choice([1, 1, 2, 3, 5, 10])
+            amount = round(qty * code["unitPrice"], 2)
+            total += amount
+            items.append({
+                "id": 50000000 + n * lines + k, "invoiceID": inv_id, "companyID": company["id"],
+                "billingCodeID": code["id"], "billingItemType": 1, "organizationalLevelAssociationID": 1 + k % 5,
+                "itemName": code["name"], "description": f"{code['name']} for {day:%B %Y}", "itemDate": f"{day}T12:00:00Z",
+                "quantity": float(qty), "rate": code["unitPrice"], "extendedPrice": amount, "totalAmount": amount,
+                "taxDollars": 0.0,
+            })  # fmt: skip
+        invoice_rows.append({
+            "id": inv_id, "companyID": company["id"], "invoiceNumber": None, "invoiceDateTime": f"{day}T00:00:00Z",
+            "fromDate": f"{day - timedelta(days=30)}T00:00:00Z", "toDate": f"{day}T00:00:00Z",
+            "dueDate": f"{day + timedelta(days=30)}T00:00:00Z", "paymentTerm": 1, "invoiceTotal": round(total, 2),
+            "totalTaxValue": 0.0, "comments": "Thank you for your business.", "isVoided": False,
+        })  # fmt: skip
+    return {"autotask": {"Companies": companies, "Invoices": invoice_rows, "BillingItems": items}}
+
+
+def run(autotask_latency_ms: int, qbo_latency_ms: int) -> list[dict[str, Any]]:
+    from sandbox import Sandbox
+    from sandbox.seeds import load_seed
+
+    from atqbo.hooks.autotask import AutotaskHook
+    from atqbo.hooks.qbo import QuickBooksOnlineHook
+    from atqbo.ledger import Ledger
+    from atqbo.settings import Settings
+    from atqbo.sync import invoices as sync
+    from atqbo.sync.runs import RunInfo
+
+    today = date.today()
+    sandbox = Sandbox(port=0).start()
+    workdir = Path(tempfile.mkdtemp(prefix="atqbo-bench-"))
+    try:
+        for conn_id, conn in sandbox.connections().items():
+            os.environ[f"AIRFLOW_CONN_{conn_id.upper()}"] = json.dumps(conn)
+        sandbox.seed(load_seed("demo", today))
+        sandbox.seed(synthetic_tenant(today))
+        sandbox.set_limits({"autotask": {"latency_ms": autotask_latency_ms}, "qbo": {"latency_ms": qbo_latency_ms}})
+        ledger = Ledger.from_url(f"sqlite:///{workdir / 'state.db'}")
+        ledger.create_schema()
+        settings = Settings.from_dict({"invoice_lookback_days": 14})
+        now = datetime.now(timezone.utc)
+        run_info = RunInfo(
+            dag_id="bench", run_id="bench-1", run_key="bench/1", settings=settings.to_dict(),
+            window_start=(now - timedelta(days=14)).isoformat(), window_end=now.isoformat(),
+        )  # fmt: skip
+        autotask = AutotaskHook()
+        qbo = QuickBooksOnlineHook(ledger=ledger)
+        qbo.company_info()  # the token refresh is not part of any step
+        sandbox.requests.clear()
+        steps = [
+            ("extract", lambda: sync.extract_invoices(run_info, autotask, ledger)),
+            ("transform", lambda: sync.plan_invoice_run(run_info, ledger, today)),
+            ("load", lambda: sync.load_invoices(run_info, qbo, ledger)),
+            ("write back", lambda: sync.write_back_markers(run_info, autotask, ledger)),
+            ("report", lambda: sync.build_invoice_report(run_info, ledger).counts()),
+        ]
+        rows = []
+        total_seconds = 0.0
+        for name, step in steps:
+            before = {api: len(sandbox.requests.list(api)) for api in ("autotask", "qbo")}
+            started = time.perf_counter()
+            result = step()
+            seconds = time.perf_counter() - started
+            total_seconds += seconds
+            calls = {api: len(sandbox.requests.list(api)) - before[api] for api in ("autotask", "qbo")}
+            rows.append({"name": f"invoices: {name}", "records": INVOICES, "calls": calls["autotask"] + calls["qbo"],
+                         "autotask_calls": calls["autotask"], "qbo_calls": calls["qbo"], "seconds": round(seconds, 3),
+                         "result": result})  # fmt: skip
+        created = [i for i in sandbox.state()["qbo"]["Invoice"] if "Autotask invoice 49" in (i.get("PrivateNote") or "")]
+        assert len(created) == INVOICES, f"expected {INVOICES} invoices in QBO, found {len(created)}"
+        at_calls = sum(r["autotask_calls"] for r in rows)
+        qbo_calls = sum(r["qbo_calls"] for r in rows)
+        rows.append({"name": "invoices: whole run", "records": INVOICES, "calls": at_calls + qbo_calls,
+                     "autotask_calls": at_calls, "qbo_calls": qbo_calls, "seconds": round(total_seconds, 3),
+                     "autotask_calls_per_invoice": round(at_calls / INVOICES, 3),
+                     "qbo_calls_per_invoice": round(qbo_calls / INVOICES, 3)})  # fmt: skip
+        return rows
+    finally:
+        sandbox.stop()

@@ -1,0 +1,126 @@
+"""
+### atqbo: invoice voids (Autotask -> QuickBooks Online)
+
+Every 15 minutes, invoices voided in Autotask are voided in QuickBooks Online: the QBO invoice
+stays, with its amounts zeroed (VOID-01). **Off by default**: set `void_sync_enabled` to `true`
+in the `atqbo_settings` Variable. While it is off, a run only logs
+"void sync is off (void_sync_enabled=false): nothing to do".
+
+* **start**: validates the settings (with this form's overrides) and fixes the window: the run's
+  data interval widened back by `void_lookback_days` (default 14).
+* **find**: the Autotask invoices voided inside the window (one bulk query), minus those already
+  settled in earlier runs, each resolved to the QBO invoice *atqbo* created for it: the state
+  database's record, else the QBO invoice whose private note starts `Autotask invoice {id}`.
+  Invoices atqbo did not create are never touched; they are reported once.
+* **void**: reads those QBO invoices and voids them. Already voided or deleted in QBO: reported
+  once, not retried (VOID-02). Refused by QBO (say a payment is applied): reported with the fix
+  and logged in the error log; the run goes on with the others, and the void is tried again when
+  the QBO invoice changes (or a retry is asked for in the error log), not every 15 minutes.
+* **report**: the summary in the task log and by email to `report_to` (plus the form's
+  `report_to`) when the run did anything.
+
+Running it again never voids twice: each void is recorded in the state database and sent with a
+QBO `requestid`. With `dry_run` the run reads everything and reports what it would void, and
+writes nothing. Trigger it with a config to look further back (`void_lookback_days`), to dry-run,
+or to send the report to more people.
+"""
+
+from __future__ import annotations
+
+import pendulum
+
+from airflow.sdk import CronDataIntervalTimetable, Param, dag, task
+from atqbo.sync.runs import DEFAULT_ARGS
+
+
+def _notify_run_failure(context: dict) -> None:
+    """on_failure_callback: the notify module's imports stay out of DAG parsing."""
+    from atqbo.notify import notify_run_failure
+
+    notify_run_failure(context)
+
+
+@dag(
+    dag_id="atqbo_invoice_voids",
+    schedule=CronDataIntervalTimetable("*/15 * * * *", timezone="UTC"),
+    start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
+    catchup=False,
+    max_active_runs=1,
+    doc_md=__doc__,
+    tags=["atqbo", "invoices"],
+    default_args=DEFAULT_ARGS,
+    on_failure_callback=_notify_run_failure,
+    params={
+        "void_lookback_days": Param(
+            None,
+            type=["null", "integer"],
+            minimum=0,
+            maximum=3650,
+            description="Days before the run's interval to look for voided Autotask invoices (empty: the setting).",
+        ),
+        "dry_run": Param(
+            None,
+            type=["null", "boolean"],
+            description="Report what would be voided and change nothing (empty: the setting).",
+        ),
+        "report_to": Param(
+            [],
+            type=["null", "array"],
+            items={"type": "string", "pattern": r"^[^@\s]+@[^@\s]+\.[^@\s]+$"},
+            description="More email addresses for this run's report (added to report_to).",
+        ),
+    },
+)
+def atqbo_invoice_voids():
+    @task
+    def start() -> dict:
+        """Settings (with this run's overrides) and the window."""
+        from airflow.sdk import get_current_context
+
+        from atqbo.sync import runs
+
+        context = get_current_context()
+        params = context["params"]
+        overrides = {
+            "void_lookback_days": params.get("void_lookback_days"),
+            "dry_run": params.get("dry_run"),
+            "extra_recipients": params.get("report_to") or [],
+        }
+        return runs.start_run(context, "void_lookback_days", overrides).to_xcom()
+
+    @task
+    def find(run: dict) -> list[dict]:
+        """Voided Autotask invoices of the window, resolved to the QBO invoices atqbo created."""
+        from airflow.sdk.exceptions import AirflowSkipException
+
+        from atqbo.sync import voids
+        from atqbo.sync.runs import RunInfo
+
+        info = RunInfo.from_xcom(run)
+        if not voids.void_sync_enabled(info):
+            raise AirflowSkipException(voids.VOID_SYNC_OFF)
+        return voids.find_void_targets(info)
+
+    @task
+    def void(run: dict, targets: list[dict]) -> list[dict]:
+        """Void them in QBO (or plan it, in a dry run); one report row per invoice."""
+        from atqbo.sync import voids
+        from atqbo.sync.runs import RunInfo
+
+        return voids.apply_voids(RunInfo.from_xcom(run), targets)
+
+    @task
+    def report(run: dict, rows: list[dict]) -> bool:
+        """Log the summary; email it when the run did anything."""
+        from atqbo.sync import voids
+        from atqbo.sync.runs import RunInfo
+
+        return voids.report_voids(RunInfo.from_xcom(run), rows)
+
+    run = start()
+    targets = find(run)
+    rows = void(run, targets)
+    report(run, rows)
+
+
+atqbo_invoice_voids()
