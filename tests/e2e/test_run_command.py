@@ -37,6 +37,18 @@ def _wait(predicate, timeout: float, what: str, proc: subprocess.Popen, log: Pat
     pytest.fail(f"timed out waiting for {what}:\n{log.read_text()[-4000:]}")
 
 
+def _api(method, url: str, body: dict, headers: dict) -> dict:
+    """A REST call, retried on 5xx: SQLite in standalone mode can be briefly locked by the scheduler."""
+    for attempt in range(10):
+        response = method(url, json=body, headers=headers, timeout=10)
+        if response.status_code < 500:
+            response.raise_for_status()
+            return response.json()
+        time.sleep(1 + attempt)
+    response.raise_for_status()
+    return {}
+
+
 def test_run_command_serves_ui_and_runs_check_connections(tmp_path):
     ui, sandbox, smtp = _free_port(), _free_port(), _free_port()
     home = tmp_path / "airflow-home"
@@ -67,15 +79,10 @@ def test_run_command_serves_ui_and_runs_check_connections(tmp_path):
             return r.status_code == 200
 
         _wait(dag_listed, 180, "the DAG to be parsed", proc, log)
-        requests.patch(
-            f"{base}/api/v2/dags/atqbo_check_connections", json={"is_paused": False}, headers=headers, timeout=10
-        ).raise_for_status()
-        run = requests.post(
-            f"{base}/api/v2/dags/atqbo_check_connections/dagRuns", json={"logical_date": None}, headers=headers,
-            timeout=10,
-        )
-        run.raise_for_status()
-        run_id = run.json()["dag_run_id"]
+        _api(requests.patch, f"{base}/api/v2/dags/atqbo_check_connections", {"is_paused": False}, headers)
+        run_id = _api(
+            requests.post, f"{base}/api/v2/dags/atqbo_check_connections/dagRuns", {"logical_date": None}, headers
+        )["dag_run_id"]
 
         def finished():
             r = requests.get(
@@ -101,6 +108,17 @@ def test_run_command_serves_ui_and_runs_check_connections(tmp_path):
         assert "refresh_token" in json.dumps(forms["quickbooks_online"]["extra_fields"])
         served = requests.get(f"http://127.0.0.1:{sandbox}/_sandbox/requests", timeout=10).json()
         assert {r["api"] for r in served} == {"autotask", "qbo"}
+
+        # The scheduler also runs the (unpaused) invoice sync on its schedule against the demo tenant.
+        def scheduled_invoice_run():
+            runs = requests.get(f"{base}/api/v2/dags/atqbo_invoices/dagRuns", headers=headers, timeout=10).json()
+            done = [r for r in runs.get("dag_runs", []) if r["run_type"] == "scheduled" and r["state"] in ("success", "failed")]
+            return done[0] if done else None
+
+        invoice_run = _wait(scheduled_invoice_run, 300, "a scheduled atqbo_invoices run", proc, log)
+        assert invoice_run["state"] == "success"
+        mail = requests.get(f"http://127.0.0.1:{sandbox}/_sandbox/mail", timeout=10).json()
+        assert any(m["subject"].startswith("[atqbo] invoices:") and "transferred" in m["subject"] for m in mail)
     finally:
         os.killpg(proc.pid, signal.SIGINT) if proc.poll() is None else None
         try:

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, replace
 from datetime import date, datetime, timezone
@@ -48,13 +47,13 @@ from atqbo.settings import Settings
 from atqbo.sync.runs import RunInfo
 from atqbo.transform.invoices import (
     GENERIC_ITEM_NAME,
-    PRIVATE_NOTE_PREFIX,
     TAX_ITEM_NAME,
     AutotaskInvoiceData,
     InvoicePlan,
     PlannedLine,
     QboCompany,
     QboRefs,
+    autotask_id_in_note,
     build_invoice_payload,
     class_names_needed,
     compare_totals,
@@ -88,7 +87,6 @@ COMPANY_FIELDS = [
 ]  # fmt: skip
 BILLING_CODE_FIELDS = ["id", "name", "externalNumber", "description", "unitPrice", "isActive"]
 
-_NOTE_ID = re.compile(re.escape(PRIVATE_NOTE_PREFIX) + r" (\d+)\b")
 
 
 def invoice_requestid(autotask_id: int, generation: int) -> str:
@@ -223,7 +221,7 @@ class _Outcomes:
             "qbo_id": (qbo or {}).get("Id"),
             "qbo_number": (qbo or {}).get("DocNumber"),
             "autotask_total": str(plan.total),
-            "qbo_total": None if not qbo or qbo.get("TotalAmt") is None else str(qbo["TotalAmt"]),
+            "qbo_total": None if not qbo or qbo.get("TotalAmt") is None else _cents(qbo["TotalAmt"]),
             "reason": reason,
             "fix": fix,
             "marker": marker,
@@ -345,9 +343,9 @@ def find_atqbo_invoices(qbo: QuickBooksOnlineHook, days: Iterable[date]) -> dict
     where = [f"TxnDate >= {quote(days[0].isoformat())}", f"TxnDate <= {quote(days[-1].isoformat())}"]
     found: dict[int, dict[str, Any]] = {}
     for invoice in qbo.query_all("Invoice", where=where, order_by="Id"):
-        match = _NOTE_ID.search(invoice.get("PrivateNote") or "")
-        if match:
-            found.setdefault(int(match.group(1)), invoice)
+        autotask_id = autotask_id_in_note(invoice.get("PrivateNote"))
+        if autotask_id is not None:
+            found.setdefault(autotask_id, invoice)
     return found
 
 
@@ -591,8 +589,7 @@ def _record_create_result(
     settings = run.parsed_settings
     if isinstance(result, QboDuplicateDocNumber) and result.txn_id:
         existing = _read_invoice(qbo, result.txn_id)
-        if existing and _NOTE_ID.search(existing.get("PrivateNote") or "") and \
-                int(_NOTE_ID.search(existing["PrivateNote"]).group(1)) == plan.autotask_id:  # fmt: skip
+        if existing and autotask_id_in_note(existing.get("PrivateNote")) == plan.autotask_id:
             result = existing  # our own, from an attempt whose answer was lost
     if isinstance(result, QboFault) and result.retryable:
         # Throttled or "one name at a time" after the hook's own retries: nothing wrong with the
@@ -743,6 +740,11 @@ def report_invoice_run(run: RunInfo, ledger: Ledger) -> dict[str, int]:
     report = build_invoice_report(run, ledger)
     deliver_report(report, run.parsed_settings, list(run.extra_recipients))
     return report.counts()
+
+
+def _cents(amount: Any) -> str:
+    """QBO answers 1142.0; reports show amounts as Autotask does, to the cent."""
+    return str(Decimal(str(amount)).quantize(Decimal("0.01")))
 
 
 def _chunks(values: list[Any], size: int) -> Iterable[list[Any]]:

@@ -55,7 +55,7 @@ from atqbo.hooks.qbo import (
 from atqbo.ledger import Ledger
 from atqbo.notify import ReportRow, RunReport, deliver_report
 from atqbo.sync.runs import RunInfo
-from atqbo.transform.invoices import PRIVATE_NOTE_PREFIX
+from atqbo.transform.invoices import PRIVATE_NOTE_PREFIX, autotask_id_in_note
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +66,6 @@ REPORT_TITLE = "atqbo invoice voids"
 VOID_SYNC_OFF = "void sync is off (void_sync_enabled=false): nothing to do"
 
 QBO_VOIDED_NOTE = "Voided"  # QBO prefixes a voided transaction's PrivateNote with this
-QBO_VOIDED_NOTE_SEPARATOR = "Voided - "  # "Voided - <the note it had>"
 QBO_IN_CHUNK = 100  # ids per `Id IN (...)` query: well under QBO's statement limits
 AUTOTASK_IN_CHUNK = 500  # ids per Autotask `in` query (a page holds 500)
 # Invoice dates further apart than this are looked up with separate QBO queries, so that a few
@@ -167,26 +166,6 @@ def drop_settled_voids(ledger: Ledger, invoices: Iterable[VoidedInvoice]) -> lis
         if record is None or record["status"] not in SETTLED:
             pending.append(invoice)
     return pending
-
-
-def autotask_id_in_note(private_note: str | None) -> int | None:
-    """The Autotask id in atqbo's PrivateNote ``"Autotask invoice {id} ..."``, or None for other notes.
-
-    The id is every digit after the prefix, so ``"Autotask invoice 123"`` is invoice 123, never 12;
-    a voided invoice's note has QBO's ``"Voided - "`` in front of atqbo's.
-    """
-    note = private_note or ""
-    if note.startswith(QBO_VOIDED_NOTE_SEPARATOR):
-        note = note[len(QBO_VOIDED_NOTE_SEPARATOR) :]
-    prefix = PRIVATE_NOTE_PREFIX + " "
-    if not note.startswith(prefix):
-        return None
-    digits = ""
-    for char in note[len(prefix) :]:
-        if not char.isdigit():
-            break
-        digits += char
-    return int(digits) if digits else None
 
 
 def cluster_dates(days: Iterable[date], gap: timedelta = DATE_CLUSTER_GAP) -> list[tuple[date, date]]:

@@ -53,6 +53,7 @@ GENERIC_ITEM_NAME = "Autotask Services"
 TAX_ITEM_NAME = "Autotask Sales Tax"
 
 PRIVATE_NOTE_PREFIX = "Autotask invoice"  # PrivateNote starts "Autotask invoice {id}": how atqbo finds its own
+QBO_VOIDED_NOTE_SEPARATOR = "Voided - "  # QBO's note on a voided invoice: "Voided - <the note it had>"
 
 INVOICE_EMAIL_FIELD = "Invoice Email"  # the Autotask company user-defined field holding the billing address
 NEGATIVE_INVOICE_FIX = "credit the invoice in Autotask (or void it) instead of sending a negative invoice"
@@ -156,6 +157,26 @@ class QboRefs:
 
 
 # -- QBO company -------------------------------------------------------------------------------
+
+
+def autotask_id_in_note(private_note: str | None) -> int | None:
+    """The Autotask id in atqbo's PrivateNote ``"Autotask invoice {id} ..."``, or None for other notes.
+
+    The id is every digit after the prefix, so ``"Autotask invoice 123"`` is invoice 123, never 12;
+    a voided invoice's note has QBO's ``"Voided - "`` in front of atqbo's.
+    """
+    note = private_note or ""
+    if note.startswith(QBO_VOIDED_NOTE_SEPARATOR):
+        note = note[len(QBO_VOIDED_NOTE_SEPARATOR) :]
+    prefix = PRIVATE_NOTE_PREFIX + " "
+    if not note.startswith(prefix):
+        return None
+    digits = ""
+    for char in note[len(prefix) :]:
+        if not char.isdigit():
+            break
+        digits += char
+    return int(digits) if digits else None
 
 
 def qbo_company_from_preferences(preferences: dict[str, Any], settings: Settings) -> QboCompany:
