@@ -30,14 +30,7 @@ from __future__ import annotations
 import pendulum
 
 from airflow.sdk import CronDataIntervalTimetable, Param, dag, task
-from atqbo.sync.runs import DEFAULT_ARGS
-
-
-def _notify_run_failure(context: dict) -> None:
-    """on_failure_callback: the notify module's imports stay out of DAG parsing."""
-    from atqbo.notify import notify_run_failure
-
-    notify_run_failure(context)
+from atqbo.sync.runs import DEFAULT_ARGS, on_sync_failure
 
 
 @dag(
@@ -49,7 +42,7 @@ def _notify_run_failure(context: dict) -> None:
     doc_md=__doc__,
     tags=["atqbo", "invoices"],
     default_args=DEFAULT_ARGS,
-    on_failure_callback=_notify_run_failure,
+    on_failure_callback=on_sync_failure,
     params={
         "void_lookback_days": Param(
             None,

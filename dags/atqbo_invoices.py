@@ -35,13 +35,7 @@ import pendulum
 
 from airflow.sdk import CronDataIntervalTimetable, Param, dag, task
 
-from atqbo.sync.runs import DEFAULT_ARGS
-
-
-def _on_failure(context):
-    from atqbo.notify import notify_run_failure
-
-    notify_run_failure(context)
+from atqbo.sync.runs import DEFAULT_ARGS, on_sync_failure
 
 
 @dag(
@@ -53,7 +47,7 @@ def _on_failure(context):
     doc_md=__doc__,
     tags=["atqbo", "invoices"],
     default_args=DEFAULT_ARGS,
-    on_failure_callback=_on_failure,
+    on_failure_callback=on_sync_failure,
     params={
         "invoice_lookback_days": Param(
             None, type=["null", "integer"], minimum=0, maximum=3650,
@@ -75,7 +69,6 @@ def atqbo_invoices():
         from airflow.sdk import get_current_context
         from airflow.sdk.exceptions import AirflowSkipException
 
-        from atqbo.ledger import Ledger
         from atqbo.sync.runs import start_run
 
         params = params or {}
@@ -90,69 +83,55 @@ def atqbo_invoices():
         )
         if not run.parsed_settings.invoice_sync_enabled:
             raise AirflowSkipException("Invoice sync is off (invoice_sync_enabled is false in atqbo_settings): nothing to do")
-        Ledger.from_conn_id(run.parsed_settings.state_conn_id).create_schema()
+        run.ledger().create_schema()
         print(f"Window {run.describe_window()}{' (DRY RUN: nothing will be written)' if run.dry_run else ''}")
         return run.to_xcom()
 
     @task
     def extract(run: dict) -> dict:
         """Unsynced Autotask invoices of the window and what they reference, staged in the ledger."""
-        from atqbo.hooks.autotask import AutotaskHook
-        from atqbo.ledger import Ledger
         from atqbo.sync.invoices import extract_invoices
         from atqbo.sync.runs import RunInfo
 
         info = RunInfo.from_xcom(run)
-        settings = info.parsed_settings
-        hook = AutotaskHook(settings.autotask_conn_id, budget_share=settings.autotask_budget_share)
-        return extract_invoices(info, hook, Ledger.from_conn_id(settings.state_conn_id))
+        return extract_invoices(info, info.autotask(), info.ledger())
 
     @task
     def transform(run: dict, extracted: dict) -> dict:
         """Plan every invoice: send, skip or error, with every INV rule applied."""
-        from atqbo.ledger import Ledger
         from atqbo.sync.invoices import plan_invoice_run
         from atqbo.sync.runs import RunInfo
 
         info = RunInfo.from_xcom(run)
-        return plan_invoice_run(info, Ledger.from_conn_id(info.parsed_settings.state_conn_id))
+        return plan_invoice_run(info, info.ledger())
 
     @task
     def load(run: dict, planned: dict) -> dict:
         """Adopt what QBO already has, create the rest (customers, items, invoices by batch)."""
-        from atqbo.hooks.qbo import QuickBooksOnlineHook
-        from atqbo.ledger import Ledger
         from atqbo.sync.invoices import load_invoices
         from atqbo.sync.runs import RunInfo
 
         info = RunInfo.from_xcom(run)
-        settings = info.parsed_settings
-        ledger = Ledger.from_conn_id(settings.state_conn_id)
-        qbo = QuickBooksOnlineHook(settings.qbo_conn_id, state_conn_id=settings.state_conn_id, ledger=ledger)
-        return load_invoices(info, qbo, ledger)
+        ledger = info.ledger()
+        return load_invoices(info, info.qbo(ledger), ledger)
 
     @task
     def write_back(run: dict, loaded: dict) -> dict:
         """Write the marker (and QBO's number) back to each Autotask invoice."""
-        from atqbo.hooks.autotask import AutotaskHook
-        from atqbo.ledger import Ledger
         from atqbo.sync.invoices import write_back_markers
         from atqbo.sync.runs import RunInfo
 
         info = RunInfo.from_xcom(run)
-        settings = info.parsed_settings
-        hook = AutotaskHook(settings.autotask_conn_id, budget_share=settings.autotask_budget_share)
-        return write_back_markers(info, hook, Ledger.from_conn_id(settings.state_conn_id))
+        return write_back_markers(info, info.autotask(), info.ledger())
 
     @task
     def report(run: dict, written: dict) -> dict:
         """Email and log what the run did (INV-21)."""
-        from atqbo.ledger import Ledger
         from atqbo.sync.invoices import report_invoice_run
         from atqbo.sync.runs import RunInfo
 
         info = RunInfo.from_xcom(run)
-        return report_invoice_run(info, Ledger.from_conn_id(info.parsed_settings.state_conn_id))
+        return report_invoice_run(info, info.ledger())
 
     run = start()
     extracted = extract(run)

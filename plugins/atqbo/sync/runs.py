@@ -10,11 +10,16 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from datetime import date, datetime, time, timedelta, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import ExceptionRetryPolicy, RetryAction, RetryRule
 
 from atqbo.settings import Settings, load_settings
+
+if TYPE_CHECKING:
+    from atqbo.hooks.autotask import AutotaskHook
+    from atqbo.hooks.qbo import QuickBooksOnlineHook
+    from atqbo.ledger import Ledger
 
 # A task retried with the same settings and credentials fails the same way: fail at once and let
 # the failure email and to-do say what to fix (ERR-06: one clear error, no noise). Named by path so
@@ -73,6 +78,23 @@ class RunInfo:
     def describe_window(self) -> str:
         return f"{self.start:%Y-%m-%d %H:%M} to {self.end:%Y-%m-%d %H:%M} UTC"
 
+    def ledger(self) -> "Ledger":
+        from atqbo.ledger import Ledger
+
+        return Ledger.from_conn_id(self.parsed_settings.state_conn_id)
+
+    def autotask(self) -> "AutotaskHook":
+        from atqbo.hooks.autotask import AutotaskHook
+
+        settings = self.parsed_settings
+        return AutotaskHook(settings.autotask_conn_id, budget_share=settings.autotask_budget_share)
+
+    def qbo(self, ledger: "Ledger | None" = None) -> "QuickBooksOnlineHook":
+        from atqbo.hooks.qbo import QuickBooksOnlineHook
+
+        settings = self.parsed_settings
+        return QuickBooksOnlineHook(settings.qbo_conn_id, state_conn_id=settings.state_conn_id, ledger=ledger)
+
     def to_xcom(self) -> dict[str, Any]:
         out = asdict(self)
         out["extra_recipients"] = list(self.extra_recipients)
@@ -81,6 +103,13 @@ class RunInfo:
     @classmethod
     def from_xcom(cls, doc: dict[str, Any]) -> "RunInfo":
         return cls(**{**doc, "extra_recipients": tuple(doc.get("extra_recipients") or ())})
+
+
+def on_sync_failure(context: dict[str, Any]) -> None:
+    """A sync DAG's on_failure_callback; the alerting code is imported only when a run fails."""
+    from atqbo.notify import notify_run_failure
+
+    notify_run_failure(context)
 
 
 def sync_window(

@@ -274,10 +274,9 @@ def load_company_names(autotask: AutotaskHook, company_ids: Iterable[int | None]
 
 def find_void_targets(run: RunInfo) -> list[dict[str, Any]]:
     """Task 1: the voided Autotask invoices of the window still to settle, resolved to QBO (XCom-ready)."""
-    settings = run.parsed_settings
-    ledger = Ledger.from_conn_id(settings.state_conn_id)
+    ledger = run.ledger()
     ledger.create_schema()
-    autotask = AutotaskHook(settings.autotask_conn_id, budget_share=settings.autotask_budget_share)
+    autotask = run.autotask()
     voided = find_voided_invoices(autotask, run.start, run.end)
     pending = drop_settled_voids(ledger, voided)
     log.info(
@@ -290,8 +289,7 @@ def find_void_targets(run: RunInfo) -> list[dict[str, Any]]:
     if not pending:
         return []
     names = load_company_names(autotask, (inv.company_id for inv in pending))
-    qbo = QuickBooksOnlineHook(settings.qbo_conn_id, state_conn_id=settings.state_conn_id, ledger=ledger)
-    targets = resolve_qbo_invoices(ledger, qbo, pending, names)
+    targets = resolve_qbo_invoices(ledger, run.qbo(ledger), pending, names)
     return [t.to_xcom() for t in targets]
 
 
@@ -581,10 +579,8 @@ def apply_voids(run: RunInfo, targets: list[dict[str, Any]]) -> list[dict[str, A
     """Task 2: void (or plan) what ``find_void_targets`` found; the report rows, XCom-ready."""
     if not targets:
         return []
-    settings = run.parsed_settings
-    ledger = Ledger.from_conn_id(settings.state_conn_id)
-    qbo = QuickBooksOnlineHook(settings.qbo_conn_id, state_conn_id=settings.state_conn_id, ledger=ledger)
-    rows = void_targets(run, ledger, qbo, [VoidTarget.from_xcom(t) for t in targets])
+    ledger = run.ledger()
+    rows = void_targets(run, ledger, run.qbo(ledger), [VoidTarget.from_xcom(t) for t in targets])
     return [r.to_dict() for r in rows]
 
 
