@@ -437,3 +437,33 @@ def test_err06_wrong_autotask_secret_fails_the_run_once_with_a_clear_error(tenan
     assert dagrun.state == "failed"
     assert _states(dagrun)["extract"] == "failed"
     assert set(tenant.qbo_invoices()) == tenant.preexisting  # nothing sent
+
+
+def test_err01_closed_books_fail_those_invoices_clearly_and_the_run_goes_on(tenant):
+    closed_through = str(TODAY - timedelta(days=10))
+    tenant.sb.seed({"qbo": {"Preferences": {"AccountingInfoPrefs": {"BookCloseDate": closed_through}}}})
+    dagrun = tenant.run()
+    assert dagrun.state == "success", _states(dagrun)
+    at = tenant.at_invoices()
+    sent = set(tenant.qbo_invoices()) - tenant.preexisting
+    assert sent and all(at[i]["invoiceDateTime"][:10] > closed_through for i in sent)
+    csv = tenant.sb.mail.messages()[-1]["attachments"][0]["text"]
+    closed = [i for i in _eligible(tenant) if at[i]["invoiceDateTime"][:10] <= closed_through]
+    assert closed and all(str(i) in csv for i in closed)
+    assert "closed books" in csv and "earliest_sync_date" in csv
+
+
+def test_err04_revoked_qbo_token_fails_the_run_once_with_how_to_reconnect(tenant):
+    tenant.settings(todo_action_type=1, todo_resource_id=29682885)
+    tenant.sb.seed({"qbo": {"oauth": {"revoke": True}}})
+    dagrun = tenant.run()
+    states = _states(dagrun)
+    assert dagrun.state == "failed" and states["load"] == "failed" and states["write_back"] == "upstream_failed"
+    assert set(tenant.qbo_invoices()) == tenant.preexisting
+    # The DAG's failure callback: one email to report_to and one Autotask to-do under company 0.
+    alerts = [m for m in tenant.sb.mail.messages() if m["subject"] == "[atqbo] atqbo_invoices run failed"]
+    assert len(alerts) == 1 and "load" in (alerts[0]["text"] or alerts[0]["html"])
+    todos = [t for t in tenant.sb.state()["autotask"].get("CompanyToDos", []) if "atqbo_invoices" in t["activityDescription"]]
+    assert len(todos) == 1 and todos[0]["companyID"] == 0 and todos[0]["assignedToResourceID"] == 29682885
+    load_ti = next(ti for ti in dagrun.get_task_instances() if ti.task_id == "load")
+    assert load_ti.try_number == 1  # not retried: retrying cannot fix a revoked authorization

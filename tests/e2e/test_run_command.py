@@ -9,6 +9,7 @@ import signal
 import socket
 import subprocess
 import time
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -119,6 +120,30 @@ def test_run_command_serves_ui_and_runs_check_connections(tmp_path):
         assert invoice_run["state"] == "success"
         mail = requests.get(f"http://127.0.0.1:{sandbox}/_sandbox/mail", timeout=10).json()
         assert any(m["subject"].startswith("[atqbo] invoices:") and "transferred" in m["subject"] for m in mail)
+
+        # BEY-02: a real backfill (run by the scheduler) over the last hour re-examines it and
+        # creates nothing twice.
+        def qbo_invoice_count() -> int:
+            return len(requests.get(f"http://127.0.0.1:{sandbox}/_sandbox/state", timeout=10).json()["qbo"]["Invoice"])
+
+        before = qbo_invoice_count()
+        end = datetime.now(timezone.utc).replace(second=0, microsecond=0)
+        backfill = _api(
+            requests.post,
+            f"{base}/api/v2/backfills",
+            {"dag_id": "atqbo_invoices", "from_date": (end - timedelta(hours=1)).isoformat(), "to_date": end.isoformat(),
+             "reprocess_behavior": "completed", "max_active_runs": 1},
+            headers,
+        )  # fmt: skip
+
+        def backfill_done():
+            runs = requests.get(f"{base}/api/v2/dags/atqbo_invoices/dagRuns", headers=headers, timeout=10).json()
+            mine = [r for r in runs["dag_runs"] if r["run_type"] == "backfill"]
+            return mine if mine and all(r["state"] in ("success", "failed") for r in mine) else None
+
+        backfill_runs = _wait(backfill_done, 400, f"backfill {backfill['id']}", proc, log)
+        assert len(backfill_runs) >= 3 and {r["state"] for r in backfill_runs} == {"success"}
+        assert qbo_invoice_count() == before
     finally:
         os.killpg(proc.pid, signal.SIGINT) if proc.poll() is None else None
         try:
