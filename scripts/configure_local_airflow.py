@@ -1,4 +1,4 @@
-"""Point a local Airflow home at the sandbox: connections, the settings Variable, pools, login.
+"""Point a local Airflow home at the sandbox: connections, the settings Variable, the login.
 
 Run by ``scripts/run.sh`` after ``airflow db migrate``. Connections go into the metadata
 database (not environment variables) so that they show, and can be tested, in the UI.
@@ -64,9 +64,7 @@ def main() -> int:
     existing = subprocess.run([AIRFLOW, "variables", "get", "atqbo_settings"], capture_output=True)
     if existing.returncode != 0:  # keep what a user edited in the UI across restarts
         airflow("variables", "set", "atqbo_settings", json.dumps(demo_settings(state)))
-    airflow("pools", "set", "autotask_api", "3", "Autotask: at most 3 concurrent calls per endpoint (thread limit)")
-    airflow("pools", "set", "qbo_api", "10", "QuickBooks Online: at most 10 concurrent calls per realm")
-    print("atqbo: Variable atqbo_settings and pools autotask_api, qbo_api set")
+    print("atqbo: Variable atqbo_settings set")
 
     passwords = home / "simple_auth_manager_passwords.json.generated"
     password_file = home / "admin-password"

@@ -18,8 +18,8 @@ It owns everything that is Autotask's business rather than the sync's:
   other integration, and 3 concurrent requests per integration code and endpoint. The hook
   uses at most ``budget_share`` of the hourly threshold (setting ``autotask_budget_share``),
   waiting when it is used up, and never has more than 3 calls per endpoint in flight in this
-  process. Across processes (several Airflow workers) the cap comes from an Airflow pool: tasks
-  that call Autotask run in the pool the deployment creates for it.
+  process. Across processes (two sync DAGs running at once) Autotask may refuse a call past its
+  thread limit with a 429, which is retried like any throttling.
 * **Failures.** Throttling (429), gateway errors and dropped connections are retried with
   exponential backoff and jitter; validation errors (which Autotask sends as HTTP 500 with an
   ``errors`` array) are not. A create is only retried when it surely did not happen; otherwise
@@ -784,7 +784,7 @@ class AutotaskHook(BaseHook):
                     f"Autotask {what} still answered HTTP {status}{_detail(payload, response)} after "
                     f"{attempt + 1} attempts"
                     + (
-                        ". Fix: lower the load on the tenant (autotask_budget_share, pool size) or retry later"
+                        ". Fix: lower the load on the tenant (autotask_budget_share) or retry later"
                         if status == 429
                         else ". Autotask seems down; retry later"
                     ),
