@@ -467,3 +467,15 @@ def test_err04_revoked_qbo_token_fails_the_run_once_with_how_to_reconnect(tenant
     assert len(todos) == 1 and todos[0]["companyID"] == 0 and todos[0]["assignedToResourceID"] == 29682885
     load_ti = next(ti for ti in dagrun.get_task_instances() if ti.task_id == "load")
     assert load_ti.try_number == 1  # not retried: retrying cannot fix a revoked authorization
+
+
+def test_inv17_qbo_emails_the_invoices_to_customers_with_an_address(tenant):
+    tenant.settings(email_invoices=True)
+    assert tenant.run().state == "success"
+    sent = {i: inv for i, inv in tenant.qbo_invoices().items() if i not in tenant.preexisting}
+    with_email = {i: inv for i, inv in sent.items() if (inv.get("BillEmail") or {}).get("Address")}
+    assert with_email and len(with_email) < len(sent)  # some demo customers have no email
+    invoice_mail = [m for m in tenant.sb.mail.messages() if not m["subject"].startswith("[atqbo]")]
+    recipients = sorted(r for m in invoice_mail for r in m["envelope_to"])
+    assert recipients == sorted(inv["BillEmail"]["Address"] for inv in with_email.values())
+    assert all(inv["EmailStatus"] == "EmailSent" for inv in with_email.values())

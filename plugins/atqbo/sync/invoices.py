@@ -618,7 +618,7 @@ def _record_create_result(
                              run_id=run.run_id, fix="check the lines and tax of both invoices")  # fmt: skip
     if settings.email_invoices and result.get("EmailStatus") == "NeedToSend":
         try:
-            qbo.send_invoice(result["Id"], requestid=f"atqbo-send-{plan.autotask_id}")
+            qbo.send_invoice(result["Id"], requestid=f"atqbo-send-{qbo.realm_id}-{result['Id']}")
         except QboFault as fault:
             outcomes.warn(plan.autotask_id, f"QBO could not email the invoice: {fault}")
 
