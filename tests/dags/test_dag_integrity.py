@@ -62,5 +62,5 @@ def test_every_dag_is_documented_tagged_and_has_explicit_retries(dagbag):
         assert "atqbo" in dag.tags, f"{dag_id}: tags {dag.tags}"
         assert "retries" in dag.default_args, f"{dag_id}: retries not set explicitly in default_args"
         assert dag.max_active_runs is not None
-        for task in dag.tasks:
-            assert task.retries == dag.default_args["retries"] or task.retries is not None
+        for task in dag.tasks:  # no task quietly overrides the DAG's retry policy
+            assert task.retries == dag.default_args["retries"], f"{dag_id}.{task.task_id}"
