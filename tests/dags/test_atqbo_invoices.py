@@ -308,15 +308,26 @@ def test_inv10_po_number_custom_field_off_gives_a_warning(tenant):
     assert "Purchase Order" in tenant.sb.mail.messages()[-1]["html"]
 
 
-def test_inv09_lines_of_business_map_to_classes(tenant):
+def _classes_of(tenant: Tenant, inv: dict) -> tuple[list, str | None]:
+    names = {c["Id"]: c["Name"] for c in tenant.sb.state()["qbo"]["Class"]}
+    lines = [names.get(l["SalesItemLineDetail"].get("ClassRef", {}).get("value"))
+             for l in inv["Line"] if l.get("DetailType") == "SalesItemLineDetail"]  # fmt: skip
+    return lines, names.get((inv.get("ClassRef") or {}).get("value"))
+
+
+def test_inv09_lines_of_business_map_to_classes_per_line(tenant):
+    tenant.run()  # the demo company tracks classes per line (the sandbox's default preference)
+    lines, invoice_class = _classes_of(tenant, tenant.qbo_invoices()[EDGE["several_lobs"]])
+    assert (lines, invoice_class) == (["Managed", "Projects"], None)
+
+
+def test_inv09_transaction_level_class_takes_the_larger_line_of_business(tenant):
+    tenant.sb.seed({"qbo": {"Preferences": {"AccountingInfoPrefs": {
+        "ClassTrackingPerTxn": True, "ClassTrackingPerTxnLine": False}}}})  # fmt: skip
     tenant.run()
-    classes = {c["Id"]: c["Name"] for c in tenant.sb.state()["qbo"]["Class"]}
-    inv = tenant.qbo_invoices()[EDGE["several_lobs"]]
-    line_classes = [classes.get(l["SalesItemLineDetail"].get("ClassRef", {}).get("value"))
-                    for l in inv["Line"] if l.get("DetailType") == "SalesItemLineDetail"]  # fmt: skip
-    invoice_class = classes.get((inv.get("ClassRef") or {}).get("value"))
-    # per-line when QBO tracks classes per line, else the class with the larger amount at transaction level
-    assert line_classes == ["Managed", "Projects"] or invoice_class == "Projects"
+    lines, invoice_class = _classes_of(tenant, tenant.qbo_invoices()[EDGE["several_lobs"]])
+    assert (lines, invoice_class) == ([None, None], "Projects")  # 140.00 Projects > 125.00 Managed
+    assert "Managed" in tenant.sb.mail.messages()[-1]["attachments"][0]["text"]  # the mix is reported
 
 
 def test_inv13_rounding_difference_reported_as_warning(tenant):
