@@ -333,10 +333,17 @@ def test_inv09_transaction_level_class_takes_the_larger_line_of_business(tenant)
 def test_inv13_rounding_difference_reported_as_warning(tenant):
     tenant.run()
     inv = tenant.qbo_invoices()[EDGE["rounding"]]
-    assert Decimal(str(inv["TotalAmt"])) in (Decimal("99.99"), Decimal("100.00"))
-    html = tenant.sb.mail.messages()[-1]["html"]
-    if Decimal(str(inv["TotalAmt"])) != Decimal("99.99"):
-        assert f"E-{EDGE['rounding']}" in html and "0.01" in html
+    assert Decimal(str(inv["TotalAmt"])) == Decimal("100.00")  # 7 x 14.285 = 99.995, to the cent
+    rows = tenant.sb.mail.messages()[-1]["attachments"][0]["text"].splitlines()
+    warning = [r for r in rows if r.startswith("warning,") and f"E-{EDGE['rounding']}" in r]
+    assert len(warning) == 1 and "0.01" in warning[0]
+
+
+def test_inv13_rounding_difference_suppressed_when_set(tenant):
+    tenant.settings(suppress_rounding_warnings=True)
+    tenant.run()
+    rows = tenant.sb.mail.messages()[-1]["attachments"][0]["text"].splitlines()
+    assert not [r for r in rows if r.startswith("warning,") and f"E-{EDGE['rounding']}" in r]
 
 
 # -- exactly once -------------------------------------------------------------------------------------
