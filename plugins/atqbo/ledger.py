@@ -247,6 +247,19 @@ class Ledger:
             raise
         conn.commit()
 
+    # -- small values kept between runs (atqbo_meta) ---------------------------------------
+
+    def get_meta(self, key: str) -> str | None:
+        """A value atqbo keeps between runs (say a sync's watermark), or None when never set."""
+        with self.transaction() as tx:
+            row = tx.one("meta_get", key=key)
+        return None if row is None else row["value"]
+
+    def set_meta(self, key: str, value: str) -> None:
+        """Store ``value`` under ``key``, replacing what was there."""
+        with self.transaction() as tx:
+            tx.execute("meta_set", key=key, value=value)
+
     # -- OAuth tokens (used by the QBO hook) -----------------------------------------------
 
     def get_oauth_token(self, realm_id: str) -> dict[str, Any] | None:

@@ -33,6 +33,7 @@ from atqbo.exceptions import AtqboError
 from atqbo.settings import SPEC, VARIABLE_NAME, Settings
 
 if TYPE_CHECKING:
+    from atqbo.hooks.autotask import AutotaskHook
     from atqbo.ledger import Ledger
 
 log = logging.getLogger(__name__)
@@ -821,17 +822,27 @@ def create_failure_todo(failure: RunFailure, settings: Settings, settings_proble
     hook = AutotaskHook(
         settings.autotask_conn_id, budget_share=settings.autotask_budget_share, max_retries=ALERT_AUTOTASK_RETRIES
     )
+    todo_id = create_local_todo(hook, settings, failure.todo_description(settings_problem))
+    log.info("Autotask to-do %s created for %s run %s.", todo_id, failure.dag_id, failure.run_id)
+    return todo_id
+
+
+def create_local_todo(hook: "AutotaskHook", settings: Settings, description: str) -> int:
+    """Create an error to-do under the local organization (company 0) with ``todo_action_type``,
+    assigned to ``todo_resource_id``, as the vendor apps did (PO-08); returns its id.
+
+    The caller checks that both settings are set (``create_failure_todo`` logs, the PO sync
+    refuses to start without them).
+    """
     start = datetime.now(timezone.utc).replace(second=0, microsecond=0)
-    todo_id = hook.create_todo(
+    return hook.create_todo(
         company_id=LOCAL_COMPANY_ID,
         action_type=settings.todo_action_type,  # type: ignore[arg-type]
         resource_id=settings.todo_resource_id,  # type: ignore[arg-type]
-        description=failure.todo_description(settings_problem),
+        description=_cap(description, MAX_TODO_DESCRIPTION_CHARS),
         start=start,
         end=start + TODO_DURATION,
     )
-    log.info("Autotask to-do %s created for %s run %s.", todo_id, failure.dag_id, failure.run_id)
-    return todo_id
 
 
 def notify_run_failure(context: dict[str, Any]) -> None:

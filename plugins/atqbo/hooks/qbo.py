@@ -48,6 +48,8 @@ MAX_CONCURRENT_CALLS = 10  # in flight per realm+app
 CALLS_PER_MINUTE = 500  # per realm
 BATCHES_PER_MINUTE = 40  # per realm+app
 THROTTLE_WAIT_S = 60.0  # Intuit's guidance after a 429
+CDC_MAX_DAYS = 30  # change data capture reaches back at most this many days (api-facts 2.6)
+CDC_MAX_OBJECTS = 1000  # objects in one CDC answer, all entities together
 
 ONE_NAME_AT_A_TIME = "only add or edit one name at a time"
 

@@ -570,7 +570,12 @@ def _create_invoices(
                                  request_id=invoice_requestid(autotask_id, generation[autotask_id]),
                                  run_id=run.run_id, realm_id=qbo.realm_id, generation=generation[autotask_id])  # fmt: skip
         items = [{"bId": str(a), "operation": "create", "Invoice": payloads[a]} for a in chunk]
-        batch_key = hashlib.sha256(",".join(f"{a}-g{generation[a]}" for a in chunk).encode()).hexdigest()[:20]
+        # Same run (a retried task): the same key, so QBO replays a lost answer. A later run gets a
+        # new key, or QBO would replay an old refusal; what that run must not re-create, it has
+        # already adopted from QBO (find_atqbo_invoices) before getting here.
+        batch_key = hashlib.sha256(
+            (run.run_id + ":" + ",".join(f"{a}-g{generation[a]}" for a in chunk)).encode()
+        ).hexdigest()[:20]
         results = qbo.batch(items, requestid=f"atqbo-invbatch-{batch_key}")
         for autotask_id, result in zip(chunk, results):
             created = result if isinstance(result, QboFault) else result["Invoice"]

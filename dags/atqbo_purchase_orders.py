@@ -1,0 +1,139 @@
+"""
+### atqbo: Autotask purchase orders to QuickBooks Online bills
+
+Every 15 minutes, each submitted Autotask purchase order becomes a QuickBooks Online (QBO) bill,
+exactly once, as the vendor's "Purchase Orders to QuickBooks Online" app did.
+
+**Eligible (PO-01).** Status *Submitted*, created inside the window (the run's data interval
+widened back by `po_lookback_days`, default 14), External PO Number blank. `po_lookback_days` 0
+pauses the sync: the run stops at `start` and says so, without calling either API.
+
+**Tasks.**
+1. `start`: validates `atqbo_settings` (plus this run's trigger-form overrides), requires
+   `todo_action_type` and `todo_resource_id` (PO-08), and fixes the window.
+2. `extract`: the eligible POs with their items, products, vendor organizations and Autotask's
+   currencies, in bulk.
+3. `load`: adopts the bills QBO already has for them (PrivateNote `Autotask PO {id}`, and the state
+   database), checks every PO, then creates what is missing: vendors matched by organization name
+   (PO-03), items matched by product name, created with `po_new_item_expense_account` or "error
+   and stop" per `po_missing_item_action` (PO-05), and the bills on the `po_ap_account` account,
+   item lines only, no tax (PO-02), numbered per `po_number_source` (PO-04), in the currency PO-06
+   says, by QBO batches of 30 with a `requestid` recorded before each is sent.
+4. `write_back`: External PO Number = the bill's number (its Id when QBO gave it none), `ERROR`
+   for a failed PO (PO-07); one Autotask to-do under company 0 per failure, assigned to
+   `todo_resource_id` with `todo_action_type` (PO-08). Clearing ERROR makes the next run retry.
+5. `report`: the summary (transferred, failed with the fix, skipped) by email to `report_to`, with
+   a CSV, and in this task's log.
+
+A failed PO never fails the run; it is reported, kept in the error log and gets a to-do. The run
+fails only when it cannot proceed (settings, authentication, an unreachable API, no AP account);
+the failure email and an Autotask to-do then say why. `dry_run` reports the whole plan and writes
+nothing anywhere.
+"""
+
+from __future__ import annotations
+
+import pendulum
+
+from airflow.sdk import CronDataIntervalTimetable, Param, dag, task
+
+from atqbo.sync.runs import DEFAULT_ARGS, on_sync_failure
+
+
+@dag(
+    dag_id="atqbo_purchase_orders",
+    schedule=CronDataIntervalTimetable("*/15 * * * *", timezone="UTC"),
+    start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
+    catchup=False,
+    max_active_runs=1,
+    doc_md=__doc__,
+    tags=["atqbo", "purchase-orders"],
+    default_args=DEFAULT_ARGS,
+    on_failure_callback=on_sync_failure,
+    params={
+        "po_lookback_days": Param(
+            None, type=["null", "integer"], minimum=0, maximum=3650,
+            description="Override po_lookback_days for this run (empty: use the setting; 0 pauses).",
+        ),
+        "dry_run": Param(
+            None, type=["null", "boolean"], description="Plan only: read everything, write nothing, report the plan."
+        ),
+        "report_to": Param(
+            [], type="array", items={"type": "string", "format": "email"},
+            description="Extra report recipients for this run (added to report_to).",
+        ),
+    },
+)  # fmt: skip
+def atqbo_purchase_orders():
+    @task
+    def start(params: dict | None = None) -> dict:
+        """Validate settings and fix the window; stop here while the sync is paused (PO-01)."""
+        from airflow.sdk import get_current_context
+        from airflow.sdk.exceptions import AirflowSkipException
+
+        from atqbo.sync.purchase_orders import PO_SYNC_PAUSED
+        from atqbo.sync.runs import start_run
+
+        params = params or {}
+        run = start_run(
+            get_current_context(),
+            "po_lookback_days",
+            {
+                "po_lookback_days": params.get("po_lookback_days"),
+                "dry_run": params.get("dry_run"),
+                "extra_recipients": params.get("report_to") or [],
+            },
+        )
+        settings = run.parsed_settings
+        if settings.po_lookback_days == 0:
+            raise AirflowSkipException(PO_SYNC_PAUSED)
+        settings.require_purchase_order_settings()
+        run.ledger().create_schema()
+        print(f"Window {run.describe_window()}{' (DRY RUN: nothing will be written)' if run.dry_run else ''}")
+        return run.to_xcom()
+
+    @task
+    def extract(run: dict) -> dict:
+        """Eligible Autotask POs of the window and what they reference, staged in the ledger."""
+        from atqbo.sync.purchase_orders import extract_purchase_orders
+        from atqbo.sync.runs import RunInfo
+
+        info = RunInfo.from_xcom(run)
+        return extract_purchase_orders(info, info.autotask(), info.ledger())
+
+    @task
+    def load(run: dict, extracted: dict) -> dict:
+        """Adopt what QBO already has, check every PO, create vendors, items and bills."""
+        from atqbo.sync.purchase_orders import load_purchase_orders
+        from atqbo.sync.runs import RunInfo
+
+        info = RunInfo.from_xcom(run)
+        ledger = info.ledger()
+        return load_purchase_orders(info, info.qbo(ledger), ledger)
+
+    @task
+    def write_back(run: dict, loaded: dict) -> dict:
+        """External PO Number = the bill's number (or ERROR); a to-do for every failure."""
+        from atqbo.sync.purchase_orders import write_back_purchase_orders
+        from atqbo.sync.runs import RunInfo
+
+        info = RunInfo.from_xcom(run)
+        return write_back_purchase_orders(info, info.autotask(), info.ledger())
+
+    @task
+    def report(run: dict, written: dict) -> dict:
+        """Email and log what the run did."""
+        from atqbo.sync.purchase_orders import report_purchase_orders
+        from atqbo.sync.runs import RunInfo
+
+        info = RunInfo.from_xcom(run)
+        return report_purchase_orders(info, info.ledger())
+
+    run = start()
+    extracted = extract(run)
+    loaded = load(run, extracted)
+    written = write_back(run, loaded)
+    report(run, written)
+
+
+atqbo_purchase_orders()

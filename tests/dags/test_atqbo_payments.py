@@ -1,0 +1,249 @@
+"""atqbo_payments run with dag.test() against the sandbox: Autotask paid dates checked record by
+record, the request log for what was (not) written, the sandbox mailbox for the report (PAY-01,
+PAY-02, BEY-03)."""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from tests.sync import payment_support as ps
+
+pytestmark = pytest.mark.integration
+
+DAG_ID = "atqbo_payments"
+REPORT_TO = "billing@msp.example"
+AT_FULL, AT_SPLIT_1, AT_SPLIT_2, AT_SPLIT_3, AT_PARTIAL, AT_OLD = (
+    29687101, 29687102, 29687103, 29687104, 29687105, 29687106,
+)  # fmt: skip
+HAND_MADE = 29687109  # an Autotask invoice whose QBO twin was typed in by hand, not sent by atqbo
+
+
+def _dag():
+    from airflow.dag_processing.dagbag import DagBag
+
+    from tests.dags.test_dag_integrity import DAGS_DIR
+
+    return DagBag(dag_folder=str(DAGS_DIR / f"{DAG_ID}.py")).dags[DAG_ID]
+
+
+def _task_states(dagrun) -> dict[str, str]:
+    return {ti.task_id: ti.state for ti in dagrun.get_task_instances()}
+
+
+def _logical_date() -> datetime:
+    """The last full hour: CDC works on the wall clock, so the runs do too."""
+    return datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0)
+
+
+@pytest.fixture
+def sandbox(airflow_db, sandbox_connections, monkeypatch):
+    ps.reset_sandbox(sandbox_connections, monkeypatch)
+    return sandbox_connections
+
+
+@pytest.fixture
+def ledger(sandbox):
+    from atqbo.ledger import Ledger
+
+    led = Ledger.from_conn_id("atqbo_state")
+    led.create_schema()
+    yield led
+    led.close()
+
+
+@pytest.fixture
+def qbo(ledger):
+    from atqbo.hooks.qbo import QuickBooksOnlineHook
+
+    return QuickBooksOnlineHook("qbo_default", ledger=ledger)
+
+
+def _settings(monkeypatch, **values) -> None:
+    monkeypatch.setenv("AIRFLOW_VAR_ATQBO_SETTINGS", json.dumps(values))
+
+
+def _seed(sandbox, ledger, qbo) -> None:
+    """Six invoices atqbo sent and one it did not; payments as a bookkeeper records them: one pays
+    an invoice in full, one is split over three invoices (PAY-02), one pays part of an invoice,
+    one pays the hand-made QBO invoice, and one changed ten days ago (outside the 7-day look-back)."""
+    now = datetime.now(timezone.utc)
+    ps.seed_books(
+        sandbox,
+        [
+            ps.autotask_invoice(AT_FULL, "INV-4001"),
+            ps.autotask_invoice(AT_SPLIT_1, "INV-4002", total=100.0),
+            ps.autotask_invoice(AT_SPLIT_2, "INV-4003", total=120.0),
+            ps.autotask_invoice(AT_SPLIT_3, "INV-4004", total=80.0),
+            ps.autotask_invoice(AT_PARTIAL, "INV-4005"),
+            ps.autotask_invoice(AT_OLD, "INV-4006"),
+            ps.autotask_invoice(HAND_MADE, "INV-4009", total=75.0),
+        ],
+        [
+            ps.qbo_invoice("601", "2001", AT_FULL),
+            ps.qbo_invoice("602", "2002", AT_SPLIT_1, amount=100.0),
+            ps.qbo_invoice("603", "2003", AT_SPLIT_2, amount=120.0),
+            ps.qbo_invoice("604", "2004", None, amount=80.0),  # the ledger knows it
+            ps.qbo_invoice("605", "2005", AT_PARTIAL),
+            ps.qbo_invoice("606", "2006", AT_OLD),
+            ps.qbo_invoice("609", "INV-4009", None, amount=75.0),
+        ],
+        [ps.payment("700", "2026-02-10", [("606", 250.0)], updated=now - timedelta(days=10))],
+    )
+    ledger.set_sync_status("invoice", AT_SPLIT_3, "SYNCED", qbo_id="604", qbo_number="2004")
+    ps.record_payment(qbo, "2026-02-25", [("601", 250.0)])
+    ps.record_payment(qbo, "2026-02-26", [("602", 100.0), ("603", 120.0), ("604", 80.0)])
+    ps.record_payment(qbo, "2026-02-27", [("605", 100.0)])
+    ps.record_payment(qbo, "2026-02-28", [("609", 75.0)])
+    sandbox.requests.clear()
+
+
+def test_pay01_off_by_default_does_nothing(sandbox, ledger, qbo, monkeypatch, caplog):
+    _seed(sandbox, ledger, qbo)
+    _settings(monkeypatch, report_to=[REPORT_TO])  # payment_sync_enabled left at its default
+    before = ps.paid_dates(sandbox)
+
+    with caplog.at_level(logging.INFO):
+        dagrun = _dag().test(logical_date=_logical_date())
+
+    assert dagrun.state == "success"
+    assert _task_states(dagrun) == {
+        "start": "success", "find": "skipped", "apply": "skipped", "report": "skipped", "advance_watermark": "skipped",
+    }  # fmt: skip
+    assert sandbox.requests.list() == []  # not one API call
+    assert sandbox.mail.messages() == []
+    assert ps.paid_dates(sandbox) == before
+    assert ledger.list_sync_records(entity="payment") == []
+    assert "payment sync is off (payment_sync_enabled=false): nothing to do" in caplog.text
+
+
+def test_pay01_pay02_marks_paid_reports_by_email_and_a_second_run_changes_nothing(sandbox, ledger, qbo, monkeypatch):
+    _seed(sandbox, ledger, qbo)
+    _settings(monkeypatch, payment_sync_enabled=True, report_to=[REPORT_TO])
+
+    dagrun = _dag().test(logical_date=_logical_date())
+
+    assert dagrun.state == "success", _task_states(dagrun)
+    assert ps.paid_dates(sandbox) == {
+        AT_FULL: "2026-02-25",  # PAY-01: the payment's date
+        AT_SPLIT_1: "2026-02-26", AT_SPLIT_2: "2026-02-26", AT_SPLIT_3: "2026-02-26",  # PAY-02: each one
+        AT_PARTIAL: None,  # partial: reported, not marked
+        AT_OLD: None,  # changed before the first run's 7-day look-back
+        HAND_MADE: None,  # its QBO invoice is not atqbo's
+    }  # fmt: skip
+    assert ps.qbo_balances(sandbox)["605"] == 150
+    assert ledger.get_sync_record("payment", AT_SPLIT_3)["payload_hash"] == "paid 2026-02-26"
+    assert ledger.get_sync_record("payment", AT_PARTIAL)["status"] == "SKIPPED"
+    assert ledger.get_sync_record("payment", HAND_MADE) is None
+    assert ledger.get_meta(f"payments.cdc_watermark.{qbo.realm_id}") is not None
+
+    (mail,) = sandbox.mail.messages()
+    assert mail["envelope_to"] == [REPORT_TO]
+    assert mail["subject"] == "[atqbo] payments: 4 transferred, 1 warning"
+    body = mail["html"]
+    assert "partially paid: balance 150.00 of 250.00" in body
+    assert "marked paid on 2026-02-26" in body
+    (attachment,) = mail["attachments"]
+    csv = attachment["text"]
+    for number in ("INV-4001", "INV-4002", "INV-4003", "INV-4004", "INV-4005"):
+        assert number in csv
+    assert "INV-4006" not in csv and "INV-4009" not in csv
+
+    # An hour later: the same payments come back in CDC's overlap; nothing is written or mailed.
+    sandbox.requests.clear()
+    dagrun = _dag().test(logical_date=_logical_date() + timedelta(hours=1))
+    assert dagrun.state == "success", _task_states(dagrun)
+    assert ps.cdc_requests(sandbox)
+    assert ps.paid_date_writes(sandbox) == []
+    assert ps.writes(sandbox) == []
+    assert len(sandbox.mail.messages()) == 1
+
+
+def test_pay01_deleted_payment_is_reported_once_and_the_paid_date_kept(sandbox, ledger, qbo, monkeypatch):
+    ps.seed_books(sandbox, [ps.autotask_invoice(AT_FULL, "INV-4001")], [ps.qbo_invoice("601", "2001", AT_FULL)])
+    paid = ps.record_payment(qbo, "2026-02-25", [("601", 250.0)])
+    _settings(monkeypatch, payment_sync_enabled=True, report_to=[REPORT_TO])
+    assert _dag().test(logical_date=_logical_date()).state == "success"
+    assert ps.paid_dates(sandbox)[AT_FULL] == "2026-02-25"
+
+    qbo.delete("Payment", paid["Id"], paid["SyncToken"])
+    sandbox.requests.clear()
+    dagrun = _dag().test(logical_date=_logical_date() + timedelta(hours=1))
+
+    assert dagrun.state == "success", _task_states(dagrun)
+    assert ps.paid_dates(sandbox)[AT_FULL] == "2026-02-25"  # left for a person to decide
+    assert ps.paid_date_writes(sandbox) == []
+    first, second = sandbox.mail.messages()
+    assert first["subject"] == "[atqbo] payments: 1 transferred"
+    assert second["subject"] == "[atqbo] payments: 1 warning"
+    csv = second["attachments"][0]["text"]
+    assert f"QBO payment {paid['Id']} was deleted" in csv and "paid date was left as is" in csv
+    assert "clear the paid date in Autotask by hand" in csv
+
+
+def test_bey03_dry_run_reports_the_plan_and_writes_nothing(sandbox, ledger, qbo, monkeypatch):
+    _seed(sandbox, ledger, qbo)
+    _settings(monkeypatch, payment_sync_enabled=True, report_to=[REPORT_TO])
+    before = (ps.paid_dates(sandbox), ledger.list_sync_records(), ledger.list_errors(include_resolved=True))
+
+    dagrun = _dag().test(
+        logical_date=_logical_date(), run_conf={"dry_run": True, "report_to": ["controller@msp.example"]}
+    )
+
+    assert dagrun.state == "success", _task_states(dagrun)
+    assert ps.writes(sandbox) == []  # reads, queries and the token refresh only
+    assert (ps.paid_dates(sandbox), ledger.list_sync_records(), ledger.list_errors(include_resolved=True)) == before
+    assert ledger.get_meta(f"payments.cdc_watermark.{qbo.realm_id}") is None
+    (mail,) = sandbox.mail.messages()
+    assert mail["envelope_to"] == [REPORT_TO, "controller@msp.example"]
+    assert mail["subject"] == "[atqbo] payments: 4 planned, 1 warning (dry run)"
+    assert "would mark it paid on 2026-02-25" in mail["attachments"][0]["text"]
+
+
+def test_bey02_trigger_form_look_back_reaches_an_older_payment(sandbox, ledger, qbo, monkeypatch):
+    _seed(sandbox, ledger, qbo)
+    _settings(monkeypatch, payment_sync_enabled=True)
+
+    dagrun = _dag().test(logical_date=_logical_date(), run_conf={"payment_lookback_days": 14})
+
+    assert dagrun.state == "success", _task_states(dagrun)
+    assert ps.paid_dates(sandbox)[AT_OLD] == "2026-02-10"
+    (cdc,) = ps.cdc_requests(sandbox)
+    assert abs(ps.changed_since(cdc) - (datetime.now(timezone.utc) - timedelta(days=14))) < timedelta(minutes=1)
+
+
+def test_pay01_a_failed_run_keeps_the_watermark_and_the_next_run_catches_up(sandbox, ledger, qbo, monkeypatch):
+    ps.seed_books(sandbox, [ps.autotask_invoice(AT_FULL, "INV-4001")], [ps.qbo_invoice("601", "2001", AT_FULL)])
+    _settings(monkeypatch, payment_sync_enabled=True)
+    assert _dag().test(logical_date=_logical_date()).state == "success"
+    key = f"payments.cdc_watermark.{qbo.realm_id}"
+    watermark = ledger.get_meta(key)
+
+    ps.record_payment(qbo, "2026-02-25", [("601", 250.0)])
+    good = json.loads(_conn_env("autotask_default"))
+    monkeypatch.setenv("AIRFLOW_CONN_AUTOTASK_DEFAULT", json.dumps({**good, "password": "not-the-secret"}))
+    dagrun = _dag().test(logical_date=_logical_date() + timedelta(hours=1))
+
+    assert dagrun.state == "failed"
+    assert _task_states(dagrun)["apply"] == "failed" and _task_states(dagrun)["advance_watermark"] != "success"
+    assert ledger.get_meta(key) == watermark  # the payment read by the failed run is read again
+    assert ps.paid_dates(sandbox)[AT_FULL] is None
+
+    monkeypatch.setenv("AIRFLOW_CONN_AUTOTASK_DEFAULT", json.dumps(good))
+    sandbox.requests.clear()
+    dagrun = _dag().test(logical_date=_logical_date() + timedelta(hours=2))
+
+    assert dagrun.state == "success", _task_states(dagrun)
+    assert ps.paid_dates(sandbox)[AT_FULL] == "2026-02-25"
+    (cdc,) = ps.cdc_requests(sandbox)
+    expected = datetime.fromisoformat(watermark) - timedelta(minutes=5)
+    assert ps.changed_since(cdc) == expected.replace(microsecond=0)
+
+
+def _conn_env(conn_id: str) -> str:
+    import os
+
+    return os.environ[f"AIRFLOW_CONN_{conn_id.upper()}"]
