@@ -54,7 +54,7 @@ import logging
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any, Callable, Iterable
 
 from atqbo.exceptions import AtqboConfigError
@@ -81,7 +81,7 @@ from atqbo.ledger import Ledger
 from atqbo.notify import ReportRow, RunReport, create_local_todo, deliver_report
 from atqbo.settings import VARIABLE_NAME
 from atqbo.sync.runs import RunInfo
-from atqbo.transform.invoices import MAX_DISPLAY_NAME, MAX_ITEM_NAME, company_address, qbo_name
+from atqbo.transform.invoices import MAX_DISPLAY_NAME, MAX_ITEM_NAME, as_decimal, company_address, qbo_name, to_cents
 
 log = logging.getLogger(__name__)
 
@@ -115,7 +115,6 @@ MAX_PURCHASE_DESC = 1000
 MAX_SKU = 100
 MAX_NOTES = 2000
 MAX_PHONE = 30
-CENT = Decimal("0.01")
 
 PO_FIELDS = [
     "id", "vendorID", "status", "createDateTime", "submitDateTime", "externalPONumber", "freight",
@@ -143,7 +142,7 @@ class PoLine:
 
     @property
     def amount(self) -> Decimal:
-        return _cents(self.quantity * self.unit_cost)
+        return to_cents(self.quantity * self.unit_cost)
 
 
 @dataclass(frozen=True)
@@ -194,8 +193,8 @@ def purchase_orders_from_staged(staged: dict[str, Any], reference: dict[str, Any
                     product_id=int(item["productID"]),
                     product_name=name,
                     item_name=qbo_name(name, MAX_ITEM_NAME),
-                    quantity=_decimal(item.get("quantity")),
-                    unit_cost=_decimal(item.get("unitCost")),
+                    quantity=as_decimal(item.get("quantity")),
+                    unit_cost=as_decimal(item.get("unitCost")),
                     description=description[:MAX_LINE_DESCRIPTION],
                 )
             )
@@ -208,7 +207,7 @@ def purchase_orders_from_staged(staged: dict[str, Any], reference: dict[str, Any
                 vendor_name=str(vendor.get("companyName") or f"Autotask company {po['vendorID']}"),
                 created=created,
                 txn_date=(submitted or created).date(),
-                freight=_decimal(po.get("freight")),
+                freight=as_decimal(po.get("freight")),
                 lines=tuple(lines),
             )
         )
@@ -404,7 +403,7 @@ def item_payload(line: PoLine, product: dict[str, Any], expense_account_id: str)
     }
     cost = product.get("unitCost")
     if cost is not None:
-        payload["PurchaseCost"] = _json_number(_decimal(cost))
+        payload["PurchaseCost"] = _json_number(as_decimal(cost))
     sku = str(product.get("sku") or "").strip()
     if sku:
         payload["Sku"] = sku[:MAX_SKU]
@@ -501,8 +500,8 @@ class _Outcomes:
             "qbo_id": (bill or {}).get("Id"),
             "qbo_number": (bill or {}).get("DocNumber"),
             "external_number": bill_number(bill) if bill and bill.get("Id") else None,  # what PO-07 writes back
-            "autotask_total": str(_cents(po.total)),
-            "qbo_total": None if not bill or bill.get("TotalAmt") is None else str(_cents(_decimal(bill["TotalAmt"]))),
+            "autotask_total": str(to_cents(po.total)),
+            "qbo_total": None if not bill or bill.get("TotalAmt") is None else str(to_cents(as_decimal(bill["TotalAmt"]))),
             "reason": reason,
             "fix": fix,
             "marker": marker,
@@ -568,7 +567,7 @@ class _BillRun:
             if po.freight:
                 self.out.warn(
                     po,
-                    f"freight of {_cents(po.freight)} on {po.label()} is not sent (the bill holds the PO items only): "
+                    f"freight of {to_cents(po.freight)} on {po.label()} is not sent (the bill holds the PO items only): "
                     "add it to the bill in QBO if the vendor charges it",
                 )
         self.create_bills(pending, ap_account_id, vendors, items, plans)
@@ -921,7 +920,7 @@ class _BillRun:
                     po,
                     "planned",
                     f"would create a QBO bill{f' number {number}' if number else ''} for {po.vendor_display_name} "
-                    f"({_cents(po.total)}, {len(po.lines)} line(s))" + (f", creating {', '.join(new)}" if new else ""),
+                    f"({to_cents(po.total)}, {len(po.lines)} line(s))" + (f", creating {', '.join(new)}" if new else ""),
                 )
             return
         generation: dict[int, int] = {}
@@ -1187,18 +1186,6 @@ def report_purchase_orders(run: RunInfo, ledger: Ledger) -> dict[str, int]:
 # -- small helpers --------------------------------------------------------------------------------------
 
 
-def _decimal(value: Any) -> Decimal:
-    if value is None or value == "" or isinstance(value, bool):
-        return Decimal(0)
-    try:
-        number = Decimal(str(value))
-    except InvalidOperation:
-        return Decimal(0)
-    return number if number.is_finite() else Decimal(0)
-
-
-def _cents(value: Decimal) -> Decimal:
-    return value.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
 def _json_number(value: Decimal) -> int | float:

@@ -506,15 +506,15 @@ def _line_amounts(
     head: InvoicePlan, item: dict[str, Any], settings: Settings, warnings: list[str]
 ) -> tuple[Decimal, Decimal, Decimal]:
     """INV-15: (Qty, UnitPrice, Amount) of a billing item, by Autotask's rate or by its billed amount."""
-    quantity = _decimal(item.get("quantity"))
+    quantity = as_decimal(item.get("quantity"))
     if not settings.blended_rate:
-        rate = _decimal(item.get("rate"))
-        return quantity, rate, _cents(rate * quantity)
+        rate = as_decimal(item.get("rate"))
+        return quantity, rate, to_cents(rate * quantity)
     amount = _billed_amount(item)
     if quantity == 0:
         return Decimal(1), amount, amount
     unit_price = (amount / quantity).quantize(Decimal(1).scaleb(-UNIT_PRICE_PLACES), rounding=ROUND_HALF_UP)
-    if _cents(unit_price * quantity) != amount:
+    if to_cents(unit_price * quantity) != amount:
         # a large quantity magnifies the rounding of a 5-decimal price past a cent; QBO would refuse
         # Amount != Qty x UnitPrice, so bill it as one unit and say so
         warnings.append(
@@ -795,7 +795,7 @@ def item_payload(
     if description:
         payload["Description"] = _clip(description, MAX_ITEM_DESCRIPTION, ellipsis=True)
     if billing_code.get("unitPrice") is not None:
-        payload["UnitPrice"] = _json_number(_decimal(billing_code["unitPrice"]))
+        payload["UnitPrice"] = _json_number(as_decimal(billing_code["unitPrice"]))
     sku = _text(billing_code.get("externalNumber")).strip()
     if sku:
         payload["Sku"] = _clip(sku, MAX_ITEM_SKU)
@@ -1108,7 +1108,7 @@ def _text(value: Any) -> str:
     return "" if value is None else str(value)
 
 
-def _decimal(value: Any) -> Decimal:
+def as_decimal(value: Any) -> Decimal:
     """An Autotask number as an exact Decimal (via str, so 0.1 stays 0.1); blank or junk is 0."""
     if value is None or value == "" or isinstance(value, bool):
         return Decimal(0)
@@ -1119,14 +1119,14 @@ def _decimal(value: Any) -> Decimal:
     return number if number.is_finite() else Decimal(0)
 
 
-def _cents(value: Decimal) -> Decimal:
+def to_cents(value: Decimal) -> Decimal:
     """Rounded half up to the cent, as money is in QBO and on an Autotask invoice."""
     return value.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
 def _money(value: Any) -> Decimal:
     """An Autotask amount as Decimal cents."""
-    return _cents(_decimal(value))
+    return to_cents(as_decimal(value))
 
 
 def _json_number(value: Decimal) -> int | float:
