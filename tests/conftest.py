@@ -67,7 +67,8 @@ def ledger(request, tmp_path):
     led = Ledger.from_url(url)
     led.create_schema()
     with led.transaction() as tx:  # each test starts from empty tables in the shared database
-        for table in ("atqbo_sync_records", "atqbo_error_log", "atqbo_oauth_tokens", "atqbo_run_locks", "atqbo_staging"):
+        for table in ("atqbo_sync_records", "atqbo_error_log", "atqbo_oauth_tokens", "atqbo_run_locks", "atqbo_staging",
+                      "atqbo_run_history"):
             tx._conn.cursor().execute(f"DELETE FROM {table}")
     yield led
     led.close()

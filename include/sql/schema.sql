@@ -75,3 +75,16 @@ CREATE TABLE IF NOT EXISTS atqbo_staging (
     created_at TEXT NOT NULL,
     PRIMARY KEY (run_key, kind, item_key)
 );
+
+-- One row per finished sync or tool run: its report's counts (the UI view's "last runs").
+CREATE TABLE IF NOT EXISTS atqbo_run_history (
+    dag_id TEXT NOT NULL,
+    run_id TEXT NOT NULL,
+    finished_at TEXT NOT NULL,
+    counts TEXT NOT NULL,            -- JSON object: outcome -> number of records
+    run_window TEXT,
+    dry_run INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (dag_id, run_id)
+);
+
+CREATE INDEX IF NOT EXISTS atqbo_run_history_finished ON atqbo_run_history (finished_at);

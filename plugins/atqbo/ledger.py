@@ -18,13 +18,13 @@ from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterable, Iterator, Mapping
 from urllib.parse import unquote, urlparse
 
 from atqbo.exceptions import AtqboConfigError
 
 SQL_DIR = Path(__file__).resolve().parents[2] / "include" / "sql"
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
 
 SYNC_STATUSES = ("PENDING", "IN_PROGRESS", "SYNCED", "ERROR", "SKIPPED")
 
@@ -382,6 +382,20 @@ class Ledger:
         with self.transaction() as tx:
             return tx.execute("sync_record_reset_in_progress", entity=entity, now=to_ts(utcnow()))
 
+    def requeue_sync_record(self, entity: str, autotask_id: int) -> bool:
+        """TOOL-08: an ERROR record back to PENDING; True when there was one."""
+        with self.transaction() as tx:
+            return tx.execute("sync_record_requeue", entity=entity, autotask_id=int(autotask_id), now=to_ts(utcnow())) == 1
+
+    def list_in_progress(self) -> list[dict[str, Any]]:
+        """TOOL-09: records marked IN_PROGRESS (a QBO write was about to be sent) and never settled."""
+        with self.transaction() as tx:
+            return tx.all("sync_record_list_in_progress")
+
+    def reset_in_progress_record(self, entity: str, autotask_id: int) -> bool:
+        with self.transaction() as tx:
+            return tx.execute("sync_record_reset_one", entity=entity, autotask_id=int(autotask_id), now=to_ts(utcnow())) == 1
+
     def count_sync_records(self) -> list[dict[str, Any]]:
         with self.transaction() as tx:
             return tx.all("sync_record_count_by_status")
@@ -426,12 +440,25 @@ class Ledger:
             return int(row["id"])
 
     def list_errors(
-        self, entity: str | None = None, since: datetime | None = None, include_resolved: bool = False
+        self,
+        entity: str | None = None,
+        since: datetime | None = None,
+        include_resolved: bool = False,
+        autotask_ids: Iterable[int] | None = None,
     ) -> list[dict[str, Any]]:
+        """Error log entries, newest first: open ones (or all), of one entity, since a time, of some records."""
         with self.transaction() as tx:
-            return tx.all(
+            rows = tx.all(
                 "error_log_list", entity=entity, since=to_ts(since), include_resolved=1 if include_resolved else 0
             )
+        if autotask_ids is not None:
+            wanted = {int(i) for i in autotask_ids}
+            rows = [r for r in rows if r["autotask_id"] is not None and int(r["autotask_id"]) in wanted]
+        return rows
+
+    def get_error(self, error_id: int) -> dict[str, Any] | None:
+        with self.transaction() as tx:
+            return tx.one("error_log_get", id=int(error_id))
 
     def resolve_errors(self, entity: str, autotask_id: int) -> int:
         with self.transaction() as tx:
@@ -440,6 +467,25 @@ class Ledger:
     def request_retry(self, error_id: int) -> bool:
         with self.transaction() as tx:
             return tx.execute("error_log_request_retry", id=int(error_id), now=to_ts(utcnow())) == 1
+
+    # -- run history: each finished run's counts -----------------------------------------------
+
+    def record_run(
+        self, dag_id: str, run_id: str, counts: Mapping[str, int], *, window: str | None = None, dry_run: bool = False
+    ) -> None:
+        with self.transaction() as tx:
+            tx.execute("run_history_put", dag_id=dag_id, run_id=run_id, now=to_ts(utcnow()),
+                       counts=json.dumps(dict(counts), sort_keys=True), run_window=window or None,
+                       dry_run=1 if dry_run else 0)  # fmt: skip
+
+    def list_runs(self, dag_id: str | None = None, limit: int = 20) -> list[dict[str, Any]]:
+        """The latest finished runs, newest first, counts decoded."""
+        with self.transaction() as tx:
+            rows = tx.all("run_history_list", dag_id=dag_id, limit=int(limit))
+        for row in rows:
+            row["counts"] = json.loads(row["counts"])
+            row["dry_run"] = bool(row["dry_run"])
+        return rows
 
     # -- staging: one run's work in progress, shared by its tasks --------------------------
 

@@ -158,10 +158,14 @@ class RunReport:
     dry_run: bool = False
     rows: list[ReportRow] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # run-level messages (settings, warnings)
+    # Further CSV attachments, file name -> CSV text (a tool's own table, e.g. the item comparison).
+    attachments: dict[str, str] = field(default_factory=dict)
+    # A tool someone triggered answers even when there is nothing to say ("no invoices to pick up").
+    always_email: bool = False
 
     def did_anything(self) -> bool:
         """True when there is something worth an email: any row other than a plain skip, or a note."""
-        return bool(self.notes) or any(row.outcome != "skipped" for row in self.rows)
+        return self.always_email or bool(self.notes) or any(row.outcome != "skipped" for row in self.rows)
 
     def counts(self) -> dict[str, int]:
         """Rows per outcome, every outcome present (zeros included), in ``OUTCOMES`` order."""
@@ -524,12 +528,13 @@ def deliver_report(
         )
         return False
     with tempfile.TemporaryDirectory(prefix="atqbo-report-") as tmp:
-        attachment = Path(tmp) / report.csv_filename()
-        attachment.write_text(CSV_ATTACHMENT_BOM + report.to_csv(), encoding="utf-8", newline="")
+        files = []
+        for name, text in {report.csv_filename(): report.to_csv(), **report.attachments}.items():
+            attachment = Path(tmp) / name
+            attachment.write_text(CSV_ATTACHMENT_BOM + text, encoding="utf-8", newline="")
+            files.append(str(attachment))
         try:
-            send_html_email(
-                settings.smtp_conn_id, recipients, report.email_subject(), report.to_html(), [str(attachment)]
-            )
+            send_html_email(settings.smtp_conn_id, recipients, report.email_subject(), report.to_html(), files)
         except Exception as exc:  # smtplib, socket and Airflow errors alike: the fix is the same
             raise _smtp_error(
                 settings.smtp_conn_id,
@@ -537,7 +542,8 @@ def deliver_report(
                 exc,
                 "then clear this task to send it again. The full report is in this task's log above",
             ) from exc
-    report_log.info("Report emailed to %s (attachment %s).", ", ".join(recipients), report.csv_filename())
+    report_log.info("Report emailed to %s (attachments: %s).", ", ".join(recipients),
+                    ", ".join([report.csv_filename(), *report.attachments]))  # fmt: skip
     return True
 
 

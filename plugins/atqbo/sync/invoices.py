@@ -42,7 +42,7 @@ from atqbo.hooks.qbo import (
     quote,
 )
 from atqbo.ledger import Ledger
-from atqbo.notify import ReportRow, RunReport, deliver_report
+from atqbo.notify import ReportRow, RunReport
 from atqbo.settings import Settings
 from atqbo.sync.runs import RunInfo
 from atqbo.transform.invoices import (
@@ -743,7 +743,7 @@ def build_invoice_report(run: RunInfo, ledger: Ledger, title: str = "atqbo invoi
 
 def report_invoice_run(run: RunInfo, ledger: Ledger) -> dict[str, int]:
     report = build_invoice_report(run, ledger)
-    deliver_report(report, run.parsed_settings, list(run.extra_recipients))
+    run.publish(report, ledger)
     return report.counts()
 
 

@@ -42,7 +42,7 @@ from typing import Any, Iterable
 from atqbo.hooks.autotask import AutotaskHook, AutotaskNotFoundError, AutotaskValidationError
 from atqbo.hooks.qbo import CDC_MAX_DAYS, CDC_MAX_OBJECTS, QuickBooksOnlineHook, where_in
 from atqbo.ledger import Ledger
-from atqbo.notify import ReportRow, RunReport, deliver_report
+from atqbo.notify import ReportRow, RunReport
 from atqbo.sync.runs import RunInfo
 from atqbo.sync.voids import is_voided_in_qbo, load_company_names, read_qbo_invoices
 from atqbo.transform.invoices import autotask_id_in_note
@@ -748,7 +748,7 @@ def build_payment_report(run: RunInfo, scan: PaymentScan, rows: Iterable[ReportR
 def report_payments(run: RunInfo, scan_doc: dict[str, Any], rows: list[dict[str, Any]]) -> bool:
     """Task 3: log the summary and email it when the run did anything; returns whether mail went out."""
     report = build_payment_report(run, PaymentScan.from_xcom(scan_doc), [ReportRow.from_dict(r) for r in rows])
-    return deliver_report(report, run.parsed_settings, list(run.extra_recipients))
+    return run.publish(report)
 
 
 # -- 4. watermark -------------------------------------------------------------------------------------

@@ -78,7 +78,7 @@ from atqbo.hooks.qbo import (
     where_in,
 )
 from atqbo.ledger import Ledger
-from atqbo.notify import ReportRow, RunReport, create_local_todo, deliver_report
+from atqbo.notify import ReportRow, RunReport, create_local_todo
 from atqbo.settings import VARIABLE_NAME
 from atqbo.sync.runs import RunInfo
 from atqbo.transform.invoices import MAX_DISPLAY_NAME, MAX_ITEM_NAME, as_decimal, company_address, qbo_name, to_cents
@@ -1179,7 +1179,7 @@ def build_purchase_order_report(run: RunInfo, ledger: Ledger) -> RunReport:
 def report_purchase_orders(run: RunInfo, ledger: Ledger) -> dict[str, int]:
     """Log the summary; email it (with the CSV) to report_to when the run did anything."""
     report = build_purchase_order_report(run, ledger)
-    deliver_report(report, run.parsed_settings, list(run.extra_recipients))
+    run.publish(report, ledger)
     return report.counts()
 
 

@@ -17,6 +17,7 @@ from airflow.sdk import ExceptionRetryPolicy, RetryAction, RetryRule
 from atqbo.settings import Settings, load_settings
 
 if TYPE_CHECKING:
+    from atqbo.notify import RunReport
     from atqbo.hooks.autotask import AutotaskHook
     from atqbo.hooks.qbo import QuickBooksOnlineHook
     from atqbo.ledger import Ledger
@@ -47,6 +48,15 @@ DEFAULT_ARGS: dict[str, Any] = {
     "max_retry_delay": timedelta(minutes=15),
     "retry_policy": NOT_RETRYABLE,
 }
+
+# The operator tools (manual DAGs): a person is watching, so a failure shows at once rather than
+# after retries minutes apart; the tools are safe to trigger again (they reuse the syncs' exactly-once).
+TOOL_DEFAULT_ARGS: dict[str, Any] = {**DEFAULT_ARGS, "retries": 0}
+
+# Ledger run lock held by every run that creates invoices (atqbo_invoices, atqbo_sync_now,
+# atqbo_copy_invoice): one at a time, the owner being the run's key ("dag_id/run_id").
+INVOICE_SYNC_LOCK = "invoice_sync"
+SYNC_LOCK_TTL_S = 6 * 3600.0  # a lock outlives a killed run by at most this (atqbo_reset clears it sooner)
 
 
 @dataclass(frozen=True)
@@ -94,6 +104,21 @@ class RunInfo:
 
         settings = self.parsed_settings
         return QuickBooksOnlineHook(settings.qbo_conn_id, state_conn_id=settings.state_conn_id, ledger=ledger)
+
+    def publish(self, report: "RunReport", ledger: "Ledger | None" = None) -> bool:
+        """Record the run's counts in the ledger's run history (the UI view shows them), then log and
+        email the report. Returns whether an email was sent."""
+        from atqbo.notify import deliver_report
+
+        try:
+            (ledger or self.ledger()).record_run(
+                self.dag_id, self.run_id, report.counts(), window=report.window, dry_run=report.dry_run
+            )
+        except Exception as exc:  # the history is a convenience: never lose the report over it
+            import logging
+
+            logging.getLogger(__name__).warning("Could not record %s in the run history: %s", self.run_key, exc)
+        return deliver_report(report, self.parsed_settings, list(self.extra_recipients))
 
     def to_xcom(self) -> dict[str, Any]:
         out = asdict(self)
@@ -151,3 +176,99 @@ def start_run(context: dict[str, Any], lookback_key: str, overrides: dict[str, A
 
 def _aware(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+
+
+def start_tool_run(
+    context: dict[str, Any],
+    overrides: dict[str, Any] | None = None,
+    *,
+    window_days: int | None = None,
+    alternate_recipients: list[str] | None = None,
+    extra_recipients: list[str] | None = None,
+) -> RunInfo:
+    """``start_run`` for a manual tool: settings (+ overrides), and a window of the last
+    ``window_days`` days up to now (or none: window_start = window_end = now).
+
+    ``alternate_recipients`` replace ``report_to`` for this run (the vendor tools' "alternate
+    email"); ``extra_recipients`` are added to it ("other email").
+    """
+    overrides = dict(overrides or {})
+    if alternate_recipients:
+        overrides["report_to"] = list(alternate_recipients)
+    settings = load_settings(overrides)
+    dag_run = context["dag_run"]
+    now = datetime.now(timezone.utc)
+    start = now - timedelta(days=window_days) if window_days is not None else now
+    if window_days is not None and settings.earliest_sync_date is not None:
+        start = max(start, datetime.combine(settings.earliest_sync_date, time.min, tzinfo=timezone.utc))
+    return RunInfo(
+        dag_id=dag_run.dag_id,
+        run_id=dag_run.run_id,
+        run_key=f"{dag_run.dag_id}/{dag_run.run_id}",
+        settings=settings.to_dict(),
+        window_start=start.isoformat(),
+        window_end=now.isoformat(),
+        extra_recipients=tuple(extra_recipients or ()),
+    )
+
+
+ACTIVE_RUN_STATES = ("queued", "running")
+
+
+def airflow_run_state(dag_id: str, run_id: str) -> str | None:
+    """The state of an Airflow DAG run, asked of Airflow from inside a task (None: no such run)."""
+    from airflow.sdk.execution_time.task_runner import RuntimeTaskInstance
+
+    try:
+        state = RuntimeTaskInstance.get_dagrun_state(dag_id=dag_id, run_id=run_id)
+    except Exception:  # the run does not exist (deleted) or the API cannot say
+        return None
+    return str(getattr(state, "value", state)) if state is not None else None
+
+
+def lock_owner_active(owner: str) -> bool:
+    """Whether the DAG run that owns a ledger lock (owner "dag_id/run_id") is still queued or running."""
+    dag_id, _, run_id = owner.partition("/")
+    return bool(run_id) and airflow_run_state(dag_id, run_id) in ACTIVE_RUN_STATES
+
+
+def hold_sync_lock(run: RunInfo, ledger: "Ledger", name: str = INVOICE_SYNC_LOCK) -> None:
+    """Take ``name`` for this run or raise ``SyncBusy`` naming the run that holds it.
+
+    A lock whose owner run is no longer queued or running in Airflow (killed, failed before it
+    could release) is stale: it is taken over, and the log says so.
+    """
+    import logging
+
+    if ledger.acquire_run_lock(name, run.run_key, SYNC_LOCK_TTL_S, details=run.dag_id):
+        return
+    held = ledger.get_run_lock(name)
+    owner = (held or {}).get("owner") or "?"
+    if held and not lock_owner_active(owner):
+        logging.getLogger(__name__).warning(
+            "Lock %r was held by %s, which is no longer running in Airflow: taken over", name, owner
+        )
+        ledger.release_run_lock(name, owner)
+        if ledger.acquire_run_lock(name, run.run_key, SYNC_LOCK_TTL_S, details=run.dag_id):
+            return
+        held = ledger.get_run_lock(name)
+        owner = (held or {}).get("owner") or "?"
+    raise SyncBusy(name, owner)
+
+
+def release_sync_lock(run: RunInfo, ledger: "Ledger", name: str = INVOICE_SYNC_LOCK) -> None:
+    ledger.release_run_lock(name, run.run_key)
+
+
+class SyncBusy(Exception):
+    """Another run holds the lock of the work this run wants to do."""
+
+    def __init__(self, name: str, owner: str):
+        self.lock_name = name
+        self.owner = owner
+        dag_id, _, run_id = owner.partition("/")
+        super().__init__(
+            f"{dag_id} run {run_id!r} is in progress and holds the {name!r} lock; only one run at a time may "
+            f"create invoices. Wait until it finishes (see its state in the Airflow UI), then trigger again. If that "
+            f"run was killed and Airflow still shows it running, mark it failed, or run atqbo_reset"
+        )

@@ -53,7 +53,7 @@ from atqbo.hooks.qbo import (
     where_in,
 )
 from atqbo.ledger import Ledger
-from atqbo.notify import ReportRow, RunReport, deliver_report
+from atqbo.notify import ReportRow, RunReport
 from atqbo.sync.runs import RunInfo
 from atqbo.transform.invoices import PRIVATE_NOTE_PREFIX, autotask_id_in_note
 
@@ -625,4 +625,4 @@ def build_void_report(run: RunInfo, rows: Iterable[ReportRow]) -> RunReport:
 def report_voids(run: RunInfo, rows: list[dict[str, Any]]) -> bool:
     """Task 3: log the summary and email it when the run did anything; returns whether mail went out."""
     report = build_void_report(run, [ReportRow.from_dict(r) for r in rows])
-    return deliver_report(report, run.parsed_settings, list(run.extra_recipients))
+    return run.publish(report)

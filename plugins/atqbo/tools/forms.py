@@ -1,0 +1,200 @@
+"""Trigger forms of the operator tools: each field declared once, as an Airflow ``Param`` (the UI
+builds the form from its JSON schema and refuses bad input there) and as a check the tool's first
+task runs again (a run triggered through the REST API or the CLI with a hand-written conf, or a
+value the schema cannot judge, such as 30 February), so bad input never reaches an API.
+
+A DAG declares its fields::
+
+    FIELDS = (autotask_id("autotask_invoice_id", "The Autotask invoice's id"), emails("email", "..."))
+
+    @dag(..., params=form_params(FIELDS))
+    ...
+    values = read_form(params, FIELDS)  # in the first task: clean values, or AtqboConfigError naming the field
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, Callable, Iterable, Mapping
+
+from atqbo.exceptions import AtqboConfigError
+
+# Something@domain.tld without spaces: what a report can be mailed to. (JSON schema's "email"
+# format alone only asks for an "@".)
+EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s.]+$"
+DATE_PATTERN = r"^\d{4}-\d{2}-\d{2}$"
+_EMAIL = re.compile(EMAIL_PATTERN)
+_DATE = re.compile(DATE_PATTERN)
+
+
+class FormError(AtqboConfigError):
+    """A trigger-form field holds a value the tool cannot use; the message names the field."""
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    description: str
+    schema: Mapping[str, Any]
+    clean: Callable[[str, Any], Any]
+    default: Any = None
+    required: bool = False
+
+    def param(self) -> Any:
+        from airflow.sdk import Param
+
+        if self.required:
+            return Param(description=self.description, **self.schema)
+        return Param(self.default, description=self.description, **self.schema)
+
+
+def form_params(fields: Iterable[Field]) -> dict[str, Any]:
+    """The ``params`` of a tool DAG: one ``Param`` per field, in order."""
+    return {f.name: f.param() for f in fields}
+
+
+def read_form(params: Mapping[str, Any] | None, fields: Iterable[Field]) -> dict[str, Any]:
+    """Every field's clean value; one ``FormError`` naming every bad field and what it takes."""
+    params = params or {}
+    values: dict[str, Any] = {}
+    problems: list[str] = []
+    for f in fields:
+        raw = params.get(f.name, f.default)
+        if raw is None or (isinstance(raw, str) and not raw.strip()) or raw == []:
+            if f.required:
+                problems.append(f"{f.name}: required ({f.description})")
+                continue
+            raw = f.default
+        try:
+            values[f.name] = None if raw is None else f.clean(f.name, raw)
+        except FormError as exc:
+            problems.append(str(exc))
+    if problems:
+        raise FormError(
+            "the trigger form has bad input, so nothing was done: " + "; ".join(problems)
+            + ". Fix: trigger the DAG again with the field corrected"
+        )
+    return values
+
+
+# -- field kinds ----------------------------------------------------------------------------------
+
+
+def autotask_id(name: str, description: str) -> Field:
+    """A required Autotask record id (a positive integer)."""
+    return Field(name, description, {"type": "integer", "minimum": 1}, _clean_id, required=True)
+
+
+def autotask_ids(name: str, description: str) -> Field:
+    """A list of Autotask record ids (empty: all)."""
+    return Field(name, description, {"type": "array", "items": {"type": "integer", "minimum": 1}}, _clean_ids,
+                 default=[])  # fmt: skip
+
+
+def emails(name: str, description: str) -> Field:
+    """Email addresses (empty: none). The form shows one address per line."""
+    schema = {"type": "array", "items": {"type": "string", "format": "email", "pattern": EMAIL_PATTERN}}
+    return Field(name, description, schema, _clean_emails, default=[])
+
+
+def optional_date(name: str, description: str) -> Field:
+    """A date as YYYY-MM-DD, or empty."""
+    schema = {"type": ["null", "string"], "format": "date", "pattern": DATE_PATTERN}
+    return Field(name, description, schema, _clean_date)
+
+
+def whole_number(name: str, description: str, default: int | None, minimum: int, maximum: int) -> Field:
+    """An integer in [minimum, maximum]; None default = empty means "use the setting"."""
+    schema = {"type": "integer" if default is not None else ["null", "integer"], "minimum": minimum, "maximum": maximum}
+
+    def clean(field: str, value: Any) -> int:
+        number = _clean_id(field, value, minimum=minimum)
+        if number > maximum:
+            raise FormError(f"{field}: {value!r} is more than {maximum}")
+        return number
+
+    return Field(name, description, schema, clean, default=default)
+
+
+def choice(name: str, description: str, options: Iterable[str], default: str) -> Field:
+    options = tuple(options)
+
+    def clean(field: str, value: Any) -> str:
+        if value not in options:
+            raise FormError(f"{field}: {value!r} is not one of {', '.join(repr(o) for o in options)}")
+        return value
+
+    return Field(name, description, {"type": "string", "enum": list(options)}, clean, default=default)
+
+
+def flag(name: str, description: str, default: bool = False) -> Field:
+    def clean(field: str, value: Any) -> bool:
+        if not isinstance(value, bool):
+            raise FormError(f"{field}: {value!r} is not true or false")
+        return value
+
+    return Field(name, description, {"type": "boolean"}, clean, default=default)
+
+
+def text(name: str, description: str, max_length: int) -> Field:
+    """A required short text (say an invoice number), surrounding blanks removed."""
+
+    def clean(field: str, value: Any) -> str:
+        if not isinstance(value, str):
+            raise FormError(f"{field}: {value!r} is not text")
+        value = value.strip()
+        if len(value) > max_length:
+            raise FormError(f"{field}: longer than {max_length} characters")
+        return value
+
+    return Field(name, description, {"type": "string", "minLength": 1, "maxLength": max_length}, clean, required=True)
+
+
+# -- checks -----------------------------------------------------------------------------------------
+
+
+def _clean_id(field: str, value: Any, minimum: int = 1) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        raise FormError(f"{field}: {value!r} is not a whole number")
+    if isinstance(value, str):
+        if not re.fullmatch(r"\s*\d+\s*", value):
+            raise FormError(f"{field}: {value!r} is not a whole number")
+        value = int(value)
+    if value < minimum:
+        raise FormError(f"{field}: {value} is less than {minimum}")
+    return value
+
+
+def _clean_ids(field: str, value: Any) -> list[int]:
+    if isinstance(value, (int, str)) and not isinstance(value, bool):
+        value = [v for v in re.split(r"[\s,]+", str(value)) if v]
+    if not isinstance(value, list):
+        raise FormError(f"{field}: {value!r} is not a list of ids")
+    return sorted({_clean_id(field, v) for v in value})
+
+
+def _clean_emails(field: str, value: Any) -> list[str]:
+    if isinstance(value, str):
+        value = [v for v in re.split(r"[\s,;]+", value) if v]
+    if not isinstance(value, list):
+        raise FormError(f"{field}: {value!r} is not a list of email addresses")
+    out = []
+    for address in value:
+        if not isinstance(address, str) or not _EMAIL.match(address.strip()):
+            raise FormError(f"{field}: {address!r} is not an email address (name@example.com)")
+        if address.strip().lower() not in {a.lower() for a in out}:
+            out.append(address.strip())
+    return out
+
+
+def _clean_date(field: str, value: Any) -> date:
+    if isinstance(value, date):
+        return value
+    if not isinstance(value, str) or not _DATE.match(value.strip()):
+        raise FormError(f"{field}: {value!r} is not a date in YYYY-MM-DD form (e.g. {date.today().isoformat()})")
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError:
+        raise FormError(f"{field}: {value!r} is not a real date (YYYY-MM-DD)") from None
