@@ -377,7 +377,7 @@ def _find_or_create_references(
     settings = run.parsed_settings
     failures: dict[int, tuple[str, str]] = {}
 
-    customers = _find_by_name(qbo, "Customer", "DisplayName", {p.customer_name for p in plans}, active_only=False)
+    customers = find_names(qbo, "Customer", "DisplayName", {p.customer_name for p in plans}, active_only=False)
     missing_customers = {p.customer_name: p for p in plans if p.customer_name.lower() not in customers}
     if missing_customers:
         owners = _name_owners(qbo, missing_customers)
@@ -386,7 +386,7 @@ def _find_or_create_references(
             if name.lower() in owners:
                 continue
             creatable[name] = customer_payload(companies[str(plan.company_id)], name, settings)
-        created, faults = _batch_create(run, qbo, "Customer", creatable, "DisplayName")
+        created, faults = batch_create_names(run, qbo, "Customer", creatable, "DisplayName")
         customers.update(created)
         for plan in plans:
             name = plan.customer_name
@@ -407,19 +407,19 @@ def _find_or_create_references(
 
     needed_items = {p.autotask_id: item_keys_needed(p, company) for p in plans}
     code_by_key = {key: code for keys in needed_items.values() for key, code in keys.items()}
-    items = _find_by_name(qbo, "Item", "Name", set(code_by_key), active_only=True)
+    items = find_names(qbo, "Item", "Name", set(code_by_key), active_only=True)
     missing_items = sorted(k for k in code_by_key if k.lower() not in items)
     item_alias: dict[str, str] = {}
     if missing_items:
         generic = {settings.default_item_name or GENERIC_ITEM_NAME, TAX_ITEM_NAME}
         to_create = [k for k in missing_items if settings.missing_item_action == "create" or k in generic]
         if settings.missing_item_action == "default_item":
-            default = _find_by_name(qbo, "Item", "Name", {settings.default_item_name}, active_only=True)
+            default = find_names(qbo, "Item", "Name", {settings.default_item_name}, active_only=True)
             if default:
                 item_alias = {k: settings.default_item_name for k in missing_items if k not in generic}
                 items.update(default)
         if to_create:
-            income = _account_id(qbo, settings.new_item_income_account)
+            income = account_id_by_name(qbo, settings.new_item_income_account)
             if income is None:
                 notes.append(f"QBO has no account named {settings.new_item_income_account!r} "
                              "(new_item_income_account): missing items cannot be created")  # fmt: skip
@@ -429,7 +429,7 @@ def _find_or_create_references(
                                       income, settings)  # fmt: skip
                     for key in to_create
                 }
-                created, faults = _batch_create(run, qbo, "Item", payloads, "Name")
+                created, faults = batch_create_names(run, qbo, "Item", payloads, "Name")
                 items.update(created)
                 for key, fault in faults.items():
                     notes.append(f"QBO item {key!r} could not be created: {fault}")
@@ -469,7 +469,7 @@ def _find_or_create_references(
     return refs, failures, warnings_by_id
 
 
-def _find_by_name(
+def find_names(
     qbo: QuickBooksOnlineHook, entity: str, field: str, names: set[str], active_only: bool
 ) -> dict[str, dict[str, Any]]:
     """``entity`` records whose ``field`` is one of ``names``, by lower-cased name."""
@@ -487,17 +487,17 @@ def _name_owners(qbo: QuickBooksOnlineHook, names: Iterable[str]) -> dict[str, s
     """Names already used by a vendor or employee (QBO names are unique across all three)."""
     owners = {}
     for entity in ("Vendor", "Employee"):
-        for name in _find_by_name(qbo, entity, "DisplayName", set(names), active_only=False):
+        for name in find_names(qbo, entity, "DisplayName", set(names), active_only=False):
             owners[name] = entity.lower()
     return owners
 
 
-def _account_id(qbo: QuickBooksOnlineHook, name: str) -> str | None:
+def account_id_by_name(qbo: QuickBooksOnlineHook, name: str) -> str | None:
     account = next(iter(qbo.query_all("Account", where=[qbo.where_eq("Name", name)])), None)
     return account["Id"] if account else None
 
 
-def _batch_create(
+def batch_create_names(
     run: RunInfo, qbo: QuickBooksOnlineHook, entity: str, payloads: dict[str, dict[str, Any]], name_field: str
 ) -> tuple[dict[str, dict[str, Any]], dict[str, str]]:
     """Create name-list records by batch. Returns (created by lower-cased name, fault text by name).
@@ -518,7 +518,7 @@ def _batch_create(
         for name, result in zip(chunk, results):
             if isinstance(result, QboDuplicateName):
                 # Created meanwhile (an earlier attempt, another run): adopt it.
-                again = _find_by_name(qbo, entity, name_field, {name}, active_only=False)
+                again = find_names(qbo, entity, name_field, {name}, active_only=False)
                 if again:
                     created.update(again)
                     continue
