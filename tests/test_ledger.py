@@ -171,3 +171,57 @@ def test_staging_holds_one_runs_work_and_is_purged(ledger):
     assert ledger.stage_clear("run-1") == 2
     assert ledger.stage_get("run-1", "plan") == {}
     assert ledger.stage_purge(older_than=timedelta(seconds=-1)) == 1
+
+
+def test_tool08_error_log_filters_by_record_and_a_failed_retry_uses_the_request_up(ledger):
+    first = ledger.log_error("invoice", 5, "no QBO item for 'Travel'", fix="create it", dag_id="d", run_id="r1")
+    ledger.log_error("invoice", 6, "negative total", dag_id="d", run_id="r1")
+    ledger.log_error("purchase_order", 5, "vendor name clash", dag_id="p", run_id="r1")
+    assert [e["entity"] for e in ledger.list_errors(autotask_ids=[5])] == ["purchase_order", "invoice"]
+    assert [e["autotask_id"] for e in ledger.list_errors(entity="invoice", autotask_ids=[6, 99])] == [6]
+    assert ledger.get_error(first)["fix"] == "create it"
+    assert ledger.get_error(10_000) is None
+
+    assert ledger.request_retry(first)
+    assert ledger.get_error(first)["retry_requested_at"] is not None
+    # the next run tried and failed the same way: the entry counts it and the request is used up
+    ledger.log_error("invoice", 5, "no QBO item for 'Travel'", fix="create it", dag_id="d", run_id="r2")
+    entry = ledger.get_error(first)
+    assert (entry["attempts"], entry["retry_requested_at"], entry["run_id"]) == (2, None, "r2")
+    ledger.resolve_errors("invoice", 5)
+    assert not ledger.request_retry(first)  # a resolved entry cannot be retried
+
+
+def test_tool08_requeue_moves_only_an_error_record_back_to_pending(ledger):
+    ledger.set_sync_status("invoice", 5, "ERROR", last_error="negative total")
+    ledger.set_sync_status("invoice", 6, "SYNCED", qbo_id="130")
+    assert ledger.requeue_sync_record("invoice", 5)
+    assert not ledger.requeue_sync_record("invoice", 6)
+    assert not ledger.requeue_sync_record("invoice", 7)
+    assert ledger.get_sync_record("invoice", 5)["status"] == "PENDING"
+    assert ledger.get_sync_record("invoice", 6)["status"] == "SYNCED"
+
+
+def test_tool09_in_progress_records_are_listed_and_reset_one_by_one(ledger):
+    ledger.record_intent("invoice", 5, payload_hash="h", request_id="atqbo-inv-5-g0", run_id="dead")
+    ledger.record_intent("purchase_order", 9, payload_hash="h", request_id="atqbo-bill-x", run_id="alive")
+    assert [(r["entity"], r["autotask_id"]) for r in ledger.list_in_progress()] == [("invoice", 5), ("purchase_order", 9)]
+    assert ledger.reset_in_progress_record("invoice", 5)
+    assert not ledger.reset_in_progress_record("invoice", 5)
+    record = ledger.get_sync_record("invoice", 5)
+    assert (record["status"], record["request_id"], record["attempts"]) == ("PENDING", "atqbo-inv-5-g0", 1)
+    assert [r["autotask_id"] for r in ledger.list_in_progress()] == [9]
+
+
+def test_run_history_keeps_each_runs_counts_newest_first(ledger):
+    ledger.record_run("atqbo_invoices", "scheduled__1", {"transferred": 3, "failed": 1}, window="w1")
+    ledger.record_run("atqbo_payments", "scheduled__1", {"matched": 2}, dry_run=True)
+    ledger.record_run("atqbo_invoices", "scheduled__1", {"transferred": 4, "failed": 0}, window="w1")  # a retried report
+    runs = ledger.list_runs()
+    assert [(r["dag_id"], r["counts"]) for r in runs] == [
+        ("atqbo_invoices", {"transferred": 4, "failed": 0}),
+        ("atqbo_payments", {"matched": 2}),
+    ]
+    assert runs[1]["dry_run"] is True and runs[0]["run_window"] == "w1"
+    assert [r["dag_id"] for r in ledger.list_runs(dag_id="atqbo_payments")] == ["atqbo_payments"]
+    assert len(ledger.list_runs(limit=1)) == 1
