@@ -1,0 +1,107 @@
+"""
+### atqbo: reconciliation, Autotask vs QuickBooks Online (BEY-04)
+
+Every day at 06:00 UTC, compares every document atqbo sent in the last `window_days` days (30 by
+default) as Autotask and QBO hold it now, and emails the differences with a CSV of every document
+checked. **Read-only**: nothing is changed in Autotask or QBO; each difference comes with its fix.
+
+**Documents.** Invoices: those the state database records as sent, QBO invoices dated in the
+window that carry atqbo's private note `Autotask invoice {id}`, and Autotask invoices dated in the
+window that carry the synced marker (`invoice_marker_field`). Bills: those recorded as sent from
+purchase orders and QBO bills created in the window with the note `Autotask PO {id}`.
+
+**Differences found.**
+* missing: the QBO document deleted, the Autotask record gone, an Autotask invoice marked synced
+  that QBO has no invoice of atqbo's for, or several QBO documents carrying the same note;
+* total: QBO's total and Autotask's differ by more than `rounding_tolerance` (before tax when QBO
+  computes the sales tax);
+* void state: voided in one system only (a canceled PO counts as voided);
+* paid state: QBO balance 0 but no paid date in Autotask, or a paid date in Autotask while QBO
+  still shows a balance (invoices only: Autotask POs have no paid state).
+
+**Tasks.** `start` (settings and the form), `read` (both sides in bulk: Autotask `in` queries of
+500 ids, QBO queries by date range and `Id IN` lists; staged in the state database),
+`report` (the comparison; one row per document that differs, the counts of documents checked
+and in agreement, the CSV; in the task log and by email to `report_to` plus the form's `email`,
+always).
+
+**Form** (manual runs): `window_days` (1-3650, default 30), `email` (more recipients).
+
+**Example report** (`[atqbo] reconciliation: 2 warnings`; the CSV lists every document checked):
+
+    Warnings (2)
+      - invoice 1013 (Autotask id 29684010), First Up Consultants -> QBO 1013 (id 1022); Autotask total
+        4,267.00, QBO total 4,292.00 (differs by 25.00): total differs by +25.00: Autotask 4267.00, QBO 4292.00
+        Fix: Compare the lines of QBO invoice 1013 (Id 1022) with Autotask invoice 1013 and correct the one
+        that is wrong (a changed QBO invoice is not sent again by atqbo).
+      - invoice 1016 (Autotask id 29684013), Nod Publishers -> QBO 1016 (id 1025); ...: paid in full in QBO,
+        not paid in Autotask: Autotask no paid date, QBO balance 0.00 of 4691.85 (paid)
+        Fix: Mark it paid in Autotask: atqbo_mark_invoice_paid with invoice number 1016 and the payment's date ...
+    Notes (2)
+      - 44 document(s) checked (41 invoice(s), 3 bill(s) from purchase orders): 42 in agreement, 2 with drift
+      - totals agree within rounding_tolerance 0.01; read-only: nothing was changed in Autotask or QBO
+"""
+
+from __future__ import annotations
+
+import pendulum
+
+from airflow.sdk import CronTriggerTimetable, dag, task
+
+from atqbo.sync.runs import DEFAULT_ARGS, on_sync_failure
+from atqbo.tools import forms
+
+FIELDS = (
+    forms.whole_number("window_days", "Compare the documents sent in this many days before now.", 30, 1, 3650),
+    forms.emails("email", "More email addresses for this run's report (added to report_to)."),
+)
+
+
+@dag(
+    dag_id="atqbo_reconcile",
+    schedule=CronTriggerTimetable("0 6 * * *", timezone="UTC"),
+    start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
+    catchup=False,
+    max_active_runs=1,
+    doc_md=__doc__,
+    tags=["atqbo", "reconciliation"],
+    default_args=DEFAULT_ARGS,
+    on_failure_callback=on_sync_failure,
+    params=forms.form_params(FIELDS),
+)
+def atqbo_reconcile():
+    @task
+    def start() -> dict:
+        """Check the form and the settings; the window is the last ``window_days`` days."""
+        from airflow.sdk import get_current_context
+
+        from atqbo.sync.runs import start_tool_run
+        from atqbo.tools.forms import read_form
+
+        context = get_current_context()
+        values = read_form(context["params"], FIELDS)
+        run = start_tool_run(context, window_days=values["window_days"], extra_recipients=values["email"])
+        print(f"Comparing the documents atqbo sent {run.describe_window()}")
+        return run.to_xcom()
+
+    @task
+    def read(run: dict) -> dict:
+        """Both sides of every document in the window, read in bulk and staged (no writes to either system)."""
+        from atqbo.sync.runs import RunInfo
+        from atqbo.tools.reconcile import read_documents
+
+        return read_documents(RunInfo.from_xcom(run))
+
+    @task
+    def report(run: dict, counts: dict) -> dict:
+        """Compare, then log and email the report with the CSV of every document checked."""
+        from atqbo.sync.runs import RunInfo
+        from atqbo.tools.reconcile import report_reconciliation
+
+        return report_reconciliation(RunInfo.from_xcom(run))
+
+    info = start()
+    report(info, read(info))
+
+
+atqbo_reconcile()

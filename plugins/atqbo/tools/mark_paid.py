@@ -1,0 +1,262 @@
+"""Manually mark an Autotask invoice paid (TOOL-06), the vendor's "Manually Mark an Invoice as Paid".
+
+Used by the ``atqbo_mark_invoice_paid`` DAG. The invoice is found by its Autotask invoice number
+(exactly one must match), a voided invoice is refused, and its ``paidDate`` is set the way the
+payment sync sets it (``AutotaskHook.update("Invoices", id, {"paidDate": date})``; Autotask keeps
+the date only). Anything refused is refused before a write: nothing changes.
+
+The report says what changed (marked paid; the paid date moved from an earlier date; already
+paid on that date, nothing changed) and what QBO shows for the same invoice, because the hourly
+payment sync (``atqbo_payments``) keeps working on it afterwards:
+
+* while QBO still shows money owed, the payment sync leaves the manual paid date alone: it never
+  clears a paid date, and when a payment on the invoice changes it only reports the difference
+  (``decide_paid_state``: "Autotask shows it paid ... the paid date was left as is");
+* once QBO shows the invoice paid in full, the payment sync sets the paid date to the day of the
+  payment that settled it, which replaces a different manual date.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
+from decimal import Decimal
+from typing import Any
+
+from atqbo.exceptions import AtqboConfigError
+from atqbo.hooks.autotask import AutotaskHook, AutotaskNotFoundError, AutotaskValidationError, eq
+from atqbo.hooks.qbo import QboObjectNotFound, QuickBooksOnlineHook
+from atqbo.ledger import Ledger
+from atqbo.notify import ReportRow, RunReport
+from atqbo.sync.invoices import ENTITY as INVOICE_ENTITY
+from atqbo.sync.invoices import find_atqbo_invoices
+from atqbo.sync.payments import autotask_paid_on, money
+from atqbo.sync.runs import RunInfo
+from atqbo.sync.voids import is_voided_in_qbo, load_company_names
+from atqbo.tools.forms import FormError
+
+log = logging.getLogger(__name__)
+
+REPORT_TITLE = "atqbo mark invoice paid"
+INVOICE_FIELDS = [
+    "id", "invoiceNumber", "companyID", "invoiceDateTime", "invoiceTotal", "isVoided", "voidedDate", "paidDate",
+]  # fmt: skip
+# A date typed in a time zone ahead of UTC may be tomorrow in UTC; anything later is a typo.
+FUTURE_SLACK = timedelta(days=1)
+ALREADY_PAID = "already paid on that date: nothing changed"
+
+
+class MarkPaidRefused(AtqboConfigError):
+    """The invoice cannot be marked paid as asked; nothing was written. Not retried (a config error)."""
+
+    def __init__(self, reason: str, fix: str, invoice: dict[str, Any] | None = None):
+        super().__init__(f"{reason}. Nothing was changed. Fix: {fix}")
+        self.reason = reason
+        self.fix = fix
+        self.invoice = invoice
+
+
+@dataclass(frozen=True)
+class PaidMark:
+    """What marking one invoice paid on ``paid_on`` does (pure: decided from the invoice as read)."""
+
+    autotask_id: int
+    reference: str  # the invoice number
+    company_id: int | None
+    total: Decimal | None
+    previous: date | None  # the paid date before
+    paid_on: date
+
+    @property
+    def changes(self) -> bool:
+        return self.previous != self.paid_on
+
+    def describe(self, done: bool = True) -> str:
+        if not self.changes:
+            return f"{ALREADY_PAID} (paid on {self.paid_on} in Autotask)"
+        if self.previous is None:
+            return f"{'marked' if done else 'would mark it'} paid on {self.paid_on} in Autotask (it had no paid date)"
+        verb = "paid date changed" if done else "would change the paid date"
+        return f"{verb} from {self.previous} to {self.paid_on} in Autotask"
+
+
+def today_utc() -> date:
+    return datetime.now(timezone.utc).date()
+
+
+def check_paid_date(paid_on: date, today: date) -> None:
+    """A payment date cannot lie after today (a day of slack for time zones ahead of UTC)."""
+    if paid_on > today + FUTURE_SLACK:
+        raise FormError(
+            f"the trigger form has bad input, so nothing was done: paid_date: {paid_on} is after today ({today}, UTC). "
+            "Fix: trigger the DAG again with the date the payment was made (YYYY-MM-DD), or leave it empty for today"
+        )
+
+
+def find_invoice_by_number(autotask: AutotaskHook, number: str) -> dict[str, Any]:
+    """The one Autotask invoice with this invoice number; ``MarkPaidRefused`` for none or several.
+
+    Autotask compares text without case, so "inv-1001" finds "INV-1001"; when that finds several,
+    the one spelt exactly as typed wins.
+    """
+    found = autotask.query_all("Invoices", [eq("invoiceNumber", number)], include_fields=INVOICE_FIELDS)
+    if len(found) > 1:
+        exact = [r for r in found if str(r.get("invoiceNumber") or "").strip() == number]
+        found = exact if len(exact) == 1 else found
+    if not found:
+        raise MarkPaidRefused(
+            f"no Autotask invoice has invoice number {number!r}",
+            "check the number on the invoice in Autotask (Contracts > Invoices, or the invoice PDF) and trigger "
+            "atqbo_mark_invoice_paid again with it",
+        )
+    if len(found) > 1:
+        ids = ", ".join(str(r["id"]) for r in sorted(found, key=lambda r: r["id"]))
+        raise MarkPaidRefused(
+            f"{len(found)} Autotask invoices have invoice number {number!r} (ids {ids}), so atqbo cannot tell which "
+            "one was paid",
+            "set the paid date on the right invoice in Autotask by hand, or give the invoices distinct numbers and "
+            "trigger atqbo_mark_invoice_paid again",
+        )
+    return found[0]
+
+
+def plan_paid_mark(invoice: dict[str, Any], paid_on: date) -> PaidMark:
+    """The mark for this invoice, or ``MarkPaidRefused`` when it is voided (a voided invoice owes nothing)."""
+    number = str(invoice.get("invoiceNumber") or "").strip() or f"Autotask invoice {invoice['id']}"
+    if invoice.get("isVoided"):
+        voided = str(invoice.get("voidedDate") or "")[:10]
+        raise MarkPaidRefused(
+            f"Autotask invoice {number} (id {invoice['id']}) is voided{f' (on {voided})' if voided else ''}, "
+            "so it cannot be marked paid",
+            "check the invoice number; if the payment belongs to the invoice that replaced this one, mark that one "
+            "paid",
+            invoice,
+        )
+    total = invoice.get("invoiceTotal")
+    return PaidMark(
+        autotask_id=int(invoice["id"]),
+        reference=number,
+        company_id=invoice.get("companyID"),
+        total=None if total is None else Decimal(str(total)).quantize(Decimal("0.01")),
+        previous=autotask_paid_on(invoice),
+        paid_on=paid_on,
+    )
+
+
+def write_paid_date(autotask: AutotaskHook, mark: PaidMark) -> None:
+    """PATCH paidDate, as the payment sync does; Autotask's refusal becomes ``MarkPaidRefused``."""
+    try:
+        autotask.update("Invoices", mark.autotask_id, {"paidDate": mark.paid_on})
+    except (AutotaskValidationError, AutotaskNotFoundError) as exc:
+        raise MarkPaidRefused(
+            f"Autotask refused paid date {mark.paid_on} on invoice {mark.reference} (id {mark.autotask_id}): {exc}",
+            "fix what Autotask names on the invoice, then trigger atqbo_mark_invoice_paid again",
+        ) from exc
+
+
+def find_qbo_invoice(
+    ledger: Ledger, qbo: QuickBooksOnlineHook, invoice: dict[str, Any]
+) -> tuple[dict[str, Any] | None, str]:
+    """The QBO invoice atqbo created for this Autotask invoice, and how it was looked for.
+
+    The ledger's record first (a read by Id), else atqbo's PrivateNote among QBO's invoices of the
+    invoice's date (one query, as the invoice sync adopts its own).
+    """
+    autotask_id = int(invoice["id"])
+    record = ledger.get_sync_record(INVOICE_ENTITY, autotask_id)
+    if record and record["status"] == "SYNCED" and record.get("qbo_id"):
+        try:
+            return qbo.read("Invoice", record["qbo_id"]), ""
+        except QboObjectNotFound:
+            return None, f"QBO invoice Id {record['qbo_id']}, which atqbo created for it, was deleted in QBO"
+    raw = invoice.get("invoiceDateTime")
+    if raw:
+        day = date.fromisoformat(str(raw)[:10])
+        found = find_atqbo_invoices(qbo, [day - timedelta(days=1), day + timedelta(days=1)]).get(autotask_id)
+        if found is not None:
+            return found, ""
+    return None, "atqbo did not send it to QBO (no record, no QBO invoice with its PrivateNote)"
+
+
+def describe_qbo_state(qbo_invoice: dict[str, Any] | None, why_none: str) -> str:
+    """What QBO shows for the invoice, and what the payment sync will do with the manual paid date."""
+    if qbo_invoice is None:
+        return f"QBO: {why_none}; the payment sync only acts on invoices atqbo sent, so it leaves this paid date alone"
+    name = f"QBO invoice {qbo_invoice.get('DocNumber') or qbo_invoice['Id']} (Id {qbo_invoice['Id']})"
+    if is_voided_in_qbo(qbo_invoice):
+        return f"{name} is voided in QBO; the payment sync does not touch the paid date of a voided invoice"
+    balance = Decimal(str(qbo_invoice.get("Balance") or 0))
+    total = Decimal(str(qbo_invoice.get("TotalAmt") or 0))
+    if balance == 0:
+        return f"{name} shows it paid in full too"
+    return (
+        f"{name} still shows a balance of {money(balance)} of {money(total)}. The hourly payment sync (atqbo_payments) "
+        "does not undo this paid date: it never clears one, and reports the difference when a payment on this "
+        "invoice changes in QBO. Once QBO shows it paid in full, the payment sync sets the paid date to the day of "
+        "that payment"
+    )
+
+
+def _row(outcome: str, reason: str, *, mark: PaidMark | None = None, invoice: dict[str, Any] | None = None,
+         reference: str = "", fix: str = "", company: str = "") -> ReportRow:  # fmt: skip
+    invoice = invoice or {}
+    total = mark.total if mark else invoice.get("invoiceTotal")
+    return ReportRow(
+        outcome=outcome,  # type: ignore[arg-type]
+        entity=INVOICE_ENTITY,
+        autotask_id=mark.autotask_id if mark else invoice.get("id"),
+        reference=mark.reference if mark else str(invoice.get("invoiceNumber") or reference),
+        company=company,
+        autotask_total=None if total is None else Decimal(str(total)).quantize(Decimal("0.01")),
+        reason=reason,
+        fix=fix,
+    )
+
+
+def mark_invoice_paid(run: RunInfo, invoice_number: str, paid_on: date, date_given: bool) -> dict[str, Any]:
+    """Find, check, write, report (always emailed). A refusal is reported too, then raised: the run fails."""
+    ledger = run.ledger()
+    ledger.create_schema()
+    autotask = run.autotask()
+    report = RunReport(title=REPORT_TITLE, dag_id=run.dag_id, run_id=run.run_id, dry_run=run.dry_run,
+                       window=f"invoice number {invoice_number}, paid date {paid_on}", always_email=True)  # fmt: skip
+    if not date_given:
+        report.notes.append(f"no date was given: today's date ({paid_on}, UTC) was used")
+    invoice: dict[str, Any] | None = None
+    try:
+        invoice = find_invoice_by_number(autotask, invoice_number)
+        mark = plan_paid_mark(invoice, paid_on)
+        company = load_company_names(autotask, [mark.company_id]).get(mark.company_id, "") if mark.company_id else ""
+        if mark.changes and not run.dry_run:
+            write_paid_date(autotask, mark)
+    except MarkPaidRefused as refused:
+        report.rows.append(_row("failed", refused.reason, invoice=refused.invoice or invoice, reference=invoice_number,
+                                fix=refused.fix))
+        run.publish(report, ledger)
+        raise
+    if not mark.changes:
+        outcome = "skipped"
+    else:
+        outcome = "planned" if run.dry_run else "transferred"
+    report.rows.append(_row(outcome, mark.describe(done=not run.dry_run), mark=mark, company=company))
+    report.notes.append(qbo_note(run, ledger, invoice))
+    log.info("Autotask invoice %s (id %s): %s", mark.reference, mark.autotask_id, mark.describe(not run.dry_run))
+    run.publish(report, ledger)
+    return {
+        "autotask_id": mark.autotask_id,
+        "invoice_number": mark.reference,
+        "previous": mark.previous.isoformat() if mark.previous else None,
+        "paid_on": mark.paid_on.isoformat(),
+        "changed": mark.changes and not run.dry_run,
+    }
+
+
+def qbo_note(run: RunInfo, ledger: Ledger, invoice: dict[str, Any]) -> str:
+    """``describe_qbo_state`` read from QBO; a QBO problem never undoes or hides the Autotask change."""
+    try:
+        qbo_invoice, why_none = find_qbo_invoice(ledger, run.qbo(ledger), invoice)
+    except Exception as exc:  # the paid date is set: say QBO could not be checked rather than fail the run
+        log.warning("QBO could not be checked for Autotask invoice %s: %s", invoice.get("id"), exc)
+        return f"QBO could not be checked ({type(exc).__name__}: {exc}); the Autotask paid date is as reported above"
+    return describe_qbo_state(qbo_invoice, why_none)
