@@ -5,7 +5,8 @@ Each step is one task of ``atqbo_purchase_orders``; the run's data lives in the 
 
 1. ``extract_purchase_orders``: the eligible POs (PO-01: status "Submitted", read from the
    picklist; created inside the window; External PO Number blank), their items, products, vendor
-   companies and Autotask's currencies, in bulk.
+   companies and Autotask's currencies, in bulk. ``atqbo_sync_po`` (TOOL-07) runs the same steps
+   over one PO asked for by id instead (see ``classify_requested_po``).
 2. ``load_purchase_orders``: one QBO Bill per PO (PO-02), credited to the account named
    ``po_ap_account``, item lines only, no tax. First every check that needs only reads, then the
    writes: vendors by name, created when missing (PO-03); items by product name, created or
@@ -45,6 +46,12 @@ Choices where the vendor app is silent:
   a single active currency, only the POs of a vendor in another currency fail (ERROR, to-do).
 * A PO QBO refused is sent again (after ERROR is cleared) under a new requestid: QBO answers a
   repeated requestid with its first answer, which would be the refusal.
+* Bills are created under the ledger lock ``purchase_order_sync`` (owner "dag_id/run_id"), so a
+  manual ``atqbo_sync_po`` and the scheduled run never create a bill for the same PO at once.
+* One PO by id (TOOL-07): any creation date; a status other than Submitted is refused with the
+  reason; a number in External PO Number is reported with its bill and nothing is created; ERROR
+  is sent again (asking for it is asking to retry); an id Autotask does not have stops the run
+  before anything is written (``PurchaseOrderNotFound``).
 """
 
 from __future__ import annotations
@@ -80,7 +87,7 @@ from atqbo.hooks.qbo import (
 from atqbo.ledger import Ledger
 from atqbo.notify import ReportRow, RunReport, create_local_todo
 from atqbo.settings import VARIABLE_NAME
-from atqbo.sync.runs import RunInfo
+from atqbo.sync.runs import RunInfo, SyncBusy, hold_sync_lock, release_sync_lock
 from atqbo.transform.invoices import MAX_DISPLAY_NAME, MAX_ITEM_NAME, as_decimal, company_address, qbo_name, to_cents
 
 log = logging.getLogger(__name__)
@@ -90,6 +97,8 @@ REPORT_TITLE = "atqbo purchase orders"
 PRIVATE_NOTE_PREFIX = "Autotask PO"  # a bill's PrivateNote starts "Autotask PO {id}": how atqbo finds its own
 SUBMITTED_LABEL = "Submitted"  # the PurchaseOrders.status label of an eligible PO (its value is read from Autotask)
 ERROR_MARKER = "ERROR"  # External PO Number of a PO that failed; clearing it makes the next run retry
+# Ledger run lock held while a run creates bills (owner "dag_id/run_id", as the invoice sync's lock).
+PO_SYNC_LOCK = "purchase_order_sync"
 PO_SYNC_PAUSED = (
     "the purchase order sync is paused: po_lookback_days is 0 in the atqbo_settings Variable (PO-01); "
     "set it above 0 to resume"
@@ -432,31 +441,60 @@ def fault_text(fault: QboFault) -> str:
 # -- 1. extract ---------------------------------------------------------------------------------------
 
 
-def extract_purchase_orders(run: RunInfo, autotask: AutotaskHook, ledger: Ledger) -> dict[str, int]:
-    """Stage the window's eligible POs and what they reference (PO-01); return counts."""
+def extract_purchase_orders(
+    run: RunInfo, autotask: AutotaskHook, ledger: Ledger, autotask_ids: Iterable[int] | None = None
+) -> dict[str, int]:
+    """Stage the window's eligible POs and what they reference (PO-01); return counts.
+
+    ``autotask_ids`` (TOOL-07, ``atqbo_sync_po``): exactly these POs instead, whatever their
+    creation date. Each is sorted by ``classify_requested_po``: sent (Submitted, External PO Number
+    blank or ERROR), reported as transferred before (a number already), or refused (another
+    status). An id Autotask does not have raises ``PurchaseOrderNotFound`` before anything is staged.
+    """
     run.parsed_settings.require_purchase_order_settings()  # PO-08: no PO is looked at without its to-do settings
     submitted = autotask.picklist_value("PurchaseOrders", "status", SUBMITTED_LABEL)
-    filters = [
-        eq("status", submitted),
-        gte("createDateTime", run.start.isoformat()),
-        lt("createDateTime", run.end.isoformat()),
-        not_exist("externalPONumber"),  # blank: never synced, or ERROR cleared by a person
-    ]
-    orders = autotask.query_all("PurchaseOrders", filters, include_fields=PO_FIELDS)
-    order_ids = [po["id"] for po in orders]
+    held: list[dict[str, Any]] = []  # asked for by id, not sent (TOOL-07)
+    requested: dict[str, dict[str, Any]] = {}
+    if autotask_ids is None:
+        filters = [
+            eq("status", submitted),
+            gte("createDateTime", run.start.isoformat()),
+            lt("createDateTime", run.end.isoformat()),
+            not_exist("externalPONumber"),  # blank: never synced, or ERROR cleared by a person
+        ]
+        orders = autotask.query_all("PurchaseOrders", filters, include_fields=PO_FIELDS)
+    else:
+        wanted = sorted({int(i) for i in autotask_ids})
+        found: list[dict[str, Any]] = []
+        for chunk in _chunks(wanted, AUTOTASK_IN_CHUNK):
+            found += autotask.query_all("PurchaseOrders", [in_("id", chunk)], include_fields=PO_FIELDS)
+        missing = sorted(set(wanted) - {int(po["id"]) for po in found})
+        if missing:
+            raise PurchaseOrderNotFound(missing)
+        labels = autotask.picklist("PurchaseOrders", "status")
+        orders = []
+        for po in found:
+            verdict = classify_requested_po(po, submitted, labels)
+            requested[str(po["id"])] = verdict
+            (orders if verdict["state"] in (REQUEST_SEND, REQUEST_RETRY) else held).append(po)
+    everything = orders + held
+    order_ids = [po["id"] for po in everything]
     items: list[dict[str, Any]] = []
     for chunk in _chunks(order_ids, AUTOTASK_IN_CHUNK):
         items += autotask.query_all("PurchaseOrderItems", [in_("orderID", chunk)], include_fields=PO_ITEM_FIELDS)
     product_ids = sorted({i["productID"] for i in items if i.get("productID")})
-    vendor_ids = sorted({po["vendorID"] for po in orders})
+    vendor_ids = sorted({po["vendorID"] for po in everything})
     products = autotask.get_many("Products", product_ids, include_fields=PRODUCT_FIELDS) if product_ids else []
     vendors = autotask.get_many("Companies", vendor_ids, include_fields=VENDOR_FIELDS) if vendor_ids else []
     currencies = autotask.query_all("Currencies", [gte("id", 0)], include_fields=CURRENCY_FIELDS) if orders else []
-    bundles: dict[str, dict[str, Any]] = {str(po["id"]): {"po": po, "items": []} for po in orders}
+    bundles: dict[str, dict[str, Any]] = {str(po["id"]): {"po": po, "items": []} for po in everything}
     for item in items:
         bundles[str(item["orderID"])]["items"].append(item)
+    held_ids = {str(po["id"]) for po in held}
     ledger.stage_clear(run.run_key)
-    ledger.stage_put(run.run_key, "po", bundles)
+    ledger.stage_put(run.run_key, "po", {k: v for k, v in bundles.items() if k not in held_ids})
+    ledger.stage_put(run.run_key, "po_held", {k: v for k, v in bundles.items() if k in held_ids})
+    ledger.stage_put(run.run_key, "requested", requested)
     ledger.stage_put(
         run.run_key,
         "reference",
@@ -466,8 +504,52 @@ def extract_purchase_orders(run: RunInfo, autotask: AutotaskHook, ledger: Ledger
             "currencies": currencies,
         },
     )
-    log.info("Extracted %d eligible purchase orders with %d items (%s)", len(orders), len(items), run.describe_window())
-    return {"purchase_orders": len(orders), "items": len(items)}
+    if autotask_ids is None:
+        log.info("Extracted %d eligible purchase orders with %d items (%s)", len(orders), len(items),
+                 run.describe_window())  # fmt: skip
+    else:
+        log.info("Extracted purchase order(s) %s: %d to send, %d not sent (%s)", ", ".join(requested), len(orders),
+                 len(held), "; ".join(f"{k}: {v['state']}" for k, v in requested.items()))  # fmt: skip
+    return {"purchase_orders": len(orders), "items": len(items), "held": len(held)}
+
+
+# What ``atqbo_sync_po`` does with a PO it was asked for (TOOL-07).
+REQUEST_SEND = "send"  # Submitted, External PO Number blank: sent like any eligible PO
+REQUEST_RETRY = "retry"  # Submitted, External PO Number ERROR: the person asks to try again, so it is sent
+REQUEST_TRANSFERRED = "transferred"  # External PO Number holds a number: its bill is reported, nothing created
+REQUEST_NOT_SUBMITTED = "not_submitted"  # another status: refused, nothing written
+
+
+class PurchaseOrderNotFound(AtqboConfigError):
+    """Purchase orders asked for by id that Autotask does not have (a mistyped id): nothing was done."""
+
+    def __init__(self, autotask_ids: Iterable[int]):
+        self.autotask_ids = sorted(autotask_ids)
+        ids = ", ".join(str(i) for i in self.autotask_ids)
+        super().__init__(
+            f"Autotask has no purchase order with id {ids}, so nothing was sent or written. Fix: check the id "
+            "(in Autotask, the PO's number shown on the purchase order is its id) and trigger again"
+        )
+
+
+def classify_requested_po(po: dict[str, Any], submitted: int | str, labels: dict[str, str]) -> dict[str, Any]:
+    """TOOL-07: what to do with a PO asked for by id, as ``{"state", "status", "external"}``.
+
+    Only a Submitted PO becomes a bill, as in the scheduled sync (PO-01). A number in External PO
+    Number means it was transferred (the number is its bill's): it is reported, not sent again.
+    ERROR means an earlier attempt failed; asking for this PO is asking to try again.
+    """
+    status = labels.get(str(po.get("status")), str(po.get("status")))
+    external = str(po.get("externalPONumber") or "").strip()
+    if str(po.get("status")) != str(submitted):
+        state = REQUEST_NOT_SUBMITTED
+    elif not external:
+        state = REQUEST_SEND
+    elif external.upper() == ERROR_MARKER:
+        state = REQUEST_RETRY
+    else:
+        state = REQUEST_TRANSFERRED
+    return {"state": state, "status": status, "external": external}
 
 
 # -- 2. load ------------------------------------------------------------------------------------------
@@ -536,6 +618,74 @@ class _BillRun:
     def decided(self, po: PurchaseOrder) -> bool:
         """The PO has its outcome already (failed, skipped, adopted): the later steps leave it alone."""
         return "outcome" in self.out.rows.get(po.autotask_id, {})
+
+    # -- POs asked for by id (TOOL-07) -----------------------------------------------------------
+
+    def report_held(self, orders: list[PurchaseOrder], requested: dict[str, dict[str, Any]]) -> None:
+        """The POs ``atqbo_sync_po`` was asked for and does not send: a row each saying why; nothing
+        is written anywhere (no ERROR, no error log, no to-do: nothing failed)."""
+        transferred = [po for po in orders if requested[str(po.autotask_id)]["state"] == REQUEST_TRANSFERRED]
+        for po in orders:
+            verdict = requested[str(po.autotask_id)]
+            if verdict["state"] == REQUEST_NOT_SUBMITTED:
+                fix = ("submit it in Autotask, then sync it again" if verdict["status"].lower() == "new" else
+                       "only a Submitted purchase order becomes a bill; if this one must be in QBO, enter its bill "
+                       "there by hand")  # fmt: skip
+                reason = (f"{po.label()} has status {verdict['status']!r}, not {SUBMITTED_LABEL!r}: only submitted "
+                          "purchase orders are sent (PO-01); nothing was sent")  # fmt: skip
+                self.out.set(po, "skipped", reason, fix)
+        if transferred:
+            self.describe_transferred(transferred, {po.autotask_id: requested[str(po.autotask_id)]["external"]
+                                                    for po in transferred})  # fmt: skip
+
+    def describe_transferred(self, orders: list[PurchaseOrder], externals: dict[int, str]) -> None:
+        """A PO whose External PO Number holds a number was transferred: find its bill (the ledger's
+        record, atqbo's PrivateNote, or a bill with that number) and report it; create nothing."""
+        by_note = find_atqbo_bills(self.qbo, min(po.created for po in orders) - BILL_LOOKUP_SLACK)
+        numbers = sorted({n for n in externals.values() if n})
+        by_number: dict[str, dict[str, Any]] = {}
+        for chunk in _chunks(numbers, QBO_IN_CHUNK):
+            for bill in self.qbo.query_all("Bill", where=[where_in("DocNumber", chunk)], order_by="Id"):
+                by_number.setdefault(str(bill.get("DocNumber")), bill)
+        for po in orders:
+            external = externals[po.autotask_id]
+            record = self.ledger.get_sync_record(ENTITY, po.autotask_id) or {}
+            bill = self.read_bill(record["qbo_id"]) if record.get("qbo_id") else None
+            found_by = "the state database"
+            if bill is None and by_note.get(po.autotask_id):
+                bill, found_by = by_note[po.autotask_id][0], f"its PrivateNote '{private_note(po.autotask_id)}'"
+            if bill is None and external in by_number:
+                bill, found_by = by_number[external], f"its bill number {external}"
+            if bill is None:
+                self.out.set(
+                    po,
+                    "skipped",
+                    f"{po.label()} has External PO Number {external!r}, so it was transferred before, but QBO has no "
+                    f"bill atqbo made for it (PrivateNote '{private_note(po.autotask_id)}') nor one numbered "
+                    f"{external!r}; nothing was created",
+                    "if its bill was deleted in QBO and must be sent again, clear External PO Number in Autotask, then "
+                    "sync it again",
+                )
+                continue
+            self.out.set(po, "matched", f"already transferred: External PO Number {external!r}; QBO bill "
+                                        f"{bill_number(bill)} (Id {bill['Id']}, found by {found_by}); nothing was "
+                                        "created", bill=bill)  # fmt: skip
+
+    def note_retries(self, orders: list[PurchaseOrder], requested: dict[str, dict[str, Any]]) -> None:
+        for po in orders:
+            if requested.get(str(po.autotask_id), {}).get("state") == REQUEST_RETRY:
+                self.notes.append(f"{po.label()} had {ERROR_MARKER} in its External PO Number (an earlier attempt "
+                                  "failed, see the error log): sent again, as asked.")  # fmt: skip
+
+    def note_busy_retries(self, orders: list[PurchaseOrder], requested: dict[str, dict[str, Any]]) -> None:
+        """A PO sent again from ERROR that QBO was too busy to take keeps its ERROR marker, so no
+        scheduled run picks it up: say how to send it."""
+        for po in orders:
+            row = self.out.rows.get(po.autotask_id) or {}
+            if requested.get(str(po.autotask_id), {}).get("state") == REQUEST_RETRY and row.get("transient"):
+                busy = row["reason"].split("; the next run")[0]
+                row["reason"] = (f"{busy}; its External PO Number still says {ERROR_MARKER}, so no scheduled run sends "
+                                 "it: sync it again with atqbo_sync_po")  # fmt: skip
 
     # -- the whole step ------------------------------------------------------------------------
 
@@ -982,12 +1132,29 @@ class _BillRun:
 
 
 def load_purchase_orders(run: RunInfo, qbo: QuickBooksOnlineHook, ledger: Ledger) -> dict[str, int]:
-    """Adopt what QBO has, check, then create vendors, items and bills; stage one outcome per PO."""
+    """Adopt what QBO has, check, then create vendors, items and bills; stage one outcome per PO.
+
+    The creates happen under the ledger lock ``PO_SYNC_LOCK``: ``atqbo_sync_po`` may be asked for a
+    PO the scheduled run is sending at the same moment, and two runs that both find no bill for it
+    would both create one (their batch requestids differ).
+    """
     reference = ledger.stage_get(run.run_key, "reference")
     orders = purchase_orders_from_staged(ledger.stage_get(run.run_key, "po"), reference)
+    held = purchase_orders_from_staged(ledger.stage_get(run.run_key, "po_held"), reference)
+    requested = ledger.stage_get(run.run_key, "requested")
     step = _BillRun(run, qbo, ledger, reference)
-    step.load(orders)
-    step.record_failures()
+    locked = bool(orders) and not run.dry_run
+    if locked:
+        hold_po_sync_lock(run, ledger)
+    try:
+        step.report_held(held, requested)
+        step.note_retries(orders, requested)
+        step.load(orders)
+        step.record_failures()
+        step.note_busy_retries(orders, requested)
+    finally:
+        if locked:
+            release_sync_lock(run, ledger, PO_SYNC_LOCK)
     ledger.stage_put(run.run_key, "outcome", {str(k): v for k, v in step.out.rows.items()})
     ledger.stage_put(run.run_key, "notes", {"load": step.notes})
     ledger.stage_put(run.run_key, "run_problems", {"problems": step.run_problems, "decided": step.decided_currency})
@@ -995,6 +1162,28 @@ def load_purchase_orders(run: RunInfo, qbo: QuickBooksOnlineHook, ledger: Ledger
     for row in step.out.rows.values():
         counts[row["outcome"]] = counts.get(row["outcome"], 0) + 1
     return counts
+
+
+class PurchaseOrderSyncBusy(Exception):
+    """Another run is creating bills (``PO_SYNC_LOCK``); this one waits for its retry or a new trigger."""
+
+    def __init__(self, owner: str):
+        self.owner = owner
+        dag_id, _, run_id = owner.partition("/")
+        super().__init__(
+            f"{dag_id} run {run_id!r} is creating QBO bills right now and holds the {PO_SYNC_LOCK!r} lock; one run "
+            "at a time may create bills, so this run created nothing. A scheduled run tries again by itself (task "
+            "retry); trigger a tool again once that run has finished. If that run was killed and Airflow still shows "
+            "it running, mark it failed, or run atqbo_reset"
+        )
+
+
+def hold_po_sync_lock(run: RunInfo, ledger: Ledger) -> None:
+    """Take ``PO_SYNC_LOCK`` for this run (a stale one, whose run is over, is taken over)."""
+    try:
+        hold_sync_lock(run, ledger, PO_SYNC_LOCK)
+    except SyncBusy as busy:
+        raise PurchaseOrderSyncBusy(busy.owner) from None
 
 
 def find_atqbo_bills(qbo: QuickBooksOnlineHook, since: datetime) -> dict[int, list[dict[str, Any]]]:
@@ -1138,7 +1327,11 @@ def todo_description(run: RunInfo, autotask_id: int | None, message: str, fix: s
 # -- 4. report ----------------------------------------------------------------------------------------
 
 
-def build_purchase_order_report(run: RunInfo, ledger: Ledger) -> RunReport:
+def build_purchase_order_report(
+    run: RunInfo, ledger: Ledger, *, title: str = REPORT_TITLE, always_email: bool = False
+) -> RunReport:
+    """The run's report; a tool gives its own title and asks for an email even when nothing happened.
+    A run over POs asked for by id (``atqbo_sync_po``: no window) shows no window."""
     outcomes = ledger.stage_get(run.run_key, "outcome")
     problems = ledger.stage_get(run.run_key, "writeback_problems")
     notes = list(ledger.stage_get(run.run_key, "notes").get("load", []))
@@ -1150,8 +1343,9 @@ def build_purchase_order_report(run: RunInfo, ledger: Ledger) -> RunReport:
             f"{len(todos)} Autotask to-do(s) created under the local organization (company 0), assigned to resource "
             f"{settings.todo_resource_id} (PO-08)."
         )
-    report = RunReport(title=REPORT_TITLE, dag_id=run.dag_id, run_id=run.run_id, window=run.describe_window(),
-                       dry_run=run.dry_run, notes=notes)  # fmt: skip
+    window = run.describe_window() if run.start < run.end else ""
+    report = RunReport(title=title, dag_id=run.dag_id, run_id=run.run_id, window=window, dry_run=run.dry_run,
+                       notes=notes, always_email=always_email)  # fmt: skip
     for key in sorted(outcomes, key=int):
         row = outcomes[key]
         base = {"entity": ENTITY, "autotask_id": row["autotask_id"], "reference": row["reference"],
@@ -1176,9 +1370,11 @@ def build_purchase_order_report(run: RunInfo, ledger: Ledger) -> RunReport:
     return report
 
 
-def report_purchase_orders(run: RunInfo, ledger: Ledger) -> dict[str, int]:
-    """Log the summary; email it (with the CSV) to report_to when the run did anything."""
-    report = build_purchase_order_report(run, ledger)
+def report_purchase_orders(
+    run: RunInfo, ledger: Ledger, *, title: str = REPORT_TITLE, always_email: bool = False
+) -> dict[str, int]:
+    """Log the summary; email it (with the CSV) to report_to when the run did anything (a tool: always)."""
+    report = build_purchase_order_report(run, ledger, title=title, always_email=always_email)
     run.publish(report, ledger)
     return report.counts()
 

@@ -1,0 +1,217 @@
+"""The error log's retry core (TOOL-08) on a real ledger, SQLite and PostgreSQL: which entries a
+filter selects, what a retry changes in the error log and the sync records (and what it must
+not), what is reported; and, against the sandbox's Autotask, the ERROR marker it clears."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime, timedelta, timezone
+
+import pytest
+
+from atqbo.settings import Settings
+from atqbo.tools.errors import (
+    NEXT_RUN,
+    build_error_log_report,
+    needs_marker_cleared,
+    requeue,
+    retry_entries,
+    select_entries,
+    since_datetime,
+    unmatched_ids,
+)
+
+INVOICE, PO, PAYMENT, VOID = 101, 202, 303, 404
+
+
+def _settings(**changes) -> Settings:
+    return Settings.from_dict(changes)  # the defaults, and these
+
+
+def _fail(ledger, entity: str, autotask_id: int | None, message: str = "it failed") -> dict:
+    """What a sync does when a record fails: an error-log entry, and the record ERROR."""
+    error_id = ledger.log_error(entity, autotask_id, message, fix="fix it", dag_id="atqbo_x", run_id="r1")
+    if autotask_id is not None:
+        ledger.set_sync_status(entity, autotask_id, "ERROR", last_error=message, run_id="r1")
+    return ledger.get_error(error_id)
+
+
+@pytest.fixture
+def failures(ledger):
+    return {
+        "invoice": _fail(ledger, "invoice", INVOICE),
+        "purchase_order": _fail(ledger, "purchase_order", PO),
+        "payment": _fail(ledger, "payment", PAYMENT),
+        "invoice_void": _fail(ledger, "invoice_void", VOID),
+        "run": _fail(ledger, "purchase_order", None, "multi-currency is on in Autotask and off in QBO"),
+    }
+
+
+# -- selecting --------------------------------------------------------------------------------------
+
+
+def test_tool08_select_entries_filters_by_entity_since_and_ids(ledger, failures):
+    every = {e["id"] for e in failures.values()}
+    assert {e["id"] for e in select_entries(ledger)} == every
+    assert {e["id"] for e in select_entries(ledger, "all")} == every
+    assert {e["autotask_id"] for e in select_entries(ledger, "purchase_order")} == {PO, None}
+    assert [e["autotask_id"] for e in select_entries(ledger, autotask_ids=[PO, INVOICE, 999])] in ([PO, INVOICE],
+                                                                                                   [INVOICE, PO])
+    assert select_entries(ledger, "invoice", autotask_ids=[PO]) == []
+    today = datetime.now(timezone.utc).date()
+    assert {e["id"] for e in select_entries(ledger, since=today)} == every  # a day: from its midnight UTC
+    assert select_entries(ledger, since=today + timedelta(days=1)) == []
+    ledger.resolve_errors("invoice", INVOICE)  # transferred meanwhile: the entry is closed, no longer listed
+    assert select_entries(ledger, "invoice") == []
+    entry = select_entries(ledger, "payment")[0]  # every column the list shows
+    assert {"id", "entity", "autotask_id", "qbo_id", "message", "fix", "occurred_at", "attempts",
+            "retry_requested_at"} <= set(entry)  # fmt: skip
+
+
+def test_tool08_since_is_the_first_instant_of_the_day_in_utc():
+    assert since_datetime(date(2026, 3, 2)) == datetime(2026, 3, 2, tzinfo=timezone.utc)
+    moment = datetime(2026, 3, 2, 12, 5, tzinfo=timezone.utc)
+    assert since_datetime(moment) is moment and since_datetime(None) is None
+
+
+# -- re-queueing --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("entity, autotask_id", [("invoice", INVOICE), ("purchase_order", PO), ("invoice_void", VOID)])
+def test_tool08_requeue_asks_for_a_retry_and_puts_the_record_back_in_the_queue(ledger, failures, entity, autotask_id):
+    assert requeue(ledger, failures[entity])
+    assert ledger.get_error(failures[entity]["id"])["retry_requested_at"]
+    assert ledger.get_sync_record(entity, autotask_id)["status"] == "PENDING"
+    others = [e for key, e in failures.items() if key not in (entity, "run")]
+    assert all(ledger.get_sync_record(e["entity"], e["autotask_id"])["status"] == "ERROR" for e in others)
+
+
+def test_tool08_a_payment_stays_error_because_the_payment_sync_retries_only_error_records(ledger, failures):
+    assert requeue(ledger, failures["payment"])
+    assert ledger.get_error(failures["payment"]["id"])["retry_requested_at"]
+    assert ledger.get_sync_record("payment", PAYMENT)["status"] == "ERROR"
+
+
+def test_tool08_a_resolved_or_run_level_entry_is_not_requeued(ledger, failures):
+    assert not requeue(ledger, failures["run"])
+    ledger.resolve_errors("invoice", INVOICE)
+    ledger.set_sync_status("invoice", INVOICE, "SYNCED", qbo_id="9")
+    assert not requeue(ledger, ledger.get_error(failures["invoice"]["id"]))
+    assert ledger.get_sync_record("invoice", INVOICE)["status"] == "SYNCED"
+
+
+def test_tool08_a_retry_that_fails_again_uses_the_request_up(ledger, failures):
+    """Else a record failing the same way would be retried at every run without anyone asking."""
+    requeue(ledger, failures["invoice"])
+    _fail(ledger, "invoice", INVOICE)  # the next run: the same failure
+    entry = ledger.get_error(failures["invoice"]["id"])
+    assert entry["attempts"] == 2 and entry["retry_requested_at"] is None
+    assert ledger.get_sync_record("invoice", INVOICE)["status"] == "ERROR"
+
+
+def test_tool08_retry_entries_reports_what_happened_to_each(ledger, failures):
+    settings = _settings(invoice_marker_field="webServiceDate")
+    chosen = [failures[k] for k in ("invoice", "payment", "run")]
+    outcomes = {o.error_id: o for o in retry_entries(ledger, settings, chosen, autotask=None)}
+    invoice, payment, run = (outcomes[failures[k]["id"]] for k in ("invoice", "payment", "run"))
+    assert (invoice.requeued, invoice.marker, invoice.status) == (True, "", "ERROR")
+    assert invoice.describe() == f"re-queued; the next {NEXT_RUN['invoice']} run sends it again"
+    assert payment.requeued and payment.describe().startswith("re-queued; the next atqbo_payments run")
+    assert not run.requeued and "run-level error names no record" in run.describe()
+
+
+def test_tool08_a_synced_record_is_not_said_to_be_sent_again(ledger):
+    """An error logged after the record was created (say a totals mismatch): nothing is re-sent."""
+    ledger.set_sync_status("invoice", INVOICE, "SYNCED", qbo_id="77")
+    entry = ledger.get_error(ledger.log_error("invoice", INVOICE, "QBO total differs by 0.05", fix="check the tax"))
+    (outcome,) = retry_entries(ledger, _settings(), [entry], autotask=None)
+    assert outcome.requeued and outcome.status == "SYNCED"
+    assert "already in QBO (ledger status SYNCED)" in outcome.describe() and "re-sends nothing" in outcome.describe()
+    assert ledger.get_sync_record("invoice", INVOICE)["status"] == "SYNCED"
+
+
+def test_tool08_markers_need_an_autotask_hook_only_where_a_sync_writes_them(ledger, failures):
+    webservice, number = _settings(invoice_marker_field="webServiceDate"), _settings(
+        invoice_marker_field="invoiceNumber", invoice_numbering="qbo")  # fmt: skip
+    assert not needs_marker_cleared(failures["invoice"], webservice)
+    assert needs_marker_cleared(failures["invoice"], number)
+    assert needs_marker_cleared(failures["purchase_order"], webservice)
+    assert not needs_marker_cleared(failures["payment"], number) and not needs_marker_cleared(failures["run"], number)
+    with pytest.raises(ValueError, match="an Autotask hook is needed"):
+        retry_entries(ledger, webservice, [failures["purchase_order"]], autotask=None)
+    assert ledger.get_error(failures["purchase_order"]["id"])["retry_requested_at"] is None  # nothing half-done
+
+
+def test_tool08_unmatched_ids_are_the_ones_no_entry_names(failures):
+    assert unmatched_ids([PO, 5, INVOICE, 5], [failures["purchase_order"], failures["invoice"], failures["run"]]) == [5]
+
+
+def test_tool08_report_has_a_failed_row_per_open_entry_and_a_note_per_retry(ledger, failures):
+    chosen = [failures["purchase_order"]]
+    outcomes = retry_entries(ledger, _settings(), [failures["payment"]], autotask=None)
+    entries = select_entries(ledger)
+    report = build_error_log_report("atqbo_retry_errors", "manual__1", entries, "entity all", outcomes, [5])
+    assert report.always_email and report.counts()["failed"] == len(failures)
+    rows = {row.reference.split(" ")[1]: row for row in report.rows}
+    payment = rows[f"#{failures['payment']['id']}"]
+    assert (payment.entity, payment.autotask_id, payment.reason, payment.fix) == ("payment", PAYMENT, "it failed",
+                                                                                  "fix it")  # fmt: skip
+    assert "retry requested" in payment.reference and "retry requested" not in rows[f"#{chosen[0]['id']}"].reference
+    assert report.notes[0] == f"Open error-log entries: {len(failures)} (entity all)."
+    assert report.notes[1].startswith(f"Retry of payment {PAYMENT} (error #{failures['payment']['id']}): re-queued")
+    assert "No open error-log entry (entity all) for Autotask id(s) 5" in report.notes[2]
+    csv = report.to_csv()
+    assert "multi-currency is on in Autotask and off in QBO" in csv  # the run-level entry is listed too
+
+
+# -- the Autotask marker (the sandbox's Autotask) ----------------------------------------------------------------
+
+
+@pytest.fixture
+def autotask(sandbox_connections, monkeypatch):
+    from atqbo.hooks.autotask import AutotaskHook
+    from tests.sync import po_support as ps
+
+    sb = sandbox_connections
+    sb.reset()
+    sb.seed({"autotask": ps.autotask_seed()})
+    for conn_id, conn in sb.connections().items():
+        monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", json.dumps(conn))
+    return sb, AutotaskHook("autotask_default")
+
+
+def test_tool08_retry_clears_the_po_error_marker_once_and_leaves_a_number_alone(ledger, autotask):
+    from tests.sync import po_support as ps
+
+    sb, hook = autotask
+    po = ps.purchase_orders(sb)[ps.PO_CLASH]
+    sb.seed({"autotask": {"PurchaseOrders": [{**po, "externalPONumber": "ERROR"}]}})
+    first = _fail(ledger, "purchase_order", ps.PO_CLASH, "vendor name clash")
+    second = _fail(ledger, "purchase_order", ps.PO_CLASH, "item inactive")  # two open entries, one record
+    billed = _fail(ledger, "purchase_order", ps.PO_BILLED, "write-back refused")  # External PO Number "1001"
+    sb.requests.clear()
+    outcomes = retry_entries(ledger, _settings(), [first, second, billed], hook)
+    assert ps.external_numbers(sb)[ps.PO_CLASH] is None and ps.external_numbers(sb)[ps.PO_BILLED] == "1001"
+    assert len(ps.writes(sb, "autotask")) == 1  # one PATCH: cleared once for both entries
+    assert [o.marker for o in outcomes] == ["cleared ERROR from its externalPONumber in Autotask"] * 2 + [
+        "externalPONumber is '1001', not ERROR: left as it is"]  # fmt: skip
+    assert all(o.requeued for o in outcomes)
+    assert ledger.get_sync_record("purchase_order", ps.PO_CLASH)["status"] == "PENDING"
+
+
+def test_tool08_a_marker_autotask_refuses_to_clear_leaves_the_record_unqueued(ledger, autotask):
+    from tests.sync import po_support as ps
+
+    from atqbo.hooks.autotask import AutotaskHook
+
+    sb, _ = autotask
+    hook = AutotaskHook("autotask_default", max_retries=0)  # the error at once, not after the hook's backoff
+    po = ps.purchase_orders(sb)[ps.PO_CLASH]
+    sb.seed({"autotask": {"PurchaseOrders": [{**po, "externalPONumber": "ERROR"}]}})
+    entry = _fail(ledger, "purchase_order", ps.PO_CLASH)
+    sb.faults.add({"api": "autotask", "method": "PATCH", "path": "PurchaseOrders", "mode": "error_500", "times": 1})
+    (outcome,) = retry_entries(ledger, _settings(), [entry], hook)
+    assert not outcome.requeued and "could not be cleared in Autotask" in outcome.describe()
+    assert ledger.get_sync_record("purchase_order", ps.PO_CLASH)["status"] == "ERROR"
+    assert ledger.get_error(entry["id"])["retry_requested_at"] is None
+    assert ps.external_numbers(sb)[ps.PO_CLASH] == "ERROR"
