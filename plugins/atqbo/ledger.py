@@ -186,6 +186,11 @@ class Ledger:
                 f"(conn type sqlite with host = an absolute file path, or postgres), "
                 f"or set state_conn_id in the atqbo_settings Variable"
             ) from exc
+        return cls.from_connection(conn, conn_id)
+
+    @classmethod
+    def from_connection(cls, conn: Any, conn_id: str) -> "Ledger":
+        """The ledger behind an Airflow ``Connection`` object, however it was read."""
         conn_type = (conn.conn_type or "").lower()
         if conn_type == "sqlite":
             return cls.for_sqlite(conn.host or "")

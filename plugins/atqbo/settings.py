@@ -308,7 +308,11 @@ def load_settings(overrides: Mapping[str, Any] | None = None) -> Settings:
     """Read and validate the ``atqbo_settings`` Variable (missing = all defaults), plus overrides."""
     from airflow.sdk import Variable
 
-    raw = Variable.get(VARIABLE_NAME, default=None)
+    return parse_settings(Variable.get(VARIABLE_NAME, default=None)).with_overrides(overrides)
+
+
+def parse_settings(raw: Any) -> Settings:
+    """The Variable's value (JSON text, an already-decoded object, or None/blank = all defaults) as Settings."""
     if raw is None or (isinstance(raw, str) and not raw.strip()):
         doc: Any = {}
     elif isinstance(raw, str):
@@ -323,4 +327,4 @@ def load_settings(overrides: Mapping[str, Any] | None = None) -> Settings:
         doc = raw
     if not isinstance(doc, dict):
         raise AtqboConfigError(f"the {VARIABLE_NAME} Variable must be a JSON object of settings, not {type(doc).__name__}")
-    return Settings.from_dict(doc).with_overrides(overrides)
+    return Settings.from_dict(doc)

@@ -217,4 +217,4 @@ def test_tool06_the_hourly_payment_sync_does_not_undo_a_manual_mark_while_qbo_sh
     assert tenant.paid_date(invoice_id) == "2026-11-18"
     assert [r for r in tenant.writes() if r["api"] == "autotask"] == []
     (mail,) = [m for m in tenant.sb.mail.messages() if m["subject"].startswith("[atqbo] payments")]
-    assert f"Autotask shows it paid on 2026-11-18; the paid date was left as is" in mail["html"]
+    assert "Autotask shows it paid on 2026-11-18; the paid date was left as is" in mail["html"]

@@ -16,15 +16,14 @@ stack trace); the app answers it with a 503 and the page shows it.
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, TypeVar
+from typing import Callable, TypeVar
 
 from atqbo.exceptions import AtqboConfigError
 from atqbo.ledger import Ledger
-from atqbo.settings import VARIABLE_NAME, Settings
+from atqbo.settings import VARIABLE_NAME, Settings, parse_settings
 
 T = TypeVar("T")
 
@@ -49,20 +48,8 @@ def read_settings() -> Settings:
     except Exception as exc:  # a secrets backend or the metadata DB failing: say so, without details
         raise Unavailable(f"the {VARIABLE_NAME} Variable could not be read ({type(exc).__name__})",
                           "check the Airflow metadata database and secrets backend") from None  # fmt: skip
-    # The same reading as atqbo.settings.load_settings, which cannot be called here (see above).
-    if raw is None or (isinstance(raw, str) and not raw.strip()):
-        doc: Any = {}
-    else:
-        try:
-            doc = json.loads(raw)
-        except json.JSONDecodeError as exc:
-            raise Unavailable(f"the {VARIABLE_NAME} Variable is not valid JSON ({exc.msg} at line {exc.lineno} "
-                              f"column {exc.colno})", _SETTINGS_FIX) from None  # fmt: skip
-    if not isinstance(doc, dict):
-        raise Unavailable(f"the {VARIABLE_NAME} Variable must be a JSON object of settings, not {type(doc).__name__}",
-                          _SETTINGS_FIX)  # fmt: skip
     try:
-        return Settings.from_dict(doc)
+        return parse_settings(raw)  # the same reading as atqbo.settings.load_settings
     except AtqboConfigError as exc:
         raise Unavailable(str(exc), _SETTINGS_FIX) from None
 
@@ -131,14 +118,6 @@ def open_state_db(settings: Settings) -> StateDb:
             raise Unavailable(f"the state database file {path} (connection {conn_id!r}) does not exist",
                               "point the connection at the file the atqbo DAGs use; it is created by their first "
                               "run")  # fmt: skip
-        return StateDb(Ledger.for_sqlite(path), conn_id)
-    if conn_type in ("postgres", "postgresql"):
-        ledger = Ledger.for_postgres(
-            host=conn.host or "127.0.0.1",
-            port=conn.port or 5432,
-            user=conn.login or "postgres",
-            password=conn.password or None,
-            dbname=conn.schema or "postgres",
-        )
-        return StateDb(ledger, conn_id, conn.password or None)
-    raise Unavailable(f"connection {conn_id!r} has conn type {conn.conn_type!r}", fix)
+    elif conn_type not in ("postgres", "postgresql"):
+        raise Unavailable(f"connection {conn_id!r} has conn type {conn.conn_type!r}", fix)
+    return StateDb(Ledger.from_connection(conn, conn_id), conn_id, conn.password or None)
