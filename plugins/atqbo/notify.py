@@ -162,6 +162,9 @@ class RunReport:
     attachments: dict[str, str] = field(default_factory=dict)
     # A tool someone triggered answers even when there is nothing to say ("no invoices to pick up").
     always_email: bool = False
+    # What the subject says instead of the row counts, for a report whose rows are only the exceptions
+    # (the reconciliation: "43 checked, all agree").
+    headline: str = ""
 
     def did_anything(self) -> bool:
         """True when there is something worth an email: any row other than a plain skip, or a note."""
@@ -185,8 +188,8 @@ class RunReport:
     def email_subject(self) -> str:
         """``[atqbo] invoices: 12 transferred, 1 failed (dry run)``."""
         name = re.sub(r"^atqbo[\s_-]+", "", self.title.strip(), flags=re.IGNORECASE) or self.title
-        subject = f"[atqbo] {name}: {self.describe_counts()}"
-        if self.notes and not self.rows:
+        subject = f"[atqbo] {name}: {self.headline or self.describe_counts()}"
+        if self.notes and not self.rows and not self.headline:
             subject += f", {len(self.notes)} note{'s' if len(self.notes) != 1 else ''}"
         if self.dry_run:
             subject += " (dry run)"

@@ -710,6 +710,8 @@ def build_reconcile_report(run: RunInfo, checks: list[DocumentCheck], automated_
         rows=[c.report_row() for c in checks if not c.agrees],
         notes=notes,
         always_email=True,
+        headline=(f"{len(checks)} checked, " + (f"{drifted} with drift" if drifted else "all agree"))
+        if checks else "nothing sent in the window",
     )
     report.attachments[documents_csv_filename(report)] = documents_csv(checks)
     return report
