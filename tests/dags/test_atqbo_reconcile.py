@@ -5,7 +5,6 @@ in the mailbox, its CSV, the request log (bulk reads, no writes) and the run his
 
 from __future__ import annotations
 
-
 import csv
 import io
 import re
