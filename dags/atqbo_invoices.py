@@ -24,6 +24,14 @@ re-examines that range and creates nothing twice.
 6. `report`: the summary (transferred, skipped, failed with the fix) by email to `report_to`, with
    a CSV, and in this task's log.
 
+Tasks 2-6 are shared with the invoice tools (`atqbo_preview_invoices`, `atqbo_sync_now`,
+`atqbo_copy_invoice`, see `atqbo.sync.invoice_tasks`).
+
+**One at a time.** A run that writes holds the ledger's invoice sync lock from `start` to the end
+of `report` (a failed run gives it back in its failure callback). When `atqbo_sync_now` or
+`atqbo_copy_invoice` holds it, `start` is skipped with a message naming that run, and the next
+scheduled run picks up whatever is left.
+
 A failed invoice never fails the run; it is reported and kept in the error log. The run fails only
 when it cannot proceed (settings, authentication, an unreachable API); the failure email and an
 Autotask to-do then say why. `dry_run` reports the whole plan and writes nothing anywhere.
@@ -35,6 +43,7 @@ import pendulum
 
 from airflow.sdk import CronDataIntervalTimetable, Param, dag, task
 
+from atqbo.sync.invoice_tasks import invoice_sync_tasks
 from atqbo.sync.runs import DEFAULT_ARGS, on_sync_failure
 
 
@@ -65,11 +74,13 @@ from atqbo.sync.runs import DEFAULT_ARGS, on_sync_failure
 def atqbo_invoices():
     @task
     def start(params: dict | None = None) -> dict:
-        """Validate settings and fix the window; stop here when the invoice sync is off (INV-01)."""
+        """Validate settings and fix the window; stop here when the invoice sync is off (INV-01) or a
+        sync-now or copy run holds the invoice sync lock."""
         from airflow.sdk import get_current_context
         from airflow.sdk.exceptions import AirflowSkipException
 
-        from atqbo.sync.runs import start_run
+        from atqbo.sync.invoices import begin_invoice_run, lock_skip_message
+        from atqbo.sync.runs import SyncBusy, start_run
 
         params = params or {}
         run = start_run(
@@ -83,62 +94,14 @@ def atqbo_invoices():
         )
         if not run.parsed_settings.invoice_sync_enabled:
             raise AirflowSkipException("Invoice sync is off (invoice_sync_enabled is false in atqbo_settings): nothing to do")
-        run.ledger().create_schema()
+        try:
+            begin_invoice_run(run, run.ledger())
+        except SyncBusy as busy:
+            raise AirflowSkipException(lock_skip_message(busy.owner)) from None
         print(f"Window {run.describe_window()}{' (DRY RUN: nothing will be written)' if run.dry_run else ''}")
         return run.to_xcom()
 
-    @task
-    def extract(run: dict) -> dict:
-        """Unsynced Autotask invoices of the window and what they reference, staged in the ledger."""
-        from atqbo.sync.invoices import extract_invoices
-        from atqbo.sync.runs import RunInfo
-
-        info = RunInfo.from_xcom(run)
-        return extract_invoices(info, info.autotask(), info.ledger())
-
-    @task
-    def transform(run: dict, extracted: dict) -> dict:
-        """Plan every invoice: send, skip or error, with every INV rule applied."""
-        from atqbo.sync.invoices import plan_invoice_run
-        from atqbo.sync.runs import RunInfo
-
-        info = RunInfo.from_xcom(run)
-        return plan_invoice_run(info, info.ledger())
-
-    @task
-    def load(run: dict, planned: dict) -> dict:
-        """Adopt what QBO already has, create the rest (customers, items, invoices by batch)."""
-        from atqbo.sync.invoices import load_invoices
-        from atqbo.sync.runs import RunInfo
-
-        info = RunInfo.from_xcom(run)
-        ledger = info.ledger()
-        return load_invoices(info, info.qbo(ledger), ledger)
-
-    @task
-    def write_back(run: dict, loaded: dict) -> dict:
-        """Write the marker (and QBO's number) back to each Autotask invoice."""
-        from atqbo.sync.invoices import write_back_markers
-        from atqbo.sync.runs import RunInfo
-
-        info = RunInfo.from_xcom(run)
-        return write_back_markers(info, info.autotask(), info.ledger())
-
-    @task
-    def report(run: dict, written: dict) -> dict:
-        """Email and log what the run did (INV-21)."""
-        from atqbo.sync.invoices import report_invoice_run
-        from atqbo.sync.runs import RunInfo
-
-        info = RunInfo.from_xcom(run)
-        return report_invoice_run(info, info.ledger())
-
-    run = start()
-    extracted = extract(run)
-    planned = transform(run, extracted)
-    loaded = load(run, planned)
-    written = write_back(run, loaded)
-    report(run, written)
+    invoice_sync_tasks(start())
 
 
 atqbo_invoices()

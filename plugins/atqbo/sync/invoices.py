@@ -14,7 +14,14 @@ ledger (XCom carries only the run key and counts):
    what exists instead of creating it again.
 4. ``write_back_markers``: the Autotask marker (``webServiceDate`` or ``invoiceNumber``), QBO's
    number when QBO numbers (INV-04), ``ERROR`` for failures in invoiceNumber mode (INV-20).
-5. ``report_invoice_run``: the summary (INV-21).
+5. ``report_invoice_run``: the summary (INV-21); it gives back the invoice sync lock.
+
+The first task of a run stages its ``InvoiceScope`` (``begin_invoice_run``): the scheduled sync's
+is the default (the window's unsynced invoices); the invoice tools run these same steps with
+another one: a dry run with a numbering option (``atqbo_preview_invoices``), alternate report
+recipients (``atqbo_sync_now``), or one invoice by id with Overwrite (``atqbo_copy_invoice``).
+Every run that can write holds the ledger's invoice sync lock from its first task to its report,
+so two of them never create invoices at the same time.
 
 A failed record never fails the run: it becomes a ``failed`` row, an error-log entry and (in
 invoiceNumber mode) an ERROR marker. Only what stops the whole run (settings, authentication,
@@ -26,11 +33,12 @@ from __future__ import annotations
 import hashlib
 import logging
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, replace
+from dataclasses import asdict, dataclass, replace
 from datetime import date, datetime, timezone
 from decimal import Decimal
 from typing import Any, Iterable
 
+from atqbo.exceptions import AtqboConfigError
 from atqbo.hooks.autotask import AutotaskError, AutotaskHook, eq, gte, in_, lte, not_exist
 from atqbo.hooks.qbo import (
     QboDuplicateDocNumber,
@@ -44,7 +52,7 @@ from atqbo.hooks.qbo import (
 from atqbo.ledger import Ledger
 from atqbo.notify import ReportRow, RunReport
 from atqbo.settings import Settings
-from atqbo.sync.runs import RunInfo
+from atqbo.sync.runs import RunInfo, hold_sync_lock, release_sync_lock
 from atqbo.transform.invoices import (
     GENERIC_ITEM_NAME,
     TAX_ITEM_NAME,
@@ -94,19 +102,99 @@ def invoice_requestid(autotask_id: int, generation: int) -> str:
     return f"atqbo-inv-{autotask_id}-g{generation}"
 
 
+# -- 0. the run's scope -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class InvoiceScope:
+    """Which invoices a run of these steps works on, and how; staged by the run's first task.
+
+    The default is the scheduled sync. The tools change only what they must, so they are the sync
+    itself, not a second implementation of it.
+    """
+
+    tool: str = "sync"  # "sync", "preview", "sync_now" or "copy": the wording of reasons and report
+    title: str = "atqbo invoices"
+    # Explicit invoices (copy): these, whatever their marker and date, instead of the window's unsynced.
+    autotask_ids: tuple[int, ...] = ()
+    # Create a new QBO invoice even when one exists: no adoption, a new generation (so a new requestid).
+    overwrite: bool = False
+    notes: tuple[str, ...] = ()  # run-level lines for the report: what the tool was asked to do
+    always_email: bool = False  # someone triggered it and waits for an answer, even "nothing to do"
+
+    def to_doc(self) -> dict[str, Any]:
+        return {**asdict(self), "autotask_ids": list(self.autotask_ids), "notes": list(self.notes)}
+
+    @classmethod
+    def from_doc(cls, doc: dict[str, Any] | None) -> "InvoiceScope":
+        doc = doc or {}
+        ids, notes = tuple(doc.get("autotask_ids") or ()), tuple(doc.get("notes") or ())
+        return cls(**{**doc, "autotask_ids": ids, "notes": notes})
+
+
+def begin_invoice_run(run: RunInfo, ledger: Ledger, scope: InvoiceScope | None = None) -> None:
+    """The first task's part: the ledger schema, the invoice sync lock, the staged scope.
+
+    A run that can write (not a dry run) takes the lock or raises ``SyncBusy`` naming the run that
+    holds it, before it stages anything; ``report_invoice_run`` (or the DAG's failure callback)
+    gives it back.
+    """
+    ledger.create_schema()
+    locked = not run.dry_run
+    if locked:
+        hold_sync_lock(run, ledger)
+    try:
+        _stage_scope(run, ledger, scope or InvoiceScope())
+    except BaseException:
+        if locked:
+            release_sync_lock(run, ledger)
+        raise
+
+
+def staged_scope(run: RunInfo, ledger: Ledger) -> InvoiceScope:
+    return InvoiceScope.from_doc(ledger.stage_get(run.run_key, "scope").get("scope"))
+
+
+def _stage_scope(run: RunInfo, ledger: Ledger, scope: InvoiceScope) -> None:
+    ledger.stage_put(run.run_key, "scope", {"scope": scope.to_doc()})
+
+
+def lock_skip_message(owner: str) -> str:
+    """Why a scheduled run does nothing while a sync-now or copy run (the lock's ``owner``) creates invoices."""
+    dag_id, _, run_id = owner.partition("/")
+    return (
+        f"{dag_id} run {run_id!r} holds the invoice sync lock (it is creating invoices right now), so this "
+        "scheduled run does nothing; the next scheduled run picks up whatever is left"
+    )
+
+
 # -- 1. extract -------------------------------------------------------------------------------------
 
 
 def extract_invoices(run: RunInfo, autotask: AutotaskHook, ledger: Ledger) -> dict[str, int]:
-    """Stage the window's unsynced invoices and what they reference; return counts."""
+    """Stage the scope's invoices and what they reference; return counts.
+
+    The scope's explicit ids are read whatever their marker and date (an id Autotask does not have
+    stops the run before anything is written); otherwise the window's unsynced, not voided invoices.
+    """
     settings = run.parsed_settings
-    filters = [
-        gte("invoiceDateTime", run.start.isoformat()),
-        lte("invoiceDateTime", run.end.isoformat()),
-        eq("isVoided", False),
-        not_exist(settings.invoice_marker_field),  # INV-03: "unsynced" is Autotask's word, not ours
-    ]
-    invoices = autotask.query_all("Invoices", filters, include_fields=INVOICE_FIELDS)
+    scope = staged_scope(run, ledger)
+    if scope.autotask_ids:
+        invoices = autotask.get_many("Invoices", scope.autotask_ids, include_fields=INVOICE_FIELDS)
+        missing = sorted(set(scope.autotask_ids) - {int(inv["id"]) for inv in invoices})
+        if missing:
+            raise AtqboConfigError(
+                f"Autotask has no invoice with id {', '.join(str(i) for i in missing)}; nothing was written. "
+                "Fix: check the Autotask invoice id, then trigger again"
+            )
+    else:
+        filters = [
+            gte("invoiceDateTime", run.start.isoformat()),
+            lte("invoiceDateTime", run.end.isoformat()),
+            eq("isVoided", False),
+            not_exist(settings.invoice_marker_field),  # INV-03: "unsynced" is Autotask's word, not ours
+        ]
+        invoices = autotask.query_all("Invoices", filters, include_fields=INVOICE_FIELDS)
     invoice_ids = [inv["id"] for inv in invoices]
     items: list[dict[str, Any]] = []
     for chunk in _chunks(invoice_ids, AUTOTASK_IN_CHUNK):
@@ -124,10 +212,11 @@ def extract_invoices(run: RunInfo, autotask: AutotaskHook, ledger: Ledger) -> di
     by_invoice: dict[str, dict[str, Any]] = {str(inv["id"]): {"invoice": inv, "items": []} for inv in invoices}
     for item in items:
         by_invoice[str(item["invoiceID"])]["items"].append(item)
-    ledger.stage_clear(run.run_key)
+    ledger.stage_clear(run.run_key)  # a retried extract starts clean...
+    _stage_scope(run, ledger, scope)  # ...but keeps what the first task decided
     ledger.stage_put(run.run_key, "invoice", by_invoice)
     ledger.stage_put(run.run_key, "reference", reference)
-    log.info("Extracted %d unsynced invoices with %d billing items (%d Autotask calls so far)",
+    log.info("Extracted %d invoices with %d billing items (%d Autotask calls so far)",
              len(invoices), len(items), autotask.total_calls)  # fmt: skip
     return {"invoices": len(invoices), "billing_items": len(items), "autotask_calls": autotask.total_calls}
 
@@ -237,6 +326,7 @@ class _Outcomes:
 def load_invoices(run: RunInfo, qbo: QuickBooksOnlineHook, ledger: Ledger) -> dict[str, int]:
     """Resolve, then create what is missing in QBO; stage one outcome per planned invoice."""
     settings = run.parsed_settings
+    scope = staged_scope(run, ledger)
     plans = [plan_from_doc(d) for _, d in sorted(ledger.stage_get(run.run_key, "plan").items())]
     reference = ledger.stage_get(run.run_key, "reference")
     companies = reference.get("companies", {})
@@ -249,14 +339,16 @@ def load_invoices(run: RunInfo, qbo: QuickBooksOnlineHook, ledger: Ledger) -> di
             outcomes.add(plan, "skipped", reason=plan.reason)
         elif plan.decision == "error":
             record = ledger.get_sync_record(ENTITY, plan.autotask_id)
-            if _failed_before(ledger, plan, record, settings):
+            # an invoice asked for by id is tried again, whatever happened to it before
+            if not scope.autotask_ids and _failed_before(ledger, plan, record, settings):
                 outcomes.add(plan, "skipped", reason=_FAILED_BEFORE.format(error=plan.reason))
             else:
                 outcomes.add(plan, "failed", reason=plan.reason, fix=plan.fix, marker="error")
     to_send = [p for p in plans if p.decision == "send"]
     if to_send:
         company = qbo_company_from_preferences(qbo.preferences(), settings)
-        to_create = _resolve_existing(run, qbo, ledger, to_send, outcomes)
+        marked = _marked_in_autotask(ledger.stage_get(run.run_key, "invoice"), settings)
+        to_create, older = _resolve_existing(run, qbo, ledger, to_send, outcomes, scope, marked)
         if to_create:
             refs, failures, warnings = _find_or_create_references(
                 run, qbo, to_create, companies, codes, company, notes
@@ -266,7 +358,7 @@ def load_invoices(run: RunInfo, qbo: QuickBooksOnlineHook, ledger: Ledger) -> di
                     reason, fix = failures[plan.autotask_id]
                     outcomes.add(plan, "failed", reason=reason, fix=fix, marker="error")
             ready = [p for p in to_create if p.autotask_id not in failures]
-            _create_invoices(run, qbo, ledger, ready, refs, warnings, company, outcomes)
+            _create_invoices(run, qbo, ledger, ready, refs, warnings, company, outcomes, older)
 
     if not run.dry_run:
         _record_failures(run, ledger, outcomes)
@@ -279,15 +371,27 @@ def load_invoices(run: RunInfo, qbo: QuickBooksOnlineHook, ledger: Ledger) -> di
 
 
 def _resolve_existing(
-    run: RunInfo, qbo: QuickBooksOnlineHook, ledger: Ledger, plans: list[InvoicePlan], outcomes: _Outcomes
-) -> list[InvoicePlan]:
-    """BEY-01: adopt the invoices QBO already has; return the plans that still need a create."""
+    run: RunInfo,
+    qbo: QuickBooksOnlineHook,
+    ledger: Ledger,
+    plans: list[InvoicePlan],
+    outcomes: _Outcomes,
+    scope: InvoiceScope,
+    marked: set[int],
+) -> tuple[list[InvoicePlan], dict[int, dict[str, Any]]]:
+    """BEY-01: adopt the invoices QBO already has; return the plans that still need a create and,
+    with Overwrite, the QBO invoice that each of those new copies doubles (by Autotask id).
+
+    ``marked``: the Autotask ids whose marker is set already (an invoice asked for by id); adopting
+    them writes no marker again.
+    """
     settings = run.parsed_settings
-    existing = find_atqbo_invoices(qbo, [p.txn_date for p in plans if p.txn_date])
-    to_create = []
+    existing = find_atqbo_invoice_copies(qbo, [p.txn_date for p in plans if p.txn_date])
+    to_create: list[InvoicePlan] = []
+    older: dict[int, dict[str, Any]] = {}
     for plan in plans:
         record = ledger.get_sync_record(ENTITY, plan.autotask_id)
-        found = existing.get(plan.autotask_id)
+        found = _latest_copy(existing.get(plan.autotask_id, []), record)
         if found is None and record and record["status"] == "SYNCED" and record["qbo_id"]:
             found = _read_invoice(qbo, record["qbo_id"])  # moved out of the window by a QBO user?
             if found is None:
@@ -297,18 +401,62 @@ def _resolve_existing(
                     "exists in QBO; a new one is created",))  # fmt: skip
                 to_create.append(plan)
                 continue
+        made_by_this_run = bool(record and record["status"] == "SYNCED" and record.get("run_id") == run.run_id)
+        if found is not None and scope.overwrite and not made_by_this_run:  # (a retried task adopts its own copy)
+            older[plan.autotask_id] = found  # a second copy is wanted: named in the report, not adopted
+            to_create.append(plan)
+            continue
         if found is not None:
-            outcomes.add(plan, "matched", qbo=found, marker="synced",
-                         reason="already in QBO (created by an earlier atqbo run); Autotask marker written")  # fmt: skip
+            is_marked = plan.autotask_id in marked
+            outcomes.add(plan, "matched", qbo=found, marker=None if is_marked else "synced",
+                         reason=matched_reason(scope, describe_qbo_invoice(found), run.dry_run, is_marked))  # fmt: skip
             if not run.dry_run:
                 ledger.set_sync_status(ENTITY, plan.autotask_id, "SYNCED", qbo_id=found["Id"],
                                        qbo_number=found.get("DocNumber"), run_id=run.run_id)  # fmt: skip
             continue
-        if _failed_before(ledger, plan, record, settings):
+        if not scope.autotask_ids and _failed_before(ledger, plan, record, settings):
             outcomes.add(plan, "skipped", reason=_FAILED_BEFORE.format(error=record["last_error"]))
             continue
         to_create.append(plan)
-    return to_create
+    return to_create, older
+
+
+def matched_reason(scope: InvoiceScope, qbo_invoice: str, dry_run: bool, marked: bool) -> str:
+    """What the report says of an invoice QBO has already (``qbo_invoice`` names it)."""
+    if scope.autotask_ids:
+        reason = f"already in QBO as {qbo_invoice}; no copy was made (trigger again with Overwrite for a second copy)"
+        return reason if marked or dry_run else reason + "; Autotask marker written"
+    then = "the next run only writes the Autotask marker" if dry_run else "Autotask marker written"
+    return f"already in QBO as {qbo_invoice} (created by an earlier atqbo run); {then}"
+
+
+def describe_qbo_invoice(invoice: dict[str, Any]) -> str:
+    """``QBO invoice 1042 (Id 187)``, and whether QBO voided it: how a report names a QBO invoice."""
+    number = f"QBO invoice {invoice['DocNumber']} (Id {invoice['Id']})" if invoice.get("DocNumber") else (
+        f"QBO invoice Id {invoice['Id']}")  # fmt: skip
+    voided = str(invoice.get("PrivateNote") or "").startswith("Voided")
+    return number + (", voided in QBO" if voided else "")
+
+
+def _latest_copy(copies: list[dict[str, Any]], record: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Of atqbo's QBO invoices for one Autotask invoice, the one the ledger names (the latest copy
+    after an Overwrite), else the first."""
+    if record and record.get("qbo_id"):
+        for invoice in copies:
+            if str(invoice["Id"]) == str(record["qbo_id"]):
+                return invoice
+    return copies[0] if copies else None
+
+
+def _marked_in_autotask(staged: dict[str, Any], settings: Settings) -> set[int]:
+    """Autotask ids whose marker field holds a value other than the ERROR marker (only an invoice
+    asked for by id can be extracted so)."""
+    out = set()
+    for bundle in staged.values():
+        value = bundle["invoice"].get(settings.invoice_marker_field)
+        if value and str(value).strip().upper() != "ERROR":
+            out.add(int(bundle["invoice"]["id"]))
+    return out
 
 
 _FAILED_BEFORE = (
@@ -337,15 +485,21 @@ def _failed_before(ledger: Ledger, plan: InvoicePlan, record: dict[str, Any] | N
 
 def find_atqbo_invoices(qbo: QuickBooksOnlineHook, days: Iterable[date]) -> dict[int, dict[str, Any]]:
     """atqbo's invoices in QBO dated on any of ``days``, by Autotask id (from their PrivateNote)."""
+    return {autotask_id: copies[0] for autotask_id, copies in find_atqbo_invoice_copies(qbo, days).items()}
+
+
+def find_atqbo_invoice_copies(qbo: QuickBooksOnlineHook, days: Iterable[date]) -> dict[int, list[dict[str, Any]]]:
+    """Every atqbo invoice in QBO dated on any of ``days``, by Autotask id, oldest first (an
+    Overwrite copy makes two)."""
     days = sorted(set(days))
     if not days:
         return {}
     where = [f"TxnDate >= {quote(days[0].isoformat())}", f"TxnDate <= {quote(days[-1].isoformat())}"]
-    found: dict[int, dict[str, Any]] = {}
+    found: dict[int, list[dict[str, Any]]] = {}
     for invoice in qbo.query_all("Invoice", where=where, order_by="Id"):
         autotask_id = autotask_id_in_note(invoice.get("PrivateNote"))
         if autotask_id is not None:
-            found.setdefault(autotask_id, invoice)
+            found.setdefault(autotask_id, []).append(invoice)
     return found
 
 
@@ -539,9 +693,15 @@ def _create_invoices(
     ref_warnings: dict[int, list[str]],
     company: QboCompany,
     outcomes: _Outcomes,
+    older: dict[int, dict[str, Any]] | None = None,
 ) -> None:
-    """Create the invoices by batch; intent in the ledger before each request (BEY-01)."""
+    """Create the invoices by batch; intent in the ledger before each request (BEY-01).
+
+    ``older``: the QBO invoice each Overwrite copy doubles; those get a new generation and may
+    repeat its DocNumber.
+    """
     settings = run.parsed_settings
+    older = older or {}
     payloads: dict[int, dict[str, Any]] = {}
     for plan in plans:
         payload, warnings = build_invoice_payload(plan, refs[plan.autotask_id], company, settings)
@@ -550,8 +710,9 @@ def _create_invoices(
         outcomes.warn(plan.autotask_id, *warnings, *ref_warnings.get(plan.autotask_id, ()))
     if run.dry_run:
         for plan in plans:
+            numbered = f"numbered {plan.doc_number}" if plan.doc_number else "numbered by QBO"
             outcomes.rows[plan.autotask_id]["reason"] = (
-                f"would create a QBO invoice for {plan.customer_name} ({plan.total})")
+                f"would create a QBO invoice {numbered} for {plan.customer_name} ({plan.total})")
         return
 
     by_id = {p.autotask_id: p for p in plans}
@@ -559,7 +720,10 @@ def _create_invoices(
     for plan in plans:
         record = ledger.get_sync_record(ENTITY, plan.autotask_id)
         gen = (record or {}).get("generation") or 0
-        if record and record["status"] == "SYNCED":  # it existed once and is gone: a new document
+        # It existed once and is gone, or a second copy is wanted: a new document, so a new requestid;
+        # but this run's own unanswered attempt (a retried task) keeps its generation, and so its key.
+        unanswered = bool(record and record["status"] == "IN_PROGRESS" and record.get("run_id") == run.run_id)
+        if not unanswered and ((record and record["status"] == "SYNCED") or plan.autotask_id in older):
             gen += 1
         generation[plan.autotask_id] = gen
 
@@ -569,7 +733,12 @@ def _create_invoices(
             ledger.record_intent(ENTITY, autotask_id, payload_hash=plan.payload_hash,
                                  request_id=invoice_requestid(autotask_id, generation[autotask_id]),
                                  run_id=run.run_id, realm_id=qbo.realm_id, generation=generation[autotask_id])  # fmt: skip
-        items = [{"bId": str(a), "operation": "create", "Invoice": payloads[a]} for a in chunk]
+        items = [
+            # a second copy keeps the invoice's number: QBO's duplicate-number check must let it through
+            {"bId": str(a), "operation": "create", "Invoice": payloads[a],
+             **({"optionsData": "allowduplicatedocnum"} if a in older else {})}  # fmt: skip
+            for a in chunk
+        ]
         # Same run (a retried task): the same key, so QBO replays a lost answer. A later run gets a
         # new key, or QBO would replay an old refusal; what that run must not re-create, it has
         # already adopted from QBO (find_atqbo_invoices) before getting here.
@@ -579,7 +748,8 @@ def _create_invoices(
         results = qbo.batch(items, requestid=f"atqbo-invbatch-{batch_key}")
         for autotask_id, result in zip(chunk, results):
             created = result if isinstance(result, QboFault) else result["Invoice"]
-            _record_create_result(run, qbo, ledger, by_id[autotask_id], created, company, outcomes)
+            _record_create_result(run, qbo, ledger, by_id[autotask_id], created, company, outcomes,
+                                  older.get(autotask_id))  # fmt: skip
 
 
 def _record_create_result(
@@ -590,9 +760,10 @@ def _record_create_result(
     result: dict[str, Any] | QboFault,
     company: QboCompany,
     outcomes: _Outcomes,
+    older: dict[str, Any] | None = None,
 ) -> None:
     settings = run.parsed_settings
-    if isinstance(result, QboDuplicateDocNumber) and result.txn_id:
+    if isinstance(result, QboDuplicateDocNumber) and result.txn_id and older is None:
         existing = _read_invoice(qbo, result.txn_id)
         if existing and autotask_id_in_note(existing.get("PrivateNote")) == plan.autotask_id:
             result = existing  # our own, from an attempt whose answer was lost
@@ -612,9 +783,15 @@ def _record_create_result(
                            qbo_number=result.get("DocNumber"), run_id=run.run_id, realm_id=qbo.realm_id)  # fmt: skip
     ledger.resolve_errors(ENTITY, plan.autotask_id)
     warnings = outcomes.rows[plan.autotask_id]["warnings"]
-    outcomes.add(plan, "transferred", qbo=result, marker="synced",
-                 reason=f"created QBO invoice {result.get('DocNumber') or result['Id']}")  # fmt: skip
+    reason = f"created QBO invoice {result.get('DocNumber') or result['Id']}"
+    if older is not None:
+        reason += (f", a second copy: {describe_qbo_invoice(older)}, made earlier for this Autotask invoice, still "
+                   "exists; void or delete it in QBO if it is not wanted")  # fmt: skip
+    outcomes.add(plan, "transferred", qbo=result, marker="synced", reason=reason)
     outcomes.warn(plan.autotask_id, *warnings)
+    if older is not None:
+        outcomes.rows[plan.autotask_id]["older_qbo_id"] = older["Id"]
+        outcomes.rows[plan.autotask_id]["older_qbo_number"] = older.get("DocNumber")
     verdict, message = compare_totals(plan, result, company, settings)
     if verdict != "ok":
         outcomes.warn(plan.autotask_id, message)
@@ -708,14 +885,25 @@ def marker_fields(row: dict[str, Any], settings: Settings, now: str) -> dict[str
 # -- 5. report --------------------------------------------------------------------------------------
 
 
-def build_invoice_report(run: RunInfo, ledger: Ledger, title: str = "atqbo invoices") -> RunReport:
+def build_invoice_report(run: RunInfo, ledger: Ledger, title: str | None = None) -> RunReport:
+    scope = staged_scope(run, ledger)
     outcomes = ledger.stage_get(run.run_key, "outcome")
     problems = ledger.stage_get(run.run_key, "writeback_problems")
     notes = ledger.stage_get(run.run_key, "notes").get("load", [])
-    report = RunReport(title=title, dag_id=run.dag_id, run_id=run.run_id, window=run.describe_window(),
-                       dry_run=run.dry_run, notes=list(notes))  # fmt: skip
+    window = (f"Autotask invoice {', '.join(str(i) for i in scope.autotask_ids)}" if scope.autotask_ids
+              else run.describe_window())  # fmt: skip
+    report = RunReport(title=title or scope.title, dag_id=run.dag_id, run_id=run.run_id, window=window,
+                       dry_run=run.dry_run, notes=[*scope.notes, *notes], always_email=scope.always_email)  # fmt: skip
+    if scope.tool == "copy":
+        from atqbo.tools.invoices import copy_verdict
+
+        for autotask_id in scope.autotask_ids:
+            report.notes.insert(0, copy_verdict(autotask_id, outcomes.get(str(autotask_id)), run.dry_run))
     for key in sorted(outcomes, key=int):
         row = outcomes[key]
+        reason = row["reason"]
+        if run.dry_run and row["outcome"] == "failed":
+            reason = f"would fail: {reason}"
         report.rows.append(
             ReportRow(
                 outcome=row["outcome"],
@@ -727,7 +915,7 @@ def build_invoice_report(run: RunInfo, ledger: Ledger, title: str = "atqbo invoi
                 qbo_number=row["qbo_number"],
                 autotask_total=Decimal(row["autotask_total"]) if row["autotask_total"] else None,
                 qbo_total=Decimal(row["qbo_total"]) if row["qbo_total"] else None,
-                reason=row["reason"],
+                reason=reason,
                 fix=row["fix"],
             )
         )
@@ -742,9 +930,13 @@ def build_invoice_report(run: RunInfo, ledger: Ledger, title: str = "atqbo invoi
 
 
 def report_invoice_run(run: RunInfo, ledger: Ledger) -> dict[str, int]:
-    report = build_invoice_report(run, ledger)
-    run.publish(report, ledger)
-    return report.counts()
+    """Publish the report, then give back the invoice sync lock (a no-op for a run that holds none)."""
+    try:
+        report = build_invoice_report(run, ledger)
+        run.publish(report, ledger)
+        return report.counts()
+    finally:
+        release_sync_lock(run, ledger)
 
 
 def _cents(amount: Any) -> str:

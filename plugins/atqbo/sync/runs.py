@@ -131,9 +131,30 @@ class RunInfo:
 
 
 def on_sync_failure(context: dict[str, Any]) -> None:
-    """A sync DAG's on_failure_callback; the alerting code is imported only when a run fails."""
-    from atqbo.notify import notify_run_failure
+    """A sync DAG's on_failure_callback; the alerting code is imported only when a run fails.
 
+    A failed run first gives back the invoice sync lock if it holds it (never another run's), so
+    the next run need not wait to take it over.
+    """
+    from atqbo.notify import load_alert_settings, notify_run_failure
+
+    dag_run, dag = context.get("dag_run"), context.get("dag")
+    dag_id = getattr(dag_run, "dag_id", None) or getattr(dag, "dag_id", None)
+    run_id = context.get("run_id") or getattr(dag_run, "run_id", None)
+    if dag_id and run_id:
+        try:
+            from atqbo.ledger import Ledger
+
+            ledger = Ledger.from_conn_id(load_alert_settings()[0].state_conn_id)
+            try:
+                ledger.release_run_lock(INVOICE_SYNC_LOCK, f"{dag_id}/{run_id}")
+            finally:
+                ledger.close()
+        except Exception as exc:  # the alert matters more; a lock of a finished run is taken over anyway
+            import logging
+
+            logging.getLogger(__name__).warning("Could not release the %r lock of %s/%s: %s", INVOICE_SYNC_LOCK,
+                                                dag_id, run_id, exc)  # fmt: skip
     notify_run_failure(context)
 
 

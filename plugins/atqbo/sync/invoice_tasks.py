@@ -1,0 +1,87 @@
+"""The invoice sync's tasks after its first one, written once for every DAG that runs the sync.
+
+``atqbo_invoices`` (every 15 minutes) and the invoice tools (``atqbo_preview_invoices``,
+``atqbo_sync_now``, ``atqbo_copy_invoice``) differ only in their ``start`` task, which reads the
+settings (and the tool's trigger form), stages the run's ``InvoiceScope`` and takes the invoice
+sync lock (``atqbo.sync.invoices.begin_invoice_run``). After it, each DAG calls
+``invoice_sync_tasks(start())`` and gets the same five tasks::
+
+    start >> extract >> transform >> load >> write_back >> report
+
+so a tool is the sync itself with another scope, never a second implementation of it. The tasks
+import the sync's code when they run; this module only needs ``airflow.sdk`` when a DAG is parsed.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from airflow.sdk import task
+
+
+@task
+def extract(run: dict) -> dict:
+    """The run's Autotask invoices (the window's unsynced ones, or the ids asked for) and what
+    they reference, in bulk, staged in the state database."""
+    from atqbo.sync.invoices import extract_invoices
+    from atqbo.sync.runs import RunInfo
+
+    info = RunInfo.from_xcom(run)
+    return extract_invoices(info, info.autotask(), info.ledger())
+
+
+@task
+def transform(run: dict, extracted: dict) -> dict:
+    """Plan every invoice: send, skip or error, with every INV rule applied."""
+    from atqbo.sync.invoices import plan_invoice_run
+    from atqbo.sync.runs import RunInfo
+
+    info = RunInfo.from_xcom(run)
+    return plan_invoice_run(info, info.ledger())
+
+
+@task
+def load(run: dict, planned: dict) -> dict:
+    """Adopt what QBO already has (unless Overwrite asks for a second copy), create the rest:
+    customers, items, invoices by batch. A dry run only looks."""
+    from atqbo.sync.invoices import load_invoices
+    from atqbo.sync.runs import RunInfo
+
+    info = RunInfo.from_xcom(run)
+    ledger = info.ledger()
+    return load_invoices(info, info.qbo(ledger), ledger)
+
+
+@task
+def write_back(run: dict, loaded: dict) -> dict:
+    """Write the marker (and QBO's number) back to each Autotask invoice; a dry run writes nothing."""
+    from atqbo.sync.invoices import write_back_markers
+    from atqbo.sync.runs import RunInfo
+
+    info = RunInfo.from_xcom(run)
+    return write_back_markers(info, info.autotask(), info.ledger())
+
+
+@task
+def report(run: dict, written: dict) -> dict:
+    """Email and log what the run did (INV-21), then give back the invoice sync lock."""
+    from atqbo.sync.invoices import report_invoice_run
+    from atqbo.sync.runs import RunInfo
+
+    info = RunInfo.from_xcom(run)
+    return report_invoice_run(info, info.ledger())
+
+
+def invoice_sync_tasks(run: Any, on_failure_callback: Callable[[dict], None] | None = None) -> Any:
+    """Chain extract, transform, load, write_back and report after ``run``, the ``start`` task's
+    output (``RunInfo.to_xcom()``); returns the report task's output.
+
+    ``on_failure_callback`` goes on these five tasks, not on ``start``: the tools alert (and give
+    back the lock) when their work fails, never when ``start`` refused bad input or a busy lock.
+    """
+    options = {"on_failure_callback": on_failure_callback} if on_failure_callback else {}
+    extracted = extract.override(**options)(run)
+    planned = transform.override(**options)(run, extracted)
+    loaded = load.override(**options)(run, planned)
+    written = write_back.override(**options)(run, loaded)
+    return report.override(**options)(run, written)
