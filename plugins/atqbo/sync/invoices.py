@@ -340,7 +340,7 @@ def load_invoices(run: RunInfo, qbo: QuickBooksOnlineHook, ledger: Ledger) -> di
         elif plan.decision == "error":
             record = ledger.get_sync_record(ENTITY, plan.autotask_id)
             # an invoice asked for by id is tried again, whatever happened to it before
-            if not scope.autotask_ids and _failed_before(ledger, plan, record, settings):
+            if not scope.autotask_ids and _failed_before(plan, record, settings):
                 outcomes.add(plan, "skipped", reason=_FAILED_BEFORE.format(error=plan.reason))
             else:
                 outcomes.add(plan, "failed", reason=plan.reason, fix=plan.fix, marker="error")
@@ -414,7 +414,7 @@ def _resolve_existing(
                 ledger.set_sync_status(ENTITY, plan.autotask_id, "SYNCED", qbo_id=found["Id"],
                                        qbo_number=found.get("DocNumber"), run_id=run.run_id)  # fmt: skip
             continue
-        if not scope.autotask_ids and _failed_before(ledger, plan, record, settings):
+        if not scope.autotask_ids and _failed_before(plan, record, settings):
             outcomes.add(plan, "skipped", reason=_FAILED_BEFORE.format(error=record["last_error"]))
             continue
         to_create.append(plan)
@@ -470,7 +470,7 @@ def failure_hash(plan: InvoicePlan) -> str:
     return plan.payload_hash or hashlib.sha256(plan.reason.encode()).hexdigest()
 
 
-def _failed_before(ledger: Ledger, plan: InvoicePlan, record: dict[str, Any] | None, settings: Settings) -> bool:
+def _failed_before(plan: InvoicePlan, record: dict[str, Any] | None, settings: Settings) -> bool:
     """In webServiceDate mode a failed invoice stays "unsynced" in Autotask: without this it would
     fail and be reported again every 15 minutes until someone changes it (invoiceNumber mode has
     its ERROR marker for that, which the user clears to retry)."""
@@ -479,8 +479,7 @@ def _failed_before(ledger: Ledger, plan: InvoicePlan, record: dict[str, Any] | N
         and record
         and record["status"] == "ERROR"
         and record["payload_hash"] == failure_hash(plan)
-        and not _retry_requested(ledger, plan.autotask_id)
-    )
+    )  # a retry from the error log (TOOL-08) puts the record back to PENDING
 
 
 def find_atqbo_invoices(qbo: QuickBooksOnlineHook, days: Iterable[date]) -> dict[int, dict[str, Any]]:
@@ -508,10 +507,6 @@ def _read_invoice(qbo: QuickBooksOnlineHook, qbo_id: str) -> dict[str, Any] | No
         return qbo.read("Invoice", qbo_id)
     except QboObjectNotFound:
         return None
-
-
-def _retry_requested(ledger: Ledger, autotask_id: int) -> bool:
-    return any(e["autotask_id"] == autotask_id and e["retry_requested_at"] for e in ledger.list_errors(entity=ENTITY))
 
 
 def _find_or_create_references(
@@ -667,7 +662,9 @@ def batch_create_names(
     faults: dict[str, str] = {}
     for chunk in _chunks(names, QBO_BATCH_SIZE):
         items = [{"bId": str(i), "operation": "create", entity: payloads[n]} for i, n in enumerate(chunk)]
-        digest = hashlib.sha256("\n".join(chunk).encode()).hexdigest()[:16]
+        # A retried task sends the same key (QBO replays a lost answer); a later run a new one, or QBO would
+        # replay an earlier refusal after its cause was fixed. A name created meanwhile is adopted below.
+        digest = hashlib.sha256("\n".join([run.run_id, *chunk]).encode()).hexdigest()[:16]
         results = qbo.batch(items, requestid=f"atqbo-{entity.lower()}-{digest}")
         for name, result in zip(chunk, results):
             if isinstance(result, QboDuplicateName):
