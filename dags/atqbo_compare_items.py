@@ -45,26 +45,13 @@ missing items, run `atqbo_copy_missing_items` with the same `match_field`.
 
 from __future__ import annotations
 
-import pendulum
+from airflow.sdk import task
 
-from airflow.sdk import dag, task
-
-from atqbo.sync.runs import TOOL_DEFAULT_ARGS
-from atqbo.tools.forms import form_params
+from atqbo.tools.forms import tool_dag
 from atqbo.tools.items import FIELDS
 
 
-@dag(
-    dag_id="atqbo_compare_items",
-    schedule=None,
-    start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
-    catchup=False,
-    max_active_runs=1,
-    doc_md=__doc__,
-    tags=["atqbo", "tools"],
-    default_args=TOOL_DEFAULT_ARGS,
-    params=form_params(FIELDS),
-)
+@tool_dag("atqbo_compare_items", __doc__, FIELDS)
 def atqbo_compare_items():
     @task
     def start(params: dict | None = None) -> dict:

@@ -51,27 +51,15 @@ No copy was made: Autotask invoice INV-1001 (id 29684001) is already in QBO as Q
 
 from __future__ import annotations
 
-import pendulum
-
-from airflow.sdk import dag, task
+from airflow.sdk import task
 
 from atqbo.sync.invoice_tasks import invoice_sync_tasks
-from atqbo.sync.runs import TOOL_DEFAULT_ARGS, on_sync_failure
-from atqbo.tools.forms import form_params
+from atqbo.sync.runs import on_sync_failure
+from atqbo.tools.forms import tool_dag
 from atqbo.tools.invoices import COPY_FIELDS
 
 
-@dag(
-    dag_id="atqbo_copy_invoice",
-    schedule=None,
-    start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
-    catchup=False,
-    max_active_runs=1,
-    doc_md=__doc__,
-    tags=["atqbo", "tools"],
-    default_args=TOOL_DEFAULT_ARGS,
-    params=form_params(COPY_FIELDS),
-)
+@tool_dag("atqbo_copy_invoice", __doc__, COPY_FIELDS)
 def atqbo_copy_invoice():
     @task
     def start(params: dict | None = None) -> dict:

@@ -37,11 +37,8 @@ sets the paid date to the day of that payment.
 
 from __future__ import annotations
 
-import pendulum
+from airflow.sdk import task
 
-from airflow.sdk import dag, task
-
-from atqbo.sync.runs import TOOL_DEFAULT_ARGS
 from atqbo.tools import forms
 
 FIELDS = (
@@ -50,17 +47,7 @@ FIELDS = (
 )
 
 
-@dag(
-    dag_id="atqbo_mark_invoice_paid",
-    schedule=None,
-    start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
-    catchup=False,
-    max_active_runs=1,
-    doc_md=__doc__,
-    tags=["atqbo", "tools"],
-    default_args=TOOL_DEFAULT_ARGS,
-    params=forms.form_params(FIELDS),
-)
+@forms.tool_dag("atqbo_mark_invoice_paid", __doc__, FIELDS)
 def atqbo_mark_invoice_paid():
     @task
     def start() -> dict:

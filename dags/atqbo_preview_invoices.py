@@ -46,27 +46,14 @@ Notes (2)
 
 from __future__ import annotations
 
-import pendulum
-
-from airflow.sdk import dag, task
+from airflow.sdk import task
 
 from atqbo.sync.invoice_tasks import invoice_sync_tasks
-from atqbo.sync.runs import TOOL_DEFAULT_ARGS
-from atqbo.tools.forms import form_params
+from atqbo.tools.forms import tool_dag
 from atqbo.tools.invoices import PREVIEW_FIELDS
 
 
-@dag(
-    dag_id="atqbo_preview_invoices",
-    schedule=None,
-    start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
-    catchup=False,
-    max_active_runs=1,
-    doc_md=__doc__,
-    tags=["atqbo", "tools"],
-    default_args=TOOL_DEFAULT_ARGS,
-    params=form_params(PREVIEW_FIELDS),
-)
+@tool_dag("atqbo_preview_invoices", __doc__, PREVIEW_FIELDS)
 def atqbo_preview_invoices():
     @task
     def start(params: dict | None = None) -> dict:

@@ -27,7 +27,7 @@ always).
 
 **Form** (manual runs): `window_days` (1-3650, default 30), `email` (more recipients).
 
-**Example report** (`[atqbo] reconciliation: 2 warnings`; the CSV lists every document checked):
+**Example report** (`[atqbo] reconciliation: 44 checked, 2 with drift`; the CSV lists every document checked):
 
     Warnings (2)
       - invoice 1013 (Autotask id 29684010), First Up Consultants -> QBO 1013 (id 1022); Autotask total

@@ -26,7 +26,7 @@ a refresh could lose QBO's rotated token), the error log (see `atqbo_retry_error
 does not report this very run as running, the tool cannot tell live runs from dead ones and
 clears nothing.
 
-**Example report** (task log and email to `report_to`, subject `[atqbo] reset: no records, 3 notes`):
+**Example report** (task log and email to `report_to`, subject `[atqbo] reset: cleared 1, kept 1`):
 
 ```
 atqbo reset
@@ -42,24 +42,12 @@ Notes (3)
 
 from __future__ import annotations
 
-import pendulum
+from airflow.sdk import task
 
-from airflow.sdk import dag, task
-
-from atqbo.sync.runs import TOOL_DEFAULT_ARGS
+from atqbo.tools.forms import tool_dag
 
 
-@dag(
-    dag_id="atqbo_reset",
-    schedule=None,
-    start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
-    catchup=False,
-    max_active_runs=1,
-    doc_md=__doc__,
-    tags=["atqbo", "tools"],
-    default_args=TOOL_DEFAULT_ARGS,
-    params={},
-)
+@tool_dag("atqbo_reset", __doc__)
 def atqbo_reset():
     @task
     def start() -> dict:

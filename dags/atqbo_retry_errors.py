@@ -48,26 +48,13 @@ Notes (2)
 
 from __future__ import annotations
 
-import pendulum
+from airflow.sdk import task
 
-from airflow.sdk import dag, task
-
-from atqbo.sync.runs import TOOL_DEFAULT_ARGS
 from atqbo.tools.errors import RETRY_FIELDS
-from atqbo.tools.forms import form_params
+from atqbo.tools.forms import tool_dag
 
 
-@dag(
-    dag_id="atqbo_retry_errors",
-    schedule=None,
-    start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
-    catchup=False,
-    max_active_runs=1,
-    doc_md=__doc__,
-    tags=["atqbo", "tools"],
-    default_args=TOOL_DEFAULT_ARGS,
-    params=form_params(RETRY_FIELDS),
-)
+@tool_dag("atqbo_retry_errors", __doc__, RETRY_FIELDS)
 def atqbo_retry_errors():
     @task
     def list_errors(params: dict | None = None) -> dict:

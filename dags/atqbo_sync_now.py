@@ -38,27 +38,15 @@ Transferred (3)
 
 from __future__ import annotations
 
-import pendulum
-
-from airflow.sdk import dag, task
+from airflow.sdk import task
 
 from atqbo.sync.invoice_tasks import invoice_sync_tasks
-from atqbo.sync.runs import TOOL_DEFAULT_ARGS, on_sync_failure
-from atqbo.tools.forms import form_params
+from atqbo.sync.runs import on_sync_failure
+from atqbo.tools.forms import tool_dag
 from atqbo.tools.invoices import SYNC_NOW_FIELDS
 
 
-@dag(
-    dag_id="atqbo_sync_now",
-    schedule=None,
-    start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
-    catchup=False,
-    max_active_runs=1,
-    doc_md=__doc__,
-    tags=["atqbo", "tools"],
-    default_args=TOOL_DEFAULT_ARGS,
-    params=form_params(SYNC_NOW_FIELDS),
-)
+@tool_dag("atqbo_sync_now", __doc__, SYNC_NOW_FIELDS)
 def atqbo_sync_now():
     @task
     def start(params: dict | None = None) -> dict:

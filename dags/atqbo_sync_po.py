@@ -48,26 +48,13 @@ Notes (1)
 
 from __future__ import annotations
 
-import pendulum
+from airflow.sdk import task
 
-from airflow.sdk import dag, task
-
-from atqbo.sync.runs import TOOL_DEFAULT_ARGS
-from atqbo.tools.forms import form_params
+from atqbo.tools.forms import tool_dag
 from atqbo.tools.purchase_orders import SYNC_PO_FIELDS
 
 
-@dag(
-    dag_id="atqbo_sync_po",
-    schedule=None,
-    start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
-    catchup=False,
-    max_active_runs=1,
-    doc_md=__doc__,
-    tags=["atqbo", "tools"],
-    default_args=TOOL_DEFAULT_ARGS,
-    params=form_params(SYNC_PO_FIELDS),
-)
+@tool_dag("atqbo_sync_po", __doc__, SYNC_PO_FIELDS)
 def atqbo_sync_po():
     @task
     def start(params: dict | None = None) -> dict:

@@ -64,3 +64,36 @@ def test_every_dag_is_documented_tagged_and_has_explicit_retries(dagbag):
         assert dag.max_active_runs is not None
         for task in dag.tasks:  # no task quietly overrides the DAG's retry policy
             assert task.retries == dag.default_args["retries"], f"{dag_id}.{task.task_id}"
+
+
+TOOL_DAGS = {
+    "atqbo_compare_items": "TOOL-01",
+    "atqbo_copy_missing_items": "TOOL-02",
+    "atqbo_preview_invoices": "TOOL-03",
+    "atqbo_sync_now": "TOOL-04",
+    "atqbo_copy_invoice": "TOOL-05",
+    "atqbo_mark_invoice_paid": "TOOL-06",
+    "atqbo_sync_po": "TOOL-07",
+    "atqbo_retry_errors": "TOOL-08",
+    "atqbo_reset": "TOOL-09",
+}
+
+
+@pytest.mark.parametrize("dag_id", sorted(TOOL_DAGS))
+def test_every_tool_is_a_manual_dag_with_a_described_trigger_form(dagbag, dag_id):
+    """TOOL-01..09: manual DAGs (schedule None), not retried behind the operator's back, whose
+    trigger-form fields each say what they take, and whose doc names the feature."""
+    dag = dagbag.dags[dag_id]
+    assert type(dag.timetable).__name__ == "NullTimetable" and not dag.timetable.can_be_scheduled, dag.timetable
+    assert "tools" in dag.tags
+    assert dag.default_args["retries"] == 0
+    assert TOOL_DAGS[dag_id] in dag.doc_md
+    for name, param in dag.params.items():
+        assert param.description and len(param.description) > 10, f"{dag_id}.{name}: no description"
+
+
+def test_reconcile_runs_daily_and_alerts_on_failure(dagbag):
+    """BEY-04: a scheduled DAG, retried and alerting like the syncs."""
+    dag = dagbag.dags["atqbo_reconcile"]
+    assert dag.timetable.can_be_scheduled and "BEY-04" in dag.doc_md
+    assert dag.default_args["retries"] == 2 and dag.on_failure_callback

@@ -55,6 +55,28 @@ def form_params(fields: Iterable[Field]) -> dict[str, Any]:
     return {f.name: f.param() for f in fields}
 
 
+def tool_dag(dag_id: str, doc_md: str | None, fields: Iterable[Field] = ()) -> Callable[[Callable[..., Any]], Any]:
+    """The ``@dag`` decorator of an operator tool: manual (``schedule=None``), one run at a time,
+    not retried behind the operator's back (``TOOL_DEFAULT_ARGS``), tagged ``tools``, its trigger
+    form built from ``fields``. The DAG file keeps its doc, its form and its tasks."""
+    import pendulum
+    from airflow.sdk import dag
+
+    from atqbo.sync.runs import TOOL_DEFAULT_ARGS
+
+    return dag(
+        dag_id=dag_id,
+        schedule=None,
+        start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
+        catchup=False,
+        max_active_runs=1,
+        doc_md=doc_md,
+        tags=["atqbo", "tools"],
+        default_args=TOOL_DEFAULT_ARGS,
+        params=form_params(fields),
+    )
+
+
 def read_form(params: Mapping[str, Any] | None, fields: Iterable[Field]) -> dict[str, Any]:
     """Every field's clean value; one ``FormError`` naming every bad field and what it takes."""
     params = params or {}
