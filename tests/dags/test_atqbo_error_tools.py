@@ -331,7 +331,7 @@ def test_tool09_reset_record_resumes_without_a_second_bill(tenant):
 def test_tool09_with_nothing_stuck_says_so(tenant):
     tenant.run(RESET)
     (mail,) = tenant.reports(RESET_SUBJECT)
-    assert mail["subject"] == f"{RESET_SUBJECT}: no records, 1 note"
+    assert mail["subject"] == f"{RESET_SUBJECT}: nothing was stuck"
     assert "Nothing was stuck: no run locks and no in-progress records in the state database." in mail["html"]
 
 

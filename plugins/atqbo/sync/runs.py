@@ -56,6 +56,7 @@ TOOL_DEFAULT_ARGS: dict[str, Any] = {**DEFAULT_ARGS, "retries": 0}
 # Ledger run lock held by every run that creates invoices (atqbo_invoices, atqbo_sync_now,
 # atqbo_copy_invoice): one at a time, the owner being the run's key ("dag_id/run_id").
 INVOICE_SYNC_LOCK = "invoice_sync"
+LOCKED_WORK = {INVOICE_SYNC_LOCK: "create invoices", "purchase_order_sync": "create bills"}  # for messages
 SYNC_LOCK_TTL_S = 6 * 3600.0  # a lock outlives a killed run by at most this (atqbo_reset clears it sooner)
 
 
@@ -290,6 +291,6 @@ class SyncBusy(Exception):
         dag_id, _, run_id = owner.partition("/")
         super().__init__(
             f"{dag_id} run {run_id!r} is in progress and holds the {name!r} lock; only one run at a time may "
-            f"create invoices. Wait until it finishes (see its state in the Airflow UI), then trigger again. If that "
+            f"{LOCKED_WORK.get(name, 'do this work')}. Wait until it finishes (see its state in the Airflow UI), then trigger again. If that "
             f"run was killed and Airflow still shows it running, mark it failed, or run atqbo_reset"
         )

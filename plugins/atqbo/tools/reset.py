@@ -179,5 +179,7 @@ def build_reset_report(dag_id: str, run_id: str, findings: list[Finding]) -> "Ru
     if not findings:
         notes[0] = "Nothing was stuck: no run locks and no in-progress records in the state database."
     notes += [f.describe()[0].upper() + f.describe()[1:] for f in cleared + kept]
-    return RunReport(title=REPORT_TITLE, dag_id=dag_id, run_id=run_id, notes=notes, always_email=True)
+    headline = f"cleared {locks + records}, kept {len(kept)}" if findings else "nothing was stuck"
+    return RunReport(title=REPORT_TITLE, dag_id=dag_id, run_id=run_id, notes=notes, always_email=True,
+                     headline=headline)  # fmt: skip
 
