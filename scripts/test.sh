@@ -6,4 +6,7 @@ export AIRFLOW_HOME="$PWD/.airflow-test"
 export AIRFLOW__CORE__LOAD_EXAMPLES=False
 export AIRFLOW__CORE__DAGS_FOLDER="$PWD/dags"
 export AIRFLOW__CORE__PLUGINS_FOLDER="$PWD/plugins"
-exec .venv/bin/python -m pytest "$@"
+# Most of a DAG test's time is spent waiting on HTTP (the sandbox's API latencies), not on the CPU:
+# several pytest-xdist workers (each with its own Airflow home, see tests/conftest.py) overlap it.
+# ATQBO_TEST_WORKERS=0 runs everything in one process.
+exec .venv/bin/python -m pytest -n "${ATQBO_TEST_WORKERS:-3}" --dist loadfile "$@"

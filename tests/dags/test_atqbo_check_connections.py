@@ -26,6 +26,8 @@ def test_all_checks_pass_against_the_demo_sandbox(airflow_db, sandbox_connection
 
     sandbox_connections.reset()
     sandbox_connections.seed(load_seed("demo"))
+    for conn_id, conn in sandbox_connections.connections().items():  # after the reset: its refresh token is valid
+        monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", json.dumps(conn))
     monkeypatch.setenv("AIRFLOW_VAR_ATQBO_SETTINGS", json.dumps({"report_to": ["billing@msp.example"]}))
     dagrun = _dag().test()
     assert dagrun.state == "success", _task_states(dagrun)
