@@ -121,6 +121,28 @@ def test_run_command_serves_ui_and_runs_check_connections(tmp_path):
         mail = requests.get(f"http://127.0.0.1:{sandbox}/_sandbox/mail", timeout=10).json()
         assert any(m["subject"].startswith("[atqbo] invoices:") and "transferred" in m["subject"] for m in mail)
 
+        # TOOL-03 through the real scheduler: a tool triggered with its form's values, and the
+        # error-log plugin served by the same API server showing both runs' counts.
+        preview_id = _api(
+            requests.post, f"{base}/api/v2/dags/atqbo_preview_invoices/dagRuns",
+            {"logical_date": None, "conf": {"max_age_days": 30, "email": ["ops@msp.example"]}}, headers,
+        )["dag_run_id"]  # fmt: skip
+
+        def preview_finished():
+            r = requests.get(
+                f"{base}/api/v2/dags/atqbo_preview_invoices/dagRuns/{preview_id}", headers=headers, timeout=10
+            ).json()
+            return r["state"] if r["state"] in ("success", "failed") else None
+
+        assert _wait(preview_finished, 300, "the atqbo_preview_invoices run", proc, log) == "success"
+        mail = requests.get(f"http://127.0.0.1:{sandbox}/_sandbox/mail", timeout=10).json()
+        preview_mail = [m for m in mail if m["subject"].startswith("[atqbo] check for invoices")]
+        assert preview_mail and "ops@msp.example" in preview_mail[-1]["envelope_to"]
+        history = requests.get(f"{base}/atqbo/api/runs", headers=headers, timeout=10)
+        assert history.status_code == 200, history.text
+        assert {"atqbo_invoices", "atqbo_preview_invoices"} <= {r["dag_id"] for r in history.json()["runs"]}
+        assert requests.get(f"{base}/atqbo/api/runs", timeout=10).status_code in (401, 403)  # Airflow's auth applies
+
         # BEY-02: a real backfill (run by the scheduler) over the last hour re-examines it and
         # creates nothing twice.
         def qbo_invoice_count() -> int:
