@@ -227,13 +227,7 @@ class RunReport:
 
     def to_csv(self) -> str:
         """One line per row under a header (``CSV_COLUMNS``), RFC 4180 quoting and CRLF line ends."""
-        buffer = io.StringIO(newline="")
-        writer = csv.writer(buffer, lineterminator="\r\n")
-        writer.writerow(CSV_COLUMNS)
-        for row in self.rows:
-            doc = row.to_dict()
-            writer.writerow([_csv_cell(column, doc.get(column)) for column in CSV_COLUMNS])
-        return buffer.getvalue()
+        return csv_table(CSV_COLUMNS, (row.to_dict() for row in self.rows), _CSV_TEXT_COLUMNS)
 
     def to_html(self) -> str:
         """A self-contained HTML email (inline styles only, every value escaped)."""
@@ -358,11 +352,22 @@ def _indent_continuations(text: str, indent: str) -> str:
     return text.replace("\r\n", "\n").replace("\n", "\n" + indent)
 
 
-def _csv_cell(column: str, value: Any) -> str:
-    if value is None:
-        return ""
-    text = str(value)
-    if column in _CSV_TEXT_COLUMNS and text.startswith(_CSV_FORMULA_START):
+def csv_table(columns: Iterable[str], rows: Iterable[Mapping[str, Any]], text_columns: Iterable[str]) -> str:
+    """A CSV for a report: a header of ``columns``, one line per row (missing cells empty), RFC 4180
+    quoting and CRLF line ends. A cell of ``text_columns`` (free text from Autotask and QBO users)
+    that starts like a formula gets a leading apostrophe, so Excel shows "=HYPERLINK(...)" as text."""
+    columns, text_columns = list(columns), frozenset(text_columns)
+    buffer = io.StringIO(newline="")
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow([_csv_cell(row.get(column), column in text_columns) for column in columns])
+    return buffer.getvalue()
+
+
+def _csv_cell(value: Any, is_text: bool) -> str:
+    text = "" if value is None else str(value)
+    if is_text and text.startswith(_CSV_FORMULA_START):
         return "'" + text
     return text
 

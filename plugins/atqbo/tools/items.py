@@ -24,8 +24,6 @@ Nothing here updates an existing item: a discrepancy is reported for a person to
 
 from __future__ import annotations
 
-import csv
-import io
 import logging
 import re
 from dataclasses import dataclass, replace
@@ -34,7 +32,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Literal
 
 from atqbo.exceptions import AtqboConfigError
 from atqbo.hooks.autotask import eq
-from atqbo.notify import ReportRow, RunReport
+from atqbo.notify import ReportRow, RunReport, csv_table
 from atqbo.settings import VARIABLE_NAME, Settings
 from atqbo.sync.invoices import BILLING_CODE_FIELDS, account_id_by_name, batch_create_names, find_names
 from atqbo.tools.forms import choice, emails
@@ -102,7 +100,6 @@ _CSV_TEXT_COLUMNS = frozenset(
     {"billing_code_name", "external_number", "match_key", "qbo_item_name", "autotask_description", "qbo_description",
      "note"}
 )  # fmt: skip
-_CSV_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 STAGE_CODES = "billing_codes"
 STAGE_ITEMS = "qbo_items"
@@ -179,13 +176,7 @@ class ItemComparison:
 
     def to_csv(self) -> str:
         """One line per row under ``COMPARISON_COLUMNS``, RFC 4180 quoting and CRLF line ends."""
-        buffer = io.StringIO(newline="")
-        writer = csv.writer(buffer, lineterminator="\r\n")
-        writer.writerow(COMPARISON_COLUMNS)
-        for row in self.rows:
-            cells = comparison_csv_cells(row)
-            writer.writerow([_csv_cell(column, cells.get(column)) for column in COMPARISON_COLUMNS])
-        return buffer.getvalue()
+        return csv_table(COMPARISON_COLUMNS, (comparison_csv_cells(row) for row in self.rows), _CSV_TEXT_COLUMNS)
 
 
 def compare_billing_codes_to_items(
@@ -366,14 +357,6 @@ def _price(value: Decimal) -> str:
 def _text(value: Any) -> str:
     return "" if value is None else str(value)
 
-
-def _csv_cell(column: str, value: Any) -> str:
-    if value is None:
-        return ""
-    text = str(value)
-    if column in _CSV_TEXT_COLUMNS and text.startswith(_CSV_FORMULA_START):
-        return "'" + text
-    return text
 
 
 # -- the trigger form ----------------------------------------------------------------------------

@@ -31,8 +31,6 @@ recorded and no query returned is read on its own, to confirm it was deleted (QB
 
 from __future__ import annotations
 
-import csv
-import io
 import logging
 from dataclasses import asdict, dataclass
 from datetime import date, datetime
@@ -42,7 +40,7 @@ from typing import Any, Iterable
 from atqbo.hooks.autotask import AutotaskHook, AutotaskPicklistError, exist, gte, in_, lte
 from atqbo.hooks.qbo import QboObjectNotFound, QuickBooksOnlineHook, quote, where_in
 from atqbo.ledger import Ledger, from_ts
-from atqbo.notify import ReportRow, RunReport
+from atqbo.notify import ReportRow, RunReport, csv_table
 from atqbo.settings import Settings
 from atqbo.sync.invoices import ENTITY as INVOICE_ENTITY
 from atqbo.sync.payments import autotask_paid_on
@@ -101,7 +99,6 @@ DOCUMENT_CSV_COLUMNS: tuple[str, ...] = (
     "fix",
 )
 _CSV_TEXT_COLUMNS = frozenset({"reference", "company", "qbo_number", "drift", "details", "fix"})
-_CSV_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # as in notify: a text cell never becomes an Excel formula
 
 
 # -- the two sides of one document (pure data) -----------------------------------------------------------
@@ -723,20 +720,7 @@ def documents_csv_filename(report: RunReport) -> str:
 
 def documents_csv(checks: Iterable[DocumentCheck]) -> str:
     """One line per document checked (``DOCUMENT_CSV_COLUMNS``), RFC 4180 quoting, CRLF line ends."""
-    buffer = io.StringIO(newline="")
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(DOCUMENT_CSV_COLUMNS)
-    for check in checks:
-        cells = check.csv_cells()
-        writer.writerow([_csv_cell(column, cells.get(column)) for column in DOCUMENT_CSV_COLUMNS])
-    return buffer.getvalue()
-
-
-def _csv_cell(column: str, value: Any) -> str:
-    text = "" if value is None else str(value)
-    if column in _CSV_TEXT_COLUMNS and text.startswith(_CSV_FORMULA_START):
-        return "'" + text
-    return text
+    return csv_table(DOCUMENT_CSV_COLUMNS, (check.csv_cells() for check in checks), _CSV_TEXT_COLUMNS)
 
 
 def staged_checks(run: RunInfo, ledger: Ledger) -> tuple[list[DocumentCheck], bool]:
