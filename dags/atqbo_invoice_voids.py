@@ -27,43 +27,21 @@ or to send the report to more people.
 
 from __future__ import annotations
 
-import pendulum
+from airflow.sdk import CronDataIntervalTimetable, task
 
-from airflow.sdk import CronDataIntervalTimetable, Param, dag, task
-from atqbo.sync.runs import DEFAULT_ARGS, on_sync_failure
+from atqbo.tools import forms
 
-
-@dag(
-    dag_id="atqbo_invoice_voids",
-    schedule=CronDataIntervalTimetable("*/15 * * * *", timezone="UTC"),
-    start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
-    catchup=False,
-    max_active_runs=1,
-    doc_md=__doc__,
-    tags=["atqbo", "invoices"],
-    default_args=DEFAULT_ARGS,
-    on_failure_callback=on_sync_failure,
-    params={
-        "void_lookback_days": Param(
-            None,
-            type=["null", "integer"],
-            minimum=0,
-            maximum=3650,
-            description="Days before the run's interval to look for voided Autotask invoices (empty: the setting).",
-        ),
-        "dry_run": Param(
-            None,
-            type=["null", "boolean"],
-            description="Report what would be voided and change nothing (empty: the setting).",
-        ),
-        "report_to": Param(
-            [],
-            type=["null", "array"],
-            items={"type": "string", "pattern": r"^[^@\s]+@[^@\s]+\.[^@\s]+$"},
-            description="More email addresses for this run's report (added to report_to).",
-        ),
-    },
+FIELDS = forms.sync_run_fields(
+    forms.whole_number(
+        "void_lookback_days",
+        "Days before the run's interval to look for voided Autotask invoices (empty: the setting).",
+        None, 0, 3650,
+    )
 )
+SCHEDULE = CronDataIntervalTimetable("*/15 * * * *", timezone="UTC")
+
+
+@forms.sync_dag("atqbo_invoice_voids", __doc__, SCHEDULE, ["invoices"], FIELDS)
 def atqbo_invoice_voids():
     @task
     def start() -> dict:

@@ -39,38 +39,22 @@ Autotask to-do then say why. `dry_run` reports the whole plan and writes nothing
 
 from __future__ import annotations
 
-import pendulum
-
-from airflow.sdk import CronDataIntervalTimetable, Param, dag, task
+from airflow.sdk import CronDataIntervalTimetable, task
 
 from atqbo.sync.invoice_tasks import invoice_sync_tasks
-from atqbo.sync.runs import DEFAULT_ARGS, on_sync_failure
+from atqbo.tools import forms
+
+FIELDS = forms.sync_run_fields(
+    forms.whole_number(
+        "invoice_lookback_days",
+        "Override invoice_lookback_days for this run (empty: use the setting).",
+        None, 0, 3650,
+    )
+)
+SCHEDULE = CronDataIntervalTimetable("*/15 * * * *", timezone="UTC")
 
 
-@dag(
-    dag_id="atqbo_invoices",
-    schedule=CronDataIntervalTimetable("*/15 * * * *", timezone="UTC"),
-    start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
-    catchup=False,
-    max_active_runs=1,
-    doc_md=__doc__,
-    tags=["atqbo", "invoices"],
-    default_args=DEFAULT_ARGS,
-    on_failure_callback=on_sync_failure,
-    params={
-        "invoice_lookback_days": Param(
-            None, type=["null", "integer"], minimum=0, maximum=3650,
-            description="Override invoice_lookback_days for this run (empty: use the setting).",
-        ),
-        "dry_run": Param(
-            None, type=["null", "boolean"], description="Plan only: read everything, write nothing, report the plan."
-        ),
-        "report_to": Param(
-            [], type="array", items={"type": "string", "format": "email"},
-            description="Extra report recipients for this run (added to report_to).",
-        ),
-    },
-)  # fmt: skip
+@forms.sync_dag("atqbo_invoices", __doc__, SCHEDULE, ["invoices"], FIELDS)
 def atqbo_invoices():
     @task
     def start(params: dict | None = None) -> dict:

@@ -30,44 +30,22 @@ instead of from the last run, to dry-run, or to send the report to more people.
 
 from __future__ import annotations
 
-import pendulum
+from airflow.sdk import CronDataIntervalTimetable, task
 
-from airflow.sdk import CronDataIntervalTimetable, Param, dag, task
-from atqbo.sync.runs import DEFAULT_ARGS, on_sync_failure
+from atqbo.tools import forms
 
-
-@dag(
-    dag_id="atqbo_payments",
-    schedule=CronDataIntervalTimetable("0 * * * *", timezone="UTC"),
-    start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
-    catchup=False,
-    max_active_runs=1,
-    doc_md=__doc__,
-    tags=["atqbo", "payments"],
-    default_args=DEFAULT_ARGS,
-    on_failure_callback=on_sync_failure,
-    params={
-        "payment_lookback_days": Param(
-            None,
-            type=["null", "integer"],
-            minimum=0,
-            maximum=30,
-            description="Read QBO payments changed in this many days before now, instead of since the last "
-            "successful run (empty: since the last run; the first run uses the setting).",
-        ),
-        "dry_run": Param(
-            None,
-            type=["null", "boolean"],
-            description="Report what would be marked paid and change nothing (empty: the setting).",
-        ),
-        "report_to": Param(
-            [],
-            type=["null", "array"],
-            items={"type": "string", "pattern": r"^[^@\s]+@[^@\s]+\.[^@\s]+$"},
-            description="More email addresses for this run's report (added to report_to).",
-        ),
-    },
+FIELDS = forms.sync_run_fields(
+    forms.whole_number(
+        "payment_lookback_days",
+        "Read QBO payments changed in this many days before now, instead of since the "
+        "last successful run (empty: since the last run; the first run uses the setting).",
+        None, 0, 30,
+    )
 )
+SCHEDULE = CronDataIntervalTimetable("0 * * * *", timezone="UTC")
+
+
+@forms.sync_dag("atqbo_payments", __doc__, SCHEDULE, ["payments"], FIELDS)
 def atqbo_payments():
     @task
     def start() -> dict:

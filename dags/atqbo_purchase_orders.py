@@ -33,37 +33,21 @@ nothing anywhere.
 
 from __future__ import annotations
 
-import pendulum
+from airflow.sdk import CronDataIntervalTimetable, task
 
-from airflow.sdk import CronDataIntervalTimetable, Param, dag, task
+from atqbo.tools import forms
 
-from atqbo.sync.runs import DEFAULT_ARGS, on_sync_failure
+FIELDS = forms.sync_run_fields(
+    forms.whole_number(
+        "po_lookback_days",
+        "Override po_lookback_days for this run (empty: use the setting; 0 pauses).",
+        None, 0, 3650,
+    )
+)
+SCHEDULE = CronDataIntervalTimetable("*/15 * * * *", timezone="UTC")
 
 
-@dag(
-    dag_id="atqbo_purchase_orders",
-    schedule=CronDataIntervalTimetable("*/15 * * * *", timezone="UTC"),
-    start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
-    catchup=False,
-    max_active_runs=1,
-    doc_md=__doc__,
-    tags=["atqbo", "purchase-orders"],
-    default_args=DEFAULT_ARGS,
-    on_failure_callback=on_sync_failure,
-    params={
-        "po_lookback_days": Param(
-            None, type=["null", "integer"], minimum=0, maximum=3650,
-            description="Override po_lookback_days for this run (empty: use the setting; 0 pauses).",
-        ),
-        "dry_run": Param(
-            None, type=["null", "boolean"], description="Plan only: read everything, write nothing, report the plan."
-        ),
-        "report_to": Param(
-            [], type="array", items={"type": "string", "format": "email"},
-            description="Extra report recipients for this run (added to report_to).",
-        ),
-    },
-)  # fmt: skip
+@forms.sync_dag("atqbo_purchase_orders", __doc__, SCHEDULE, ["purchase-orders"], FIELDS)
 def atqbo_purchase_orders():
     @task
     def start(params: dict | None = None) -> dict:

@@ -44,31 +44,18 @@ always).
 
 from __future__ import annotations
 
-import pendulum
+from airflow.sdk import CronTriggerTimetable, task
 
-from airflow.sdk import CronTriggerTimetable, dag, task
-
-from atqbo.sync.runs import DEFAULT_ARGS, on_sync_failure
 from atqbo.tools import forms
 
 FIELDS = (
     forms.whole_number("window_days", "Compare the documents sent in this many days before now.", 30, 1, 3650),
     forms.emails("email", "More email addresses for this run's report (added to report_to)."),
 )
+SCHEDULE = CronTriggerTimetable("0 6 * * *", timezone="UTC")
 
 
-@dag(
-    dag_id="atqbo_reconcile",
-    schedule=CronTriggerTimetable("0 6 * * *", timezone="UTC"),
-    start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
-    catchup=False,
-    max_active_runs=1,
-    doc_md=__doc__,
-    tags=["atqbo", "reconciliation"],
-    default_args=DEFAULT_ARGS,
-    on_failure_callback=on_sync_failure,
-    params=forms.form_params(FIELDS),
-)
+@forms.sync_dag("atqbo_reconcile", __doc__, SCHEDULE, ["reconciliation"], FIELDS)
 def atqbo_reconcile():
     @task
     def start() -> dict:

@@ -92,3 +92,15 @@ def test_the_params_carry_json_schemas_the_trigger_form_validates_with():
         with pytest.raises(ParamValidationError, match="Invalid input for param"):
             trial.update({"autotask_invoice_id": 5, **bad})  # assigning a value validates it
             trial.validate()
+
+
+def test_a_syncs_form_is_its_look_back_dry_run_and_extra_recipients():
+    """The sync DAGs' trigger form (atqbo_invoices and the others): empty values mean "the setting"."""
+    fields = forms.sync_run_fields(forms.whole_number("invoice_lookback_days", "Override the look-back", None, 0, 3650))
+    assert read_form({}, fields) == {"invoice_lookback_days": None, "dry_run": None, "report_to": []}
+    assert read_form({"invoice_lookback_days": 45, "dry_run": True, "report_to": ["ap@msp.example"]}, fields) == {
+        "invoice_lookback_days": 45, "dry_run": True, "report_to": ["ap@msp.example"]}  # fmt: skip
+    with pytest.raises(FormError, match="dry_run: 'yes' is not true or false"):
+        read_form({"dry_run": "yes"}, fields)
+    with pytest.raises(FormError, match="invoice_lookback_days: 4000 is more than 3650"):
+        read_form({"invoice_lookback_days": 4000}, fields)

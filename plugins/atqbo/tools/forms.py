@@ -77,6 +77,40 @@ def tool_dag(dag_id: str, doc_md: str | None, fields: Iterable[Field] = ()) -> C
     )
 
 
+def sync_dag(
+    dag_id: str, doc_md: str | None, schedule: Any, tags: Iterable[str], fields: Iterable[Field]
+) -> Callable[[Callable[..., Any]], Any]:
+    """The ``@dag`` decorator of a scheduled atqbo DAG (the syncs, the reconciliation): on
+    ``schedule`` from 2026 without catch-up, one run at a time, retried (``DEFAULT_ARGS``), a
+    failure emailed and made an Autotask to-do (``on_sync_failure``), the trigger form from ``fields``."""
+    import pendulum
+    from airflow.sdk import dag
+
+    from atqbo.sync.runs import DEFAULT_ARGS, on_sync_failure
+
+    return dag(
+        dag_id=dag_id,
+        schedule=schedule,
+        start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
+        catchup=False,
+        max_active_runs=1,
+        doc_md=doc_md,
+        tags=["atqbo", *tags],
+        default_args=DEFAULT_ARGS,
+        on_failure_callback=on_sync_failure,
+        params=form_params(fields),
+    )
+
+
+def sync_run_fields(lookback: Field) -> tuple[Field, ...]:
+    """A sync's trigger form: its look-back override, dry run and extra report recipients."""
+    return (
+        lookback,
+        setting_flag("dry_run", "Plan only: read everything, write nothing, report the plan (empty: the setting)."),
+        emails("report_to", "More email addresses for this run's report (added to report_to), one per line."),
+    )
+
+
 def read_form(params: Mapping[str, Any] | None, fields: Iterable[Field]) -> dict[str, Any]:
     """Every field's clean value; one ``FormError`` naming every bad field and what it takes."""
     params = params or {}
@@ -158,6 +192,17 @@ def flag(name: str, description: str, default: bool = False) -> Field:
         return value
 
     return Field(name, description, {"type": "boolean"}, clean, default=default)
+
+
+def setting_flag(name: str, description: str) -> Field:
+    """True, false, or empty = the setting of the same name decides."""
+
+    def clean(field: str, value: Any) -> bool:
+        if not isinstance(value, bool):
+            raise FormError(f"{field}: {value!r} is not true or false")
+        return value
+
+    return Field(name, description, {"type": ["null", "boolean"]}, clean)
 
 
 def text(name: str, description: str, max_length: int) -> Field:
