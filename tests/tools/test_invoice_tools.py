@@ -91,7 +91,7 @@ def test_tool04_begin_takes_the_lock_and_stages_the_scope(ledger):
 def test_tool04_begin_refuses_while_another_run_holds_the_lock_and_stages_nothing(ledger, monkeypatch):
     from atqbo.sync import runs
 
-    monkeypatch.setattr(runs, "airflow_run_state", lambda dag_id, run_id: "running")
+    monkeypatch.setattr(runs, "airflow_run_active", lambda dag_id, run_id: True)
     begin_invoice_run(_run("atqbo_invoices", "scheduled__1"), ledger)
     mine = _run()
     with pytest.raises(SyncBusy, match="atqbo_invoices run 'scheduled__1' is in progress"):
@@ -103,7 +103,7 @@ def test_tool04_begin_refuses_while_another_run_holds_the_lock_and_stages_nothin
 def test_tool03_a_dry_run_takes_no_lock_so_a_preview_runs_beside_a_sync(ledger, monkeypatch):
     from atqbo.sync import runs
 
-    monkeypatch.setattr(runs, "airflow_run_state", lambda dag_id, run_id: "running")
+    monkeypatch.setattr(runs, "airflow_run_active", lambda dag_id, run_id: True)
     begin_invoice_run(_run("atqbo_invoices", "scheduled__1"), ledger)
     preview = _run("atqbo_preview_invoices", dry_run=True)
     begin_invoice_run(preview, ledger, InvoiceScope(tool="preview"))

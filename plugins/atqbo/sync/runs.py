@@ -237,21 +237,22 @@ def start_tool_run(
 ACTIVE_RUN_STATES = ("queued", "running")
 
 
-def airflow_run_state(dag_id: str, run_id: str) -> str | None:
-    """The state of an Airflow DAG run, asked of Airflow from inside a task (None: no such run)."""
+def airflow_run_active(dag_id: str, run_id: str) -> bool:
+    """Whether Airflow has this DAG run queued or running, asked of Airflow from inside a task.
+
+    A run Airflow does not have (deleted) counts 0, so it is not active. When Airflow cannot be
+    asked (its API failing, or not inside a task) this raises: a lock must never be taken over
+    from a run that may still be creating documents.
+    """
     from airflow.sdk.execution_time.task_runner import RuntimeTaskInstance
 
-    try:
-        state = RuntimeTaskInstance.get_dagrun_state(dag_id=dag_id, run_id=run_id)
-    except Exception:  # the run does not exist (deleted) or the API cannot say
-        return None
-    return str(getattr(state, "value", state)) if state is not None else None
+    return RuntimeTaskInstance.get_dr_count(dag_id=dag_id, run_ids=[run_id], states=list(ACTIVE_RUN_STATES)) > 0
 
 
 def lock_owner_active(owner: str) -> bool:
     """Whether the DAG run that owns a ledger lock (owner "dag_id/run_id") is still queued or running."""
     dag_id, _, run_id = owner.partition("/")
-    return bool(run_id) and airflow_run_state(dag_id, run_id) in ACTIVE_RUN_STATES
+    return bool(run_id) and airflow_run_active(dag_id, run_id)
 
 
 def hold_sync_lock(run: RunInfo, ledger: "Ledger", name: str = INVOICE_SYNC_LOCK) -> None:

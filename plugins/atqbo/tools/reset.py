@@ -34,11 +34,14 @@ cannot tell live runs from dead ones, it clears nothing.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Callable, Iterable
 
 from atqbo.exceptions import AtqboError
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from atqbo.ledger import Ledger
@@ -86,7 +89,12 @@ def run_owner(owner: str) -> tuple[str, str] | None:
 
 def check_airflow_answers(own_run_key: str, is_active: IsActive) -> None:
     """Refuse to judge other runs when Airflow does not even see this one running."""
-    if not is_active(own_run_key):
+    try:
+        answered = is_active(own_run_key)
+    except Exception as exc:  # Airflow cannot be asked (its API failing, or not inside a task)
+        log.warning("Could not ask Airflow whether %s is running: %s: %s", own_run_key, type(exc).__name__, exc)
+        answered = False
+    if not answered:
         raise ResetRefused(
             f"Airflow did not report this run ({own_run_key}) as running, so it cannot tell live runs from dead "
             "ones: nothing was cleared. Fix: trigger atqbo_reset from the Airflow UI or CLI of the deployment whose "
