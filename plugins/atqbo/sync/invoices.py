@@ -42,7 +42,6 @@ from atqbo.exceptions import AtqboConfigError
 from atqbo.hooks.autotask import AutotaskError, AutotaskHook, eq, gte, in_, lte, not_exist
 from atqbo.hooks.qbo import (
     QboDuplicateDocNumber,
-    QboDuplicateName,
     QboFault,
     QboObjectNotFound,
     QboPeriodClosed,
@@ -52,6 +51,7 @@ from atqbo.hooks.qbo import (
 from atqbo.ledger import Ledger
 from atqbo.notify import ReportRow, RunReport
 from atqbo.settings import Settings
+from atqbo.sync.qbo_names import QBO_BATCH_SIZE, chunks, create_names, find_names
 from atqbo.sync.runs import RunInfo, hold_sync_lock, release_sync_lock
 from atqbo.transform.invoices import (
     GENERIC_ITEM_NAME,
@@ -75,9 +75,7 @@ from atqbo.transform.invoices import (
 log = logging.getLogger(__name__)
 
 ENTITY = "invoice"
-QBO_BATCH_SIZE = 30  # QBO's cap on items per batch request
 AUTOTASK_IN_CHUNK = 500  # values per `in` filter (Autotask pages hold 500 records)
-QBO_IN_CHUNK = 100  # names per `IN (...)` query: keeps statements well under the URL/POST limits
 AUTOTASK_WRITERS = 3  # Autotask allows 3 concurrent calls per endpoint and integration
 
 INVOICE_FIELDS = [
@@ -197,7 +195,7 @@ def extract_invoices(run: RunInfo, autotask: AutotaskHook, ledger: Ledger) -> di
         invoices = autotask.query_all("Invoices", filters, include_fields=INVOICE_FIELDS)
     invoice_ids = [inv["id"] for inv in invoices]
     items: list[dict[str, Any]] = []
-    for chunk in _chunks(invoice_ids, AUTOTASK_IN_CHUNK):
+    for chunk in chunks(invoice_ids, AUTOTASK_IN_CHUNK):
         items += autotask.query_all("BillingItems", [in_("invoiceID", chunk)], include_fields=BILLING_ITEM_FIELDS)
     company_ids = sorted({inv["companyID"] for inv in invoices})
     code_ids = sorted({i["billingCodeID"] for i in items if i.get("billingCodeID")})
@@ -535,7 +533,8 @@ def _find_or_create_references(
             if name.lower() in owners:
                 continue
             creatable[name] = customer_payload(companies[str(plan.company_id)], name, settings)
-        created, faults = batch_create_names(run, qbo, "Customer", creatable, "DisplayName")
+        created, faults = create_names(qbo, "Customer", "DisplayName", creatable, run_id=run.run_id,
+                                       dry_run=run.dry_run)  # fmt: skip
         customers.update(created)
         for plan in plans:
             name = plan.customer_name
@@ -578,7 +577,7 @@ def _find_or_create_references(
                                       income, settings)  # fmt: skip
                     for key in to_create
                 }
-                created, faults = batch_create_names(run, qbo, "Item", payloads, "Name")
+                created, faults = create_names(qbo, "Item", "Name", payloads, run_id=run.run_id, dry_run=run.dry_run)
                 items.update(created)
                 for key, fault in faults.items():
                     notes.append(f"QBO item {key!r} could not be created: {fault}")
@@ -618,20 +617,6 @@ def _find_or_create_references(
     return refs, failures, warnings_by_id
 
 
-def find_names(
-    qbo: QuickBooksOnlineHook, entity: str, field: str, names: set[str], active_only: bool
-) -> dict[str, dict[str, Any]]:
-    """``entity`` records whose ``field`` is one of ``names``, by lower-cased name."""
-    found: dict[str, dict[str, Any]] = {}
-    for chunk in _chunks(sorted(n for n in names if n), QBO_IN_CHUNK):
-        where = [qbo.where_in(field, chunk)]
-        if not active_only:
-            where.append("Active IN (true, false)")  # inactive names stay taken in QBO
-        for record in qbo.query_all(entity, where=where):
-            found[str(record[field]).lower()] = record
-    return found
-
-
 def _name_owners(qbo: QuickBooksOnlineHook, names: Iterable[str]) -> dict[str, str]:
     """Names already used by a vendor or employee (QBO names are unique across all three)."""
     owners = {}
@@ -644,41 +629,6 @@ def _name_owners(qbo: QuickBooksOnlineHook, names: Iterable[str]) -> dict[str, s
 def account_id_by_name(qbo: QuickBooksOnlineHook, name: str) -> str | None:
     account = next(iter(qbo.query_all("Account", where=[qbo.where_eq("Name", name)])), None)
     return account["Id"] if account else None
-
-
-def batch_create_names(
-    run: RunInfo, qbo: QuickBooksOnlineHook, entity: str, payloads: dict[str, dict[str, Any]], name_field: str
-) -> tuple[dict[str, dict[str, Any]], dict[str, str]]:
-    """Create name-list records by batch. Returns (created by lower-cased name, fault text by name).
-
-    In a dry run nothing is created: the records are returned as planned, with Id "(new)".
-    """
-    if not payloads:
-        return {}, {}
-    names = sorted(payloads)
-    if run.dry_run:
-        return {n.lower(): {**payloads[n], "Id": "(new)", "planned": True} for n in names}, {}
-    created: dict[str, dict[str, Any]] = {}
-    faults: dict[str, str] = {}
-    for chunk in _chunks(names, QBO_BATCH_SIZE):
-        items = [{"bId": str(i), "operation": "create", entity: payloads[n]} for i, n in enumerate(chunk)]
-        # A retried task sends the same key (QBO replays a lost answer); a later run a new one, or QBO would
-        # replay an earlier refusal after its cause was fixed. A name created meanwhile is adopted below.
-        digest = hashlib.sha256("\n".join([run.run_id, *chunk]).encode()).hexdigest()[:16]
-        results = qbo.batch(items, requestid=f"atqbo-{entity.lower()}-{digest}")
-        for name, result in zip(chunk, results):
-            if isinstance(result, QboDuplicateName):
-                # Created meanwhile (an earlier attempt, another run): adopt it.
-                again = find_names(qbo, entity, name_field, {name}, active_only=False)
-                if again:
-                    created.update(again)
-                    continue
-            if isinstance(result, QboFault):
-                faults[name] = str(result)
-            else:
-                record = result[entity]
-                created[str(record[name_field]).lower()] = record
-    return created, faults
 
 
 def _create_invoices(
@@ -724,7 +674,7 @@ def _create_invoices(
             gen += 1
         generation[plan.autotask_id] = gen
 
-    for chunk in _chunks(sorted(by_id), QBO_BATCH_SIZE):
+    for chunk in chunks(sorted(by_id), QBO_BATCH_SIZE):
         for autotask_id in chunk:
             plan = by_id[autotask_id]
             ledger.record_intent(ENTITY, autotask_id, payload_hash=plan.payload_hash,
@@ -939,8 +889,3 @@ def report_invoice_run(run: RunInfo, ledger: Ledger) -> dict[str, int]:
 def _cents(amount: Any) -> str:
     """QBO answers 1142.0; reports show amounts as Autotask does, to the cent."""
     return str(Decimal(str(amount)).quantize(Decimal("0.01")))
-
-
-def _chunks(values: list[Any], size: int) -> Iterable[list[Any]]:
-    for i in range(0, len(values), size):
-        yield values[i : i + size]

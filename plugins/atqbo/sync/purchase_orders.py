@@ -62,7 +62,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
-from typing import Any, Callable, Iterable
+from typing import Any, Iterable
 
 from atqbo.exceptions import AtqboConfigError
 from atqbo.hooks.autotask import (
@@ -76,7 +76,6 @@ from atqbo.hooks.autotask import (
     not_exist,
 )
 from atqbo.hooks.qbo import (
-    QboDuplicateName,
     QboFault,
     QboObjectNotFound,
     QuickBooksOnlineHook,
@@ -87,6 +86,7 @@ from atqbo.hooks.qbo import (
 from atqbo.ledger import Ledger
 from atqbo.notify import ReportRow, RunReport, create_local_todo
 from atqbo.settings import VARIABLE_NAME
+from atqbo.sync.qbo_names import QBO_BATCH_SIZE, QBO_IN_CHUNK, chunks, create_names, find_names
 from atqbo.sync.runs import RunInfo, SyncBusy, hold_sync_lock, release_sync_lock
 from atqbo.transform.invoices import MAX_DISPLAY_NAME, MAX_ITEM_NAME, as_decimal, company_address, qbo_name, to_cents
 
@@ -110,8 +110,6 @@ TODO_RECORDS = "atqbo_purchase_orders:todos"
 TODO_KIND_PO = "po_failure"
 TODO_KIND_RUN = "run_problem"
 
-QBO_BATCH_SIZE = 30  # QBO's cap on items per batch request
-QBO_IN_CHUNK = 100  # names per `IN (...)` query
 AUTOTASK_IN_CHUNK = 500  # ids per Autotask `in` filter (a page holds 500)
 AUTOTASK_WRITERS = 3  # Autotask allows 3 concurrent calls per endpoint and integration
 # Clocks of Autotask and QBO differ; a bill atqbo created for a PO is created after it, give or take this.
@@ -466,7 +464,7 @@ def extract_purchase_orders(
     else:
         wanted = sorted({int(i) for i in autotask_ids})
         found: list[dict[str, Any]] = []
-        for chunk in _chunks(wanted, AUTOTASK_IN_CHUNK):
+        for chunk in chunks(wanted, AUTOTASK_IN_CHUNK):
             found += autotask.query_all("PurchaseOrders", [in_("id", chunk)], include_fields=PO_FIELDS)
         missing = sorted(set(wanted) - {int(po["id"]) for po in found})
         if missing:
@@ -480,7 +478,7 @@ def extract_purchase_orders(
     everything = orders + held
     order_ids = [po["id"] for po in everything]
     items: list[dict[str, Any]] = []
-    for chunk in _chunks(order_ids, AUTOTASK_IN_CHUNK):
+    for chunk in chunks(order_ids, AUTOTASK_IN_CHUNK):
         items += autotask.query_all("PurchaseOrderItems", [in_("orderID", chunk)], include_fields=PO_ITEM_FIELDS)
     product_ids = sorted({i["productID"] for i in items if i.get("productID")})
     vendor_ids = sorted({po["vendorID"] for po in everything})
@@ -644,7 +642,7 @@ class _BillRun:
         by_note = find_atqbo_bills(self.qbo, min(po.created for po in orders) - BILL_LOOKUP_SLACK)
         numbers = sorted({n for n in externals.values() if n})
         by_number: dict[str, dict[str, Any]] = {}
-        for chunk in _chunks(numbers, QBO_IN_CHUNK):
+        for chunk in chunks(numbers, QBO_IN_CHUNK):
             for bill in self.qbo.query_all("Bill", where=[where_in("DocNumber", chunk)], order_by="Id"):
                 by_number.setdefault(str(bill.get("DocNumber")), bill)
         for po in orders:
@@ -827,7 +825,7 @@ class _BillRun:
         ``po_missing_item_action`` to missing ones. Returns the items found, by lower-cased name, and
         the expense account for new items (None when none is needed or QBO has no such account)."""
         names = {line.item_name for po in orders for line in po.lines}
-        items = find_by_name(self.qbo, "Item", "Name", names)
+        items = find_names(self.qbo, "Item", "Name", names)
         missing = {n.lower() for n in names} - set(items)
         expense_account_id: str | None = None
         if missing and self.settings.po_missing_item_action == "create":
@@ -898,11 +896,11 @@ class _BillRun:
         """Find each PO's QBO vendor by name; refuse a name taken by a customer or employee, an inactive
         vendor and a currency mismatch (PO-06). Returns the vendors found, by lower-cased name."""
         names = {po.vendor_display_name for po in orders}
-        vendors = find_by_name(self.qbo, "Vendor", "DisplayName", names)
+        vendors = find_names(self.qbo, "Vendor", "DisplayName", names)
         missing = {n for n in names if n.lower() not in vendors}
         owners: dict[str, tuple[str, dict[str, Any]]] = {}
         for entity in ("Customer", "Employee"):
-            for name, record in find_by_name(self.qbo, entity, "DisplayName", missing).items():
+            for name, record in find_names(self.qbo, entity, "DisplayName", missing).items():
                 owners.setdefault(name, (entity.lower(), record))
         for po in orders:
             key = po.vendor_display_name.lower()
@@ -953,7 +951,7 @@ class _BillRun:
         error (the lookup QBO does not do for bills)."""
         numbers = {bill_doc_number(po, "autotask"): po for po in orders}
         taken: dict[str, list[dict[str, Any]]] = {}
-        for chunk in _chunks(sorted(n for n in numbers if n), QBO_IN_CHUNK):
+        for chunk in chunks(sorted(n for n in numbers if n), QBO_IN_CHUNK):
             for bill in self.qbo.query_all("Bill", where=[where_in("DocNumber", chunk)], order_by="Id"):
                 taken.setdefault(str(bill.get("DocNumber")), []).append(bill)
         for number, po in numbers.items():
@@ -980,9 +978,8 @@ class _BillRun:
             if name.lower() not in vendors and name not in payloads:
                 company = self.vendors.get(str(po.vendor_id)) or {"id": po.vendor_id, "companyName": po.vendor_name}
                 payloads[name] = vendor_payload(company, name, plans[po.autotask_id].vendor_currency)
-        created, faults = self.create_names(
-            "Vendor", "DisplayName", payloads, lambda name: f"atqbo-vendor-{_digest(name)}"
-        )
+        created, faults = create_names(self.qbo, "Vendor", "DisplayName", payloads, run_id=self.run.run_id,
+                                       dry_run=self.dry_run, describe_fault=fault_text)  # fmt: skip
         vendors.update(created)
         for po in orders:
             if po.vendor_display_name in faults:
@@ -999,7 +996,8 @@ class _BillRun:
                 if line.item_name.lower() not in items and line.item_name not in payloads and expense_account_id:
                     product = self.products.get(str(line.product_id)) or {}
                     payloads[line.item_name] = item_payload(line, product, expense_account_id)
-        created, faults = self.create_names("Item", "Name", payloads, lambda name: f"atqbo-poitem-{_digest(name)}")
+        created, faults = create_names(self.qbo, "Item", "Name", payloads, run_id=self.run.run_id,
+                                       dry_run=self.dry_run, describe_fault=fault_text)  # fmt: skip
         items.update(created)
         for po in orders:
             broken = [line.item_name for line in po.lines if line.item_name in faults]
@@ -1007,37 +1005,6 @@ class _BillRun:
                 self.out.fail(po, f"{po.label()}: the QBO item(s) could not be created: "
                                   + "; ".join(f"{n!r}: {faults[n]}" for n in broken),
                               "fix what QBO names (the Autotask product), or create the item in QBO; " + RETRY_HINT)  # fmt: skip
-
-    def create_names(
-        self, entity: str, name_field: str, payloads: dict[str, dict[str, Any]], requestid_of: Callable[[str], str]
-    ) -> tuple[dict[str, dict[str, Any]], dict[str, str]]:
-        """Create name-list records by batch; returns (created by lower-cased name, fault text by name).
-
-        A name created meanwhile (6240: an earlier attempt, another run) is adopted. In a dry run
-        nothing is created: the payloads come back as planned records with Id "(new)".
-        """
-        if not payloads:
-            return {}, {}
-        names = sorted(payloads)
-        if self.dry_run:
-            return {n.lower(): {**payloads[n], "Id": "(new)", "Active": True} for n in names}, {}
-        created: dict[str, dict[str, Any]] = {}
-        faults: dict[str, str] = {}
-        for chunk in _chunks(names, QBO_BATCH_SIZE):
-            batch = [{"bId": str(i), "operation": "create", entity: payloads[n]} for i, n in enumerate(chunk)]
-            results = self.qbo.batch(batch, requestid=requestid_of("\n".join(chunk)))
-            for name, result in zip(chunk, results):
-                if isinstance(result, QboDuplicateName):
-                    again = find_by_name(self.qbo, entity, name_field, {name})
-                    if again:
-                        created.update(again)
-                        continue
-                if isinstance(result, QboFault):
-                    faults[name] = fault_text(result)
-                else:
-                    record = result[entity]
-                    created[str(record[name_field]).lower()] = record
-        return created, faults
 
     def create_bills(
         self,
@@ -1085,7 +1052,7 @@ class _BillRun:
             # after a refusal it is a new attempt, else QBO would replay the refusal.
             tries = int(record.get("attempts") or 0)
             attempt[po.autotask_id] = tries if record.get("status") == "IN_PROGRESS" else tries + 1
-        for chunk in _chunks(sorted(by_id), QBO_BATCH_SIZE):
+        for chunk in chunks(sorted(by_id), QBO_BATCH_SIZE):
             requestid = bill_batch_requestid({a: (generation[a], attempt[a]) for a in chunk})
             for autotask_id in chunk:
                 self.ledger.record_intent(ENTITY, autotask_id, payload_hash=_digest(repr(payloads[autotask_id])),
@@ -1198,16 +1165,6 @@ def find_atqbo_bills(qbo: QuickBooksOnlineHook, since: datetime) -> dict[int, li
         autotask_id = po_id_in_note(bill.get("PrivateNote"))
         if autotask_id is not None:
             found.setdefault(autotask_id, []).append(bill)
-    return found
-
-
-def find_by_name(qbo: QuickBooksOnlineHook, entity: str, field: str, names: Iterable[str]) -> dict[str, dict[str, Any]]:
-    """``entity`` records whose ``field`` is one of ``names`` (inactive ones too: their names stay
-    taken), by lower-cased name (QBO compares names without case)."""
-    found: dict[str, dict[str, Any]] = {}
-    for chunk in _chunks(sorted({n for n in names if n}), QBO_IN_CHUNK):
-        for record in qbo.query_all(entity, where=[where_in(field, chunk), "Active IN (true, false)"], order_by="Id"):
-            found.setdefault(str(record[field]).lower(), record)
     return found
 
 
@@ -1400,8 +1357,3 @@ def _datetime(value: Any) -> datetime | None:
 
 def _digest(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
-
-
-def _chunks(values: list[Any], size: int) -> Iterable[list[Any]]:
-    for i in range(0, len(values), size):
-        yield values[i : i + size]

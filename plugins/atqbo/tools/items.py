@@ -5,7 +5,7 @@ A billing code matches the QBO item whose Name equals the code's match key, QBO 
 case-insensitive. The key is exactly what the invoice sync looks for
 (``atqbo.transform.invoices.item_key_for_billing_code`` under the chosen ``item_match_field``),
 and a copied item is exactly what the invoice sync would create (``item_payload``, created with
-the sync's own ``batch_create_names``). So the comparison answers "which items will my invoices
+the sync's own ``create_names``). So the comparison answers "which items will my invoices
 use, and which will the sync have to create?", and after a copy the sync finds every item.
 
 Pieces:
@@ -34,7 +34,8 @@ from atqbo.exceptions import AtqboConfigError
 from atqbo.hooks.autotask import eq
 from atqbo.notify import ReportRow, RunReport, csv_table
 from atqbo.settings import VARIABLE_NAME, Settings
-from atqbo.sync.invoices import BILLING_CODE_FIELDS, account_id_by_name, batch_create_names, find_names
+from atqbo.sync.invoices import BILLING_CODE_FIELDS, account_id_by_name
+from atqbo.sync.qbo_names import create_names, find_names
 from atqbo.tools.forms import choice, emails
 from atqbo.transform.invoices import (
     TAX_ITEM_NAME,
@@ -484,7 +485,7 @@ def income_account_id(qbo: QuickBooksOnlineHook, settings: Settings) -> str:
 def copy_missing_items(run: RunInfo, qbo: QuickBooksOnlineHook, ledger: Ledger, income_id: str) -> dict[str, int]:
     """Create the QBO items the staged comparison says are missing (TOOL-02); stage one outcome per
     billing code. Safe to repeat: names are looked up again first (an item created since the
-    comparison is used as it is), and a name QBO reports as taken is adopted by ``batch_create_names``.
+    comparison is used as it is), and a name QBO reports as taken is adopted by ``create_names``.
     """
     settings = run.parsed_settings
     comparison = staged_comparison(run, ledger)
@@ -493,7 +494,7 @@ def copy_missing_items(run: RunInfo, qbo: QuickBooksOnlineHook, ledger: Ledger, 
     present = find_names(qbo, "Item", "Name", set(wanted), active_only=False) if wanted else {}
     payloads = {key: item_payload(key, code, income_id, settings) for key, code in wanted.items()
                 if key.lower() not in present}  # fmt: skip
-    created, faults = batch_create_names(run, qbo, "Item", payloads, "Name")
+    created, faults = create_names(qbo, "Item", "Name", payloads, run_id=run.run_id, dry_run=run.dry_run)
     source_of = {key.lower(): code for key, code in wanted.items()}
     outcomes: dict[str, dict[str, Any]] = {}
     for row in comparison.rows:
@@ -545,7 +546,7 @@ def _copy_outcome(
     record = created[lower]
     sent = next((p for k, p in payloads.items() if k.lower() == lower), {})
     if not dry_run and not _is_item_as_sent(record, sent):
-        # QBO said the name was taken after the look-up and batch_create_names adopted that item.
+        # QBO said the name was taken after the look-up and create_names adopted that item.
         return _existing_item_row(record, f"created in QBO meanwhile as item {record.get('Name')!r}, not by this "
                                   "run; used as it is", base)  # fmt: skip
     if not row.source_of_key:

@@ -1,0 +1,81 @@
+"""QBO name-list records (customers, vendors, items) found by name and created by batch: the one
+way every sync and tool does it.
+
+QBO compares names without case, and an inactive record keeps its name taken, so look-ups key by
+the lower-cased name and (unless asked for active ones only) read inactive records too. A create
+QBO refuses as a duplicate name (6240: an earlier attempt whose answer was lost, another run, a
+person) adopts the record that has the name instead.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any, Callable, Iterable
+
+from atqbo.hooks.qbo import QboDuplicateName, QboFault, QuickBooksOnlineHook, where_in
+
+QBO_BATCH_SIZE = 30  # QBO's cap on items per batch request
+QBO_IN_CHUNK = 100  # names per `IN (...)` query: keeps statements well under the URL/POST limits
+
+
+def chunks(values: list[Any], size: int) -> Iterable[list[Any]]:
+    for i in range(0, len(values), size):
+        yield values[i : i + size]
+
+
+def find_names(
+    qbo: QuickBooksOnlineHook, entity: str, field: str, names: Iterable[str], active_only: bool = False
+) -> dict[str, dict[str, Any]]:
+    """``entity`` records whose ``field`` is one of ``names``, by lower-cased name (the oldest first
+    if QBO ever holds two)."""
+    found: dict[str, dict[str, Any]] = {}
+    for chunk in chunks(sorted({n for n in names if n}), QBO_IN_CHUNK):
+        where = [where_in(field, chunk)]
+        if not active_only:
+            where.append("Active IN (true, false)")  # inactive names stay taken in QBO
+        for record in qbo.query_all(entity, where=where, order_by="Id"):
+            found.setdefault(str(record[field]).lower(), record)
+    return found
+
+
+def create_names(
+    qbo: QuickBooksOnlineHook,
+    entity: str,
+    name_field: str,
+    payloads: dict[str, dict[str, Any]],
+    *,
+    run_id: str,
+    dry_run: bool,
+    describe_fault: Callable[[QboFault], str] = str,
+) -> tuple[dict[str, dict[str, Any]], dict[str, str]]:
+    """Create ``payloads`` (name -> record) by batch; returns (created or adopted records by
+    lower-cased name, fault text by name).
+
+    Each batch's ``requestid`` is derived from the run and its names: a retried task sends the same
+    key (QBO replays a lost answer), a later run a new one (else QBO would replay an earlier refusal
+    after its cause was fixed). In a dry run nothing is created: the payloads come back as planned
+    records with Id "(new)".
+    """
+    if not payloads:
+        return {}, {}
+    names = sorted(payloads)
+    if dry_run:
+        return {n.lower(): {**payloads[n], "Id": "(new)", "Active": True, "planned": True} for n in names}, {}
+    created: dict[str, dict[str, Any]] = {}
+    faults: dict[str, str] = {}
+    for chunk in chunks(names, QBO_BATCH_SIZE):
+        batch = [{"bId": str(i), "operation": "create", entity: payloads[n]} for i, n in enumerate(chunk)]
+        digest = hashlib.sha256("\n".join([run_id, *chunk]).encode()).hexdigest()[:16]
+        results = qbo.batch(batch, requestid=f"atqbo-{entity.lower()}-{digest}")
+        for name, result in zip(chunk, results):
+            if isinstance(result, QboDuplicateName):
+                again = find_names(qbo, entity, name_field, {name})
+                if again:
+                    created.update(again)
+                    continue
+            if isinstance(result, QboFault):
+                faults[name] = describe_fault(result)
+            else:
+                record = result[entity]
+                created[str(record[name_field]).lower()] = record
+    return created, faults
