@@ -35,6 +35,7 @@ from __future__ import annotations
 
 from airflow.sdk import CronDataIntervalTimetable, task
 
+from atqbo.sync.purchase_order_tasks import purchase_order_sync_tasks
 from atqbo.tools import forms
 
 FIELDS = forms.sync_run_fields(
@@ -74,50 +75,9 @@ def atqbo_purchase_orders():
         settings.require_purchase_order_settings()
         run.ledger().create_schema()
         print(f"Window {run.describe_window()}{' (DRY RUN: nothing will be written)' if run.dry_run else ''}")
-        return run.to_xcom()
+        return {"run": run.to_xcom()}
 
-    @task
-    def extract(run: dict) -> dict:
-        """Eligible Autotask POs of the window and what they reference, staged in the ledger."""
-        from atqbo.sync.purchase_orders import extract_purchase_orders
-        from atqbo.sync.runs import RunInfo
-
-        info = RunInfo.from_xcom(run)
-        return extract_purchase_orders(info, info.autotask(), info.ledger())
-
-    @task
-    def load(run: dict, extracted: dict) -> dict:
-        """Adopt what QBO already has, check every PO, create vendors, items and bills."""
-        from atqbo.sync.purchase_orders import load_purchase_orders
-        from atqbo.sync.runs import RunInfo
-
-        info = RunInfo.from_xcom(run)
-        ledger = info.ledger()
-        return load_purchase_orders(info, info.qbo(ledger), ledger)
-
-    @task
-    def write_back(run: dict, loaded: dict) -> dict:
-        """External PO Number = the bill's number (or ERROR); a to-do for every failure."""
-        from atqbo.sync.purchase_orders import write_back_purchase_orders
-        from atqbo.sync.runs import RunInfo
-
-        info = RunInfo.from_xcom(run)
-        return write_back_purchase_orders(info, info.autotask(), info.ledger())
-
-    @task
-    def report(run: dict, written: dict) -> dict:
-        """Email and log what the run did."""
-        from atqbo.sync.purchase_orders import report_purchase_orders
-        from atqbo.sync.runs import RunInfo
-
-        info = RunInfo.from_xcom(run)
-        return report_purchase_orders(info, info.ledger())
-
-    run = start()
-    extracted = extract(run)
-    loaded = load(run, extracted)
-    written = write_back(run, loaded)
-    report(run, written)
+    purchase_order_sync_tasks(start())
 
 
 atqbo_purchase_orders()

@@ -50,6 +50,7 @@ from __future__ import annotations
 
 from airflow.sdk import task
 
+from atqbo.sync.purchase_order_tasks import purchase_order_sync_tasks
 from atqbo.tools.forms import tool_dag
 from atqbo.tools.purchase_orders import SYNC_PO_FIELDS
 
@@ -63,6 +64,7 @@ def atqbo_sync_po():
 
         from atqbo.sync.runs import start_tool_run
         from atqbo.tools.forms import read_form
+        from atqbo.tools.purchase_orders import REPORT_TITLE
 
         form = read_form(params, SYNC_PO_FIELDS)
         run = start_tool_run(get_current_context(), alternate_recipients=form["email"])
@@ -70,51 +72,10 @@ def atqbo_sync_po():
         run.ledger().create_schema()
         recipients = ", ".join(form["email"]) or "report_to"
         print(f"Syncing Autotask purchase order {form['autotask_po_id']}; the report goes to {recipients}")
-        return {"run": run.to_xcom(), "autotask_po_id": form["autotask_po_id"]}
+        return {"run": run.to_xcom(), "autotask_ids": [form["autotask_po_id"]], "title": REPORT_TITLE,
+                "always_email": True}  # fmt: skip
 
-    @task
-    def extract(started: dict) -> dict:
-        """The PO, its items, vendor, products and currencies, staged in the ledger."""
-        from atqbo.sync.purchase_orders import extract_purchase_orders
-        from atqbo.sync.runs import RunInfo
-
-        info = RunInfo.from_xcom(started["run"])
-        return extract_purchase_orders(info, info.autotask(), info.ledger(), autotask_ids=[started["autotask_po_id"]])
-
-    @task
-    def load(started: dict, extracted: dict) -> dict:
-        """Adopt a bill QBO already has, check the PO, create its vendor, items and bill."""
-        from atqbo.sync.purchase_orders import load_purchase_orders
-        from atqbo.sync.runs import RunInfo
-
-        info = RunInfo.from_xcom(started["run"])
-        ledger = info.ledger()
-        return load_purchase_orders(info, info.qbo(ledger), ledger)
-
-    @task
-    def write_back(started: dict, loaded: dict) -> dict:
-        """External PO Number = the bill's number (or ERROR); a to-do for a failure."""
-        from atqbo.sync.purchase_orders import write_back_purchase_orders
-        from atqbo.sync.runs import RunInfo
-
-        info = RunInfo.from_xcom(started["run"])
-        return write_back_purchase_orders(info, info.autotask(), info.ledger())
-
-    @task
-    def report(started: dict, written: dict) -> dict:
-        """Log and email what happened to the PO (always, to the alternate email or report_to)."""
-        from atqbo.sync.purchase_orders import report_purchase_orders
-        from atqbo.sync.runs import RunInfo
-        from atqbo.tools.purchase_orders import REPORT_TITLE
-
-        info = RunInfo.from_xcom(started["run"])
-        return report_purchase_orders(info, info.ledger(), title=REPORT_TITLE, always_email=True)
-
-    started = start()
-    extracted = extract(started)
-    loaded = load(started, extracted)
-    written = write_back(started, loaded)
-    report(started, written)
+    purchase_order_sync_tasks(start())
 
 
 atqbo_sync_po()
