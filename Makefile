@@ -8,7 +8,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run test test-fast sandbox lock bench clean
+.PHONY: setup run test test-fast lint format browser sandbox lock bench clean
 
 setup: $(STAMP)
 
@@ -24,12 +24,26 @@ $(STAMP): requirements.txt requirements-clients.txt pyproject.toml
 run: setup
 	scripts/run.sh
 
-test: setup
+# The formatter check and the linter first (ruff, configured in pyproject.toml), Chromium for the
+# browser tests where this machine lets us install it, then every test.
+test: setup lint browser
 	scripts/test.sh
 
 # Unit, sandbox and hook tests only (no dag.test(), no scheduler).
-test-fast: setup
+test-fast: setup lint
 	scripts/test.sh -m "not integration"
+
+lint: setup
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/ruff check .
+
+# Rewrites the files ruff would complain about (formatting and the fixable lint findings).
+format: setup
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+browser:
+	@scripts/install-browser.sh
 
 sandbox: setup
 	$(PY) -m sandbox --seed demo --smtp-port 8725

@@ -6,7 +6,7 @@ import argparse
 import json
 import platform
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from bench import hooks, invoices
@@ -26,7 +26,7 @@ def main(argv: list[str] | None = None) -> int:
         rows = SUITES[name](autotask_latency_ms=args.autotask_latency_ms, qbo_latency_ms=args.qbo_latency_ms)
         result = {
             "suite": name,
-            "ran_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "ran_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "machine": f"{platform.machine()}, {platform.python_implementation()} {platform.python_version()}",
             "autotask_latency_ms": args.autotask_latency_ms,
             "qbo_latency_ms": args.qbo_latency_ms,
@@ -39,7 +39,9 @@ def main(argv: list[str] | None = None) -> int:
         for row in rows:
             rate = row["records"] / row["seconds"] if row["seconds"] else float("inf")
             split = f" ({row['autotask_calls']:,} + {row['qbo_calls']:,})" if "autotask_calls" in row else ""
-            print(f"| {row['name']} | {row['records']:,} | {row['calls']:,}{split} | {row['seconds']:.2f} | {rate:,.0f} |")
+            print(
+                f"| {row['name']} | {row['records']:,} | {row['calls']:,}{split} | {row['seconds']:.2f} | {rate:,.0f} |"
+            )
     return 0
 
 

@@ -13,8 +13,9 @@ import json
 import os
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 DEFAULT_AUTOTASK_LATENCY_MS = 150
 DEFAULT_QBO_LATENCY_MS = 200
@@ -30,11 +31,10 @@ def _timed(sandbox: Any, api: str, fn: Callable[[], int]) -> tuple[int, int, flo
 
 
 def run(autotask_latency_ms: int, qbo_latency_ms: int) -> list[dict[str, Any]]:
-    from sandbox import Sandbox
-
     from atqbo.hooks.autotask import AutotaskHook, gte
     from atqbo.hooks.qbo import QuickBooksOnlineHook
     from atqbo.ledger import Ledger
+    from sandbox import Sandbox
 
     sandbox = Sandbox(port=0).start()
     workdir = Path(tempfile.mkdtemp(prefix="atqbo-bench-"))
@@ -64,21 +64,31 @@ def run(autotask_latency_ms: int, qbo_latency_ms: int) -> list[dict[str, Any]]:
             rows.append({"name": name, "records": records, "calls": calls, "seconds": round(seconds, 3)})
 
         at.threshold_information()  # zone discovery and first budget check are not part of the runs
-        row("Autotask: query 5,000 companies (nextPageUrl paging)", "autotask",
-            lambda: len(at.query_all("Companies", [gte("id", 1)])))
+        row(
+            "Autotask: query 5,000 companies (nextPageUrl paging)",
+            "autotask",
+            lambda: len(at.query_all("Companies", [gte("id", 1)])),
+        )
         ids = [c["id"] for c in sandbox.state()["autotask"]["Companies"]][:2000]
-        row("Autotask: get_many 2,000 ids (`in` chunks of 500)", "autotask",
-            lambda: len(at.get_many("Companies", ids)))
-        row("Autotask: get 50 ids one by one (for contrast)", "autotask",
-            lambda: sum(1 for i in ids[:50] if at.get("Companies", i)))
+        row("Autotask: get_many 2,000 ids (`in` chunks of 500)", "autotask", lambda: len(at.get_many("Companies", ids)))
+        row(
+            "Autotask: get 50 ids one by one (for contrast)",
+            "autotask",
+            lambda: sum(1 for i in ids[:50] if at.get("Companies", i)),
+        )
         qbo.company_info()  # token refresh is not part of the runs
-        row("QBO: query_all 2,500 customers (pages of 1,000)", "qbo",
-            lambda: sum(1 for _ in qbo.query_all("Customer")))
+        row("QBO: query_all 2,500 customers (pages of 1,000)", "qbo", lambda: sum(1 for _ in qbo.query_all("Customer")))
         items = [{"bId": str(i), "operation": "create", "Customer": {"DisplayName": f"Batch {i}"}} for i in range(300)]
-        row("QBO: create 300 customers by batch (30 per request)", "qbo",
-            lambda: sum(1 for r in qbo.batch(items) if isinstance(r, dict)))
-        row("QBO: create 30 customers one by one (for contrast)", "qbo",
-            lambda: sum(1 for i in range(30) if qbo.create("Customer", {"DisplayName": f"Single {i}"})))
+        row(
+            "QBO: create 300 customers by batch (30 per request)",
+            "qbo",
+            lambda: sum(1 for r in qbo.batch(items) if isinstance(r, dict)),
+        )
+        row(
+            "QBO: create 30 customers one by one (for contrast)",
+            "qbo",
+            lambda: sum(1 for i in range(30) if qbo.create("Customer", {"DisplayName": f"Single {i}"})),
+        )
         return rows
     finally:
         sandbox.stop()

@@ -12,7 +12,7 @@ import os
 import random
 import tempfile
 import time
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -29,10 +29,18 @@ def synthetic_tenant(today: date, invoices: int = INVOICES, lines: int = LINES) 
     codes = demo["autotask"]["BillingCodes"]
     rng = random.Random(42)
     companies = [
-        {"id": 48000000 + i, "companyName": f"Bench Client {i:03d} LLC", "companyType": 1, "phone": "555-0100",
-         "address1": f"{i} Main St", "city": "Columbus", "state": "OH", "postalCode": "43004"}
+        {
+            "id": 48000000 + i,
+            "companyName": f"Bench Client {i:03d} LLC",
+            "companyType": 1,
+            "phone": "555-0100",
+            "address1": f"{i} Main St",
+            "city": "Columbus",
+            "state": "OH",
+            "postalCode": "43004",
+        }
         for i in range(COMPANIES)
-    ]  # fmt: skip
+    ]
     invoice_rows, items = [], []
     for n in range(invoices):
         inv_id = 49000000 + n
@@ -44,32 +52,52 @@ def synthetic_tenant(today: date, invoices: int = INVOICES, lines: int = LINES) 
             qty = rng.choice([1, 1, 2, 3, 5, 10])
             amount = round(qty * code["unitPrice"], 2)
             total += amount
-            items.append({
-                "id": 50000000 + n * lines + k, "invoiceID": inv_id, "companyID": company["id"],
-                "billingCodeID": code["id"], "billingItemType": 1, "organizationalLevelAssociationID": 1 + k % 5,
-                "itemName": code["name"], "description": f"{code['name']} for {day:%B %Y}", "itemDate": f"{day}T12:00:00Z",
-                "quantity": float(qty), "rate": code["unitPrice"], "extendedPrice": amount, "totalAmount": amount,
-                "taxDollars": 0.0,
-            })  # fmt: skip
-        invoice_rows.append({
-            "id": inv_id, "companyID": company["id"], "invoiceNumber": None, "invoiceDateTime": f"{day}T00:00:00Z",
-            "fromDate": f"{day - timedelta(days=30)}T00:00:00Z", "toDate": f"{day}T00:00:00Z",
-            "dueDate": f"{day + timedelta(days=30)}T00:00:00Z", "paymentTerm": 1, "invoiceTotal": round(total, 2),
-            "totalTaxValue": 0.0, "comments": "Thank you for your business.", "isVoided": False,
-        })  # fmt: skip
+            items.append(
+                {
+                    "id": 50000000 + n * lines + k,
+                    "invoiceID": inv_id,
+                    "companyID": company["id"],
+                    "billingCodeID": code["id"],
+                    "billingItemType": 1,
+                    "organizationalLevelAssociationID": 1 + k % 5,
+                    "itemName": code["name"],
+                    "description": f"{code['name']} for {day:%B %Y}",
+                    "itemDate": f"{day}T12:00:00Z",
+                    "quantity": float(qty),
+                    "rate": code["unitPrice"],
+                    "extendedPrice": amount,
+                    "totalAmount": amount,
+                    "taxDollars": 0.0,
+                }
+            )
+        invoice_rows.append(
+            {
+                "id": inv_id,
+                "companyID": company["id"],
+                "invoiceNumber": None,
+                "invoiceDateTime": f"{day}T00:00:00Z",
+                "fromDate": f"{day - timedelta(days=30)}T00:00:00Z",
+                "toDate": f"{day}T00:00:00Z",
+                "dueDate": f"{day + timedelta(days=30)}T00:00:00Z",
+                "paymentTerm": 1,
+                "invoiceTotal": round(total, 2),
+                "totalTaxValue": 0.0,
+                "comments": "Thank you for your business.",
+                "isVoided": False,
+            }
+        )
     return {"autotask": {"Companies": companies, "Invoices": invoice_rows, "BillingItems": items}}
 
 
 def run(autotask_latency_ms: int, qbo_latency_ms: int) -> list[dict[str, Any]]:
-    from sandbox import Sandbox
-    from sandbox.seeds import load_seed
-
     from atqbo.hooks.autotask import AutotaskHook
     from atqbo.hooks.qbo import QuickBooksOnlineHook
     from atqbo.ledger import Ledger
     from atqbo.settings import Settings
     from atqbo.sync import invoices as sync
     from atqbo.sync.runs import RunInfo
+    from sandbox import Sandbox
+    from sandbox.seeds import load_seed
 
     today = date.today()
     sandbox = Sandbox(port=0).start()
@@ -83,11 +111,15 @@ def run(autotask_latency_ms: int, qbo_latency_ms: int) -> list[dict[str, Any]]:
         ledger = Ledger.from_url(f"sqlite:///{workdir / 'state.db'}")
         ledger.create_schema()
         settings = Settings.from_dict({"invoice_lookback_days": 14})
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         run_info = RunInfo(
-            dag_id="bench", run_id="bench-1", run_key="bench/1", settings=settings.to_dict(),
-            window_start=(now - timedelta(days=14)).isoformat(), window_end=now.isoformat(),
-        )  # fmt: skip
+            dag_id="bench",
+            run_id="bench-1",
+            run_key="bench/1",
+            settings=settings.to_dict(),
+            window_start=(now - timedelta(days=14)).isoformat(),
+            window_end=now.isoformat(),
+        )
         autotask = AutotaskHook()
         qbo = QuickBooksOnlineHook(ledger=ledger)
         qbo.company_info()  # the token refresh is not part of any step
@@ -111,17 +143,35 @@ def run(autotask_latency_ms: int, qbo_latency_ms: int) -> list[dict[str, Any]]:
             calls = {api: len(sandbox.requests.list(api)) - before[api] for api in ("autotask", "qbo")}
             if name == "extract":
                 processed = result["invoices"]  # the synthetic invoices plus the demo's unsynced ones
-            rows.append({"name": f"invoices: {name}", "records": processed, "calls": calls["autotask"] + calls["qbo"],
-                         "autotask_calls": calls["autotask"], "qbo_calls": calls["qbo"], "seconds": round(seconds, 3),
-                         "result": result})  # fmt: skip
-        created = [i for i in sandbox.state()["qbo"]["Invoice"] if "Autotask invoice 49" in (i.get("PrivateNote") or "")]
+            rows.append(
+                {
+                    "name": f"invoices: {name}",
+                    "records": processed,
+                    "calls": calls["autotask"] + calls["qbo"],
+                    "autotask_calls": calls["autotask"],
+                    "qbo_calls": calls["qbo"],
+                    "seconds": round(seconds, 3),
+                    "result": result,
+                }
+            )
+        created = [
+            i for i in sandbox.state()["qbo"]["Invoice"] if "Autotask invoice 49" in (i.get("PrivateNote") or "")
+        ]
         assert len(created) == INVOICES, f"expected {INVOICES} invoices in QBO, found {len(created)}"
         at_calls = sum(r["autotask_calls"] for r in rows)
         qbo_calls = sum(r["qbo_calls"] for r in rows)
-        rows.append({"name": "invoices: whole run", "records": processed, "calls": at_calls + qbo_calls,
-                     "autotask_calls": at_calls, "qbo_calls": qbo_calls, "seconds": round(total_seconds, 3),
-                     "autotask_calls_per_invoice": round(at_calls / processed, 3),
-                     "qbo_calls_per_invoice": round(qbo_calls / processed, 3)})  # fmt: skip
+        rows.append(
+            {
+                "name": "invoices: whole run",
+                "records": processed,
+                "calls": at_calls + qbo_calls,
+                "autotask_calls": at_calls,
+                "qbo_calls": qbo_calls,
+                "seconds": round(total_seconds, 3),
+                "autotask_calls_per_invoice": round(at_calls / processed, 3),
+                "qbo_calls_per_invoice": round(qbo_calls / processed, 3),
+            }
+        )
         rows += reconcile_afterwards(sandbox, workdir, settings)
         return rows
     finally:
@@ -134,11 +184,15 @@ def reconcile_afterwards(sandbox: Any, workdir: Path, settings: Any) -> list[dic
     from atqbo.tools import reconcile
 
     os.environ["AIRFLOW_CONN_ATQBO_STATE"] = json.dumps({"conn_type": "sqlite", "host": str(workdir / "state.db")})
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     run_info = RunInfo(
-        dag_id="bench_reconcile", run_id="bench-1", run_key="bench_reconcile/1", settings=settings.to_dict(),
-        window_start=(now - timedelta(days=30)).isoformat(), window_end=now.isoformat(),
-    )  # fmt: skip
+        dag_id="bench_reconcile",
+        run_id="bench-1",
+        run_key="bench_reconcile/1",
+        settings=settings.to_dict(),
+        window_start=(now - timedelta(days=30)).isoformat(),
+        window_end=now.isoformat(),
+    )
     sandbox.requests.clear()
     started = time.perf_counter()
     read = reconcile.read_documents(run_info)
@@ -156,10 +210,22 @@ def reconcile_afterwards(sandbox: Any, workdir: Path, settings: Any) -> list[dic
     assert drifted == {(29684005, "voided in Autotask, not in QBO: Autotask voided, QBO not voided")}, drifted
     documents = read["invoices"] + read["bills"]
     return [
-        {"name": "reconcile: read both sides", "records": documents, "calls": calls["autotask"] + calls["qbo"],
-         "autotask_calls": calls["autotask"], "qbo_calls": calls["qbo"], "seconds": round(read_seconds, 3),
-         "result": read},
-        {"name": "reconcile: compare", "records": len(checks), "calls": 0, "autotask_calls": 0, "qbo_calls": 0,
-         "seconds": round(compare_seconds, 3), "result": {"checked": len(checks), "agree": agreeing,
-                                                          "drift": len(checks) - agreeing}},
-    ]  # fmt: skip
+        {
+            "name": "reconcile: read both sides",
+            "records": documents,
+            "calls": calls["autotask"] + calls["qbo"],
+            "autotask_calls": calls["autotask"],
+            "qbo_calls": calls["qbo"],
+            "seconds": round(read_seconds, 3),
+            "result": read,
+        },
+        {
+            "name": "reconcile: compare",
+            "records": len(checks),
+            "calls": 0,
+            "autotask_calls": 0,
+            "qbo_calls": 0,
+            "seconds": round(compare_seconds, 3),
+            "result": {"checked": len(checks), "agree": agreeing, "drift": len(checks) - agreeing},
+        },
+    ]

@@ -18,7 +18,6 @@ It writes nothing to Autotask or QuickBooks Online and sends no email.
 from __future__ import annotations
 
 import pendulum
-
 from airflow.sdk import dag, task
 
 

@@ -74,9 +74,11 @@ def atqbo_copy_missing_items():
         ledger = run.ledger()
         ledger.create_schema()
         account_id = income_account_id(run.qbo(ledger), run.parsed_settings)
-        print(f"Matching billing codes to QBO items by {MATCH_FIELD_LABELS[run.parsed_settings.item_match_field]}; "
-              f"new items go to income account {run.parsed_settings.new_item_income_account!r} (Id {account_id})"
-              f"{' (DRY RUN: nothing will be created)' if run.dry_run else ''}")  # fmt: skip
+        print(
+            f"Matching billing codes to QBO items by {MATCH_FIELD_LABELS[run.parsed_settings.item_match_field]}; "
+            f"new items go to income account {run.parsed_settings.new_item_income_account!r} (Id {account_id})"
+            f"{' (DRY RUN: nothing will be created)' if run.dry_run else ''}"
+        )
         return {"run": run.to_xcom(), "income_account_id": account_id}
 
     @task

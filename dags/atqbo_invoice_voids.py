@@ -35,7 +35,9 @@ FIELDS = forms.sync_run_fields(
     forms.whole_number(
         "void_lookback_days",
         "Days before the run's interval to look for voided Autotask invoices (empty: the setting).",
-        None, 0, 3650,
+        None,
+        0,
+        3650,
     )
 )
 SCHEDULE = CronDataIntervalTimetable("*/15 * * * *", timezone="UTC")

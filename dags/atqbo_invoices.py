@@ -48,7 +48,9 @@ FIELDS = forms.sync_run_fields(
     forms.whole_number(
         "invoice_lookback_days",
         "Override invoice_lookback_days for this run (empty: use the setting).",
-        None, 0, 3650,
+        None,
+        0,
+        3650,
     )
 )
 SCHEDULE = CronDataIntervalTimetable("*/15 * * * *", timezone="UTC")
@@ -77,7 +79,9 @@ def atqbo_invoices():
             },
         )
         if not run.parsed_settings.invoice_sync_enabled:
-            raise AirflowSkipException("Invoice sync is off (invoice_sync_enabled is false in atqbo_settings): nothing to do")
+            raise AirflowSkipException(
+                "Invoice sync is off (invoice_sync_enabled is false in atqbo_settings): nothing to do"
+            )
         try:
             begin_invoice_run(run, run.ledger())
         except SyncBusy as busy:

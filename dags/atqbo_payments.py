@@ -39,7 +39,9 @@ FIELDS = forms.sync_run_fields(
         "payment_lookback_days",
         "Read QBO payments changed in this many days before now, instead of since the "
         "last successful run (empty: since the last run; the first run uses the setting).",
-        None, 0, 30,
+        None,
+        0,
+        30,
     )
 )
 SCHEDULE = CronDataIntervalTimetable("0 * * * *", timezone="UTC")

@@ -42,7 +42,9 @@ FIELDS = forms.sync_run_fields(
     forms.whole_number(
         "po_lookback_days",
         "Override po_lookback_days for this run (empty: use the setting; 0 pauses).",
-        None, 0, 3650,
+        None,
+        0,
+        3650,
     )
 )
 SCHEDULE = CronDataIntervalTimetable("*/15 * * * *", timezone="UTC")

@@ -42,6 +42,8 @@ Notes (3)
 
 from __future__ import annotations
 
+from datetime import UTC
+
 from airflow.sdk import task
 
 from atqbo.tools.forms import tool_dag
@@ -63,14 +65,14 @@ def atqbo_reset():
     @task
     def reset(run: dict) -> dict:
         """Clear stale locks and in-progress records; keep a live run's; report each."""
-        from datetime import datetime, timezone
+        from datetime import datetime
 
         from atqbo.sync.runs import RunInfo, lock_owner_active
         from atqbo.tools.reset import build_reset_report, reset_stuck_sync
 
         info = RunInfo.from_xcom(run)
         ledger = info.ledger()
-        findings = reset_stuck_sync(ledger, info.run_key, datetime.now(timezone.utc), lock_owner_active)
+        findings = reset_stuck_sync(ledger, info.run_key, datetime.now(UTC), lock_owner_active)
         info.publish(build_reset_report(info.dag_id, info.run_id, findings), ledger)
         return {
             "cleared": sum(f.cleared for f in findings),

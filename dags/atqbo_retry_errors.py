@@ -103,8 +103,9 @@ def atqbo_retry_errors():
             for outcome in outcomes:
                 print(f"error #{outcome.error_id} ({outcome.entity} {outcome.autotask_id}): {outcome.describe()}")
         entries = select_entries(ledger, entity, since)
-        report = build_error_log_report(info.dag_id, info.run_id, entries, describe_filters(entity, since), outcomes,
-                                        unmatched)  # fmt: skip
+        report = build_error_log_report(
+            info.dag_id, info.run_id, entries, describe_filters(entity, since), outcomes, unmatched
+        )
         info.publish(report, ledger)
         return {"open": len(entries), "requeued": sum(o.requeued for o in outcomes), "unmatched": len(unmatched)}
 

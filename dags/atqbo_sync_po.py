@@ -72,8 +72,12 @@ def atqbo_sync_po():
         run.ledger().create_schema()
         recipients = ", ".join(form["email"]) or "report_to"
         print(f"Syncing Autotask purchase order {form['autotask_po_id']}; the report goes to {recipients}")
-        return {"run": run.to_xcom(), "autotask_ids": [form["autotask_po_id"]], "title": REPORT_TITLE,
-                "always_email": True}  # fmt: skip
+        return {
+            "run": run.to_xcom(),
+            "autotask_ids": [form["autotask_po_id"]],
+            "title": REPORT_TITLE,
+            "always_email": True,
+        }
 
     purchase_order_sync_tasks(start())
 

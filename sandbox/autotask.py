@@ -19,8 +19,9 @@ import re
 import threading
 import time
 from bisect import bisect_left
-from datetime import date, datetime, timezone
-from typing import Any, Callable
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from typing import Any
 from urllib.parse import quote, unquote
 
 from sandbox.api import ApiEmulator
@@ -681,7 +682,7 @@ class AutotaskApi(ApiEmulator):
                 raise _WriteError(f"Value {value} is not a valid picklist value for {field.name}")
 
     def _blank(self, spec: EntitySpec) -> dict[str, Any]:
-        record: dict[str, Any] = {name: None for name in spec.fields}
+        record: dict[str, Any] = dict.fromkeys(spec.fields)
         record["userDefinedFields"] = []
         return record
 
@@ -894,11 +895,11 @@ def _project(record: dict[str, Any], query: Query) -> dict[str, Any]:
 
 
 def _utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def _format_datetime(dt: datetime) -> str:
-    dt = dt.astimezone(timezone.utc)
+    dt = dt.astimezone(UTC)
     if dt.microsecond:
         return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
     return dt.strftime("%Y-%m-%dT%H:%M:%SZ")

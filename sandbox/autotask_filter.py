@@ -19,9 +19,10 @@ Rules, with where they come from (see sandbox/README.md, "Autotask"):
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
-from typing import Any, Callable, Mapping
+from datetime import UTC, date, datetime
+from typing import Any
 
 MAX_PAGE_SIZE = 500
 
@@ -342,5 +343,5 @@ def parse_datetime(value: Any) -> datetime:
     else:
         raise ValueError(f"not a date-time: {value!r}")
     if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=timezone.utc)
-    return dt.astimezone(timezone.utc)
+        dt = dt.replace(tzinfo=UTC)
+    return dt.astimezone(UTC)

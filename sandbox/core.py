@@ -14,7 +14,7 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -45,7 +45,7 @@ class Clock:
 
     @staticmethod
     def utcnow() -> datetime:
-        return datetime.now(timezone.utc)
+        return datetime.now(UTC)
 
 
 @dataclass
@@ -58,7 +58,7 @@ class Request:
     client: str = "127.0.0.1"
 
     @classmethod
-    def build(cls, method: str, raw_path: str, headers: dict[str, str], body: bytes, client: str) -> "Request":
+    def build(cls, method: str, raw_path: str, headers: dict[str, str], body: bytes, client: str) -> Request:
         path, _, qs = raw_path.partition("?")
         return cls(
             method=method.upper(),
@@ -92,12 +92,12 @@ class Response:
     headers: dict[str, str] = field(default_factory=dict)
 
     @classmethod
-    def json(cls, status: int, payload: Any, headers: dict[str, str] | None = None) -> "Response":
+    def json(cls, status: int, payload: Any, headers: dict[str, str] | None = None) -> Response:
         body = json.dumps(payload, default=str).encode("utf-8")
         return cls(status, body, {"Content-Type": "application/json; charset=utf-8", **(headers or {})})
 
     @classmethod
-    def text(cls, status: int, text: str, content_type: str = "text/plain; charset=utf-8") -> "Response":
+    def text(cls, status: int, text: str, content_type: str = "text/plain; charset=utf-8") -> Response:
         return cls(status, text.encode("utf-8"), {"Content-Type": content_type})
 
 
@@ -136,7 +136,7 @@ class FaultRule:
     _rng: random.Random = field(default_factory=random.Random, repr=False)
 
     @classmethod
-    def from_doc(cls, doc: dict[str, Any]) -> "FaultRule":
+    def from_doc(cls, doc: dict[str, Any]) -> FaultRule:
         unknown = set(doc) - {"api", "mode", "method", "path", "times", "after", "probability", "latency_ms", "seed"}
         if unknown:
             raise ValueError(f"unknown fault rule keys: {sorted(unknown)}")
@@ -183,9 +183,7 @@ class FaultRule:
             return False
         if self.method and req.method != self.method:
             return False
-        if self.path and not re.search(self.path, req.path, re.IGNORECASE):
-            return False
-        return True
+        return not (self.path and not re.search(self.path, req.path, re.IGNORECASE))
 
 
 class FaultBook:
@@ -307,4 +305,4 @@ class Gate:
 
 def iso_utc(dt: datetime | None = None) -> str:
     dt = dt or Clock.utcnow()
-    return dt.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return dt.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")

@@ -17,7 +17,7 @@ from aiosmtpd.controller import Controller
 
 
 class _KeepAll:
-    def __init__(self, store: "MailServer"):
+    def __init__(self, store: MailServer):
         self.store = store
 
     async def handle_DATA(self, server, session, envelope) -> str:  # noqa: N802 - aiosmtpd hook name

@@ -7,6 +7,7 @@ It can run in a thread of a test process (``Sandbox(...).start()``) or as ``pyth
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import json
 import logging
@@ -59,7 +60,7 @@ class Sandbox:
     def base_url(self) -> str:
         return f"http://{self.host}:{self.port}"
 
-    def start(self) -> "Sandbox":
+    def start(self) -> Sandbox:
         handler = type("Handler", (_Handler,), {"sandbox": self})
         self._httpd = _Server((self.host, self.port), handler)
         self.port = self._httpd.server_address[1]
@@ -254,10 +255,8 @@ class _Handler(BaseHTTPRequestHandler):
             )
         if response is None:
             self.close_connection = True
-            try:
+            with contextlib.suppress(OSError):
                 self.connection.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
             return
         self.send_response(response.status)
         for name, value in response.headers.items():

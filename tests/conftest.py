@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
+from tests.net_support import REPO
 
 os.environ.setdefault("AIRFLOW_HOME", str(REPO / ".airflow-test"))
 # Under pytest-xdist (scripts/test.sh runs two workers) each worker has its own Airflow home and
@@ -71,8 +71,14 @@ def ledger(request, tmp_path):
     led = Ledger.from_url(url)
     led.create_schema()
     with led.transaction() as tx:  # each test starts from empty tables in the shared database
-        for table in ("atqbo_sync_records", "atqbo_error_log", "atqbo_oauth_tokens", "atqbo_run_locks", "atqbo_staging",
-                      "atqbo_run_history"):
+        for table in (
+            "atqbo_sync_records",
+            "atqbo_error_log",
+            "atqbo_oauth_tokens",
+            "atqbo_run_locks",
+            "atqbo_staging",
+            "atqbo_run_history",
+        ):
             tx._conn.cursor().execute(f"DELETE FROM {table}")
     yield led
     led.close()

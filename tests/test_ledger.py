@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -25,7 +25,7 @@ def test_every_statement_lives_in_include_sql():
 
 
 def test_timestamps_sort_as_text():
-    a = datetime(2026, 1, 2, 3, 4, 5, 6, tzinfo=timezone.utc)
+    a = datetime(2026, 1, 2, 3, 4, 5, 6, tzinfo=UTC)
     b = a + timedelta(microseconds=1)
     assert to_ts(a) < to_ts(b)
     assert from_ts(to_ts(a)) == a
@@ -78,7 +78,7 @@ def test_error_log_counts_repeats_and_resolves(ledger):
     assert ledger.resolve_errors("invoice", 5) == 1
     assert [e["id"] for e in ledger.list_errors()] == [other]
     assert len(ledger.list_errors(include_resolved=True)) == 2
-    future = datetime.now(timezone.utc) + timedelta(days=1)
+    future = datetime.now(UTC) + timedelta(days=1)
     assert ledger.list_errors(since=future) == []
 
 
@@ -93,7 +93,7 @@ def test_run_lock_is_exclusive_until_released_or_expired(ledger):
     assert ledger.acquire_run_lock("atqbo_invoices", "run-3", ttl_seconds=600)  # takes over the stale lock
     assert ledger.acquire_run_lock("other", "x", ttl_seconds=-1)
     assert ledger.clear_run_locks(stale_only=True) == 1
-    assert [l["name"] for l in ledger.list_run_locks()] == ["atqbo_invoices"]
+    assert [lock["name"] for lock in ledger.list_run_locks()] == ["atqbo_invoices"]
     assert ledger.clear_run_locks(stale_only=False) == 1
 
 
@@ -112,7 +112,7 @@ def test_token_refresh_lease_has_one_holder_among_threads(ledger):
     for t in threads:
         t.join()
     assert len(winners) == 1
-    expires = datetime.now(timezone.utc) + timedelta(hours=1)
+    expires = datetime.now(UTC) + timedelta(hours=1)
     ledger.save_oauth_token(
         "realm-1",
         refresh_token="rt-2",
@@ -205,7 +205,10 @@ def test_tool08_requeue_moves_only_an_error_record_back_to_pending(ledger):
 def test_tool09_in_progress_records_are_listed_and_reset_one_by_one(ledger):
     ledger.record_intent("invoice", 5, payload_hash="h", request_id="atqbo-inv-5-g0", run_id="dead")
     ledger.record_intent("purchase_order", 9, payload_hash="h", request_id="atqbo-bill-x", run_id="alive")
-    assert [(r["entity"], r["autotask_id"]) for r in ledger.list_in_progress()] == [("invoice", 5), ("purchase_order", 9)]
+    assert [(r["entity"], r["autotask_id"]) for r in ledger.list_in_progress()] == [
+        ("invoice", 5),
+        ("purchase_order", 9),
+    ]
     assert ledger.reset_in_progress_record("invoice", 5)
     assert not ledger.reset_in_progress_record("invoice", 5)
     record = ledger.get_sync_record("invoice", 5)
@@ -216,7 +219,9 @@ def test_tool09_in_progress_records_are_listed_and_reset_one_by_one(ledger):
 def test_run_history_keeps_each_runs_counts_newest_first(ledger):
     ledger.record_run("atqbo_invoices", "scheduled__1", {"transferred": 3, "failed": 1}, window="w1")
     ledger.record_run("atqbo_payments", "scheduled__1", {"matched": 2}, dry_run=True)
-    ledger.record_run("atqbo_invoices", "scheduled__1", {"transferred": 4, "failed": 0}, window="w1")  # a retried report
+    ledger.record_run(
+        "atqbo_invoices", "scheduled__1", {"transferred": 4, "failed": 0}, window="w1"
+    )  # a retried report
     runs = ledger.list_runs()
     assert [(r["dag_id"], r["counts"]) for r in runs] == [
         ("atqbo_invoices", {"transferred": 4, "failed": 0}),

@@ -27,6 +27,7 @@ from atqbo.notify import (
     report_recipients,
 )
 from atqbo.settings import Settings
+from tests.notify_support import airflow_dag_failure_context
 
 NASTY_COMPANY = "O'Brien & Sons <x>"
 
@@ -50,7 +51,7 @@ def _report(dry_run: bool = False) -> RunReport:
             "1038",
             Decimal("1234.50"),
             Decimal("1234.50"),
-        ),  # fmt: skip
+        ),
         ReportRow(
             "transferred",
             "invoice",
@@ -61,7 +62,7 @@ def _report(dry_run: bool = False) -> RunReport:
             "1039",
             Decimal("10.00"),
             Decimal("10.02"),
-        ),  # fmt: skip
+        ),
         ReportRow(
             "failed",
             "invoice",
@@ -71,7 +72,7 @@ def _report(dry_run: bool = False) -> RunReport:
             autotask_total=Decimal("-50.00"),
             reason="Invoice total is negative (-50.00)\nQBO cannot hold a negative invoice",
             fix="Issue a credit memo in QBO by hand",
-        ),  # fmt: skip
+        ),
         ReportRow("warning", "invoice", 29684001, "INV-1001", "Acme, Inc.", reason="Payment terms 'Net 45' not in QBO"),
         ReportRow("skipped", "invoice", 29684004, "INV-1004", "Gamma", reason="already transferred (QBO 1030)"),
     ]
@@ -152,7 +153,8 @@ def test_inv21_summary_text_has_header_counts_and_each_section():
     failed = lines.index("Failed (1)")
     assert (
         lines[failed + 1]
-        == f"  - INV-1003 (Autotask id 29684003), {NASTY_COMPANY}; Autotask total -50.00: Invoice total is negative (-50.00)"
+        == f"  - INV-1003 (Autotask id 29684003), {NASTY_COMPANY}; Autotask total -50.00: Invoice total is negative "
+        "(-50.00)"
     )
     assert lines[failed + 2] == "    QBO cannot hold a negative invoice"
     assert lines[failed + 3] == "    Fix: Issue a credit memo in QBO by hand"
@@ -162,8 +164,17 @@ def test_inv21_summary_text_has_header_counts_and_each_section():
 
 def test_inv21_summary_text_of_a_dry_run_says_nothing_was_written():
     report = _report(dry_run=True)
-    report.rows.append(ReportRow("planned", "invoice", 29684005, "INV-1005", "Delta", autotask_total=Decimal("99.00"),
-                                 reason="would create a QBO invoice"))  # fmt: skip
+    report.rows.append(
+        ReportRow(
+            "planned",
+            "invoice",
+            29684005,
+            "INV-1005",
+            "Delta",
+            autotask_total=Decimal("99.00"),
+            reason="would create a QBO invoice",
+        )
+    )
     lines = report.summary_text().splitlines()
     assert lines[3] == "DRY RUN: nothing was written"
     assert "Planned (dry run) (1)" in lines
@@ -197,11 +208,22 @@ def test_inv21_csv_has_the_header_and_one_line_per_row_read_back_exactly():
     report = _report()
     text = report.to_csv()
     assert text.startswith(",".join(CSV_COLUMNS) + "\r\n")
-    assert CSV_COLUMNS == ("outcome", "entity", "autotask_id", "reference", "company", "qbo_id", "qbo_number",
-                           "autotask_total", "qbo_total", "reason", "fix")  # fmt: skip
+    assert CSV_COLUMNS == (
+        "outcome",
+        "entity",
+        "autotask_id",
+        "reference",
+        "company",
+        "qbo_id",
+        "qbo_number",
+        "autotask_total",
+        "qbo_total",
+        "reason",
+        "fix",
+    )
     parsed = list(csv.DictReader(io.StringIO(text, newline="")))
     assert len(parsed) == len(report.rows)
-    for row, line in zip(report.rows, parsed):
+    for row, line in zip(report.rows, parsed, strict=True):
         expected = {k: "" if v is None else str(v) for k, v in row.to_dict().items()}
         assert line == expected
     # The quoting itself, byte for byte: commas, doubled quotes, an embedded newline.
@@ -224,7 +246,7 @@ def test_csv_neutralises_spreadsheet_formulas_in_text_columns_only():
             autotask_total=Decimal("-5.00"),
             reason="-oops",
             fix="+call",
-        ),  # fmt: skip
+        ),
     ]
     (line,) = csv.DictReader(io.StringIO(report.to_csv(), newline=""))
     assert line["reference"] == "'=1+2"
@@ -327,41 +349,6 @@ def test_inv21_recipients_are_report_to_then_extra_without_duplicates():
 # -- failure callback context ---------------------------------------------------------------------------
 
 
-def airflow_dag_failure_context(
-    dag_id: str = "atqbo_invoices",
-    run_id: str = "scheduled__2026-11-21T00:15:00+00:00",
-    task_id: str = "create_invoices",
-    *,
-    map_index: int = -1,
-    clear_number: int = 0,
-    reason: str = "task_failure",
-) -> dict:
-    """The context Airflow 3.3 gives a DAG on_failure_callback after a task failed, built by
-    Airflow's own code the way the dag processor builds it (dag_processing/processor.py
-    ``_execute_dag_callbacks``): the last failed task instance's template context plus ``reason``."""
-    import uuid
-    from datetime import datetime, timezone
-
-    from airflow.sdk import DAG, task
-    from airflow.sdk.api.datamodels._generated import DagRun, TIRunContext
-    from airflow.sdk.execution_time.task_runner import RuntimeTaskInstance
-
-    with DAG(dag_id, schedule=None, start_date=datetime(2026, 1, 1, tzinfo=timezone.utc)) as dag:
-        task(task_id=task_id)(lambda: None)()
-    now = datetime.now(timezone.utc)
-    dag_run = DagRun(dag_id=dag_id, run_id=run_id, logical_date=now, data_interval_start=now, data_interval_end=now,
-                     run_after=now, start_date=now, end_date=now, clear_number=clear_number, run_type="scheduled",
-                     state="failed", conf={}, consumed_asset_events=[], partition_key=None)  # fmt: skip
-    ti = RuntimeTaskInstance.model_construct(
-        id=uuid.uuid4(), task_id=task_id, dag_id=dag_id, run_id=run_id, try_number=3, map_index=map_index,
-        dag_version_id=uuid.uuid4(), task=dag.get_task(task_id),
-        _ti_context_from_server=TIRunContext.model_construct(dag_run=dag_run, max_tries=2),
-    )  # fmt: skip
-    context = ti.get_template_context()
-    context["reason"] = reason
-    return context
-
-
 def _full_context(**extra):
     return {**airflow_dag_failure_context(), **extra}
 
@@ -426,7 +413,7 @@ def test_alert_settings_salvage_valid_keys_of_an_invalid_variable(monkeypatch):
                 "invoice_lookback_days": "two weeks",
                 "smtp_conn_id": "smtp_ops",
             }
-        ),  # fmt: skip
+        ),
     )
     settings, problem = load_alert_settings()
     assert settings.report_to == ["ops@msp.example"]

@@ -18,7 +18,7 @@ import pytest
 from atqbo.exceptions import AtqboError
 from atqbo.notify import CSV_ATTACHMENT_BOM, ReportRow, RunReport, deliver_report, notify_run_failure
 from atqbo.settings import Settings
-from tests.test_notify import airflow_dag_failure_context
+from tests.notify_support import airflow_dag_failure_context
 
 API_RESOURCE_ID = 29682885  # the sandbox's API resource, the one resource that exists after reset
 ACTION_TYPE = 3
@@ -75,7 +75,7 @@ def _report(**kwargs) -> RunReport:
             "1038",
             Decimal("1234.50"),
             Decimal("1234.50"),
-        ),  # fmt: skip
+        ),
         ReportRow(
             "failed",
             "invoice",
@@ -84,7 +84,7 @@ def _report(**kwargs) -> RunReport:
             "O'Brien & Sons <x>",
             reason="Invoice total is negative",
             fix="Issue a credit memo in QBO by hand",
-        ),  # fmt: skip
+        ),
         ReportRow("skipped", "invoice", 29684004, "INV-1004", 'Gamma, "the" company', reason="already transferred"),
     ]
     return report
@@ -199,8 +199,9 @@ def _todos(sandbox) -> list[dict]:
 
 
 def test_po08_run_failure_emails_and_creates_one_todo_under_company_0(sandbox, monkeypatch):
-    _set_settings(monkeypatch, report_to=["ops@msp.example"], todo_action_type=ACTION_TYPE,
-                  todo_resource_id=API_RESOURCE_ID)  # fmt: skip
+    _set_settings(
+        monkeypatch, report_to=["ops@msp.example"], todo_action_type=ACTION_TYPE, todo_resource_id=API_RESOURCE_ID
+    )
 
     notify_run_failure(_failure_context())
 
@@ -219,8 +220,9 @@ def test_po08_run_failure_emails_and_creates_one_todo_under_company_0(sandbox, m
 
 
 def test_po08_a_second_callback_for_the_same_run_creates_no_second_todo(sandbox, monkeypatch):
-    _set_settings(monkeypatch, report_to=["ops@msp.example"], todo_action_type=ACTION_TYPE,
-                  todo_resource_id=API_RESOURCE_ID)  # fmt: skip
+    _set_settings(
+        monkeypatch, report_to=["ops@msp.example"], todo_action_type=ACTION_TYPE, todo_resource_id=API_RESOURCE_ID
+    )
 
     notify_run_failure(_failure_context())
     notify_run_failure(_failure_context())
@@ -253,8 +255,9 @@ def test_po08_without_todo_settings_no_todo_is_created_and_the_log_says_why(sand
 def test_po08_autotask_unreachable_still_emails_and_does_not_raise(sandbox, monkeypatch, caplog):
     caplog.set_level(logging.INFO)
     _point_connection_at_closed_port(sandbox, monkeypatch, "autotask_default")
-    _set_settings(monkeypatch, report_to=["ops@msp.example"], todo_action_type=ACTION_TYPE,
-                  todo_resource_id=API_RESOURCE_ID)  # fmt: skip
+    _set_settings(
+        monkeypatch, report_to=["ops@msp.example"], todo_action_type=ACTION_TYPE, todo_resource_id=API_RESOURCE_ID
+    )
 
     notify_run_failure(_failure_context())  # must not raise
 
@@ -273,8 +276,9 @@ def test_po08_autotask_unreachable_still_emails_and_does_not_raise(sandbox, monk
 def test_po08_smtp_unreachable_still_creates_the_todo(sandbox, monkeypatch, caplog):
     caplog.set_level(logging.INFO)
     _point_connection_at_closed_port(sandbox, monkeypatch, "smtp_default")
-    _set_settings(monkeypatch, report_to=["ops@msp.example"], todo_action_type=ACTION_TYPE,
-                  todo_resource_id=API_RESOURCE_ID)  # fmt: skip
+    _set_settings(
+        monkeypatch, report_to=["ops@msp.example"], todo_action_type=ACTION_TYPE, todo_resource_id=API_RESOURCE_ID
+    )
 
     notify_run_failure(_failure_context())
 
@@ -293,7 +297,7 @@ def test_po08_invalid_settings_still_alert_with_what_is_valid(sandbox, monkeypat
                 "todo_resource_id": API_RESOURCE_ID,
                 "invoice_lookback_days": "two weeks",
             }
-        ),  # fmt: skip
+        ),
     )
 
     notify_run_failure(_failure_context(task_id="validate_settings"))
@@ -308,8 +312,9 @@ def test_po08_state_database_unusable_still_alerts(sandbox, monkeypatch, tmp_pat
     caplog.set_level(logging.INFO)
     # The state DB "path" is a directory: SQLite cannot open it. Alerts go out without the duplicate check.
     monkeypatch.setenv("AIRFLOW_CONN_ATQBO_STATE", json.dumps({"conn_type": "sqlite", "host": str(tmp_path)}))
-    _set_settings(monkeypatch, report_to=["ops@msp.example"], todo_action_type=ACTION_TYPE,
-                  todo_resource_id=API_RESOURCE_ID)  # fmt: skip
+    _set_settings(
+        monkeypatch, report_to=["ops@msp.example"], todo_action_type=ACTION_TYPE, todo_resource_id=API_RESOURCE_ID
+    )
 
     notify_run_failure(_failure_context())
 
@@ -324,8 +329,9 @@ def test_po08_a_todo_that_may_exist_is_not_created_again(sandbox, monkeypatch):
     sandbox.faults.add(
         {"api": "autotask", "mode": "commit_then_error", "method": "POST", "path": "(?i)/todos$", "times": 1}
     )
-    _set_settings(monkeypatch, report_to=["ops@msp.example"], todo_action_type=ACTION_TYPE,
-                  todo_resource_id=API_RESOURCE_ID)  # fmt: skip
+    _set_settings(
+        monkeypatch, report_to=["ops@msp.example"], todo_action_type=ACTION_TYPE, todo_resource_id=API_RESOURCE_ID
+    )
 
     notify_run_failure(_failure_context())
     assert sandbox.faults.list()[0]["fired"] == 1  # the create really got the 502
@@ -338,8 +344,9 @@ def test_po08_a_todo_that_may_exist_is_not_created_again(sandbox, monkeypatch):
 def test_po08_a_callback_running_concurrently_for_the_same_run_leaves_the_alerts_to_it(sandbox, monkeypatch):
     from atqbo.ledger import Ledger
 
-    _set_settings(monkeypatch, report_to=["ops@msp.example"], todo_action_type=ACTION_TYPE,
-                  todo_resource_id=API_RESOURCE_ID)  # fmt: skip
+    _set_settings(
+        monkeypatch, report_to=["ops@msp.example"], todo_action_type=ACTION_TYPE, todo_resource_id=API_RESOURCE_ID
+    )
     ledger = Ledger.from_conn_id("atqbo_state")
     ledger.create_schema()
     key = "atqbo_invoices/scheduled__2026-11-21T00:15:00+00:00"

@@ -7,9 +7,9 @@ from importlib import import_module
 from importlib.metadata import entry_points
 from pathlib import Path
 
+import airflow
 import jsonschema
 
-import airflow
 from atqbo import get_provider_info
 
 

@@ -12,13 +12,14 @@ import json
 import re
 import sqlite3
 import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, Mapping
+from typing import Any
 from urllib.parse import unquote, urlparse
 
 from atqbo.exceptions import AtqboConfigError
@@ -42,7 +43,7 @@ def _json_default(value: Any) -> Any:
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def to_ts(value: datetime | None) -> str | None:
@@ -51,16 +52,16 @@ def to_ts(value: datetime | None) -> str | None:
         return None
     if value.tzinfo is None:
         raise ValueError("ledger timestamps must be timezone-aware")
-    return value.astimezone(timezone.utc).strftime(_TS_FORMAT)
+    return value.astimezone(UTC).strftime(_TS_FORMAT)
 
 
 def from_ts(value: str | None) -> datetime | None:
     if value is None:
         return None
-    return datetime.strptime(value, _TS_FORMAT).replace(tzinfo=timezone.utc)
+    return datetime.strptime(value, _TS_FORMAT).replace(tzinfo=UTC)
 
 
-@lru_cache(maxsize=None)
+@cache
 def load_sql(name: str) -> str:
     path = SQL_DIR / f"{name}.sql"
     if not path.is_file():
@@ -106,7 +107,7 @@ class Tx:
         try:
             cur.execute(self._dialect.bind(load_sql(statement)), params)
             columns = [c[0] for c in cur.description]
-            return [dict(zip(columns, row)) for row in cur.fetchall()]
+            return [dict(zip(columns, row, strict=True)) for row in cur.fetchall()]
         finally:
             cur.close()
 
@@ -127,7 +128,7 @@ class Ledger:
     # -- construction ----------------------------------------------------------------------
 
     @classmethod
-    def from_url(cls, url: str) -> "Ledger":
+    def from_url(cls, url: str) -> Ledger:
         """``sqlite:////abs/path.db`` or ``postgresql://user:pw@host:port/dbname``."""
         parsed = urlparse(url)
         if parsed.scheme == "sqlite":
@@ -146,7 +147,7 @@ class Ledger:
         raise AtqboConfigError(f"unsupported state database URL scheme {parsed.scheme!r}: use sqlite or postgresql")
 
     @classmethod
-    def for_sqlite(cls, path: str) -> "Ledger":
+    def for_sqlite(cls, path: str) -> Ledger:
         if not path or path == ":memory:":
             raise AtqboConfigError(
                 "the atqbo_state SQLite connection needs a file path (host = /absolute/path/atqbo_state.db); "
@@ -165,16 +166,18 @@ class Ledger:
         return cls(connect, SQLITE, f"sqlite:{path}")
 
     @classmethod
-    def for_postgres(cls, host: str, port: int, user: str, password: str | None, dbname: str) -> "Ledger":
+    def for_postgres(cls, host: str, port: int, user: str, password: str | None, dbname: str) -> Ledger:
         import psycopg2
 
         def connect() -> Any:
-            return psycopg2.connect(host=host, port=port, user=user, password=password, dbname=dbname, connect_timeout=10)
+            return psycopg2.connect(
+                host=host, port=port, user=user, password=password, dbname=dbname, connect_timeout=10
+            )
 
         return cls(connect, POSTGRESQL, f"postgresql://{user}@{host}:{port}/{dbname}")
 
     @classmethod
-    def from_conn_id(cls, conn_id: str = "atqbo_state") -> "Ledger":
+    def from_conn_id(cls, conn_id: str = "atqbo_state") -> Ledger:
         """The ledger behind an Airflow connection (conn type ``sqlite`` or ``postgres``)."""
         from airflow.sdk import BaseHook
 
@@ -189,7 +192,7 @@ class Ledger:
         return cls.from_connection(conn, conn_id)
 
     @classmethod
-    def from_connection(cls, conn: Any, conn_id: str) -> "Ledger":
+    def from_connection(cls, conn: Any, conn_id: str) -> Ledger:
         """The ledger behind an Airflow ``Connection`` object, however it was read."""
         conn_type = (conn.conn_type or "").lower()
         if conn_type == "sqlite":
@@ -203,7 +206,8 @@ class Ledger:
                 dbname=conn.schema or "postgres",
             )
         raise AtqboConfigError(
-            f"connection {conn_id!r} has conn type {conn.conn_type!r}; the atqbo state database must be sqlite or postgres"
+            f"connection {conn_id!r} has conn type {conn.conn_type!r}; the atqbo state database must be sqlite or "
+            "postgres"
         )
 
     # -- plumbing --------------------------------------------------------------------------
@@ -390,7 +394,9 @@ class Ledger:
     def requeue_sync_record(self, entity: str, autotask_id: int) -> bool:
         """TOOL-08: an ERROR record back to PENDING; True when there was one."""
         with self.transaction() as tx:
-            return tx.execute("sync_record_requeue", entity=entity, autotask_id=int(autotask_id), now=to_ts(utcnow())) == 1
+            return (
+                tx.execute("sync_record_requeue", entity=entity, autotask_id=int(autotask_id), now=to_ts(utcnow())) == 1
+            )
 
     def list_in_progress(self) -> list[dict[str, Any]]:
         """TOOL-09: records marked IN_PROGRESS (a QBO write was about to be sent) and never settled."""
@@ -399,7 +405,10 @@ class Ledger:
 
     def reset_in_progress_record(self, entity: str, autotask_id: int) -> bool:
         with self.transaction() as tx:
-            return tx.execute("sync_record_reset_one", entity=entity, autotask_id=int(autotask_id), now=to_ts(utcnow())) == 1
+            return (
+                tx.execute("sync_record_reset_one", entity=entity, autotask_id=int(autotask_id), now=to_ts(utcnow()))
+                == 1
+            )
 
     def count_sync_records(self) -> list[dict[str, Any]]:
         with self.transaction() as tx:
@@ -479,9 +488,15 @@ class Ledger:
         self, dag_id: str, run_id: str, counts: Mapping[str, int], *, window: str | None = None, dry_run: bool = False
     ) -> None:
         with self.transaction() as tx:
-            tx.execute("run_history_put", dag_id=dag_id, run_id=run_id, now=to_ts(utcnow()),
-                       counts=json.dumps(dict(counts), sort_keys=True), run_window=window or None,
-                       dry_run=1 if dry_run else 0)  # fmt: skip
+            tx.execute(
+                "run_history_put",
+                dag_id=dag_id,
+                run_id=run_id,
+                now=to_ts(utcnow()),
+                counts=json.dumps(dict(counts), sort_keys=True),
+                run_window=window or None,
+                dry_run=1 if dry_run else 0,
+            )
 
     def list_runs(self, dag_id: str | None = None, limit: int = 20) -> list[dict[str, Any]]:
         """The latest finished runs, newest first, counts decoded."""

@@ -24,12 +24,13 @@ import uuid
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from atqbo.exceptions import AtqboError
+from atqbo.money import money_text
 from atqbo.settings import SPEC, VARIABLE_NAME, Settings
 
 if TYPE_CHECKING:
@@ -138,7 +139,7 @@ class ReportRow:
         return out
 
     @classmethod
-    def from_dict(cls, doc: dict[str, Any]) -> "ReportRow":
+    def from_dict(cls, doc: dict[str, Any]) -> ReportRow:
         doc = dict(doc)
         for key in ("autotask_total", "qbo_total"):
             if doc.get(key) is not None:
@@ -271,7 +272,10 @@ class RunReport:
             )
         if not cells:
             return f'<p style="{_S_META}">Counts: no records</p>'
-        return f'<table role="presentation" style="border-collapse:collapse;margin:8px 0 16px 0;"><tr>{"".join(cells)}</tr></table>'
+        return (
+            '<table role="presentation" style="border-collapse:collapse;margin:8px 0 16px 0;">'
+            f"<tr>{''.join(cells)}</tr></table>"
+        )
 
     def _mixed_entities(self) -> bool:
         return len({row.entity for row in self.rows}) > 1
@@ -288,10 +292,6 @@ def _slug(text: str) -> str:
 
 def _entity_label(entity: str) -> str:
     return entity.replace("_", " ")
-
-
-def _money(amount: Decimal | None) -> str:
-    return "" if amount is None else f"{amount:,.2f}"
 
 
 def _describe_record(row: ReportRow, with_entity: bool) -> str:
@@ -320,12 +320,12 @@ def _describe_qbo(row: ReportRow) -> str:
 def _describe_totals(row: ReportRow) -> str:
     parts = []
     if row.autotask_total is not None:
-        parts.append(f"Autotask total {_money(row.autotask_total)}")
+        parts.append(f"Autotask total {money_text(row.autotask_total)}")
     if row.qbo_total is not None:
-        parts.append(f"QBO total {_money(row.qbo_total)}")
+        parts.append(f"QBO total {money_text(row.qbo_total)}")
     text = ", ".join(parts)
     if row.totals_differ():
-        text += f" (differs by {_money(row.qbo_total - row.autotask_total)})"  # type: ignore[operator]
+        text += f" (differs by {money_text(row.qbo_total - row.autotask_total)})"  # type: ignore[operator]
     return text
 
 
@@ -428,7 +428,7 @@ def _html_section(outcome: str, rows: list[ReportRow], with_entity: bool) -> str
         ("Autotask", [_e(_describe_record(r, with_entity)) for r in rows], False),
         ("Company", [_e(r.company) for r in rows], False),
         ("QBO", [_e(_describe_qbo(r)) for r in rows], False),
-        ("Autotask total", [_e(_money(r.autotask_total)) for r in rows], True),
+        ("Autotask total", [_e(money_text(r.autotask_total)) for r in rows], True),
         ("QBO total", [_html_qbo_total(r) for r in rows], True),
         (_REASON_HEADERS.get(outcome, "Note"), [_e_multiline(r.reason) for r in rows], False),
         ("How to fix", [_e_multiline(r.fix) for r in rows], False),
@@ -456,8 +456,8 @@ def _html_section(outcome: str, rows: list[ReportRow], with_entity: bool) -> str
 
 def _html_qbo_total(row: ReportRow) -> str:
     if row.totals_differ():
-        return f'<span style="color:#8a1c1c;font-weight:bold;">{_e(_money(row.qbo_total))}</span>'
-    return _e(_money(row.qbo_total))
+        return f'<span style="color:#8a1c1c;font-weight:bold;">{_e(money_text(row.qbo_total))}</span>'
+    return _e(money_text(row.qbo_total))
 
 
 # -- email ------------------------------------------------------------------------------------------
@@ -550,8 +550,11 @@ def deliver_report(
                 exc,
                 "then clear this task to send it again. The full report is in this task's log above",
             ) from exc
-    report_log.info("Report emailed to %s (attachments: %s).", ", ".join(recipients),
-                    ", ".join([report.csv_filename(), *report.attachments]))  # fmt: skip
+    report_log.info(
+        "Report emailed to %s (attachments: %s).",
+        ", ".join(recipients),
+        ", ".join([report.csv_filename(), *report.attachments]),
+    )
     return True
 
 
@@ -571,7 +574,7 @@ class RunFailure:
     clear_number: int = 0  # how often the run was cleared; a cleared run that fails again is a new failure
 
     @classmethod
-    def from_context(cls, context: Mapping[str, Any]) -> "RunFailure":
+    def from_context(cls, context: Mapping[str, Any]) -> RunFailure:
         """Read a DAG (or task) failure callback's context.
 
         Airflow 3.3 passes a DAG ``on_failure_callback`` either the full template context of the
@@ -640,7 +643,8 @@ class RunFailure:
             ("Failed task(s)", _e(", ".join(self.failed_tasks)) if self.failed_tasks else "not known"),
             (
                 "Error",
-                f'<pre style="margin:0;white-space:pre-wrap;font-family:Consolas,monospace;font-size:12px;">{_e(self.error)}</pre>'
+                '<pre style="margin:0;white-space:pre-wrap;font-family:Consolas,monospace;font-size:12px;">'
+                f"{_e(self.error)}</pre>"
                 if self.error
                 else "Airflow does not pass the error to a DAG's failure callback; the task log has it.",
             ),
@@ -660,7 +664,8 @@ class RunFailure:
             + f'<p style="{_S_META}">The run stopped before finishing its work; records it did not reach are picked up '
             "by the next run once the cause is fixed.</p>"
             + f'<table style="{_S_TABLE}border-left:4px solid #8a1c1c;">{body}</table>'
-            + f'<p style="{_S_META}">To fix: open the failed task\'s log in Airflow, correct the cause (a connection, a '
+            + f'<p style="{_S_META}">To fix: open the failed task\'s log in Airflow, correct the cause '
+            + "(a connection, a "
             "setting, a record), then clear the failed task to run it again.</p>"
             + _html_foot("The same details are in the Airflow log of the DAG's callbacks.")
         )
@@ -736,7 +741,7 @@ def load_alert_settings() -> tuple[Settings, str]:
         return Settings.from_dict({}), problem
 
 
-def _open_alert_ledger(settings: Settings) -> "Ledger | None":
+def _open_alert_ledger(settings: Settings) -> Ledger | None:
     from atqbo.ledger import Ledger
 
     try:
@@ -754,7 +759,7 @@ def _open_alert_ledger(settings: Settings) -> "Ledger | None":
 
 
 @contextmanager
-def _alert_record(ledger: "Ledger | None", key: str) -> Iterator[dict[str, Any] | None]:
+def _alert_record(ledger: Ledger | None, key: str) -> Iterator[dict[str, Any] | None]:
     """The record of alerts already sent for ``key``, held under a lock while the caller adds to it.
 
     Yields ``None`` when another callback for the same failure holds the lock right now (it
@@ -782,7 +787,7 @@ def _alert_record(ledger: "Ledger | None", key: str) -> Iterator[dict[str, Any] 
                 log.warning("Could not release the alert lock %s (%s).", lock, exc)
 
 
-def _save_alert_record(ledger: "Ledger | None", key: str, record: dict[str, Any]) -> None:
+def _save_alert_record(ledger: Ledger | None, key: str, record: dict[str, Any]) -> None:
     if ledger is None:
         return
     try:
@@ -841,14 +846,14 @@ def create_failure_todo(failure: RunFailure, settings: Settings, settings_proble
     return todo_id
 
 
-def create_local_todo(hook: "AutotaskHook", settings: Settings, description: str) -> int:
+def create_local_todo(hook: AutotaskHook, settings: Settings, description: str) -> int:
     """Create an error to-do under the local organization (company 0) with ``todo_action_type``,
     assigned to ``todo_resource_id``, as the vendor apps did (PO-08); returns its id.
 
     The caller checks that both settings are set (``create_failure_todo`` logs, the PO sync
     refuses to start without them).
     """
-    start = datetime.now(timezone.utc).replace(second=0, microsecond=0)
+    start = datetime.now(UTC).replace(second=0, microsecond=0)
     return hook.create_todo(
         company_id=LOCAL_COMPANY_ID,
         action_type=settings.todo_action_type,  # type: ignore[arg-type]
@@ -889,7 +894,7 @@ def _notify_run_failure(context: Mapping[str, Any]) -> None:
             else:
                 try:
                     if email_run_failure(failure, settings, settings_problem):
-                        record["emailed_at"] = datetime.now(timezone.utc).isoformat()
+                        record["emailed_at"] = datetime.now(UTC).isoformat()
                         _save_alert_record(ledger, failure.alert_key, record)
                 except Exception as exc:
                     log.error("%s", exc)

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 from datetime import date
 from decimal import Decimal, InvalidOperation
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from atqbo.exceptions import AtqboConfigError
 
@@ -227,7 +228,7 @@ class Settings:
     todo_resource_id: int | None
 
     @classmethod
-    def from_dict(cls, doc: Mapping[str, Any] | None) -> "Settings":
+    def from_dict(cls, doc: Mapping[str, Any] | None) -> Settings:
         """Validate ``doc`` (missing keys take their defaults); raise one error naming every bad key."""
         doc = dict(doc or {})
         problems: list[str] = []
@@ -264,7 +265,7 @@ class Settings:
             out[f.name] = value
         return out
 
-    def with_overrides(self, overrides: Mapping[str, Any] | None) -> "Settings":
+    def with_overrides(self, overrides: Mapping[str, Any] | None) -> Settings:
         """These settings with per-run overrides (e.g. from a trigger form) applied and re-validated.
 
         ``None`` values in ``overrides`` mean "not given" and are ignored.
@@ -326,5 +327,7 @@ def parse_settings(raw: Any) -> Settings:
     else:
         doc = raw
     if not isinstance(doc, dict):
-        raise AtqboConfigError(f"the {VARIABLE_NAME} Variable must be a JSON object of settings, not {type(doc).__name__}")
+        raise AtqboConfigError(
+            f"the {VARIABLE_NAME} Variable must be a JSON object of settings, not {type(doc).__name__}"
+        )
     return Settings.from_dict(doc)

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import random
 import re
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from sandbox.seeds.demo import BILLING_CODES, COMPANIES, DIVISIONS, PAYMENT_TERMS, PRODUCTS, VENDORS
@@ -91,7 +91,7 @@ TICKET_TITLES = [
 def build(today: date) -> dict[str, Any]:
     """The Autotask seed part for ``today`` (invoices and POs are dated before it)."""
     rng = random.Random(20240531)
-    midnight = datetime.combine(today, time(0, 0), tzinfo=timezone.utc)
+    midnight = datetime.combine(today, time(0, 0), tzinfo=UTC)
 
     payment_terms = [
         {
@@ -565,4 +565,4 @@ def _slug(name: str) -> str:
 
 
 def _stamp(dt: datetime) -> str:
-    return dt.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -69,7 +69,7 @@ def build(today: date) -> dict[str, Any]:
 
     terms = []
     term_ids: dict[str, str] = {}
-    for index, (name, in_qbo) in enumerate((t for t in PAYMENT_TERMS if t[1]), start=1):
+    for index, (name, _in_qbo) in enumerate((t for t in PAYMENT_TERMS if t[1]), start=1):
         term_ids[name] = str(index)
         terms.append({"Id": str(index), "Name": name, "Type": "STANDARD", "DueDays": TERM_DAYS.get(name, 30)})
     net30 = term_ids.get("Net 30 Days")
@@ -79,7 +79,7 @@ def build(today: date) -> dict[str, Any]:
     customers = []
     customer_ids: dict[str, str] = {}
     next_name_id = 1
-    for index, (name, in_qbo) in enumerate(c for c in COMPANIES if c[1]):
+    for index, (name, _in_qbo) in enumerate(c for c in COMPANIES if c[1]):
         cid = str(next_name_id)
         next_name_id += 1
         customer_ids[name] = cid
@@ -96,7 +96,7 @@ def build(today: date) -> dict[str, Any]:
         customers.append(record)
 
     vendors = []
-    for index, (name, in_qbo) in enumerate(v for v in VENDORS if v[1]):
+    for index, (name, _in_qbo) in enumerate(v for v in VENDORS if v[1]):
         vid = str(next_name_id)
         next_name_id += 1
         record = {

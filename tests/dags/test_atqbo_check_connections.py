@@ -6,19 +6,9 @@ import json
 
 import pytest
 
+from tests.dags.dag_support import load_dag, task_states
+
 pytestmark = pytest.mark.integration
-
-
-def _dag():
-    from airflow.dag_processing.dagbag import DagBag
-
-    from tests.dags.test_dag_integrity import DAGS_DIR
-
-    return DagBag(dag_folder=str(DAGS_DIR / "atqbo_check_connections.py")).dags["atqbo_check_connections"]
-
-
-def _task_states(dagrun):
-    return {ti.task_id: ti.state for ti in dagrun.get_task_instances()}
 
 
 def test_all_checks_pass_against_the_demo_sandbox(airflow_db, sandbox_connections, monkeypatch):
@@ -29,8 +19,8 @@ def test_all_checks_pass_against_the_demo_sandbox(airflow_db, sandbox_connection
     for conn_id, conn in sandbox_connections.connections().items():  # after the reset: its refresh token is valid
         monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", json.dumps(conn))
     monkeypatch.setenv("AIRFLOW_VAR_ATQBO_SETTINGS", json.dumps({"report_to": ["billing@msp.example"]}))
-    dagrun = _dag().test()
-    assert dagrun.state == "success", _task_states(dagrun)
+    dagrun = load_dag("atqbo_check_connections").test()
+    assert dagrun.state == "success", task_states(dagrun)
     # The QBO check refreshed the token: the rotated one is in the ledger, not only in memory.
     token_calls = [r for r in sandbox_connections.requests.list("qbo") if r["path"].endswith("/tokens/bearer")]
     assert len(token_calls) == 1
@@ -43,8 +33,8 @@ def test_all_checks_pass_against_the_demo_sandbox(airflow_db, sandbox_connection
 def test_bad_settings_fail_at_the_first_task_naming_the_key(airflow_db, sandbox_connections, monkeypatch):
     sandbox_connections.requests.clear()
     monkeypatch.setenv("AIRFLOW_VAR_ATQBO_SETTINGS", json.dumps({"invoice_lookback_days": "two weeks"}))
-    dagrun = _dag().test()
-    states = _task_states(dagrun)
+    dagrun = load_dag("atqbo_check_connections").test()
+    states = task_states(dagrun)
     assert dagrun.state == "failed"
     assert states["validate_settings"] == "failed"
     assert sandbox_connections.requests.list() == []  # no API call on bad settings
@@ -54,8 +44,8 @@ def test_wrong_autotask_secret_fails_only_the_autotask_check(airflow_db, sandbox
     conn = sandbox_connections.connections()["autotask_default"]
     monkeypatch.setenv("AIRFLOW_CONN_AUTOTASK_DEFAULT", json.dumps({**conn, "password": "wrong"}))
     monkeypatch.delenv("AIRFLOW_VAR_ATQBO_SETTINGS", raising=False)
-    dagrun = _dag().test()
-    states = _task_states(dagrun)
+    dagrun = load_dag("atqbo_check_connections").test()
+    states = task_states(dagrun)
     assert states["check_autotask"] == "failed"
     assert states["check_quickbooks_online"] == "success"
     assert states["check_state_database"] == "success"

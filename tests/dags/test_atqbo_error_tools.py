@@ -13,7 +13,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from tests.dags.tool_support import live_run, load_dag, set_run_state, states  # noqa: F401 (live_run: a fixture)
+from tests.dags.dag_support import load_dag, set_run_state, task_states
 from tests.sync import po_support as ps
 
 pytestmark = pytest.mark.integration
@@ -31,7 +31,7 @@ class Tenant:
 
     def run(self, dag_id: str, conf: dict | None = None, expect: str = "success", **test_args):
         dagrun = load_dag(dag_id).test(run_conf=conf, **test_args)
-        assert dagrun.state == expect, states(dagrun)
+        assert dagrun.state == expect, task_states(dagrun)
         return dagrun
 
     def po_sync(self, minutes_later: int):
@@ -74,8 +74,9 @@ def test_tool08_lists_every_open_failure_with_its_columns_and_filters_writing_no
     log = capfd.readouterr().out
     assert "2 open error-log entries (entity all), newest first:" in log
     for autotask_id, entry in errors.items():  # the task log: id, entity, Autotask id, attempts, time, message, fix
-        assert (f"#{entry['id']} purchase_order, Autotask id {autotask_id}: 1 attempt(s), last "
-                f"{entry['occurred_at']}") in log  # fmt: skip
+        assert (
+            f"#{entry['id']} purchase_order, Autotask id {autotask_id}: 1 attempt(s), last {entry['occurred_at']}"
+        ) in log
         assert f"message: {entry['message']}" in log and f"fix: {entry['fix']}" in log
     (mail,) = tenant.reports(ERROR_LOG_SUBJECT)
     assert mail["subject"] == f"{ERROR_LOG_SUBJECT}: 2 failed" and mail["envelope_to"] == [ps.REPORT_TO]
@@ -85,7 +86,8 @@ def test_tool08_lists_every_open_failure_with_its_columns_and_filters_writing_no
         assert str(autotask_id) in csv and entry["message"].split(":")[0] in csv
     assert ps.writes(tenant.sb) == []  # listing writes nothing anywhere
     assert {e["id"]: e["retry_requested_at"] for e in tenant.ledger().list_errors()} == {
-        e["id"]: None for e in errors.values()}  # fmt: skip
+        e["id"]: None for e in errors.values()
+    }
 
     tenant.run(RETRY, {"entity": "invoice"})
     assert "No open error-log entries (entity invoice)." in capfd.readouterr().out
@@ -120,9 +122,11 @@ def test_tool08_po_retried_after_its_fix_is_sent_by_the_next_run_and_not_before(
     (entry,) = ledger.list_errors(autotask_ids=[ps.PO_CLASH])
     assert entry["retry_requested_at"]
     html = tenant.reports(ERROR_LOG_SUBJECT)[-1]["html"]
-    assert (f"Retry of purchase_order {ps.PO_CLASH} (error #{entry['id']}): re-queued; the next atqbo_purchase_orders "
-            "(or atqbo_sync_po for one created before the look-back) run sends it again; cleared ERROR from its "
-            "externalPONumber in Autotask.") in html  # fmt: skip
+    assert (
+        f"Retry of purchase_order {ps.PO_CLASH} (error #{entry['id']}): re-queued; the next atqbo_purchase_orders "
+        "(or atqbo_sync_po for one created before the look-back) run sends it again; cleared ERROR from its "
+        "externalPONumber in Autotask."
+    ) in html
     assert "No open error-log entry (entity all) for Autotask id(s) 12345: nothing re-queued" in html
 
     tenant.po_sync(30)
@@ -140,20 +144,44 @@ FAILING_INVOICE = 39800001
 
 def _invoice_seed() -> dict:
     day = lambda n: f"{date.today() - timedelta(days=n)}T00:00:00Z"  # noqa: E731
-    return {"autotask": {
-        "Invoices": [{
-            "id": FAILING_INVOICE, "companyID": CONTOSO, "invoiceNumber": f"E-{FAILING_INVOICE}",
-            "invoiceDateTime": day(2), "fromDate": day(32), "toDate": day(2),
-            "dueDate": f"{date.today() + timedelta(days=28)}T00:00:00Z", "paymentTerm": 1, "invoiceTotal": 75.0,
-            "totalTaxValue": 0.0, "comments": "Travel", "isVoided": False,
-        }],
-        "BillingItems": [{
-            "id": 39800101, "invoiceID": FAILING_INVOICE, "companyID": CONTOSO, "billingCodeID": TRAVEL,
-            "billingItemType": 1, "organizationalLevelAssociationID": 1, "itemName": "Travel",
-            "description": "Travel to site", "itemDate": day(3), "quantity": 1.0, "rate": 75.0, "extendedPrice": 75.0,
-            "totalAmount": 75.0, "taxDollars": 0.0,
-        }],
-    }}  # fmt: skip
+    return {
+        "autotask": {
+            "Invoices": [
+                {
+                    "id": FAILING_INVOICE,
+                    "companyID": CONTOSO,
+                    "invoiceNumber": f"E-{FAILING_INVOICE}",
+                    "invoiceDateTime": day(2),
+                    "fromDate": day(32),
+                    "toDate": day(2),
+                    "dueDate": f"{date.today() + timedelta(days=28)}T00:00:00Z",
+                    "paymentTerm": 1,
+                    "invoiceTotal": 75.0,
+                    "totalTaxValue": 0.0,
+                    "comments": "Travel",
+                    "isVoided": False,
+                }
+            ],
+            "BillingItems": [
+                {
+                    "id": 39800101,
+                    "invoiceID": FAILING_INVOICE,
+                    "companyID": CONTOSO,
+                    "billingCodeID": TRAVEL,
+                    "billingItemType": 1,
+                    "organizationalLevelAssociationID": 1,
+                    "itemName": "Travel",
+                    "description": "Travel to site",
+                    "itemDate": day(3),
+                    "quantity": 1.0,
+                    "rate": 75.0,
+                    "extendedPrice": 75.0,
+                    "totalAmount": 75.0,
+                    "taxDollars": 0.0,
+                }
+            ],
+        }
+    }
 
 
 @pytest.fixture
@@ -170,9 +198,16 @@ def invoice_tenant(airflow_db, sandbox_connections, monkeypatch):
 
 
 def _invoice_settings(monkeypatch, missing_item_action: str) -> None:
-    monkeypatch.setenv("AIRFLOW_VAR_ATQBO_SETTINGS", json.dumps({
-        "report_to": ["billing@msp.example"], "invoice_marker_field": "webServiceDate",
-        "missing_item_action": missing_item_action}))  # fmt: skip
+    monkeypatch.setenv(
+        "AIRFLOW_VAR_ATQBO_SETTINGS",
+        json.dumps(
+            {
+                "report_to": ["billing@msp.example"],
+                "invoice_marker_field": "webServiceDate",
+                "missing_item_action": missing_item_action,
+            }
+        ),
+    )
 
 
 def _qbo_invoice(sb, autotask_id: int) -> list[dict]:
@@ -315,8 +350,13 @@ def test_tool09_reset_record_resumes_without_a_second_bill(tenant):
     po = ps.purchase_orders(tenant.sb)[ps.PO_OK]
     tenant.sb.seed({"autotask": {"PurchaseOrders": [{**po, "externalPONumber": None}]}})
     ledger = tenant.ledger()
-    ledger.record_intent("purchase_order", ps.PO_OK, payload_hash="h", request_id="atqbo-pobills-killed",
-                         run_id="scheduled__2026-03-02T12:15:00+00:00")  # fmt: skip
+    ledger.record_intent(
+        "purchase_order",
+        ps.PO_OK,
+        payload_hash="h",
+        request_id="atqbo-pobills-killed",
+        run_id="scheduled__2026-03-02T12:15:00+00:00",
+    )
 
     tenant.run(RESET)
     assert ledger.get_sync_record("purchase_order", ps.PO_OK)["status"] == "PENDING"
@@ -325,7 +365,7 @@ def test_tool09_reset_record_resumes_without_a_second_bill(tenant):
     assert ps.bills(tenant.sb)[ps.PO_OK] == bill  # the same bill; ps.bills fails on a second one
     assert ps.external_numbers(tenant.sb)[ps.PO_OK] == bill["Id"]
     assert ledger.get_sync_record("purchase_order", ps.PO_OK)["status"] == "SYNCED"
-    assert not [w for w in ps.writes(tenant.sb, "qbo")]  # nothing created in QBO
+    assert not list(ps.writes(tenant.sb, "qbo"))  # nothing created in QBO
 
 
 def test_tool09_with_nothing_stuck_says_so(tenant):
@@ -348,4 +388,3 @@ def test_tool09_refuses_to_clear_anything_when_airflow_cannot_say_which_runs_are
         reset_stuck_sync(ledger, "atqbo_reset/manual__y", utcnow(), lock_owner_active)
     assert [lock["name"] for lock in ledger.list_run_locks()] == [INVOICE_SYNC_LOCK]
     assert ledger.get_sync_record("invoice", 7)["status"] == "IN_PROGRESS"
-

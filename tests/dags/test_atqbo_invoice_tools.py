@@ -15,11 +15,12 @@ import html
 import io
 import json
 import re
-import uuid
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+
+from tests.dags.dag_support import load_dag, set_run_state, task_states
 
 pytestmark = pytest.mark.integration
 
@@ -44,18 +45,36 @@ def _dt(days_ago: int) -> str:
 def _extra_invoices() -> dict:
     def invoice(iid: int, days_ago: int, number: str | None) -> dict:
         return {
-            "id": iid, "companyID": CONTOSO, "invoiceNumber": number, "invoiceDateTime": _dt(days_ago),
-            "fromDate": _dt(days_ago + 30), "toDate": _dt(days_ago), "dueDate": _dt(days_ago - 30),
-            "paymentTerm": 1, "invoiceTotal": 250.0, "totalTaxValue": 0.0, "isVoided": False,
-        }  # fmt: skip
+            "id": iid,
+            "companyID": CONTOSO,
+            "invoiceNumber": number,
+            "invoiceDateTime": _dt(days_ago),
+            "fromDate": _dt(days_ago + 30),
+            "toDate": _dt(days_ago),
+            "dueDate": _dt(days_ago - 30),
+            "paymentTerm": 1,
+            "invoiceTotal": 250.0,
+            "totalTaxValue": 0.0,
+            "isVoided": False,
+        }
 
     def item(iid: int, invoice_id: int, days_ago: int) -> dict:
         return {
-            "id": iid, "invoiceID": invoice_id, "companyID": CONTOSO, "billingCodeID": REMOTE_SUPPORT,
-            "billingItemType": 1, "organizationalLevelAssociationID": 1, "itemName": "Remote support",
-            "description": "Remote support", "itemDate": _dt(days_ago), "quantity": 2.0, "rate": 125.0,
-            "extendedPrice": 250.0, "totalAmount": 250.0, "taxDollars": 0.0,
-        }  # fmt: skip
+            "id": iid,
+            "invoiceID": invoice_id,
+            "companyID": CONTOSO,
+            "billingCodeID": REMOTE_SUPPORT,
+            "billingItemType": 1,
+            "organizationalLevelAssociationID": 1,
+            "itemName": "Remote support",
+            "description": "Remote support",
+            "itemDate": _dt(days_ago),
+            "quantity": 2.0,
+            "rate": 125.0,
+            "extendedPrice": 250.0,
+            "totalAmount": 250.0,
+            "taxDollars": 0.0,
+        }
 
     return {
         "autotask": {
@@ -68,21 +87,6 @@ def _extra_invoices() -> dict:
 # -- helpers --------------------------------------------------------------------------------------
 
 
-def _dag(dag_id: str):
-    from airflow.dag_processing.dagbag import DagBag
-
-    from tests.dags.test_dag_integrity import DAGS_DIR
-
-    dag = DagBag(dag_folder=str(DAGS_DIR / f"{dag_id}.py")).dags[dag_id]
-    for task in dag.tasks:  # dag.test() would sit out real retry delays
-        task.retries = 0
-    return dag
-
-
-def _states(dagrun) -> dict[str, str]:
-    return {ti.task_id: ti.state for ti in dagrun.get_task_instances()}
-
-
 class Tenant:
     def __init__(self, sandbox, monkeypatch):
         self.sb = sandbox
@@ -92,8 +96,8 @@ class Tenant:
         self.monkeypatch.setenv("AIRFLOW_VAR_ATQBO_SETTINGS", json.dumps({**SETTINGS, **changes}))
 
     def run(self, dag_id: str, conf: dict | None = None, expect: str = "success"):
-        dagrun = _dag(dag_id).test(run_conf=conf)
-        assert dagrun.state == expect, _states(dagrun)
+        dagrun = load_dag(dag_id).test(run_conf=conf)
+        assert dagrun.state == expect, task_states(dagrun)
         return dagrun
 
     def ledger(self):
@@ -117,16 +121,23 @@ class Tenant:
         """What a sync over the last ``days`` must send: unsynced, not voided, total >= 0, in the window."""
         since = str(TODAY - timedelta(days=days))
         return {
-            i["id"] for i in self.at_invoices().values()
-            if not i.get("webServiceDate") and not i.get("isVoided") and Decimal(str(i["invoiceTotal"])) >= 0
+            i["id"]
+            for i in self.at_invoices().values()
+            if not i.get("webServiceDate")
+            and not i.get("isVoided")
+            and Decimal(str(i["invoiceTotal"])) >= 0
             and i["invoiceDateTime"][:10] >= since
-        }  # fmt: skip
+        }
 
     def writes(self, api: str | None = None) -> list[dict]:
         """Every POST/PATCH/PUT/DELETE to the APIs except reads sent as POST (queries) and token refreshes."""
-        return [r for r in self.sb.requests.list(api) if r["method"] in ("POST", "PATCH", "PUT", "DELETE")
-                and not r["path"].endswith(("/query", "/query/count", "/query/next", "/tokens/bearer"))
-                and "query" not in (r["query"] or "")]  # fmt: skip
+        return [
+            r
+            for r in self.sb.requests.list(api)
+            if r["method"] in ("POST", "PATCH", "PUT", "DELETE")
+            and not r["path"].endswith(("/query", "/query/count", "/query/next", "/tokens/bearer"))
+            and "query" not in (r["query"] or "")
+        ]
 
     def reports(self, title: str) -> list[dict]:
         return [m for m in self.sb.mail.messages() if m["subject"].startswith(f"[atqbo] {title}")]
@@ -156,38 +167,17 @@ def tenant(airflow_db, sandbox_connections, monkeypatch):
 
 
 @pytest.fixture
-def run_in_progress(airflow_db, tenant):
+def run_in_progress(live_run, tenant):
     """Make ``dag_id`` have a run in progress that holds the invoice sync lock; returns its run id."""
-    from airflow.models.dagrun import DagRun
-    from airflow.utils.session import create_session
-    from airflow.utils.state import DagRunState
-    from airflow.utils.types import DagRunType
-
-    created: list[str] = []
 
     def make(dag_id: str) -> str:
-        run_id = f"scheduled__in-progress-{uuid.uuid4().hex[:8]}"
-        with create_session() as session:
-            now = datetime.now(timezone.utc)
-            session.add(DagRun(dag_id=dag_id, run_id=run_id, run_type=DagRunType.SCHEDULED, state=DagRunState.RUNNING,
-                               run_after=now, start_date=now))  # fmt: skip
-        created.append(run_id)
+        owner = live_run(dag_id, scheduled=True)
         ledger = tenant.ledger()
         ledger.create_schema()
-        assert ledger.acquire_run_lock(LOCK, f"{dag_id}/{run_id}", 3600, details=dag_id)
-        return run_id
+        assert ledger.acquire_run_lock(LOCK, owner, 3600, details=dag_id)
+        return owner.partition("/")[2]
 
-    yield make
-    with create_session() as session:
-        session.query(DagRun).filter(DagRun.run_id.in_(created)).delete(synchronize_session=False)
-
-
-def _finish(run_id: str, state: str = "success") -> None:
-    from airflow.models.dagrun import DagRun
-    from airflow.utils.session import create_session
-
-    with create_session() as session:
-        session.query(DagRun).filter(DagRun.run_id == run_id).update({"state": state}, synchronize_session=False)
+    return make
 
 
 # -- TOOL-03: check for invoices --------------------------------------------------------------------
@@ -200,7 +190,7 @@ def test_tool03_preview_lists_what_the_next_run_picks_up_and_writes_nothing(tena
     before = tenant.sb.state()
     tenant.sb.requests.clear()
     dagrun = tenant.run("atqbo_preview_invoices", {"email": ["cfo@msp.example"]})
-    assert _states(dagrun)["report"] == "success"
+    assert task_states(dagrun)["report"] == "success"
     assert tenant.writes("qbo") == [] and tenant.writes("autotask") == []
     after = tenant.sb.state()
     for entity in ("Invoice", "Customer", "Item"):
@@ -260,23 +250,31 @@ def test_tool03_an_invoice_already_in_qbo_is_listed_as_such_and_its_marker_left_
     [mail] = tenant.reports("check for invoices")
     row = next(r for r in tenant.report_rows(mail) if int(r["autotask_id"]) == SYNCED)
     assert row["outcome"] == "matched" and row["qbo_id"] == SYNCED_QBO_ID
-    assert row["reason"] == (f"already in QBO as QBO invoice {SYNCED_DOC} (Id {SYNCED_QBO_ID}) (created by an earlier "
-                             "atqbo run); the next run only writes the Autotask marker")  # fmt: skip
+    assert row["reason"] == (
+        f"already in QBO as QBO invoice {SYNCED_DOC} (Id {SYNCED_QBO_ID}) (created by an earlier "
+        "atqbo run); the next run only writes the Autotask marker"
+    )
     assert tenant.at_invoices()[SYNCED]["webServiceDate"] is None
     assert tenant.writes() == []
 
 
 @pytest.mark.parametrize(
     "conf",
-    [{"invoice_numbering": "sku"}, {"max_age_days": 4000}, {"max_age_days": -1}, {"max_age_days": "ten"},
-     {"email": ["nobody"]}, {"email": "cfo@msp.example"}],
-)  # fmt: skip
+    [
+        {"invoice_numbering": "sku"},
+        {"max_age_days": 4000},
+        {"max_age_days": -1},
+        {"max_age_days": "ten"},
+        {"email": ["nobody"]},
+        {"email": "cfo@msp.example"},
+    ],
+)
 def test_tool03_bad_form_input_is_rejected_by_the_trigger_form(tenant, conf):
     from airflow.sdk.exceptions import ParamValidationError
 
     tenant.sb.requests.clear()
     with pytest.raises(ParamValidationError):
-        _dag("atqbo_preview_invoices").test(run_conf=conf)
+        load_dag("atqbo_preview_invoices").test(run_conf=conf)
     assert tenant.sb.requests.list() == [] and tenant.sb.mail.messages() == []
 
 
@@ -294,10 +292,17 @@ def test_tool03_input_the_schema_cannot_judge_fails_the_first_task_naming_the_fi
     tenant.settings(invoice_marker_field="invoiceNumber")
     tenant.sb.requests.clear()
     dagrun = tenant.run("atqbo_preview_invoices", {"invoice_numbering": "autotask_id"}, expect="failed")
-    assert _states(dagrun) == {"start": "failed", "extract": "upstream_failed", "transform": "upstream_failed",
-                               "load": "upstream_failed", "write_back": "upstream_failed", "report": "upstream_failed"}
+    assert task_states(dagrun) == {
+        "start": "failed",
+        "extract": "upstream_failed",
+        "transform": "upstream_failed",
+        "load": "upstream_failed",
+        "write_back": "upstream_failed",
+        "report": "upstream_failed",
+    }
     assert "invoice_numbering: 'autotask_id' cannot be previewed while invoice_marker_field is 'invoiceNumber'" in (
-        capfd.readouterr().out)  # fmt: skip
+        capfd.readouterr().out
+    )
     assert tenant.sb.requests.list() == [] and tenant.sb.mail.messages() == []
 
 
@@ -310,7 +315,7 @@ def test_tool04_sync_now_sends_every_eligible_invoice_once_and_reports_to_the_al
     eligible = tenant.eligible()
     before = tenant.copies()
     dagrun = tenant.run("atqbo_sync_now", {"email": ["ap@msp.example", "cfo@msp.example"]})
-    assert set(_states(dagrun).values()) == {"success"}
+    assert set(task_states(dagrun).values()) == {"success"}
     created = {i: c[-1] for i, c in tenant.copies().items() if len(c) > len(before.get(i, []))}
     assert set(created) == eligible and OLD not in created
     at = tenant.at_invoices()
@@ -336,12 +341,13 @@ def test_tool04_sync_now_sends_every_eligible_invoice_once_and_reports_to_the_al
     assert tenant.reports("sync now")[-1]["envelope_to"] == [REPORT_TO]  # empty form: report_to
 
 
-def test_tool04_refused_while_a_scheduled_run_is_in_progress_naming_it_and_writing_nothing(tenant, run_in_progress,
-                                                                                          capfd):  # fmt: skip
+def test_tool04_refused_while_a_scheduled_run_is_in_progress_naming_it_and_writing_nothing(
+    tenant, run_in_progress, capfd
+):
     scheduled = run_in_progress("atqbo_invoices")
     tenant.sb.requests.clear()
     dagrun = tenant.run("atqbo_sync_now", {"email": ["ap@msp.example"]}, expect="failed")
-    states = _states(dagrun)
+    states = task_states(dagrun)
     assert states["start"] == "failed" and states["extract"] == states["report"] == "upstream_failed"
     out = capfd.readouterr().out
     assert f"atqbo_invoices run '{scheduled}' is in progress and holds the 'invoice_sync' lock" in out
@@ -351,18 +357,21 @@ def test_tool04_refused_while_a_scheduled_run_is_in_progress_naming_it_and_writi
     assert tenant.sb.mail.messages() == []  # a refusal alerts nobody: its task log says why
     assert tenant.ledger().get_run_lock(LOCK)["owner"] == f"atqbo_invoices/{scheduled}"  # not taken, not released
 
-    _finish(scheduled, "failed")  # the scheduled run died without giving the lock back: it is taken over
+    set_run_state(
+        f"atqbo_invoices/{scheduled}", "failed"
+    )  # the scheduled run died without giving the lock back: it is taken over
     tenant.run("atqbo_sync_now")
     assert tenant.eligible() == set()
 
 
-def test_tool04_scheduled_run_skips_while_sync_now_holds_the_lock_and_the_next_one_picks_up(tenant, run_in_progress,
-                                                                                           capfd):  # fmt: skip
+def test_tool04_scheduled_run_skips_while_sync_now_holds_the_lock_and_the_next_one_picks_up(
+    tenant, run_in_progress, capfd
+):
     sync_now = run_in_progress("atqbo_sync_now")
     eligible = tenant.eligible()
     tenant.sb.requests.clear()
     dagrun = tenant.run("atqbo_invoices")
-    assert set(_states(dagrun).values()) == {"skipped"}
+    assert set(task_states(dagrun).values()) == {"skipped"}
     out = capfd.readouterr().out
     assert f"atqbo_sync_now run '{sync_now}' holds the invoice sync lock" in out
     assert "the next scheduled run picks up whatever is left" in out
@@ -370,7 +379,7 @@ def test_tool04_scheduled_run_skips_while_sync_now_holds_the_lock_and_the_next_o
     assert tenant.ledger().get_run_lock(LOCK)["owner"] == f"atqbo_sync_now/{sync_now}"
 
     tenant.ledger().release_run_lock(LOCK, f"atqbo_sync_now/{sync_now}")  # what its report task does
-    _finish(sync_now)
+    set_run_state(f"atqbo_sync_now/{sync_now}", "success")
     tenant.run("atqbo_invoices")
     assert eligible and tenant.eligible() == set()
     assert tenant.ledger().get_run_lock(LOCK) is None
@@ -384,11 +393,11 @@ def test_tool04_a_failed_run_gives_back_only_its_own_lock_and_says_why(tenant):
 
     tenant.sb.seed({"qbo": {"oauth": {"revoke": True}}})
     dagrun = tenant.run("atqbo_invoices", expect="failed")
-    assert _states(dagrun)["load"] == "failed"
+    assert task_states(dagrun)["load"] == "failed"
     ledger = tenant.ledger()
     assert ledger.get_run_lock(LOCK) is None
     dagrun = tenant.run("atqbo_sync_now", {"email": ["ap@msp.example"]}, expect="failed")
-    assert _states(dagrun)["load"] == "failed" and _states(dagrun)["report"] == "upstream_failed"
+    assert task_states(dagrun)["load"] == "failed" and task_states(dagrun)["report"] == "upstream_failed"
     assert ledger.get_run_lock(LOCK) is None
     alerts = tenant.sb.mail.messages()
     assert [m["subject"] for m in alerts] == ["[atqbo] atqbo_invoices run failed", "[atqbo] atqbo_sync_now run failed"]
@@ -414,7 +423,7 @@ def test_tool04_bad_form_input_is_rejected_by_the_trigger_form(tenant, conf):
 
     tenant.sb.requests.clear()
     with pytest.raises(ParamValidationError):
-        _dag("atqbo_sync_now").test(run_conf=conf)
+        load_dag("atqbo_sync_now").test(run_conf=conf)
     assert tenant.sb.requests.list() == [] and tenant.sb.mail.messages() == []
 
 
@@ -432,20 +441,26 @@ def test_tool04_read_form_names_the_bad_address():
 
 def test_tool05_copies_an_unsynced_invoice_outside_the_window_and_says_a_copy_was_made(tenant):
     dagrun = tenant.run("atqbo_copy_invoice", {"autotask_invoice_id": OLD, "email": ["cfo@msp.example"]})
-    assert set(_states(dagrun).values()) == {"success"}
+    assert set(task_states(dagrun).values()) == {"success"}
     [copy] = tenant.copies()[OLD]
     assert copy["TxnDate"] == str(TODAY - timedelta(days=100)) and Decimal(str(copy["TotalAmt"])) == 250
     source = tenant.at_invoices()[OLD]
     assert source["webServiceDate"] and source["invoiceNumber"] == copy["DocNumber"]
     record = tenant.ledger().get_sync_record("invoice", OLD)
     assert (record["status"], record["qbo_id"], record["generation"], record["request_id"]) == (
-        "SYNCED", copy["Id"], 0, f"atqbo-inv-{OLD}-g0")  # fmt: skip
+        "SYNCED",
+        copy["Id"],
+        0,
+        f"atqbo-inv-{OLD}-g0",
+    )
     assert set(tenant.copies()) - {OLD} == {i for i in tenant.copies() if i < 39000000}  # nothing else sent
     [mail] = tenant.reports(f"copy invoice {OLD}")
     assert sorted(mail["envelope_to"]) == sorted([REPORT_TO, "cfo@msp.example"])
     assert mail["subject"] == f"[atqbo] copy invoice {OLD}: 1 transferred"
-    assert (f"A copy was made: QBO invoice {copy['DocNumber']} (Id {copy['Id']}) was created in QBO for Autotask "
-            f"invoice E-{OLD} (id {OLD}).") in tenant.body(mail)  # fmt: skip
+    assert (
+        f"A copy was made: QBO invoice {copy['DocNumber']} (Id {copy['Id']}) was created in QBO for Autotask "
+        f"invoice E-{OLD} (id {OLD})."
+    ) in tenant.body(mail)
 
 
 def test_tool05_an_invoice_already_in_qbo_is_not_copied_without_overwrite(tenant):
@@ -457,8 +472,10 @@ def test_tool05_an_invoice_already_in_qbo_is_not_copied_without_overwrite(tenant
     assert tenant.at_invoices()[SYNCED] == before
     [mail] = tenant.reports(f"copy invoice {SYNCED}")
     assert mail["subject"] == f"[atqbo] copy invoice {SYNCED}: 1 matched"
-    verdict = (f"No copy was made: Autotask invoice {SYNCED_DOC} (id {SYNCED}) is already in QBO as QBO invoice "
-               f"{SYNCED_DOC} (Id {SYNCED_QBO_ID}). Trigger again with Overwrite to make a second copy.")  # fmt: skip
+    verdict = (
+        f"No copy was made: Autotask invoice {SYNCED_DOC} (id {SYNCED}) is already in QBO as QBO invoice "
+        f"{SYNCED_DOC} (Id {SYNCED_QBO_ID}). Trigger again with Overwrite to make a second copy."
+    )
     assert verdict in tenant.body(mail)
     [row] = tenant.report_rows(mail)
     assert (row["outcome"], row["qbo_id"], row["qbo_number"]) == ("matched", SYNCED_QBO_ID, SYNCED_DOC)
@@ -474,12 +491,13 @@ def test_tool05_overwrite_makes_a_second_copy_with_a_new_generation_and_names_th
     assert source["invoiceNumber"] == second["DocNumber"] != SYNCED_DOC  # QBO numbers the new copy (INV-04)
     assert source["webServiceDate"] != old_marker  # the marker is written again
     record = tenant.ledger().get_sync_record("invoice", SYNCED)
-    assert (record["qbo_id"], record["generation"], record["request_id"]) == (
-        second["Id"], 1, f"atqbo-inv-{SYNCED}-g1")  # fmt: skip
+    assert (record["qbo_id"], record["generation"], record["request_id"]) == (second["Id"], 1, f"atqbo-inv-{SYNCED}-g1")
     [mail] = tenant.reports(f"copy invoice {SYNCED}")
-    assert (f"A copy was made: QBO invoice {second['DocNumber']} (Id {second['Id']}) was created in QBO for Autotask "
-            f"invoice {SYNCED_DOC} (id {SYNCED}). It is a second copy: QBO invoice {SYNCED_DOC} (Id {SYNCED_QBO_ID}) "
-            "still exists; void or delete it in QBO if it is not wanted.") in tenant.body(mail)  # fmt: skip
+    assert (
+        f"A copy was made: QBO invoice {second['DocNumber']} (Id {second['Id']}) was created in QBO for Autotask "
+        f"invoice {SYNCED_DOC} (id {SYNCED}). It is a second copy: QBO invoice {SYNCED_DOC} (Id {SYNCED_QBO_ID}) "
+        "still exists; void or delete it in QBO if it is not wanted."
+    ) in tenant.body(mail)
 
     tenant.sb.mail.clear()
     tenant.run("atqbo_copy_invoice", {"autotask_invoice_id": SYNCED, "overwrite": True})  # again: a third copy
@@ -514,17 +532,17 @@ def test_tool05_an_overwrite_run_again_after_a_lost_answer_makes_one_copy_not_tw
     replays the copy instead of making a third."""
     tenant.run("atqbo_copy_invoice", {"autotask_invoice_id": OLD})  # the first copy (and its customer, item)
     [first_copy] = tenant.copies()[OLD]
-    when = datetime.now(timezone.utc).replace(microsecond=0)
+    when = datetime.now(UTC).replace(microsecond=0)
     conf = {"autotask_invoice_id": OLD, "overwrite": True}
     tenant.sb.faults.add({"api": "qbo", "method": "POST", "path": r"/batch$", "mode": "commit_then_error", "times": 50})
-    first = _dag("atqbo_copy_invoice").test(logical_date=when, run_after=when, run_conf=conf)
-    assert first.state == "failed" and _states(first)["load"] == "failed"
+    first = load_dag("atqbo_copy_invoice").test(logical_date=when, run_after=when, run_conf=conf)
+    assert first.state == "failed" and task_states(first)["load"] == "failed"
     assert len(tenant.copies()[OLD]) == 2  # the write was applied
     assert tenant.ledger().get_run_lock(LOCK) is None  # the failed task's callback gave the lock back
     tenant.sb.faults.clear()
     tenant.sb.mail.clear()
-    again = _dag("atqbo_copy_invoice").test(logical_date=when, run_after=when, run_conf=conf)
-    assert again.run_id == first.run_id and again.state == "success", _states(again)
+    again = load_dag("atqbo_copy_invoice").test(logical_date=when, run_after=when, run_conf=conf)
+    assert again.run_id == first.run_id and again.state == "success", task_states(again)
     assert [c["Id"] for c in tenant.copies()[OLD]][0] == first_copy["Id"]
     [_, second_copy] = tenant.copies()[OLD]
     record = tenant.ledger().get_sync_record("invoice", OLD)
@@ -542,11 +560,12 @@ def test_tool05_an_overwrite_run_again_after_a_lost_answer_makes_one_copy_not_tw
         (99999999, "autotask_invoice_id: Autotask has no invoice with id 99999999; nothing was copied or written"),
     ],
 )
-def test_tool05_a_voided_or_unknown_invoice_is_refused_naming_it_and_nothing_is_written(tenant, capfd, autotask_id,
-                                                                                        message):  # fmt: skip
+def test_tool05_a_voided_or_unknown_invoice_is_refused_naming_it_and_nothing_is_written(
+    tenant, capfd, autotask_id, message
+):
     tenant.sb.requests.clear()
     dagrun = tenant.run("atqbo_copy_invoice", {"autotask_invoice_id": autotask_id, "overwrite": True}, expect="failed")
-    assert _states(dagrun)["start"] == "failed" and _states(dagrun)["report"] == "upstream_failed"
+    assert task_states(dagrun)["start"] == "failed" and task_states(dagrun)["report"] == "upstream_failed"
     assert message in capfd.readouterr().out
     assert tenant.writes() == [] and [r for r in tenant.sb.requests.list() if r["api"] == "qbo"] == []
     assert tenant.sb.mail.messages() == []
@@ -565,15 +584,20 @@ def test_tool05_refused_while_another_run_holds_the_lock(tenant, run_in_progress
 
 @pytest.mark.parametrize(
     "conf",
-    [{}, {"autotask_invoice_id": 0}, {"autotask_invoice_id": "abc"}, {"autotask_invoice_id": 5, "overwrite": "yes"},
-     {"autotask_invoice_id": 5, "email": ["nobody@"]}],
-)  # fmt: skip
+    [
+        {},
+        {"autotask_invoice_id": 0},
+        {"autotask_invoice_id": "abc"},
+        {"autotask_invoice_id": 5, "overwrite": "yes"},
+        {"autotask_invoice_id": 5, "email": ["nobody@"]},
+    ],
+)
 def test_tool05_bad_form_input_is_rejected_by_the_trigger_form(tenant, conf):
     from airflow.sdk.exceptions import ParamValidationError
 
     tenant.sb.requests.clear()
     with pytest.raises(ParamValidationError):
-        _dag("atqbo_copy_invoice").test(run_conf=conf)
+        load_dag("atqbo_copy_invoice").test(run_conf=conf)
     assert tenant.sb.requests.list() == [] and tenant.sb.mail.messages() == []
 
 
@@ -583,8 +607,14 @@ def test_tool05_read_form_names_every_bad_field():
 
     with pytest.raises(FormError) as err:
         read_form({"autotask_invoice_id": "12x", "overwrite": "yes", "email": "a@b"}, COPY_FIELDS)
-    for expected in ("autotask_invoice_id: '12x' is not a whole number", "overwrite: 'yes' is not true or false",
-                     "email: 'a@b' is not an email address"):  # fmt: skip
+    for expected in (
+        "autotask_invoice_id: '12x' is not a whole number",
+        "overwrite: 'yes' is not true or false",
+        "email: 'a@b' is not an email address",
+    ):
         assert expected in str(err.value)
     assert read_form({"autotask_invoice_id": " 29684001 "}, COPY_FIELDS) == {
-        "autotask_invoice_id": 29684001, "overwrite": False, "email": []}  # fmt: skip
+        "autotask_invoice_id": 29684001,
+        "overwrite": False,
+        "email": [],
+    }

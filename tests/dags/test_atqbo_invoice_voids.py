@@ -9,6 +9,7 @@ from datetime import timedelta
 
 import pytest
 
+from tests.dags.dag_support import load_dag, task_states
 from tests.sync import void_support as vs
 
 pytestmark = pytest.mark.integration
@@ -16,18 +17,6 @@ pytestmark = pytest.mark.integration
 DAG_ID = "atqbo_invoice_voids"
 REPORT_TO = "billing@msp.example"
 AT_LEDGER, AT_NOTE, AT_OTHER, AT_PAID, AT_OLD = 29685101, 29685102, 29685103, 29685104, 29685105
-
-
-def _dag():
-    from airflow.dag_processing.dagbag import DagBag
-
-    from tests.dags.test_dag_integrity import DAGS_DIR
-
-    return DagBag(dag_folder=str(DAGS_DIR / f"{DAG_ID}.py")).dags[DAG_ID]
-
-
-def _task_states(dagrun) -> dict[str, str]:
-    return {ti.task_id: ti.state for ti in dagrun.get_task_instances()}
 
 
 @pytest.fixture
@@ -80,10 +69,10 @@ def test_void01_off_by_default_does_nothing(sandbox, ledger, monkeypatch, caplog
     before = vs.qbo_invoices_by_id(sandbox)
 
     with caplog.at_level(logging.INFO):
-        dagrun = _dag().test(logical_date=vs.LOGICAL_DATE)
+        dagrun = load_dag(DAG_ID).test(logical_date=vs.LOGICAL_DATE)
 
     assert dagrun.state == "success"
-    assert _task_states(dagrun) == {"start": "success", "find": "skipped", "void": "skipped", "report": "skipped"}
+    assert task_states(dagrun) == {"start": "success", "find": "skipped", "void": "skipped", "report": "skipped"}
     assert sandbox.requests.list() == []  # not one API call
     assert sandbox.mail.messages() == []
     assert vs.qbo_invoices_by_id(sandbox) == before
@@ -95,9 +84,9 @@ def test_void01_voids_atqbo_invoices_reports_by_email_and_a_second_run_does_noth
     _seed(sandbox, ledger)
     _settings(monkeypatch, void_sync_enabled=True, report_to=[REPORT_TO])
 
-    dagrun = _dag().test(logical_date=vs.LOGICAL_DATE)
+    dagrun = load_dag(DAG_ID).test(logical_date=vs.LOGICAL_DATE)
 
-    assert dagrun.state == "success", _task_states(dagrun)
+    assert dagrun.state == "success", task_states(dagrun)
     books = vs.qbo_invoices_by_id(sandbox)
     assert vs.is_voided(books["501"]) and vs.is_voided(books["502"])
     assert books["501"]["PrivateNote"] == f"Voided - Autotask invoice {AT_LEDGER} (INV-2001)"
@@ -123,8 +112,8 @@ def test_void01_voids_atqbo_invoices_reports_by_email_and_a_second_run_does_noth
 
     # 15 minutes later: nothing new, nothing changed in QBO -> no write, no email.
     sandbox.requests.clear()
-    dagrun = _dag().test(logical_date=vs.LOGICAL_DATE + timedelta(minutes=15))
-    assert dagrun.state == "success", _task_states(dagrun)
+    dagrun = load_dag(DAG_ID).test(logical_date=vs.LOGICAL_DATE + timedelta(minutes=15))
+    assert dagrun.state == "success", task_states(dagrun)
     assert vs.writes(sandbox) == []
     assert vs.qbo_invoices_by_id(sandbox) == books
     assert len(sandbox.mail.messages()) == 1
@@ -134,9 +123,9 @@ def test_void01_trigger_form_look_back_reaches_an_older_void(sandbox, ledger, mo
     _seed(sandbox, ledger)
     _settings(monkeypatch, void_sync_enabled=True)
 
-    dagrun = _dag().test(logical_date=vs.LOGICAL_DATE, run_conf={"void_lookback_days": 30})
+    dagrun = load_dag(DAG_ID).test(logical_date=vs.LOGICAL_DATE, run_conf={"void_lookback_days": 30})
 
-    assert dagrun.state == "success", _task_states(dagrun)
+    assert dagrun.state == "success", task_states(dagrun)
     assert vs.is_voided(vs.qbo_invoices_by_id(sandbox)["505"])
     assert ledger.get_sync_record("invoice_void", AT_OLD)["status"] == "SYNCED"
 
@@ -147,11 +136,11 @@ def test_bey03_dry_run_reports_the_plan_and_writes_nothing(sandbox, ledger, monk
     before_books = vs.qbo_invoices_by_id(sandbox)
     before_ledger = (ledger.list_sync_records(), ledger.list_errors(include_resolved=True))
 
-    dagrun = _dag().test(
+    dagrun = load_dag(DAG_ID).test(
         logical_date=vs.LOGICAL_DATE, run_conf={"dry_run": True, "report_to": ["controller@msp.example"]}
     )
 
-    assert dagrun.state == "success", _task_states(dagrun)
+    assert dagrun.state == "success", task_states(dagrun)
     assert vs.writes(sandbox) == []  # reads, queries and the token refresh only
     assert vs.void_requests(sandbox) == []
     assert vs.qbo_invoices_by_id(sandbox) == before_books

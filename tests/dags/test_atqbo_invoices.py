@@ -11,12 +11,17 @@ from decimal import Decimal
 import pendulum
 import pytest
 
+from tests.dags.dag_support import load_dag, task_states
+
 pytestmark = pytest.mark.integration
 
 TODAY = date.today()
 CONTOSO = 29683501  # demo company that is already a QBO customer
 REMOTE_SUPPORT, TRAVEL, M365 = 29682803, 29682812, 29682808  # billing codes (Travel has no external number)
-MONITORING, PROJECTS = 1, 4  # organizational level associations: Managed Services:Monitoring, Professional Services:Projects
+MONITORING, PROJECTS = (
+    1,
+    4,
+)  # organizational level associations: Managed Services:Monitoring, Professional Services:Projects
 # Autotask allows 200 characters in a billing code name, QBO 100 in an item name (Autotask company
 # names stop at 100, QBO's old DisplayName limit, so the long name that really happens is an item's).
 LONG_NAME = ("Extraordinarily Long Billing Code Name For Managed Backup " + "Services " * 12)[:150]
@@ -42,20 +47,40 @@ def _dt(days_ago: int) -> str:
 
 def _item(iid: int, invoice: int, company: int, code: int | None, qty: str, rate: str, total: str, **extra) -> dict:
     return {
-        "id": iid, "invoiceID": invoice, "companyID": company, "billingCodeID": code, "billingItemType": 1,
-        "organizationalLevelAssociationID": extra.pop("lob", MONITORING), "itemName": extra.pop("name", "Work"),
-        "description": extra.pop("description", "Work done"), "itemDate": _dt(3), "quantity": float(qty),
-        "rate": float(rate), "extendedPrice": float(total), "totalAmount": float(total), "taxDollars": 0.0, **extra,
-    }  # fmt: skip
+        "id": iid,
+        "invoiceID": invoice,
+        "companyID": company,
+        "billingCodeID": code,
+        "billingItemType": 1,
+        "organizationalLevelAssociationID": extra.pop("lob", MONITORING),
+        "itemName": extra.pop("name", "Work"),
+        "description": extra.pop("description", "Work done"),
+        "itemDate": _dt(3),
+        "quantity": float(qty),
+        "rate": float(rate),
+        "extendedPrice": float(total),
+        "totalAmount": float(total),
+        "taxDollars": 0.0,
+        **extra,
+    }
 
 
 def _invoice(iid: int, company: int, total: str, **extra) -> dict:
     return {
-        "id": iid, "companyID": company, "invoiceNumber": f"E-{iid}", "invoiceDateTime": _dt(2),
-        "fromDate": _dt(32), "toDate": _dt(2), "dueDate": f"{TODAY + timedelta(days=28)}T00:00:00Z",
-        "paymentTerm": 1, "invoiceTotal": float(total), "totalTaxValue": 0.0, "comments": "Thanks!",
-        "isVoided": False, **extra,
-    }  # fmt: skip
+        "id": iid,
+        "companyID": company,
+        "invoiceNumber": f"E-{iid}",
+        "invoiceDateTime": _dt(2),
+        "fromDate": _dt(32),
+        "toDate": _dt(2),
+        "dueDate": f"{TODAY + timedelta(days=28)}T00:00:00Z",
+        "paymentTerm": 1,
+        "invoiceTotal": float(total),
+        "totalTaxValue": 0.0,
+        "comments": "Thanks!",
+        "isVoided": False,
+        **extra,
+    }
 
 
 EDGE = {
@@ -77,13 +102,29 @@ def edge_case_seed() -> dict:
     return {
         "autotask": {
             "Companies": [
-                {"id": 39000001, "companyName": "D'Angelo: Consulting Group", "companyType": 1, "phone": "1",
-                 "address1": "1 Quote St", "city": "Dayton", "state": "OH", "postalCode": "45402"},
-            ],  # fmt: skip
+                {
+                    "id": 39000001,
+                    "companyName": "D'Angelo: Consulting Group",
+                    "companyType": 1,
+                    "phone": "1",
+                    "address1": "1 Quote St",
+                    "city": "Dayton",
+                    "state": "OH",
+                    "postalCode": "45402",
+                },
+            ],
             "BillingCodes": [
-                {"id": LONG_CODE, "name": LONG_NAME, "externalNumber": "LONG-1", "description": "A long one",
-                 "billingCodeType": 4, "useType": 1, "unitPrice": 125.0, "isActive": True},
-            ],  # fmt: skip
+                {
+                    "id": LONG_CODE,
+                    "name": LONG_NAME,
+                    "externalNumber": "LONG-1",
+                    "description": "A long one",
+                    "billingCodeType": 4,
+                    "useType": 1,
+                    "unitPrice": 125.0,
+                    "isActive": True,
+                },
+            ],
             "Invoices": [
                 _invoice(e["negative"], CONTOSO, "-50.00"),
                 _invoice(e["zero"], CONTOSO, "0.00"),
@@ -104,8 +145,9 @@ def edge_case_seed() -> dict:
                 _item(39200004, e["unknown_term"], 39000001, REMOTE_SUPPORT, "1", "125", "125"),
                 _item(39200005, e["apostrophe_colon"], 39000001, REMOTE_SUPPORT, "2", "125", "250"),
                 _item(39200006, e["long_name"], CONTOSO, LONG_CODE, "1", "125", "125"),
-                _item(39200007, e["long_description"], CONTOSO, REMOTE_SUPPORT, "1", "125", "125",
-                      description="x" * 5000),  # fmt: skip
+                _item(
+                    39200007, e["long_description"], CONTOSO, REMOTE_SUPPORT, "1", "125", "125", description="x" * 5000
+                ),
                 _item(39200008, e["po_number"], CONTOSO, REMOTE_SUPPORT, "1", "125", "125"),
                 _item(39200009, e["several_lobs"], CONTOSO, REMOTE_SUPPORT, "1", "125", "125", lob=MONITORING),
                 _item(39200010, e["several_lobs"], CONTOSO, M365, "1", "140", "140", lob=PROJECTS),
@@ -143,13 +185,7 @@ class Tenant:
         self.monkeypatch.setenv("AIRFLOW_VAR_ATQBO_SETTINGS", json.dumps({**SETTINGS, **changes}))
 
     def run(self, logical_date: datetime | None = None, conf: dict | None = None):
-        from airflow.dag_processing.dagbag import DagBag
-
-        from tests.dags.test_dag_integrity import DAGS_DIR
-
-        dag = DagBag(dag_folder=str(DAGS_DIR / "atqbo_invoices.py")).dags["atqbo_invoices"]
-        for task in dag.tasks:  # dag.test() would sit out the real retry delays; a failed run is re-run instead
-            task.retries = 0
+        dag = load_dag("atqbo_invoices")  # retries off: a failed run is re-run instead
         when = logical_date or pendulum.now("UTC").replace(second=0, microsecond=0)
         return dag.test(logical_date=when, run_conf=conf)
 
@@ -175,21 +211,22 @@ class Tenant:
         return {r[field]: r for r in self.sb.state()["qbo"].get(entity, [])}
 
     def writes(self, api: str | None = None) -> list[dict]:
-        return [r for r in self.sb.requests.list(api) if r["method"] in ("POST", "PATCH", "PUT", "DELETE")
-                and not r["path"].endswith(("/query", "/query/count", "/query/next", "/tokens/bearer"))
-                and "query" not in (r["query"] or "")]  # fmt: skip
-
-
-def _states(dagrun) -> dict[str, str]:
-    return {ti.task_id: ti.state for ti in dagrun.get_task_instances()}
+        return [
+            r
+            for r in self.sb.requests.list(api)
+            if r["method"] in ("POST", "PATCH", "PUT", "DELETE")
+            and not r["path"].endswith(("/query", "/query/count", "/query/next", "/tokens/bearer"))
+            and "query" not in (r["query"] or "")
+        ]
 
 
 def _eligible(tenant: Tenant) -> set[int]:
     """Autotask invoices the sync should send: unsynced, not voided, total >= 0."""
     return {
-        i["id"] for i in tenant.at_invoices().values()
+        i["id"]
+        for i in tenant.at_invoices().values()
         if not i.get("webServiceDate") and not i.get("isVoided") and Decimal(str(i["invoiceTotal"])) >= 0
-    }  # fmt: skip
+    }
 
 
 # -- the full run ---------------------------------------------------------------------------------
@@ -198,7 +235,7 @@ def _eligible(tenant: Tenant) -> set[int]:
 def test_inv02_full_run_sends_every_eligible_invoice_once_record_by_record(tenant):
     eligible = _eligible(tenant)
     dagrun = tenant.run()
-    assert dagrun.state == "success", _states(dagrun)
+    assert dagrun.state == "success", task_states(dagrun)
     created = {k: v for k, v in tenant.qbo_invoices().items() if k not in tenant.preexisting}
     assert set(created) == eligible
     at = tenant.at_invoices()
@@ -225,7 +262,10 @@ def test_inv19_negative_invoice_is_marked_error_with_the_seed_message(tenant):
     tenant.settings(invoice_marker_field="invoiceNumber")
     tenant.unnumber(EDGE["negative"], EDGE["po_number"])
     tenant.run()
-    assert tenant.at_invoices()[EDGE["po_number"]]["invoiceNumber"] == tenant.qbo_invoices()[EDGE["po_number"]]["DocNumber"]
+    assert (
+        tenant.at_invoices()[EDGE["po_number"]]["invoiceNumber"]
+        == tenant.qbo_invoices()[EDGE["po_number"]]["DocNumber"]
+    )
     negative = tenant.at_invoices()[EDGE["negative"]]
     assert negative["invoiceNumber"] == "ERROR"
     assert EDGE["negative"] not in tenant.qbo_invoices()
@@ -253,7 +293,10 @@ def test_inv20_clearing_the_error_marker_retries_the_invoice(tenant):
     tenant.settings(invoice_marker_field="invoiceNumber", missing_item_action="create")
     tenant.run()
     assert EDGE["missing_item"] in tenant.qbo_invoices()
-    assert tenant.at_invoices()[EDGE["missing_item"]]["invoiceNumber"] == tenant.qbo_invoices()[EDGE["missing_item"]]["DocNumber"]
+    assert (
+        tenant.at_invoices()[EDGE["missing_item"]]["invoiceNumber"]
+        == tenant.qbo_invoices()[EDGE["missing_item"]]["DocNumber"]
+    )
 
 
 def test_inv14_zero_invoices_sent_by_default_and_skipped_when_set(tenant):
@@ -278,7 +321,7 @@ def test_inv06_150_character_code_name_becomes_a_100_character_item_once(tenant)
     tenant.run()
     items = [name for name in tenant.qbo_named("Item", "Name") if name.startswith("Extraordinarily Long")]
     assert len(items) == 1 and len(items[0]) <= 100
-    line = [l for l in tenant.qbo_invoices()[EDGE["long_name"]]["Line"] if l.get("DetailType") == "SalesItemLineDetail"]
+    line = [x for x in tenant.qbo_invoices()[EDGE["long_name"]]["Line"] if x.get("DetailType") == "SalesItemLineDetail"]
     assert line[0]["SalesItemLineDetail"]["ItemRef"]["value"] == tenant.qbo_named("Item", "Name")[items[0]]["Id"]
     tenant.sb.requests.clear()
     tenant.run()  # found again by its truncated name: nothing created twice
@@ -291,7 +334,9 @@ def test_inv22_long_description_truncated_and_inv07_missing_item_created(tenant)
     assert max(len(line.get("Description") or "") for line in lines) == 4000
     items = tenant.qbo_named("Item", "Name")
     assert "Travel" in items and items["Travel"]["IncomeAccountRef"]
-    travel_line = [l for l in tenant.qbo_invoices()[EDGE["missing_item"]]["Line"] if l.get("DetailType") == "SalesItemLineDetail"]
+    travel_line = [
+        x for x in tenant.qbo_invoices()[EDGE["missing_item"]]["Line"] if x.get("DetailType") == "SalesItemLineDetail"
+    ]
     assert travel_line[0]["SalesItemLineDetail"]["ItemRef"]["value"] == items["Travel"]["Id"]
 
 
@@ -310,8 +355,11 @@ def test_inv10_po_number_custom_field_off_gives_a_warning(tenant):
 
 def _classes_of(tenant: Tenant, inv: dict) -> tuple[list, str | None]:
     names = {c["Id"]: c["Name"] for c in tenant.sb.state()["qbo"]["Class"]}
-    lines = [names.get(l["SalesItemLineDetail"].get("ClassRef", {}).get("value"))
-             for l in inv["Line"] if l.get("DetailType") == "SalesItemLineDetail"]  # fmt: skip
+    lines = [
+        names.get(x["SalesItemLineDetail"].get("ClassRef", {}).get("value"))
+        for x in inv["Line"]
+        if x.get("DetailType") == "SalesItemLineDetail"
+    ]
     return lines, names.get((inv.get("ClassRef") or {}).get("value"))
 
 
@@ -322,8 +370,13 @@ def test_inv09_lines_of_business_map_to_classes_per_line(tenant):
 
 
 def test_inv09_transaction_level_class_takes_the_larger_line_of_business(tenant):
-    tenant.sb.seed({"qbo": {"Preferences": {"AccountingInfoPrefs": {
-        "ClassTrackingPerTxn": True, "ClassTrackingPerTxnLine": False}}}})  # fmt: skip
+    tenant.sb.seed(
+        {
+            "qbo": {
+                "Preferences": {"AccountingInfoPrefs": {"ClassTrackingPerTxn": True, "ClassTrackingPerTxnLine": False}}
+            }
+        }
+    )
     tenant.run()
     lines, invoice_class = _classes_of(tenant, tenant.qbo_invoices()[EDGE["several_lobs"]])
     assert (lines, invoice_class) == ([None, None], "Projects")  # 140.00 Projects > 125.00 Managed
@@ -361,7 +414,7 @@ def test_bey02_same_window_twice_and_a_backfill_add_no_documents(tenant):
     assert tenant.run(logical_date=earlier).state == "success"
     assert len(tenant.sb.state()["qbo"]["Invoice"]) == count
     assert len(tenant.sb.state()["qbo"]["Customer"]) == customers
-    assert [w for w in tenant.writes("qbo")] == []
+    assert list(tenant.writes("qbo")) == []
 
 
 def test_bey01_marker_lost_after_load_is_adopted_not_created_again(tenant):
@@ -386,7 +439,9 @@ def test_bey01_lost_ledger_is_survived_by_the_private_note_lookup(tenant, tmp_pa
     created = tenant.qbo_invoices()
     at = tenant.at_invoices()
     tenant.sb.seed({"autotask": {"Invoices": [{**at[i], "webServiceDate": None} for i in created]}})
-    monkeypatch.setenv("AIRFLOW_CONN_ATQBO_STATE", json.dumps({"conn_type": "sqlite", "host": str(tmp_path / "new.db")}))
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_ATQBO_STATE", json.dumps({"conn_type": "sqlite", "host": str(tmp_path / "new.db")})
+    )
     # The lost database held the rotated refresh token too: the user reconnects (a fresh token).
     monkeypatch.setenv("AIRFLOW_CONN_QBO_DEFAULT", json.dumps(tenant.sb.connections()["qbo_default"]))
     assert tenant.run().state == "success"
@@ -401,14 +456,18 @@ def test_bey01_fault_on_the_invoice_batch_creates_nothing_twice(tenant, mode):
         rule["latency_ms"] = 2500
         tenant.monkeypatch.setenv(
             "AIRFLOW_CONN_QBO_DEFAULT",
-            json.dumps({**tenant.sb.connections()["qbo_default"], "extra": {
-                **tenant.sb.connections()["qbo_default"]["extra"], "timeout": 1}}),
-        )  # fmt: skip
+            json.dumps(
+                {
+                    **tenant.sb.connections()["qbo_default"],
+                    "extra": {**tenant.sb.connections()["qbo_default"]["extra"], "timeout": 1},
+                }
+            ),
+        )
     tenant.sb.faults.add(rule)
     dagrun = tenant.run()
     if dagrun.state != "success":  # the task may fail and be retried by a second run
         dagrun = tenant.run()
-    assert dagrun.state == "success", _states(dagrun)
+    assert dagrun.state == "success", task_states(dagrun)
     # qbo_invoices() asserts there is one QBO invoice per Autotask id
     assert set(tenant.qbo_invoices()) - tenant.preexisting == eligible
 
@@ -420,7 +479,7 @@ def test_inv01_sync_off_does_nothing_but_says_so(tenant):
     tenant.settings(invoice_sync_enabled=False)
     tenant.sb.requests.clear()
     dagrun = tenant.run()
-    states = _states(dagrun)
+    states = task_states(dagrun)
     assert states["start"] == "skipped" and states["load"] == "skipped"
     assert tenant.sb.requests.list() == []
 
@@ -429,7 +488,7 @@ def test_bey03_dry_run_plans_everything_and_writes_nothing(tenant):
     tenant.sb.requests.clear()
     before = tenant.sb.state()
     dagrun = tenant.run(conf={"dry_run": True})
-    assert dagrun.state == "success", _states(dagrun)
+    assert dagrun.state == "success", task_states(dagrun)
     assert tenant.writes() == []
     after = tenant.sb.state()
     assert after["qbo"]["Invoice"] == before["qbo"]["Invoice"]
@@ -453,7 +512,7 @@ def test_err06_wrong_autotask_secret_fails_the_run_once_with_a_clear_error(tenan
     tenant.monkeypatch.setenv("AIRFLOW_CONN_AUTOTASK_DEFAULT", json.dumps({**conn, "password": "expired"}))
     dagrun = tenant.run()
     assert dagrun.state == "failed"
-    assert _states(dagrun)["extract"] == "failed"
+    assert task_states(dagrun)["extract"] == "failed"
     assert set(tenant.qbo_invoices()) == tenant.preexisting  # nothing sent
 
 
@@ -461,7 +520,7 @@ def test_err01_closed_books_fail_those_invoices_clearly_and_the_run_goes_on(tena
     closed_through = str(TODAY - timedelta(days=10))
     tenant.sb.seed({"qbo": {"Preferences": {"AccountingInfoPrefs": {"BookCloseDate": closed_through}}}})
     dagrun = tenant.run()
-    assert dagrun.state == "success", _states(dagrun)
+    assert dagrun.state == "success", task_states(dagrun)
     at = tenant.at_invoices()
     sent = set(tenant.qbo_invoices()) - tenant.preexisting
     assert sent and all(at[i]["invoiceDateTime"][:10] > closed_through for i in sent)
@@ -475,13 +534,15 @@ def test_err04_revoked_qbo_token_fails_the_run_once_with_how_to_reconnect(tenant
     tenant.settings(todo_action_type=1, todo_resource_id=29682885)
     tenant.sb.seed({"qbo": {"oauth": {"revoke": True}}})
     dagrun = tenant.run()
-    states = _states(dagrun)
+    states = task_states(dagrun)
     assert dagrun.state == "failed" and states["load"] == "failed" and states["write_back"] == "upstream_failed"
     assert set(tenant.qbo_invoices()) == tenant.preexisting
     # The DAG's failure callback: one email to report_to and one Autotask to-do under company 0.
     alerts = [m for m in tenant.sb.mail.messages() if m["subject"] == "[atqbo] atqbo_invoices run failed"]
     assert len(alerts) == 1 and "load" in (alerts[0]["text"] or alerts[0]["html"])
-    todos = [t for t in tenant.sb.state()["autotask"].get("CompanyToDos", []) if "atqbo_invoices" in t["activityDescription"]]
+    todos = [
+        t for t in tenant.sb.state()["autotask"].get("CompanyToDos", []) if "atqbo_invoices" in t["activityDescription"]
+    ]
     assert len(todos) == 1 and todos[0]["companyID"] == 0 and todos[0]["assignedToResourceID"] == 29682885
     load_ti = next(ti for ti in dagrun.get_task_instances() if ti.task_id == "load")
     assert load_ti.try_number == 1  # not retried: retrying cannot fix a revoked authorization

@@ -16,6 +16,8 @@ from urllib.parse import parse_qs
 import pendulum
 import pytest
 
+from tests.dags.dag_support import load_dag
+
 pytestmark = pytest.mark.integration
 
 COMPARE, COPY = "atqbo_compare_items", "atqbo_copy_missing_items"
@@ -29,32 +31,71 @@ LEGACY, PRINTER = 39800001, 39800002
 EDGE = {
     "autotask": {
         "BillingCodes": [
-            {"id": LEGACY, "name": "Legacy Support", "externalNumber": "LEG-1", "description": "Old contract work",
-             "billingCodeType": 1, "useType": 1, "unitPrice": 90.0, "isActive": False},
-            {"id": PRINTER, "name": "Printer Service", "externalNumber": "PRN-SVC", "description": "Printer Service",
-             "billingCodeType": 1, "useType": 1, "unitPrice": 60.0, "isActive": True},
+            {
+                "id": LEGACY,
+                "name": "Legacy Support",
+                "externalNumber": "LEG-1",
+                "description": "Old contract work",
+                "billingCodeType": 1,
+                "useType": 1,
+                "unitPrice": 90.0,
+                "isActive": False,
+            },
+            {
+                "id": PRINTER,
+                "name": "Printer Service",
+                "externalNumber": "PRN-SVC",
+                "description": "Printer Service",
+                "billingCodeType": 1,
+                "useType": 1,
+                "unitPrice": 60.0,
+                "isActive": True,
+            },
         ],
     },
     "qbo": {
         "Item": [
-            {"Id": "501", "Name": "printer service", "Type": "Service", "Description": "Printer Service",
-             "UnitPrice": 55, "IncomeAccountRef": {"value": SERVICES_ACCOUNT}},
-            {"Id": "502", "Name": "Firewall Subscription", "Type": "Service", "Active": False, "UnitPrice": 35,
-             "Description": "Firewall Subscription (recurring service)",
-             "IncomeAccountRef": {"value": SERVICES_ACCOUNT}},
+            {
+                "Id": "501",
+                "Name": "printer service",
+                "Type": "Service",
+                "Description": "Printer Service",
+                "UnitPrice": 55,
+                "IncomeAccountRef": {"value": SERVICES_ACCOUNT},
+            },
+            {
+                "Id": "502",
+                "Name": "Firewall Subscription",
+                "Type": "Service",
+                "Active": False,
+                "UnitPrice": 35,
+                "Description": "Firewall Subscription (recurring service)",
+                "IncomeAccountRef": {"value": SERVICES_ACCOUNT},
+            },
         ],
     },
-}  # fmt: skip
+}
 
 
 def bulk_codes(count: int) -> dict:
     """``count`` more active billing codes, none of them in QBO: more than one QBO batch to create."""
-    return {"autotask": {"BillingCodes": [
-        {"id": 39810001 + n, "name": f"Bulk Service {n:02d}", "externalNumber": f"BULK-{n:02d}",
-         "description": f"Bulk service number {n}", "billingCodeType": 1, "useType": 1, "unitPrice": 10.0 + n,
-         "isActive": True}
-        for n in range(count)
-    ]}}  # fmt: skip
+    return {
+        "autotask": {
+            "BillingCodes": [
+                {
+                    "id": 39810001 + n,
+                    "name": f"Bulk Service {n:02d}",
+                    "externalNumber": f"BULK-{n:02d}",
+                    "description": f"Bulk service number {n}",
+                    "billingCodeType": 1,
+                    "useType": 1,
+                    "unitPrice": 10.0 + n,
+                    "isActive": True,
+                }
+                for n in range(count)
+            ]
+        }
+    }
 
 
 class Tenant:
@@ -67,7 +108,7 @@ class Tenant:
         self.monkeypatch.setenv("AIRFLOW_VAR_ATQBO_SETTINGS", json.dumps({**SETTINGS, **changes}))
 
     def run(self, dag_id: str, conf: dict | None = None, expect: str = "success"):
-        dagrun = _dag(dag_id).test(logical_date=pendulum.now("UTC"), run_conf=conf)
+        dagrun = load_dag(dag_id).test(logical_date=pendulum.now("UTC"), run_conf=conf)
         assert dagrun.state == expect, {ti.task_id: ti.state for ti in dagrun.get_task_instances()}
         return dagrun
 
@@ -110,17 +151,6 @@ class Tenant:
         return [r for r in self.sb.requests.list("autotask") if not any(d in r["path"].lower() for d in discovery)]
 
 
-def _dag(dag_id: str):
-    from airflow.dag_processing.dagbag import DagBag
-
-    from tests.dags.test_dag_integrity import DAGS_DIR
-
-    dag = DagBag(dag_folder=str(DAGS_DIR / f"{dag_id}.py")).dags[dag_id]
-    for task in dag.tasks:
-        task.retries = 0
-    return dag
-
-
 @pytest.fixture
 def tenant(airflow_db, sandbox_connections, monkeypatch, tmp_path):
     from sandbox.seeds import load_seed
@@ -153,11 +183,15 @@ def _attachment(mail: dict, prefix: str) -> list[dict]:
 
 @pytest.mark.parametrize(
     ("setting", "form_field", "effective"),
-    [("name", "settings", "name"), ("name", "external_number", "external_number"),
-     ("external_number_or_name", "settings", "external_number_or_name")],
-)  # fmt: skip
-def test_tool01_compare_emails_a_csv_whose_rows_are_the_sandboxs_codes_and_items(tenant, setting, form_field,
-                                                                                  effective):
+    [
+        ("name", "settings", "name"),
+        ("name", "external_number", "external_number"),
+        ("external_number_or_name", "settings", "external_number_or_name"),
+    ],
+)
+def test_tool01_compare_emails_a_csv_whose_rows_are_the_sandboxs_codes_and_items(
+    tenant, setting, form_field, effective
+):
     tenant.settings(item_match_field=setting)
     codes, items = tenant.active_codes(), tenant.items()
     tenant.run(COMPARE, {"match_field": form_field, "email": [EXTRA]})
@@ -277,9 +311,11 @@ def test_tool02_copied_items_are_the_ones_the_invoice_sync_looks_for(tenant):
     assert created_by_sync <= {GENERIC_ITEM_NAME, TAX_ITEM_NAME}
     used = {
         line["SalesItemLineDetail"]["ItemRef"]["value"]
-        for invoice in tenant.sb.state()["qbo"]["Invoice"] if "Autotask invoice" in (invoice.get("PrivateNote") or "")
-        for line in invoice["Line"] if line.get("DetailType") == "SalesItemLineDetail"
-    }  # fmt: skip
+        for invoice in tenant.sb.state()["qbo"]["Invoice"]
+        if "Autotask invoice" in (invoice.get("PrivateNote") or "")
+        for line in invoice["Line"]
+        if line.get("DetailType") == "SalesItemLineDetail"
+    }
     assert used & copied_ids  # the sync's invoices really use items the copy made
 
 
@@ -311,12 +347,23 @@ def test_tool02_an_item_created_in_qbo_meanwhile_is_adopted_not_duplicated(tenan
     from atqbo.ledger import Ledger
     from atqbo.settings import Settings
     from atqbo.sync.runs import RunInfo
-    from atqbo.tools.items import (STAGE_COPY, copy_missing_items, extract_codes_and_items, income_account_id,
-                                   staged_comparison)  # fmt: skip
+    from atqbo.tools.items import (
+        STAGE_COPY,
+        copy_missing_items,
+        extract_codes_and_items,
+        income_account_id,
+        staged_comparison,
+    )
 
     now = pendulum.now("UTC").isoformat()
-    run = RunInfo(dag_id=COPY, run_id="race", run_key=f"{COPY}/race", settings=Settings.from_dict(SETTINGS).to_dict(),
-                  window_start=now, window_end=now)  # fmt: skip
+    run = RunInfo(
+        dag_id=COPY,
+        run_id="race",
+        run_key=f"{COPY}/race",
+        settings=Settings.from_dict(SETTINGS).to_dict(),
+        window_start=now,
+        window_end=now,
+    )
     ledger = Ledger.from_conn_id("atqbo_state")
     ledger.create_schema()
     qbo = run.qbo(ledger)
@@ -338,8 +385,20 @@ def test_tool02_an_item_created_in_qbo_meanwhile_is_adopted_not_duplicated(tenan
     deadline = time.monotonic() + 30
     while not tenant.qbo_queries() and time.monotonic() < deadline:  # the copy's second look-up has been answered
         time.sleep(0.005)
-    tenant.sb.seed({"qbo": {"Item": [{"Name": target, "Type": "Service", "Description": "Added by the bookkeeper",
-                                      "IncomeAccountRef": {"value": "2"}}]}})  # fmt: skip
+    tenant.sb.seed(
+        {
+            "qbo": {
+                "Item": [
+                    {
+                        "Name": target,
+                        "Type": "Service",
+                        "Description": "Added by the bookkeeper",
+                        "IncomeAccountRef": {"value": "2"},
+                    }
+                ]
+            }
+        }
+    )
     worker.join(60)
     assert not worker.is_alive()
 
@@ -361,7 +420,7 @@ def test_tool01_tool02_bad_form_input_is_rejected_and_nothing_is_written(tenant,
 
     before = tenant.sb.state()
     with pytest.raises(ParamValidationError, match="Invalid input for param"):
-        _dag(dag_id).test(logical_date=pendulum.now("UTC"), run_conf=conf)
+        load_dag(dag_id).test(logical_date=pendulum.now("UTC"), run_conf=conf)
     assert tenant.sb.requests.list() == []  # neither API was called
     assert tenant.sb.state()["qbo"]["Item"] == before["qbo"]["Item"]
     assert tenant.sb.mail.messages() == []
@@ -373,10 +432,14 @@ def test_tool02_missing_income_account_fails_at_start_naming_the_setting_and_cre
     before = tenant.items()
     dagrun = tenant.run(COPY, expect="failed")
     states = {ti.task_id: ti.state for ti in dagrun.get_task_instances()}
-    assert states == {"start": "failed", "compare": "upstream_failed", "copy": "upstream_failed",
-                      "report": "upstream_failed"}  # fmt: skip
+    assert states == {
+        "start": "failed",
+        "compare": "upstream_failed",
+        "copy": "upstream_failed",
+        "report": "upstream_failed",
+    }
     assert tenant.items() == before and tenant.writes() == []
-    assert not [r for r in tenant.sb.requests.list("autotask")]  # it stopped before reading billing codes
+    assert not list(tenant.sb.requests.list("autotask"))  # it stopped before reading billing codes
     log = capfd.readouterr()
     text = log.out + log.err
     assert "QBO has no account named 'Consulting Income'" in text

@@ -5,12 +5,13 @@ mark of an invoice QBO still shows unpaid."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pendulum
 import pytest
 
-from tests.dags import synced_tenant as st
+from tests.dags import tenant_support as st
+from tests.dags.dag_support import load_dag, task_states
 
 pytestmark = pytest.mark.integration
 
@@ -99,7 +100,7 @@ def test_tool06_an_empty_date_means_today_in_utc(tenant):
 
     mail = tenant.mark({"invoice_number": f"  {number} "})  # blanks around the number are dropped
 
-    today = datetime.now(timezone.utc).date().isoformat()
+    today = datetime.now(UTC).date().isoformat()
     assert tenant.paid_date(invoice_id) == today
     assert _csv_row(mail)["reason"] == f"marked paid on {today} in Autotask (it had no paid date)"
     assert f"no date was given: today&#x27;s date ({today}, UTC) was used" in mail["html"]
@@ -172,8 +173,9 @@ def test_tool06_a_bad_date_is_rejected_by_the_trigger_form_and_nothing_runs(tena
 
     number = tenant.at_invoices()[_sent_by_atqbo(tenant)[0]]["invoiceNumber"]
     with pytest.raises(ParamValidationError, match="paid_date"):
-        st.load_dag(DAG_ID).test(logical_date=pendulum.now("UTC"), run_conf={"invoice_number": number,
-                                                                             "paid_date": bad_date})  # fmt: skip
+        load_dag(DAG_ID).test(
+            logical_date=pendulum.now("UTC"), run_conf={"invoice_number": number, "paid_date": bad_date}
+        )
     assert tenant.sb.requests.list() == [] and tenant.sb.mail.messages() == []
 
 
@@ -182,11 +184,11 @@ def test_tool06_a_missing_or_too_long_number_and_a_date_after_today_are_refused_
 
     for bad in ({"paid_date": "2026-11-18"}, {"invoice_number": ""}, {"invoice_number": "X" * 51}):
         with pytest.raises(ParamValidationError, match="invoice_number"):
-            st.load_dag(DAG_ID).test(logical_date=pendulum.now("UTC"), run_conf=bad)
+            load_dag(DAG_ID).test(logical_date=pendulum.now("UTC"), run_conf=bad)
     number = tenant.at_invoices()[_sent_by_atqbo(tenant)[0]]["invoiceNumber"]
-    later = (datetime.now(timezone.utc).date() + timedelta(days=30)).isoformat()
+    later = (datetime.now(UTC).date() + timedelta(days=30)).isoformat()
     dagrun = tenant.run(DAG_ID, {"invoice_number": number, "paid_date": later}, expect="failed")
-    assert st.task_states(dagrun)["start"] == "failed"
+    assert task_states(dagrun)["start"] == "failed"
     assert tenant.sb.requests.list() == [] and tenant.sb.mail.messages() == []
     assert f"FormError: the trigger form has bad input, so nothing was done: paid_date: {later} is after today" in (
         capfd.readouterr().out
@@ -204,10 +206,15 @@ def test_tool06_the_hourly_payment_sync_does_not_undo_a_manual_mark_while_qbo_sh
     qbo_invoice = tenant.qbo_invoices()[invoice_id]
     tenant.mark({"invoice_number": number, "paid_date": "2026-11-18"})
     half = round(qbo_invoice["TotalAmt"] / 2, 2)
-    tenant.qbo().create("Payment", {
-        "TxnDate": "2026-11-19", "CustomerRef": qbo_invoice["CustomerRef"], "TotalAmt": half,
-        "Line": [{"Amount": half, "LinkedTxn": [{"TxnId": qbo_invoice["Id"], "TxnType": "Invoice"}]}],
-    })  # fmt: skip
+    tenant.qbo().create(
+        "Payment",
+        {
+            "TxnDate": "2026-11-19",
+            "CustomerRef": qbo_invoice["CustomerRef"],
+            "TotalAmt": half,
+            "Line": [{"Amount": half, "LinkedTxn": [{"TxnId": qbo_invoice["Id"], "TxnType": "Invoice"}]}],
+        },
+    )
     tenant.settings(payment_sync_enabled=True)
     tenant.sb.requests.clear()
     tenant.sb.mail.clear()

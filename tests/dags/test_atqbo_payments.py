@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from tests.dags.dag_support import load_dag, task_states
 from tests.sync import payment_support as ps
 
 pytestmark = pytest.mark.integration
@@ -17,26 +18,19 @@ pytestmark = pytest.mark.integration
 DAG_ID = "atqbo_payments"
 REPORT_TO = "billing@msp.example"
 AT_FULL, AT_SPLIT_1, AT_SPLIT_2, AT_SPLIT_3, AT_PARTIAL, AT_OLD = (
-    29687101, 29687102, 29687103, 29687104, 29687105, 29687106,
-)  # fmt: skip
+    29687101,
+    29687102,
+    29687103,
+    29687104,
+    29687105,
+    29687106,
+)
 HAND_MADE = 29687109  # an Autotask invoice whose QBO twin was typed in by hand, not sent by atqbo
-
-
-def _dag():
-    from airflow.dag_processing.dagbag import DagBag
-
-    from tests.dags.test_dag_integrity import DAGS_DIR
-
-    return DagBag(dag_folder=str(DAGS_DIR / f"{DAG_ID}.py")).dags[DAG_ID]
-
-
-def _task_states(dagrun) -> dict[str, str]:
-    return {ti.task_id: ti.state for ti in dagrun.get_task_instances()}
 
 
 def _logical_date() -> datetime:
     """The last full hour: CDC works on the wall clock, so the runs do too."""
-    return datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0)
+    return datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
 
 
 @pytest.fixture
@@ -70,7 +64,7 @@ def _seed(sandbox, ledger, qbo) -> None:
     """Six invoices atqbo sent and one it did not; payments as a bookkeeper records them: one pays
     an invoice in full, one is split over three invoices (PAY-02), one pays part of an invoice,
     one pays the hand-made QBO invoice, and one changed ten days ago (outside the 7-day look-back)."""
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     ps.seed_books(
         sandbox,
         [
@@ -107,12 +101,16 @@ def test_pay01_off_by_default_does_nothing(sandbox, ledger, qbo, monkeypatch, ca
     before = ps.paid_dates(sandbox)
 
     with caplog.at_level(logging.INFO):
-        dagrun = _dag().test(logical_date=_logical_date())
+        dagrun = load_dag(DAG_ID).test(logical_date=_logical_date())
 
     assert dagrun.state == "success"
-    assert _task_states(dagrun) == {
-        "start": "success", "find": "skipped", "apply": "skipped", "report": "skipped", "advance_watermark": "skipped",
-    }  # fmt: skip
+    assert task_states(dagrun) == {
+        "start": "success",
+        "find": "skipped",
+        "apply": "skipped",
+        "report": "skipped",
+        "advance_watermark": "skipped",
+    }
     assert sandbox.requests.list() == []  # not one API call
     assert sandbox.mail.messages() == []
     assert ps.paid_dates(sandbox) == before
@@ -124,16 +122,18 @@ def test_pay01_pay02_marks_paid_reports_by_email_and_a_second_run_changes_nothin
     _seed(sandbox, ledger, qbo)
     _settings(monkeypatch, payment_sync_enabled=True, report_to=[REPORT_TO])
 
-    dagrun = _dag().test(logical_date=_logical_date())
+    dagrun = load_dag(DAG_ID).test(logical_date=_logical_date())
 
-    assert dagrun.state == "success", _task_states(dagrun)
+    assert dagrun.state == "success", task_states(dagrun)
     assert ps.paid_dates(sandbox) == {
         AT_FULL: "2026-02-25",  # PAY-01: the payment's date
-        AT_SPLIT_1: "2026-02-26", AT_SPLIT_2: "2026-02-26", AT_SPLIT_3: "2026-02-26",  # PAY-02: each one
+        AT_SPLIT_1: "2026-02-26",
+        AT_SPLIT_2: "2026-02-26",
+        AT_SPLIT_3: "2026-02-26",  # PAY-02: each one
         AT_PARTIAL: None,  # partial: reported, not marked
         AT_OLD: None,  # changed before the first run's 7-day look-back
         HAND_MADE: None,  # its QBO invoice is not atqbo's
-    }  # fmt: skip
+    }
     assert ps.qbo_balances(sandbox)["605"] == 150
     assert ledger.get_sync_record("payment", AT_SPLIT_3)["payload_hash"] == "paid 2026-02-26"
     assert ledger.get_sync_record("payment", AT_PARTIAL)["status"] == "SKIPPED"
@@ -154,8 +154,8 @@ def test_pay01_pay02_marks_paid_reports_by_email_and_a_second_run_changes_nothin
 
     # An hour later: the same payments come back in CDC's overlap; nothing is written or mailed.
     sandbox.requests.clear()
-    dagrun = _dag().test(logical_date=_logical_date() + timedelta(hours=1))
-    assert dagrun.state == "success", _task_states(dagrun)
+    dagrun = load_dag(DAG_ID).test(logical_date=_logical_date() + timedelta(hours=1))
+    assert dagrun.state == "success", task_states(dagrun)
     assert ps.cdc_requests(sandbox)
     assert ps.paid_date_writes(sandbox) == []
     assert ps.writes(sandbox) == []
@@ -166,14 +166,14 @@ def test_pay01_deleted_payment_is_reported_once_and_the_paid_date_kept(sandbox, 
     ps.seed_books(sandbox, [ps.autotask_invoice(AT_FULL, "INV-4001")], [ps.qbo_invoice("601", "2001", AT_FULL)])
     paid = ps.record_payment(qbo, "2026-02-25", [("601", 250.0)])
     _settings(monkeypatch, payment_sync_enabled=True, report_to=[REPORT_TO])
-    assert _dag().test(logical_date=_logical_date()).state == "success"
+    assert load_dag(DAG_ID).test(logical_date=_logical_date()).state == "success"
     assert ps.paid_dates(sandbox)[AT_FULL] == "2026-02-25"
 
     qbo.delete("Payment", paid["Id"], paid["SyncToken"])
     sandbox.requests.clear()
-    dagrun = _dag().test(logical_date=_logical_date() + timedelta(hours=1))
+    dagrun = load_dag(DAG_ID).test(logical_date=_logical_date() + timedelta(hours=1))
 
-    assert dagrun.state == "success", _task_states(dagrun)
+    assert dagrun.state == "success", task_states(dagrun)
     assert ps.paid_dates(sandbox)[AT_FULL] == "2026-02-25"  # left for a person to decide
     assert ps.paid_date_writes(sandbox) == []
     first, second = sandbox.mail.messages()
@@ -189,11 +189,11 @@ def test_bey03_dry_run_reports_the_plan_and_writes_nothing(sandbox, ledger, qbo,
     _settings(monkeypatch, payment_sync_enabled=True, report_to=[REPORT_TO])
     before = (ps.paid_dates(sandbox), ledger.list_sync_records(), ledger.list_errors(include_resolved=True))
 
-    dagrun = _dag().test(
+    dagrun = load_dag(DAG_ID).test(
         logical_date=_logical_date(), run_conf={"dry_run": True, "report_to": ["controller@msp.example"]}
     )
 
-    assert dagrun.state == "success", _task_states(dagrun)
+    assert dagrun.state == "success", task_states(dagrun)
     assert ps.writes(sandbox) == []  # reads, queries and the token refresh only
     assert (ps.paid_dates(sandbox), ledger.list_sync_records(), ledger.list_errors(include_resolved=True)) == before
     assert ledger.get_meta(f"payments.cdc_watermark.{qbo.realm_id}") is None
@@ -207,36 +207,36 @@ def test_bey02_trigger_form_look_back_reaches_an_older_payment(sandbox, ledger, 
     _seed(sandbox, ledger, qbo)
     _settings(monkeypatch, payment_sync_enabled=True)
 
-    dagrun = _dag().test(logical_date=_logical_date(), run_conf={"payment_lookback_days": 14})
+    dagrun = load_dag(DAG_ID).test(logical_date=_logical_date(), run_conf={"payment_lookback_days": 14})
 
-    assert dagrun.state == "success", _task_states(dagrun)
+    assert dagrun.state == "success", task_states(dagrun)
     assert ps.paid_dates(sandbox)[AT_OLD] == "2026-02-10"
     (cdc,) = ps.cdc_requests(sandbox)
-    assert abs(ps.changed_since(cdc) - (datetime.now(timezone.utc) - timedelta(days=14))) < timedelta(minutes=1)
+    assert abs(ps.changed_since(cdc) - (datetime.now(UTC) - timedelta(days=14))) < timedelta(minutes=1)
 
 
 def test_pay01_a_failed_run_keeps_the_watermark_and_the_next_run_catches_up(sandbox, ledger, qbo, monkeypatch):
     ps.seed_books(sandbox, [ps.autotask_invoice(AT_FULL, "INV-4001")], [ps.qbo_invoice("601", "2001", AT_FULL)])
     _settings(monkeypatch, payment_sync_enabled=True)
-    assert _dag().test(logical_date=_logical_date()).state == "success"
+    assert load_dag(DAG_ID).test(logical_date=_logical_date()).state == "success"
     key = f"payments.cdc_watermark.{qbo.realm_id}"
     watermark = ledger.get_meta(key)
 
     ps.record_payment(qbo, "2026-02-25", [("601", 250.0)])
     good = json.loads(_conn_env("autotask_default"))
     monkeypatch.setenv("AIRFLOW_CONN_AUTOTASK_DEFAULT", json.dumps({**good, "password": "not-the-secret"}))
-    dagrun = _dag().test(logical_date=_logical_date() + timedelta(hours=1))
+    dagrun = load_dag(DAG_ID).test(logical_date=_logical_date() + timedelta(hours=1))
 
     assert dagrun.state == "failed"
-    assert _task_states(dagrun)["apply"] == "failed" and _task_states(dagrun)["advance_watermark"] != "success"
+    assert task_states(dagrun)["apply"] == "failed" and task_states(dagrun)["advance_watermark"] != "success"
     assert ledger.get_meta(key) == watermark  # the payment read by the failed run is read again
     assert ps.paid_dates(sandbox)[AT_FULL] is None
 
     monkeypatch.setenv("AIRFLOW_CONN_AUTOTASK_DEFAULT", json.dumps(good))
     sandbox.requests.clear()
-    dagrun = _dag().test(logical_date=_logical_date() + timedelta(hours=2))
+    dagrun = load_dag(DAG_ID).test(logical_date=_logical_date() + timedelta(hours=2))
 
-    assert dagrun.state == "success", _task_states(dagrun)
+    assert dagrun.state == "success", task_states(dagrun)
     assert ps.paid_dates(sandbox)[AT_FULL] == "2026-02-25"
     (cdc,) = ps.cdc_requests(sandbox)
     expected = datetime.fromisoformat(watermark) - timedelta(minutes=5)

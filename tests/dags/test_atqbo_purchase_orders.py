@@ -10,26 +10,12 @@ from decimal import Decimal
 
 import pytest
 
+from tests.dags.dag_support import load_dag, task_states
 from tests.sync import po_support as ps
 
 pytestmark = pytest.mark.integration
 
 DAG_ID = "atqbo_purchase_orders"
-
-
-def _dag():
-    from airflow.dag_processing.dagbag import DagBag
-
-    from tests.dags.test_dag_integrity import DAGS_DIR
-
-    dag = DagBag(dag_folder=str(DAGS_DIR / f"{DAG_ID}.py")).dags[DAG_ID]
-    for task in dag.tasks:  # dag.test() would sit out the real retry delays
-        task.retries = 0
-    return dag
-
-
-def _states(dagrun) -> dict[str, str]:
-    return {ti.task_id: ti.state for ti in dagrun.get_task_instances()}
 
 
 class Tenant:
@@ -41,8 +27,8 @@ class Tenant:
         ps.set_settings(self.monkeypatch, **changes)
 
     def run(self, minutes_later: int = 0, conf: dict | None = None, expect: str = "success"):
-        dagrun = _dag().test(logical_date=ps.LOGICAL_DATE + timedelta(minutes=minutes_later), run_conf=conf)
-        assert dagrun.state == expect, _states(dagrun)
+        dagrun = load_dag(DAG_ID).test(logical_date=ps.LOGICAL_DATE + timedelta(minutes=minutes_later), run_conf=conf)
+        assert dagrun.state == expect, task_states(dagrun)
         return dagrun
 
     def ledger(self):
@@ -68,8 +54,13 @@ def tenant(airflow_db, sandbox_connections, monkeypatch):
 def test_po01_look_back_zero_pauses_the_sync_without_an_api_call(tenant, capfd):
     tenant.settings(po_lookback_days=0)
     dagrun = tenant.run()
-    assert _states(dagrun) == {"start": "skipped", "extract": "skipped", "load": "skipped", "write_back": "skipped",
-                               "report": "skipped"}  # fmt: skip
+    assert task_states(dagrun) == {
+        "start": "skipped",
+        "extract": "skipped",
+        "load": "skipped",
+        "write_back": "skipped",
+        "report": "skipped",
+    }
     assert tenant.sb.requests.list() == []
     assert tenant.sb.mail.messages() == []
     assert "purchase order sync is paused: po_lookback_days is 0" in capfd.readouterr().out  # the task log
@@ -114,14 +105,17 @@ def test_po02_demo_tenant_every_eligible_po_becomes_one_bill_with_its_number_wri
         tenant.monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", json.dumps(conn))
     now = pendulum.now("UTC").replace(second=0, microsecond=0)
     since = (now - timedelta(days=14, minutes=15)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    eligible = {p["id"]: p for p in ps.purchase_orders(tenant.sb).values()
-                if p["status"] == 2 and not p.get("externalPONumber") and p["createDateTime"] >= since}  # fmt: skip
+    eligible = {
+        p["id"]: p
+        for p in ps.purchase_orders(tenant.sb).values()
+        if p["status"] == 2 and not p.get("externalPONumber") and p["createDateTime"] >= since
+    }
     assert len(eligible) == 3  # what the demo promises
     items = {}
     for item in tenant.sb.state()["autotask"]["PurchaseOrderItems"]:
         items.setdefault(item["orderID"], []).append(item)
-    dagrun = _dag().test(logical_date=now)
-    assert dagrun.state == "success", _states(dagrun)
+    dagrun = load_dag(DAG_ID).test(logical_date=now)
+    assert dagrun.state == "success", task_states(dagrun)
     bills = ps.bills(tenant.sb)
     assert set(bills) == set(eligible)
     for po_id, bill in bills.items():
@@ -164,11 +158,31 @@ def test_po02_bill_on_the_configured_ap_account_with_item_lines_and_no_tax(tenan
 
 
 def test_po04_autotask_numbering_uses_the_po_id_and_a_duplicate_number_is_an_error(tenant):
-    tenant.sb.seed({"qbo": {"Bill": [{  # a bookkeeper's bill that happens to carry PO_NEW's number
-        "Id": "901", "DocNumber": str(ps.PO_NEW), "VendorRef": {"value": ps.QBO_INGRAM}, "TxnDate": "2026-02-20",
-        "Line": [{"DetailType": "ItemBasedExpenseLineDetail", "Amount": 899,
-                  "ItemBasedExpenseLineDetail": {"ItemRef": {"value": ps.QBO_DELL}, "Qty": 1, "UnitPrice": 899}}],
-    }]}})  # fmt: skip
+    tenant.sb.seed(
+        {
+            "qbo": {
+                "Bill": [
+                    {  # a bookkeeper's bill that happens to carry PO_NEW's number
+                        "Id": "901",
+                        "DocNumber": str(ps.PO_NEW),
+                        "VendorRef": {"value": ps.QBO_INGRAM},
+                        "TxnDate": "2026-02-20",
+                        "Line": [
+                            {
+                                "DetailType": "ItemBasedExpenseLineDetail",
+                                "Amount": 899,
+                                "ItemBasedExpenseLineDetail": {
+                                    "ItemRef": {"value": ps.QBO_DELL},
+                                    "Qty": 1,
+                                    "UnitPrice": 899,
+                                },
+                            }
+                        ],
+                    }
+                ]
+            }
+        }
+    )
     tenant.settings(po_number_source="autotask")
     tenant.run()
     bills = ps.bills(tenant.sb)
@@ -192,8 +206,10 @@ def test_po03_missing_vendor_is_created_and_a_customer_with_the_name_is_an_error
     assert ps.bills(tenant.sb)[ps.PO_NEW]["VendorRef"]["value"] == vendors["Pax8"]["Id"]
     assert ps.external_numbers(tenant.sb)[ps.PO_CLASH] == "ERROR"
     csv = tenant.last_mail()["attachments"][0]["text"]
-    assert (f"QBO customer 'Contoso Dental' (Id {ps.QBO_CONTOSO_CUSTOMER}) already uses the name 'Contoso Dental' "
-            f"of Autotask vendor 'Contoso Dental' (company {ps.CONTOSO})") in csv  # fmt: skip
+    assert (
+        f"QBO customer 'Contoso Dental' (Id {ps.QBO_CONTOSO_CUSTOMER}) already uses the name 'Contoso Dental' "
+        f"of Autotask vendor 'Contoso Dental' (company {ps.CONTOSO})"
+    ) in csv
 
 
 # -- PO-05 ---------------------------------------------------------------------------------------------------
@@ -277,8 +293,11 @@ def test_po08_every_failure_gets_one_todo_under_company_0_and_an_error_log_entry
     todos = ps.todos(tenant.sb)
     assert sorted(int(t["activityDescription"].split()[4]) for t in todos) == [ps.PO_CLASH, ps.PO_NOT_PURCHASABLE]
     for todo in todos:
-        assert (todo["companyID"], todo["actionType"], todo["assignedToResourceID"]) == (0, ps.ACTION_TYPE,
-                                                                                         ps.API_RESOURCE)  # fmt: skip
+        assert (todo["companyID"], todo["actionType"], todo["assignedToResourceID"]) == (
+            0,
+            ps.ACTION_TYPE,
+            ps.API_RESOURCE,
+        )
         assert "How to fix:" in todo["activityDescription"]
     errors = {e["autotask_id"]: e for e in tenant.ledger().list_errors(entity="purchase_order")}
     assert set(errors) == {ps.PO_CLASH, ps.PO_NOT_PURCHASABLE}
@@ -320,6 +339,6 @@ def test_bey03_dry_run_reports_the_plan_and_writes_nothing(tenant):
 def test_po08_without_todo_settings_the_run_stops_at_start_and_says_which(tenant, capfd):
     tenant.settings(todo_action_type=None)
     dagrun = tenant.run(expect="failed")
-    assert _states(dagrun)["start"] == "failed"
+    assert task_states(dagrun)["start"] == "failed"
     assert ps.bills(tenant.sb) == {} and ps.todos(tenant.sb) == []
     assert "the purchase order sync needs todo_action_type" in capfd.readouterr().out  # the task log

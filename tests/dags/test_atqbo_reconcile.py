@@ -8,12 +8,13 @@ from __future__ import annotations
 import csv
 import io
 import re
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
 
-from tests.dags import synced_tenant as st
+from tests.dags import tenant_support as st
+from tests.dags.dag_support import load_dag
 
 pytestmark = pytest.mark.integration
 
@@ -109,10 +110,15 @@ def _sales_lines(invoice: dict) -> list[dict]:
 def _add_line(qbo, invoice: dict, amount: float) -> None:
     """A bookkeeper adds a line to the QBO invoice (its total grows by ``amount``)."""
     item = _sales_lines(invoice)[0]["SalesItemLineDetail"]["ItemRef"]
-    extra = {"Amount": amount, "DetailType": "SalesItemLineDetail", "Description": "added in QBO",
-             "SalesItemLineDetail": {"ItemRef": item, "Qty": 1, "UnitPrice": amount}}  # fmt: skip
-    qbo.update("Invoice", {"Id": invoice["Id"], "SyncToken": invoice["SyncToken"],
-                           "Line": [*_sales_lines(invoice), extra]})  # fmt: skip
+    extra = {
+        "Amount": amount,
+        "DetailType": "SalesItemLineDetail",
+        "Description": "added in QBO",
+        "SalesItemLineDetail": {"ItemRef": item, "Qty": 1, "UnitPrice": amount},
+    }
+    qbo.update(
+        "Invoice", {"Id": invoice["Id"], "SyncToken": invoice["SyncToken"], "Line": [*_sales_lines(invoice), extra]}
+    )
 
 
 def _money(value) -> str:
@@ -133,29 +139,66 @@ def test_bey04_every_drift_is_reported_exactly_with_both_values_and_the_fix(tena
     p_canceled, p_deleted = sorted(bills)[:2]
     qbo = tenant.qbo()
     autotask = tenant.autotask()
-    today = datetime.now(timezone.utc).date()
+    today = datetime.now(UTC).date()
 
     qbo.delete("Invoice", qbo_docs[a_deleted]["Id"])
     qbo.void_invoice(qbo_docs[b_qbo_void]["Id"])
-    tenant.sb.seed({"autotask": {"Invoices": [{**at[c_at_void], "isVoided": True, "voidedByResourceID": st.API_RESOURCE,
-                                               "voidedDate": f"{today}T08:00:00Z"}]}})  # fmt: skip
+    tenant.sb.seed(
+        {
+            "autotask": {
+                "Invoices": [
+                    {
+                        **at[c_at_void],
+                        "isVoided": True,
+                        "voidedByResourceID": st.API_RESOURCE,
+                        "voidedDate": f"{today}T08:00:00Z",
+                    }
+                ]
+            }
+        }
+    )
     _add_line(qbo, qbo_docs[d_total], 25.0)
     _add_line(qbo, qbo_docs[e_cent], 0.01)
     autotask.update("Invoices", f_at_paid, {"paidDate": date(2026, 11, 2)})
     paid = qbo_docs[g_qbo_paid]
-    qbo.create("Payment", {
-        "TxnDate": today.isoformat(), "CustomerRef": paid["CustomerRef"], "TotalAmt": paid["TotalAmt"],
-        "Line": [{"Amount": paid["TotalAmt"], "LinkedTxn": [{"TxnId": paid["Id"], "TxnType": "Invoice"}]}],
-    })  # fmt: skip
+    qbo.create(
+        "Payment",
+        {
+            "TxnDate": today.isoformat(),
+            "CustomerRef": paid["CustomerRef"],
+            "TotalAmt": paid["TotalAmt"],
+            "Line": [{"Amount": paid["TotalAmt"], "LinkedTxn": [{"TxnId": paid["Id"], "TxnType": "Invoice"}]}],
+        },
+    )
     copied = qbo_docs[i_copied]
-    copy = qbo.create("Invoice", {"CustomerRef": copied["CustomerRef"], "TxnDate": copied["TxnDate"],
-                                  "PrivateNote": copied["PrivateNote"], "Line": _sales_lines(copied)[:1]})  # fmt: skip
+    copy = qbo.create(
+        "Invoice",
+        {
+            "CustomerRef": copied["CustomerRef"],
+            "TxnDate": copied["TxnDate"],
+            "PrivateNote": copied["PrivateNote"],
+            "Line": _sales_lines(copied)[:1],
+        },
+    )
     j_by_hand = 39990001
-    tenant.sb.seed({"autotask": {"Invoices": [{
-        "id": j_by_hand, "companyID": at[a_deleted]["companyID"], "invoiceNumber": "INV-9001",
-        "invoiceDateTime": f"{today - timedelta(days=3)}T00:00:00Z", "invoiceTotal": 125.0, "totalTaxValue": 0.0,
-        "isVoided": False, "webServiceDate": f"{today}T07:00:00Z",
-    }]}})  # fmt: skip
+    tenant.sb.seed(
+        {
+            "autotask": {
+                "Invoices": [
+                    {
+                        "id": j_by_hand,
+                        "companyID": at[a_deleted]["companyID"],
+                        "invoiceNumber": "INV-9001",
+                        "invoiceDateTime": f"{today - timedelta(days=3)}T00:00:00Z",
+                        "invoiceTotal": 125.0,
+                        "totalTaxValue": 0.0,
+                        "isVoided": False,
+                        "webServiceDate": f"{today}T07:00:00Z",
+                    }
+                ]
+            }
+        }
+    )
     autotask.update("PurchaseOrders", p_canceled, {"status": 5})
     qbo.delete("Bill", bills[p_deleted]["Id"])
     # An Autotask invoice is never deleted through the API: the sandbox is loaded again without it.
@@ -228,10 +271,19 @@ def test_bey04_every_drift_is_reported_exactly_with_both_values_and_the_fix(tena
     assert documents[("invoice", e_cent)]["result"] == "agrees"  # 0.01 is within rounding_tolerance
     assert documents[("invoice", e_cent)]["details"] == "total differs by +0.01 (within rounding_tolerance 0.01)"
     kinds = {k[1]: r["drift"] for k, r in documents.items() if r["result"] == "drift"}
-    assert kinds == {a_deleted: "missing in QBO", b_qbo_void: "void state", c_at_void: "void state", d_total: "total",
-                     f_at_paid: "paid state", g_qbo_paid: "paid state", h_gone: "missing in Autotask",
-                     i_copied: "duplicate in QBO", j_by_hand: "marked synced, not in QBO", p_canceled: "void state",
-                     p_deleted: "missing in QBO"}  # fmt: skip
+    assert kinds == {
+        a_deleted: "missing in QBO",
+        b_qbo_void: "void state",
+        c_at_void: "void state",
+        d_total: "total",
+        f_at_paid: "paid state",
+        g_qbo_paid: "paid state",
+        h_gone: "missing in Autotask",
+        i_copied: "duplicate in QBO",
+        j_by_hand: "marked synced, not in QBO",
+        p_canceled: "void state",
+        p_deleted: "missing in QBO",
+    }
     n = len(documents)
     assert (
         f"{n} document(s) checked ({n - 3} invoice(s), 3 bill(s) from purchase orders): {n - 11} in agreement, "
@@ -248,7 +300,7 @@ def test_bey04_runs_daily_at_six_utc_without_catchup_and_alerts_on_failure(airfl
 
     from atqbo.sync.runs import DEFAULT_ARGS, on_sync_failure
 
-    dag = st.load_dag("atqbo_reconcile")
+    dag = load_dag("atqbo_reconcile")
     assert isinstance(dag.timetable, CronTriggerTimetable)
     assert dag.timetable.expression == "0 6 * * *" and str(dag.timetable.timezone) == "UTC" and dag.catchup is False
     assert dag.on_failure_callback in (on_sync_failure, [on_sync_failure])
@@ -265,13 +317,13 @@ def test_bey04_form_window_days_and_extra_recipients(tenant):
 
     for bad in ({"window_days": 0}, {"window_days": 3651}, {"email": ["cfo"]}):
         with pytest.raises(ParamValidationError):
-            st.load_dag("atqbo_reconcile").test(logical_date=pendulum.now("UTC"), run_conf=bad)
+            load_dag("atqbo_reconcile").test(logical_date=pendulum.now("UTC"), run_conf=bad)
     assert tenant.sb.requests.list() == [] and tenant.sb.mail.messages() == []
 
     mail = tenant.reconcile({"window_days": 7, "email": ["cfo@msp.example"]})
 
     assert mail["envelope_to"] == [st.REPORT_TO, "cfo@msp.example"]
-    week_ago = datetime.now(timezone.utc) - timedelta(days=7)
+    week_ago = datetime.now(UTC) - timedelta(days=7)
     assert f"documents sent {week_ago:%Y-%m-%d}" in mail["html"]
     sent_by_atqbo = set(_atqbo_invoices(tenant))  # recorded minutes ago: inside any window
     at = tenant.at_invoices()

@@ -10,7 +10,7 @@ import json
 
 import pytest
 
-from tests.dags.tool_support import live_run, load_dag, set_run_state, states  # noqa: F401 (live_run: a fixture)
+from tests.dags.dag_support import load_dag, set_run_state, task_states
 from tests.sync import po_support as ps
 
 pytestmark = pytest.mark.integration
@@ -29,7 +29,7 @@ class Tool:
     def sync_po(self, po_id: int, email: list[str] | None = None, expect: str = "success"):
         conf = {"autotask_po_id": po_id, **({"email": email} if email is not None else {})}
         dagrun = load_dag(DAG_ID).test(run_conf=conf)
-        assert dagrun.state == expect, states(dagrun)
+        assert dagrun.state == expect, task_states(dagrun)
         return dagrun
 
     def ledger(self):
@@ -137,8 +137,13 @@ def test_tool07_a_po_that_is_not_submitted_is_refused_with_the_reason_and_nothin
 
 def test_tool07_an_id_autotask_does_not_have_fails_naming_it_and_nothing_is_written(tool, capfd):
     dagrun = tool.sync_po(UNKNOWN_PO, expect="failed")
-    assert states(dagrun) == {"start": "success", "extract": "failed", "load": "upstream_failed",
-                              "write_back": "upstream_failed", "report": "upstream_failed"}  # fmt: skip
+    assert task_states(dagrun) == {
+        "start": "success",
+        "extract": "failed",
+        "load": "upstream_failed",
+        "write_back": "upstream_failed",
+        "report": "upstream_failed",
+    }
     log = capfd.readouterr().out
     assert f"Autotask has no purchase order with id {UNKNOWN_PO}, so nothing was sent or written" in log
     assert ps.writes(tool.sb) == [] and tool.sb.mail.messages() == []
@@ -206,7 +211,9 @@ def test_tool07_the_first_task_names_the_bad_field_of_a_hand_written_conf(params
         read_form(params, SYNC_PO_FIELDS)
     assert field in str(err.value) and "nothing was done" in str(err.value)
     assert read_form({"autotask_po_id": " 39600001 ", "email": "a@msp.example, b@msp.example"}, SYNC_PO_FIELDS) == {
-        "autotask_po_id": 39600001, "email": ["a@msp.example", "b@msp.example"]}  # fmt: skip
+        "autotask_po_id": 39600001,
+        "email": ["a@msp.example", "b@msp.example"],
+    }
 
 
 # -- one run at a time creates bills ---------------------------------------------------------------------------
@@ -224,7 +231,7 @@ def test_tool07_a_live_run_holding_the_bill_lock_stops_the_tool_before_any_creat
     assert ledger.acquire_run_lock(PO_SYNC_LOCK, owner, 3600, details="atqbo_purchase_orders")
 
     dagrun = tool.sync_po(ps.PO_OK, expect="failed")
-    assert states(dagrun)["load"] == "failed"
+    assert task_states(dagrun)["load"] == "failed"
     dag_id, _, run_id = owner.partition("/")
     assert f"{dag_id} run {run_id!r} is creating QBO bills right now" in capfd.readouterr().out
     assert ps.writes(tool.sb, "qbo") == [] and ps.bills(tool.sb) == {}

@@ -9,21 +9,15 @@ import signal
 import socket
 import subprocess
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 import requests
 
+from tests.net_support import REPO, free_port
+
 pytestmark = pytest.mark.integration
-
-REPO = Path(__file__).resolve().parents[2]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _wait(predicate, timeout: float, what: str, proc: subprocess.Popen, log: Path):
@@ -51,7 +45,7 @@ def _api(method, url: str, body: dict, headers: dict) -> dict:
 
 
 def test_run_command_serves_ui_and_runs_check_connections(tmp_path):
-    ui, sandbox, smtp = _free_port(), _free_port(), _free_port()
+    ui, sandbox, smtp = free_port(), free_port(), free_port()
     home = tmp_path / "airflow-home"
     env = {
         **os.environ,
@@ -63,7 +57,11 @@ def test_run_command_serves_ui_and_runs_check_connections(tmp_path):
     log = tmp_path / "run.log"
     with log.open("w") as out:
         proc = subprocess.Popen(
-            [str(REPO / "scripts" / "run.sh")], cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT,
+            [str(REPO / "scripts" / "run.sh")],
+            cwd=REPO,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
             start_new_session=True,
         )
     base = f"http://127.0.0.1:{ui}"
@@ -113,7 +111,11 @@ def test_run_command_serves_ui_and_runs_check_connections(tmp_path):
         # The scheduler also runs the (unpaused) invoice sync on its schedule against the demo tenant.
         def scheduled_invoice_run():
             runs = requests.get(f"{base}/api/v2/dags/atqbo_invoices/dagRuns", headers=headers, timeout=10).json()
-            done = [r for r in runs.get("dag_runs", []) if r["run_type"] == "scheduled" and r["state"] in ("success", "failed")]
+            done = [
+                r
+                for r in runs.get("dag_runs", [])
+                if r["run_type"] == "scheduled" and r["state"] in ("success", "failed")
+            ]
             return done[0] if done else None
 
         invoice_run = _wait(scheduled_invoice_run, 300, "a scheduled atqbo_invoices run", proc, log)
@@ -124,9 +126,11 @@ def test_run_command_serves_ui_and_runs_check_connections(tmp_path):
         # TOOL-03 through the real scheduler: a tool triggered with its form's values, and the
         # error-log plugin served by the same API server showing both runs' counts.
         preview_id = _api(
-            requests.post, f"{base}/api/v2/dags/atqbo_preview_invoices/dagRuns",
-            {"logical_date": None, "conf": {"max_age_days": 30, "email": ["ops@msp.example"]}}, headers,
-        )["dag_run_id"]  # fmt: skip
+            requests.post,
+            f"{base}/api/v2/dags/atqbo_preview_invoices/dagRuns",
+            {"logical_date": None, "conf": {"max_age_days": 30, "email": ["ops@msp.example"]}},
+            headers,
+        )["dag_run_id"]
 
         def preview_finished():
             r = requests.get(
@@ -149,14 +153,19 @@ def test_run_command_serves_ui_and_runs_check_connections(tmp_path):
             return len(requests.get(f"http://127.0.0.1:{sandbox}/_sandbox/state", timeout=10).json()["qbo"]["Invoice"])
 
         before = qbo_invoice_count()
-        end = datetime.now(timezone.utc).replace(second=0, microsecond=0)
+        end = datetime.now(UTC).replace(second=0, microsecond=0)
         backfill = _api(
             requests.post,
             f"{base}/api/v2/backfills",
-            {"dag_id": "atqbo_invoices", "from_date": (end - timedelta(hours=1)).isoformat(), "to_date": end.isoformat(),
-             "reprocess_behavior": "completed", "max_active_runs": 1},
+            {
+                "dag_id": "atqbo_invoices",
+                "from_date": (end - timedelta(hours=1)).isoformat(),
+                "to_date": end.isoformat(),
+                "reprocess_behavior": "completed",
+                "max_active_runs": 1,
+            },
             headers,
-        )  # fmt: skip
+        )
 
         def backfill_done():
             runs = requests.get(f"{base}/api/v2/dags/atqbo_invoices/dagRuns", headers=headers, timeout=10).json()

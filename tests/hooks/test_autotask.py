@@ -11,14 +11,13 @@ import json
 import logging
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 import requests
 
 from atqbo.exceptions import AtqboConfigError
 from atqbo.hooks import autotask as at
-from atqbo.hooks.http_headers import retry_after_seconds
 from atqbo.hooks.autotask import (
     AutotaskAmbiguousWriteError,
     AutotaskAuthError,
@@ -31,6 +30,7 @@ from atqbo.hooks.autotask import (
     AutotaskThrottledError,
     AutotaskValidationError,
 )
+from atqbo.hooks.http_headers import retry_after_seconds
 
 SECRET = "s3cret-Very-Private-4711"
 
@@ -102,7 +102,10 @@ def test_normalize_filters_refuses_what_autotask_would_misread(bad, words):
 @pytest.mark.parametrize(
     "zone, base",
     [
-        ("https://webservices15.autotask.net/atservicesrest/", "https://webservices15.autotask.net/atservicesrest/v1.0"),
+        (
+            "https://webservices15.autotask.net/atservicesrest/",
+            "https://webservices15.autotask.net/atservicesrest/v1.0",
+        ),
         ("https://webservices5.autotask.net/ATServicesRest", "https://webservices5.autotask.net/ATServicesRest/v1.0"),
         ("http://127.0.0.1:8700/", "http://127.0.0.1:8700/atservicesrest/v1.0"),
     ],
@@ -164,7 +167,9 @@ def test_refused_connection_is_known_to_be_unsent():
     with pytest.raises(requests.ConnectionError) as refused:
         requests.post("http://127.0.0.1:9/atservicesrest/v1.0/Companies", timeout=2)
     assert at._connection_refused(refused.value)
-    assert not at._connection_refused(requests.ConnectionError("Connection aborted.", ConnectionResetError(104, "reset")))
+    assert not at._connection_refused(
+        requests.ConnectionError("Connection aborted.", ConnectionResetError(104, "reset"))
+    )
 
 
 def test_retry_after_header_is_read_as_seconds_or_http_date():
@@ -297,7 +302,9 @@ def test_wrong_secret_is_auth_error_401_after_one_zone_recheck(box, monkeypatch)
     set_connection(monkeypatch, box, password="not-the-secret")
     with pytest.raises(AutotaskAuthError) as info:
         make_hook().count("Companies")
-    assert info.value.status == 401 and "Secret" in str(info.value) and "password of Airflow connection" in str(info.value)
+    assert (
+        info.value.status == 401 and "Secret" in str(info.value) and "password of Airflow connection" in str(info.value)
+    )
     assert "not-the-secret" not in str(info.value)
     assert [(r["path"].rsplit("/", 1)[-1], r["status"]) for r in autotask_requests(box)] == [
         ("zoneInformation", 200),
@@ -368,7 +375,7 @@ def test_paging_past_500_follows_next_page_urls_by_post(box):
     records = hook.query_all("Companies", at.gte("id", 0), include_fields=["companyName"])
     ids = [r["id"] for r in records]
     assert len(ids) == 1101 and ids == sorted(set(ids)) and ids[-1] == companies[-1]["id"]
-    pages = [r for r in autotask_requests(box, "/Companies/query")]
+    pages = list(autotask_requests(box, "/Companies/query"))
     assert [(r["method"], r["path"].rsplit("/", 1)[-1]) for r in pages] == [
         ("POST", "query"),
         ("POST", "next"),
@@ -418,13 +425,17 @@ def test_create_update_and_child_todo(box):
     stored = hook.get("Companies", company_id)
     assert (stored["companyName"], stored["city"], stored["phone"]) == ("Contoso Dental", "Columbus", "614-555-0100")
 
-    start = datetime(2024, 6, 3, 9, 0, tzinfo=timezone.utc)
-    todo_id = hook.create_todo(company_id, 1, API_RESOURCE_ID, "Invoice 1042 failed: fix the customer", start, start + timedelta(hours=1))
+    start = datetime(2024, 6, 3, 9, 0, tzinfo=UTC)
+    todo_id = hook.create_todo(
+        company_id, 1, API_RESOURCE_ID, "Invoice 1042 failed: fix the customer", start, start + timedelta(hours=1)
+    )
     todos = hook.query_all("CompanyToDos", at.eq("companyID", company_id))
     assert [(t["id"], t["activityDescription"], t["startDateTime"]) for t in todos] == [
         (todo_id, "Invoice 1042 failed: fix the customer", "2024-06-03T09:00:00Z")
     ]
-    assert any(r["method"] == "POST" and r["path"].endswith(f"/Companies/{company_id}/ToDos") for r in autotask_requests(box))
+    assert any(
+        r["method"] == "POST" and r["path"].endswith(f"/Companies/{company_id}/ToDos") for r in autotask_requests(box)
+    )
 
 
 def test_validation_error_carries_autotasks_message_and_is_not_retried(box):
@@ -482,7 +493,12 @@ def test_429_is_retried_with_backoff_then_succeeds(box):
 
 
 def test_503_is_retried_even_for_creates(box):
-    control(box, "POST", "faults", {"api": "autotask", "method": "POST", "path": "Companies$", "mode": "error_503", "times": 1})
+    control(
+        box,
+        "POST",
+        "faults",
+        {"api": "autotask", "method": "POST", "path": "Companies$", "mode": "error_503", "times": 1},
+    )
     hook = make_hook()
     new_id = hook.create(
         "Companies", {"companyName": "Retry Co", "companyType": 1, "phone": "1", "ownerResourceID": API_RESOURCE_ID}
@@ -504,7 +520,9 @@ def test_unhandled_500_on_a_create_is_ambiguous(box):
 
 
 def test_dropped_connection_on_a_read_is_retried(box):
-    control(box, "POST", "faults", {"api": "autotask", "path": "Companies/query", "mode": "drop_connection", "times": 1})
+    control(
+        box, "POST", "faults", {"api": "autotask", "path": "Companies/query", "mode": "drop_connection", "times": 1}
+    )
     assert make_hook().count("Companies") == 1
     assert [r["status"] for r in autotask_requests(box, "Companies/query")] == [None, 200]
 
@@ -524,10 +542,14 @@ def test_exhausted_retries_raise_the_typed_error(box, mode, error, status):
 
 @pytest.mark.parametrize("mode", ["commit_then_error", "drop_connection"])
 def test_create_that_may_have_applied_is_an_ambiguous_write(box, mode):
-    control(box, "POST", "faults", {"api": "autotask", "method": "POST", "path": "Companies$", "mode": mode, "times": 1})
+    control(
+        box, "POST", "faults", {"api": "autotask", "method": "POST", "path": "Companies$", "mode": mode, "times": 1}
+    )
     hook = make_hook()
     with pytest.raises(AutotaskAmbiguousWriteError) as info:
-        hook.create("Companies", {"companyName": "Maybe Co", "companyType": 1, "phone": "1", "ownerResourceID": API_RESOURCE_ID})
+        hook.create(
+            "Companies", {"companyName": "Maybe Co", "companyType": 1, "phone": "1", "ownerResourceID": API_RESOURCE_ID}
+        )
     assert not isinstance(info.value, AutotaskServerError)  # a generic server-error retry must not catch it
     assert "may or may not have been created" in str(info.value) and "Companies" in str(info.value)
     assert len([r for r in autotask_requests(box) if r["method"] == "POST"]) == 1  # not retried
@@ -537,9 +559,16 @@ def test_create_that_may_have_applied_is_an_ambiguous_write(box, mode):
 
 def test_create_that_timed_out_is_an_ambiguous_write(box, monkeypatch):
     set_connection(monkeypatch, box, extra={"timeout": 0.3})
-    control(box, "POST", "faults", {"api": "autotask", "method": "POST", "path": "Companies$", "mode": "timeout", "latency_ms": 800, "times": 1})
+    control(
+        box,
+        "POST",
+        "faults",
+        {"api": "autotask", "method": "POST", "path": "Companies$", "mode": "timeout", "latency_ms": 800, "times": 1},
+    )
     with pytest.raises(AutotaskAmbiguousWriteError, match="ReadTimeout"):
-        make_hook().create("Companies", {"companyName": "Slow Co", "companyType": 1, "phone": "1", "ownerResourceID": API_RESOURCE_ID})
+        make_hook().create(
+            "Companies", {"companyName": "Slow Co", "companyType": 1, "phone": "1", "ownerResourceID": API_RESOURCE_ID}
+        )
     # The sandbox logs the held request when it lets go; wait for that so the next test starts clean.
     deadline = time.monotonic() + 5
     while not [r for r in autotask_requests(box) if r["method"] == "POST"] and time.monotonic() < deadline:
@@ -549,7 +578,9 @@ def test_create_that_timed_out_is_an_ambiguous_write(box, monkeypatch):
 def test_bey05_pacing_waits_while_budget_used_up_then_proceeds(box):
     control(box, "POST", "limits", {"autotask": {"request_threshold": 40, "used_requests": 25}})
     # While the hook waits, other integrations' requests age out of the rolling window.
-    sleep = SleepRecorder(on_sleep=lambda n: n == 2 and control(box, "POST", "limits", {"autotask": {"used_requests": 0}}))
+    sleep = SleepRecorder(
+        on_sleep=lambda n: n == 2 and control(box, "POST", "limits", {"autotask": {"used_requests": 0}})
+    )
     hook = make_hook(budget_share=0.5, sleep=sleep, budget_poll_interval=60)
     assert hook.count("Companies") == 1
     assert sleep.waits == [60, 60] and hook.budget_waited_s == 120
@@ -600,7 +631,9 @@ def test_at_most_three_concurrent_calls_per_endpoint(box):
     assert not errors
     log = autotask_requests(box)
     assert len(log) == 24 and {r["status"] for r in log} == {200}  # the sandbox never had to refuse one
-    peaks = {entity: _peak_overlap([r for r in log if f"/{entity}/" in r["path"]]) for entity in ("Companies", "Invoices")}
+    peaks = {
+        entity: _peak_overlap([r for r in log if f"/{entity}/" in r["path"]]) for entity in ("Companies", "Invoices")
+    }
     assert peaks == {"Companies": 3, "Invoices": 3}
     assert _peak_overlap(log) > 3  # the two endpoints did run side by side
 
@@ -626,7 +659,9 @@ def test_secret_never_in_exceptions_or_logs(box, monkeypatch, caplog):
     set_connection(monkeypatch, box, password=SECRET + "x")
     with pytest.raises(AutotaskAuthError) as denied:
         make_hook().get("Companies", 0)
-    text = caplog.text + " ".join(repr(e.value) + str(e.value) + str(e.value.errors) for e in (throttled, invalid, denied))
+    text = caplog.text + " ".join(
+        repr(e.value) + str(e.value) + str(e.value.errors) for e in (throttled, invalid, denied)
+    )
     assert SECRET not in text and "ATQBOSANDBOX" not in text
     assert "Autotask POST /ws1/atservicesrest/v1.0/Companies/query/count -> 200" in caplog.text
     assert all(isinstance(e.value, AutotaskError) for e in (throttled, invalid, denied))

@@ -12,7 +12,7 @@ import json
 import pickle
 import threading
 import time
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -46,17 +46,7 @@ from atqbo.hooks.qbo import (
     where_eq,
     where_in,
 )
-from tests.hooks.qbo_testkit import (  # noqa: F401  (fixtures are used by name)
-    REALM,
-    SERVICE_ITEM,
-    RecordingSleep,
-    connect,
-    hook_factory,
-    invoice_body,
-    live_sandbox,
-    qbo,
-    query_args,
-)
+from tests.hooks.qbo_support import REALM, SERVICE_ITEM, RecordingSleep, hook_factory, invoice_body, query_args
 
 DATA = Path(__file__).parent / "data" / "qbo"
 
@@ -87,7 +77,7 @@ def test_quote_writes_each_type_as_qbo_reads_it():
     assert quote(True) == "true" and quote(False) == "false"
     assert quote(42) == "42" and quote(Decimal("10.50")) == "10.50" and quote(1.5) == "1.5"
     assert quote(date(2024, 6, 1)) == "'2024-06-01'"
-    assert quote(datetime(2024, 6, 1, 7, tzinfo=timezone.utc)) == "'2024-06-01T07:00:00+00:00'"
+    assert quote(datetime(2024, 6, 1, 7, tzinfo=UTC)) == "'2024-06-01T07:00:00+00:00'"
     with pytest.raises(ValueError, match="timezone"):
         quote(datetime(2024, 6, 1))
 
@@ -328,6 +318,26 @@ def test_query_all_pages_past_500_with_smaller_pages_and_a_filter(hook, qbo):
     assert [c["DisplayName"] for c in found] == [f"Customer {i:04d}" for i in range(1000)]
     assert len(qbo.api_calls("query")) == 3  # 400 + 400 + 200
     assert hook.count("Customer", where=where) == 1000
+
+
+def test_query_in_and_get_many_ask_100_values_per_query(hook, qbo):
+    qbo.seed({"Customer": [{"DisplayName": f"Customer {i:04d}", "Active": i % 2 == 0} for i in range(250)]})
+    everyone = {c["DisplayName"]: c["Id"] for c in hook.query_all("Customer", where="Active IN (true, false)")}
+    qbo.clear_requests()
+    wanted = [f"Customer {i:04d}" for i in range(0, 250, 2)] + ["Customer 0000", "nobody"]
+    found = list(hook.query_in("Customer", "DisplayName", wanted, order_by="Id"))
+    assert sorted(c["DisplayName"] for c in found) == sorted(set(wanted) - {"nobody"})
+    assert len(qbo.api_calls("query")) == 2  # 126 distinct names: 100 + 26
+    qbo.clear_requests()
+    ids = [everyone["Customer 0002"], everyone["Customer 0004"], "999999"]
+    by_id = hook.get_many("Customer", ids)
+    assert set(by_id) == set(ids[:2])  # a missing Id is absent
+    assert len(qbo.api_calls("query")) == 1
+    inactive = list(hook.query_in("Customer", "Id", [everyone["Customer 0001"]], where="Active IN (true, false)"))
+    assert [c["DisplayName"] for c in inactive] == ["Customer 0001"]  # QBO leaves inactive names out unless asked
+    qbo.clear_requests()
+    assert list(hook.query_in("Customer", "Id", [])) == [] and hook.get_many("Customer", []) == {}
+    assert qbo.api_calls("query") == []  # no values: no query
 
 
 def test_query_of_nothing_is_an_empty_list(hook):
@@ -653,7 +663,7 @@ def test_batch_needs_distinct_bids(hook):
 
 
 def test_cdc_returns_changes_per_entity_including_deletions(hook, books):
-    since = datetime.now(timezone.utc).replace(microsecond=0)
+    since = datetime.now(UTC).replace(microsecond=0)
     time.sleep(1.1)  # QBO times have whole seconds
     kept = hook.create("Invoice", invoice_body(books["customer"], books["item"], DocNumber="CDC-1"))
     gone = hook.create("Invoice", invoice_body(books["customer"], books["item"], DocNumber="CDC-2"))
@@ -802,8 +812,13 @@ def test_secrets_never_reach_exceptions_or_logs(make_hook, qbo, state, caplog):
         hook.company_info()
     texts += [str(err.value), caplog.text]
     final = state.get_oauth_token(REALM)
-    secrets = [row["refresh_token"], row["access_token"], final["refresh_token"], "sandbox-client-secret",
-               "sandbox-refresh-token-0"]  # fmt: skip
+    secrets = [
+        row["refresh_token"],
+        row["access_token"],
+        final["refresh_token"],
+        "sandbox-client-secret",
+        "sandbox-refresh-token-0",
+    ]
     for text in texts:
         for secret in secrets:
             assert secret not in text

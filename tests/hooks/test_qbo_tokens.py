@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -19,13 +19,7 @@ import pytest
 from atqbo.hooks.qbo import QboAuthError, QboTokenRevoked
 from atqbo.hooks.qbo_tokens import fingerprint
 from atqbo.ledger import Ledger
-from tests.hooks.qbo_testkit import (  # noqa: F401  (fixtures are used by name)
-    REALM,
-    connect,
-    hook_factory,
-    live_sandbox,
-    qbo,
-)
+from tests.hooks.qbo_support import REALM, hook_factory
 
 INITIAL_TOKEN = "sandbox-refresh-token-0"
 
@@ -33,10 +27,7 @@ INITIAL_TOKEN = "sandbox-refresh-token-0"
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def state_url(request, tmp_path) -> str:
     """URL of an empty state database with its schema."""
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'state.db'}"
-    else:
-        url = request.getfixturevalue("postgres_url")
+    url = f"sqlite:///{tmp_path / 'state.db'}" if request.param == "sqlite" else request.getfixturevalue("postgres_url")
     led = Ledger.from_url(url)
     led.create_schema()
     with led.transaction() as tx:  # the PostgreSQL database is shared by the session's tests
@@ -65,7 +56,7 @@ def expire_access_token(ledger: Ledger) -> None:
         REALM,
         refresh_token=row["refresh_token"],
         access_token=row["access_token"],
-        access_expires_at=datetime.now(timezone.utc) - timedelta(seconds=1),
+        access_expires_at=datetime.now(UTC) - timedelta(seconds=1),
         refresh_expires_at=row["refresh_expires_at"],
         source_fingerprint=row["source_fingerprint"],
         owner="test-clock",
@@ -107,7 +98,7 @@ def test_err04_first_refresh_stores_the_rotated_token_before_using_it(connect, s
     assert row["version"] == 1 and row["lease_owner"] is None and row["lease_until"] is None
     assert row["source_fingerprint"] == fingerprint(INITIAL_TOKEN)
     assert INITIAL_TOKEN not in row["source_fingerprint"]
-    assert timedelta(minutes=55) < row["access_expires_at"] - datetime.now(timezone.utc) <= timedelta(hours=1)
+    assert timedelta(minutes=55) < row["access_expires_at"] - datetime.now(UTC) <= timedelta(hours=1)
 
 
 def test_err04_a_second_worker_uses_the_stored_token_without_refreshing(make_hook, qbo):
@@ -288,8 +279,14 @@ def test_tokens_are_never_logged(make_hook, state, qbo, caplog):
     hook.company_info()
     latest = state.get_oauth_token(REALM)
     assert "refreshed" in caplog.text
-    for secret in (INITIAL_TOKEN, row["refresh_token"], row["access_token"], latest["refresh_token"],
-                   latest["access_token"], "sandbox-client-secret"):  # fmt: skip
+    for secret in (
+        INITIAL_TOKEN,
+        row["refresh_token"],
+        row["access_token"],
+        latest["refresh_token"],
+        latest["access_token"],
+        "sandbox-client-secret",
+    ):
         assert secret not in caplog.text
     assert latest["refresh_token"] not in repr(hook.tokens) and latest["access_token"] not in repr(hook.tokens)
 

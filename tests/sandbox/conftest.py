@@ -8,26 +8,18 @@ zone the way a real client does.
 
 from __future__ import annotations
 
-import socket
 from typing import Any
 
 import pytest
 import requests
 
 from sandbox.server import Sandbox
+from tests.net_support import free_port
 
 AT_USER = "atqbo-api@sandbox.local"
 AT_SECRET = "sandbox-secret"
 AT_CODE = "ATQBOSANDBOX"
 AT_RESOURCE_ID = 29682885  # the API resource every reset leaves in place
-
-
-def free_port() -> int:
-    """A free loopback port. The SMTP part gets one explicitly: aiosmtpd's controller cannot
-    start on port 0 (its readiness check connects to the port it was given)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture(scope="session")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from urllib.parse import parse_qs, urlparse
 
 import pytest
@@ -303,7 +303,7 @@ def test_max_records_and_include_fields(autotask):
 
 
 def test_create_company_assigns_id_and_defaults(autotask):
-    before = datetime.now(timezone.utc).replace(microsecond=0)
+    before = datetime.now(UTC).replace(microsecond=0)
     new_id = autotask.create(
         "Companies", a_company(userDefinedFields=[{"name": "Invoice Email", "value": "ap@c.example"}])
     )
@@ -900,7 +900,7 @@ def test_demo_seed_is_deterministic_and_consistent(autotask):
     status = {v: k for k, v in picklist(autotask, "PurchaseOrders", "status").items()}
     orders = all_of("PurchaseOrders")
     assert {str(o["status"]) for o in orders} == set(status.values())
-    recent = datetime.combine(today - timedelta(days=14), datetime.min.time(), tzinfo=timezone.utc)
+    recent = datetime.combine(today - timedelta(days=14), datetime.min.time(), tzinfo=UTC)
     eligible = autotask.ids(
         "PurchaseOrders",
         {"op": "eq", "field": "status", "value": int(status["Submitted"])},

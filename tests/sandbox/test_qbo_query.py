@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import pytest
-from tests.sandbox.qbo_support import QboClient, fault_of
 
 from sandbox.qbo import QUERYABLE
 from sandbox.qbo_query import PACIFIC, Condition, QueryError, check_query, parse_query, run_query
+from tests.sandbox.qbo_support import QboClient, fault_of
 
 # -- parser ----------------------------------------------------------------------------------------
 

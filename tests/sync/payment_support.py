@@ -8,8 +8,9 @@ payment dates (TxnDate) are fixed.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
-from typing import Any, Iterable
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any
 
 from tests.sync import void_support as vs
 
@@ -60,7 +61,7 @@ def payment(
     if payment_id:
         record["Id"] = payment_id
     if updated is not None:
-        stamp = updated.astimezone(timezone.utc).isoformat(timespec="seconds")
+        stamp = updated.astimezone(UTC).isoformat(timespec="seconds")
         record["MetaData"] = {"CreateTime": stamp, "LastUpdatedTime": stamp}
     return record
 

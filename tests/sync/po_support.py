@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-LOGICAL_DATE = datetime(2026, 3, 2, 12, 0, tzinfo=timezone.utc)
+LOGICAL_DATE = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 INTERVAL_START = LOGICAL_DATE - timedelta(minutes=15)
 WINDOW_END = LOGICAL_DATE
 WINDOW_START = INTERVAL_START - timedelta(days=14)
@@ -64,23 +64,43 @@ def _stamp(days_before: float) -> str:
 
 def _po(po_id: int, vendor: int, days_before: float, status: int = 2, external: str | None = None, **extra) -> dict:
     return {
-        "id": po_id, "vendorID": vendor, "status": status, "createDateTime": _stamp(days_before),
-        "submitDateTime": _stamp(days_before - 0.05) if status >= 2 else None, "externalPONumber": external,
-        "freight": 0.0, **extra,
-    }  # fmt: skip
+        "id": po_id,
+        "vendorID": vendor,
+        "status": status,
+        "createDateTime": _stamp(days_before),
+        "submitDateTime": _stamp(days_before - 0.05) if status >= 2 else None,
+        "externalPONumber": external,
+        "freight": 0.0,
+        **extra,
+    }
 
 
 def _item(item_id: int, po_id: int, product: int, quantity: int, cost: float) -> dict:
-    return {"id": item_id, "orderID": po_id, "productID": product, "quantity": quantity, "unitCost": cost,
-            "memo": f"{PRODUCT_NAMES[product]} for the Dayton office"}  # fmt: skip
+    return {
+        "id": item_id,
+        "orderID": po_id,
+        "productID": product,
+        "quantity": quantity,
+        "unitCost": cost,
+        "memo": f"{PRODUCT_NAMES[product]} for the Dayton office",
+    }
 
 
 def autotask_seed() -> dict[str, Any]:
     vendors = [
-        {"id": vid, "companyName": name, "companyType": 7, "phone": "800-555-0100", "currencyID": USD,
-         "address1": "1 Supply Way", "city": "Columbus", "state": "OH", "postalCode": "43215"}
+        {
+            "id": vid,
+            "companyName": name,
+            "companyType": 7,
+            "phone": "800-555-0100",
+            "currencyID": USD,
+            "address1": "1 Supply Way",
+            "city": "Columbus",
+            "state": "OH",
+            "postalCode": "43215",
+        }
         for vid, name in VENDOR_NAMES.items()
-    ]  # fmt: skip
+    ]
     return {
         "Currencies": [
             {
@@ -99,7 +119,7 @@ def autotask_seed() -> dict[str, Any]:
                 "isInternalCurrency": False,
                 "exchangeRate": 1.36,
             },
-        ],  # fmt: skip
+        ],
         "Companies": vendors,
         "Products": [
             {"id": pid, "name": name, "sku": f"SKU-{pid}", "unitCost": 99.5, "description": f"{name} (stock)"}
@@ -146,7 +166,7 @@ def qbo_seed() -> dict[str, Any]:
                 "ExpenseAccountRef": {"value": ACCOUNT_COGS},
             },
             {"Id": QBO_REMOTE, "Name": "Remote Support", "Type": "Service", "IncomeAccountRef": {"value": "1"}},
-        ],  # fmt: skip
+        ],
     }
 
 
@@ -167,8 +187,7 @@ def set_settings(monkeypatch, **changes) -> None:
 
 def multi_currency_qbo(sandbox, vendors: list[dict[str, Any]] = ()) -> None:
     """Turn QBO multi-currency on (and add vendors, e.g. in CAD)."""
-    sandbox.seed({"qbo": {"Preferences": {"CurrencyPrefs": {"MultiCurrencyEnabled": True}},
-                          "Vendor": list(vendors)}})  # fmt: skip
+    sandbox.seed({"qbo": {"Preferences": {"CurrencyPrefs": {"MultiCurrencyEnabled": True}}, "Vendor": list(vendors)}})
 
 
 def canadian_vendor(sandbox, active_cad: bool = True) -> None:
@@ -180,8 +199,14 @@ def canadian_vendor(sandbox, active_cad: bool = True) -> None:
 
 
 def add_po(sandbox, po_id: int, vendor: int, product: int, quantity: int, cost: float, days_before: float = 1) -> None:
-    sandbox.seed({"autotask": {"PurchaseOrders": [_po(po_id, vendor, days_before)],
-                               "PurchaseOrderItems": [_item(po_id + 100000, po_id, product, quantity, cost)]}})  # fmt: skip
+    sandbox.seed(
+        {
+            "autotask": {
+                "PurchaseOrders": [_po(po_id, vendor, days_before)],
+                "PurchaseOrderItems": [_item(po_id + 100000, po_id, product, quantity, cost)],
+            }
+        }
+    )
 
 
 # -- looking at the sandbox ------------------------------------------------------------------------------
@@ -221,8 +246,9 @@ def writes(sandbox, api: str | None = None) -> list[dict[str, Any]]:
         path = r["path"].lower().rstrip("/")
         if r["method"] in ("GET", "HEAD"):
             continue
-        if r["method"] == "POST" and (path.endswith(("/query", "/query/count")) or "/query/next" in path
-                                      or path.endswith("/tokens/bearer")):  # fmt: skip
+        if r["method"] == "POST" and (
+            path.endswith(("/query", "/query/count")) or "/query/next" in path or path.endswith("/tokens/bearer")
+        ):
             continue
         out.append(r)
     return out

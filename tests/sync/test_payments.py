@@ -4,7 +4,7 @@ BEY-01, BEY-03)."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -15,7 +15,7 @@ from atqbo.sync.runs import RunInfo
 from tests.sync import payment_support as ps
 
 AT_1, AT_2, AT_3, AT_4 = 29686101, 29686102, 29686103, 29686104
-NOW = datetime(2026, 11, 21, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -43,7 +43,7 @@ def qbo(ledger):
 
 def make_run(run_id: str, **settings) -> RunInfo:
     doc = Settings.from_dict({"payment_sync_enabled": True, **settings}).to_dict()
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     return RunInfo(
         dag_id="atqbo_payments",
         run_id=run_id,
@@ -298,7 +298,7 @@ def test_pay01_paid_date_already_right_is_not_written(sandbox, ledger, qbo):
 
 
 def test_pay01_first_run_window_and_watermark_advance(sandbox, ledger, qbo):
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     seed_four(
         sandbox,
         ledger,

@@ -5,7 +5,7 @@ retries (BEY-01), refused write-backs, settings that stop the run (PO-02..08).""
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
@@ -47,10 +47,23 @@ def test_po06_the_three_multi_currency_cases(autotask_multi, qbo, vendor_currenc
 
 
 def _order(**changes) -> po.PurchaseOrder:
-    line = po.PoLine(product_id=1, product_name="Dell: OptiPlex", item_name="Dell- OptiPlex", quantity=Decimal(3),
-                     unit_cost=Decimal("33.335"), description="Desk PCs")  # fmt: skip
-    base = dict(autotask_id=29686003, vendor_id=7, vendor_name="Pax8", created=datetime(2026, 3, 1, tzinfo=timezone.utc),
-                txn_date=date(2026, 3, 1), freight=Decimal(0), lines=(line,))  # fmt: skip
+    line = po.PoLine(
+        product_id=1,
+        product_name="Dell: OptiPlex",
+        item_name="Dell- OptiPlex",
+        quantity=Decimal(3),
+        unit_cost=Decimal("33.335"),
+        description="Desk PCs",
+    )
+    base = {
+        "autotask_id": 29686003,
+        "vendor_id": 7,
+        "vendor_name": "Pax8",
+        "created": datetime(2026, 3, 1, tzinfo=UTC),
+        "txn_date": date(2026, 3, 1),
+        "freight": Decimal(0),
+        "lines": (line,),
+    }
     return po.PurchaseOrder(**{**base, **changes})
 
 
@@ -62,11 +75,15 @@ def test_po02_bill_payload_has_item_lines_on_the_ap_account_and_nothing_about_ta
         "APAccountRef": {"value": "4"},
         "TxnDate": "2026-03-01",
         "PrivateNote": "Autotask PO 29686003 - sent by atqbo",
-        "Line": [{
-            "DetailType": "ItemBasedExpenseLineDetail", "Amount": 100.01, "Description": "Desk PCs",
-            "ItemBasedExpenseLineDetail": {"ItemRef": {"value": "12"}, "Qty": 3, "UnitPrice": 33.335},
-        }],
-    }  # fmt: skip
+        "Line": [
+            {
+                "DetailType": "ItemBasedExpenseLineDetail",
+                "Amount": 100.01,
+                "Description": "Desk PCs",
+                "ItemBasedExpenseLineDetail": {"ItemRef": {"value": "12"}, "Qty": 3, "UnitPrice": 33.335},
+            }
+        ],
+    }
 
 
 def test_po04_autotask_numbering_puts_the_po_id_in_docnumber_and_po06_the_currency_on_the_bill():
@@ -151,8 +168,9 @@ def _bill_batches(sandbox) -> list[dict]:
 
 def test_bey01_bill_batch_applied_but_its_answer_lost_creates_each_bill_once(sandbox, ledger):
     # the vendor and the item batches go through; the bill batch is applied and answered 502
-    sandbox.faults.add({"api": "qbo", "method": "POST", "path": r"/batch$", "mode": "commit_then_error", "after": 2,
-                        "times": 1})  # fmt: skip
+    sandbox.faults.add(
+        {"api": "qbo", "method": "POST", "path": r"/batch$", "mode": "commit_then_error", "after": 2, "times": 1}
+    )
     outcomes = run_sync(make_run("r1"), ledger)
     assert {k for k, v in outcomes.items() if v["outcome"] == "transferred"} == {ps.PO_OK, ps.PO_NEW, ps.PO_LATER}
     batches = _bill_batches(sandbox)
@@ -257,10 +275,14 @@ def test_po05_without_the_expense_account_only_pos_needing_new_items_fail(sandbo
 
 
 def test_po03_an_employee_with_the_name_or_an_inactive_vendor_is_an_error(sandbox, ledger):
-    sandbox.seed({"qbo": {
-        "Employee": [{"Id": "90", "GivenName": "Pax8", "DisplayName": "Pax8"}],
-        "Vendor": [{"Id": ps.QBO_INGRAM, "DisplayName": "Ingram Micro", "Active": False}],
-    }})  # fmt: skip
+    sandbox.seed(
+        {
+            "qbo": {
+                "Employee": [{"Id": "90", "GivenName": "Pax8", "DisplayName": "Pax8"}],
+                "Vendor": [{"Id": ps.QBO_INGRAM, "DisplayName": "Ingram Micro", "Active": False}],
+            }
+        }
+    )
     outcomes = run_sync(make_run("r1"), ledger)
     assert "QBO employee 'Pax8' (Id 90) already uses the name 'Pax8'" in outcomes[ps.PO_NEW]["reason"]
     assert "the QBO vendor 'Ingram Micro' (Id 70) is inactive" in outcomes[ps.PO_OK]["reason"]

@@ -13,10 +13,9 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture
 def qbo(sandbox_connections, monkeypatch, tmp_path):
-    from sandbox.seeds import load_seed
-
     from atqbo.hooks.qbo import QuickBooksOnlineHook
     from atqbo.ledger import Ledger
+    from sandbox.seeds import load_seed
 
     sb = sandbox_connections
     sb.reset()
@@ -40,8 +39,9 @@ def test_bey01_a_refusal_fixed_before_the_next_run_is_not_replayed_by_qbo(qbo):
     item (vendor, customer) that was refused once would be refused forever."""
     from atqbo.sync.qbo_names import create_names, find_names
 
-    created, faults = create_names(qbo, "Item", "Name", {"Site Survey": _service("Site Survey", None)},
-                                   run_id="scheduled__1", dry_run=False)  # fmt: skip
+    created, faults = create_names(
+        qbo, "Item", "Name", {"Site Survey": _service("Site Survey", None)}, run_id="scheduled__1", dry_run=False
+    )
     assert created == {} and "IncomeAccountRef" in faults["Site Survey"]
 
     fixed = {"Site Survey": _service("Site Survey", ACCOUNT_SERVICES_INCOME)}

@@ -35,7 +35,7 @@ def test_tool09_a_lock_whose_run_ended_without_releasing_it_is_taken_over(ledger
 def test_when_airflow_cannot_be_asked_a_held_lock_is_never_taken_over(ledger):
     """Outside a task there is no Airflow to ask: the holder may still be creating invoices."""
     hold_sync_lock(_run("atqbo_invoices", "holder"), ledger)
-    with pytest.raises(Exception):
+    with pytest.raises(runs.AirflowNotAsked, match="Airflow could not be asked whether atqbo_invoices run 'holder'"):
         hold_sync_lock(_run("atqbo_sync_now", "manual__1"), ledger)
     assert ledger.get_run_lock(INVOICE_SYNC_LOCK)["owner"] == "atqbo_invoices/holder"
     assert not runs.lock_owner_active("not-a-run-key")  # no run named: nothing to ask

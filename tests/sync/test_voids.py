@@ -318,8 +318,13 @@ def test_bey01_a_void_interrupted_before_it_was_recorded_is_not_sent_again(sandb
     vs.seed_books(
         sandbox, [vs.autotask_invoice(at_id, "INV-8001")], [vs.qbo_invoice("1201", "1120", f"Autotask invoice {at_id}")]
     )
-    ledger.record_intent("invoice_void", at_id, payload_hash="Invoice 1201 SyncToken 0",
-                         request_id=f"atqbo-void-{at_id}", run_id="scheduled__0")  # fmt: skip
+    ledger.record_intent(
+        "invoice_void",
+        at_id,
+        payload_hash="Invoice 1201 SyncToken 0",
+        request_id=f"atqbo-void-{at_id}",
+        run_id="scheduled__0",
+    )
     qbo.void_invoice("1201", "0", requestid=f"atqbo-void-{at_id}")
     sandbox.requests.clear()
 

@@ -9,10 +9,10 @@ day), the logic tests use ``WINDOW_START``/``WINDOW_END``, the same window with 
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-LOGICAL_DATE = datetime(2026, 3, 2, 12, 0, tzinfo=timezone.utc)
+LOGICAL_DATE = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 INTERVAL_START = LOGICAL_DATE - timedelta(minutes=15)  # CronDataIntervalTimetable's interval before it
 WINDOW_END = LOGICAL_DATE
 WINDOW_START = INTERVAL_START - timedelta(days=14)

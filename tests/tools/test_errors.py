@@ -5,7 +5,7 @@ not), what is reported; and, against the sandbox's Autotask, the ERROR marker it
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -55,22 +55,33 @@ def test_tool08_select_entries_filters_by_entity_since_and_ids(ledger, failures)
     assert {e["id"] for e in select_entries(ledger)} == every
     assert {e["id"] for e in select_entries(ledger, "all")} == every
     assert {e["autotask_id"] for e in select_entries(ledger, "purchase_order")} == {PO, None}
-    assert [e["autotask_id"] for e in select_entries(ledger, autotask_ids=[PO, INVOICE, 999])] in ([PO, INVOICE],
-                                                                                                   [INVOICE, PO])
+    assert [e["autotask_id"] for e in select_entries(ledger, autotask_ids=[PO, INVOICE, 999])] in (
+        [PO, INVOICE],
+        [INVOICE, PO],
+    )
     assert select_entries(ledger, "invoice", autotask_ids=[PO]) == []
-    today = datetime.now(timezone.utc).date()
+    today = datetime.now(UTC).date()
     assert {e["id"] for e in select_entries(ledger, since=today)} == every  # a day: from its midnight UTC
     assert select_entries(ledger, since=today + timedelta(days=1)) == []
     ledger.resolve_errors("invoice", INVOICE)  # transferred meanwhile: the entry is closed, no longer listed
     assert select_entries(ledger, "invoice") == []
     entry = select_entries(ledger, "payment")[0]  # every column the list shows
-    assert {"id", "entity", "autotask_id", "qbo_id", "message", "fix", "occurred_at", "attempts",
-            "retry_requested_at"} <= set(entry)  # fmt: skip
+    assert {
+        "id",
+        "entity",
+        "autotask_id",
+        "qbo_id",
+        "message",
+        "fix",
+        "occurred_at",
+        "attempts",
+        "retry_requested_at",
+    } <= set(entry)
 
 
 def test_tool08_since_is_the_first_instant_of_the_day_in_utc():
-    assert since_datetime(date(2026, 3, 2)) == datetime(2026, 3, 2, tzinfo=timezone.utc)
-    moment = datetime(2026, 3, 2, 12, 5, tzinfo=timezone.utc)
+    assert since_datetime(date(2026, 3, 2)) == datetime(2026, 3, 2, tzinfo=UTC)
+    moment = datetime(2026, 3, 2, 12, 5, tzinfo=UTC)
     assert since_datetime(moment) is moment and since_datetime(None) is None
 
 
@@ -131,8 +142,10 @@ def test_tool08_a_synced_record_is_not_said_to_be_sent_again(ledger):
 
 
 def test_tool08_markers_need_an_autotask_hook_only_where_a_sync_writes_them(ledger, failures):
-    webservice, number = _settings(invoice_marker_field="webServiceDate"), _settings(
-        invoice_marker_field="invoiceNumber", invoice_numbering="qbo")  # fmt: skip
+    webservice, number = (
+        _settings(invoice_marker_field="webServiceDate"),
+        _settings(invoice_marker_field="invoiceNumber", invoice_numbering="qbo"),
+    )
     assert not needs_marker_cleared(failures["invoice"], webservice)
     assert needs_marker_cleared(failures["invoice"], number)
     assert needs_marker_cleared(failures["purchase_order"], webservice)
@@ -154,8 +167,12 @@ def test_tool08_report_has_a_failed_row_per_open_entry_and_a_note_per_retry(ledg
     assert report.always_email and report.counts()["failed"] == len(failures)
     rows = {row.reference.split(" ")[1]: row for row in report.rows}
     payment = rows[f"#{failures['payment']['id']}"]
-    assert (payment.entity, payment.autotask_id, payment.reason, payment.fix) == ("payment", PAYMENT, "it failed",
-                                                                                  "fix it")  # fmt: skip
+    assert (payment.entity, payment.autotask_id, payment.reason, payment.fix) == (
+        "payment",
+        PAYMENT,
+        "it failed",
+        "fix it",
+    )
     assert "retry requested" in payment.reference and "retry requested" not in rows[f"#{chosen[0]['id']}"].reference
     assert report.notes[0] == f"Open error-log entries: {len(failures)} (entity all)."
     assert report.notes[1].startswith(f"Retry of payment {PAYMENT} (error #{failures['payment']['id']}): re-queued")
@@ -194,15 +211,15 @@ def test_tool08_retry_clears_the_po_error_marker_once_and_leaves_a_number_alone(
     assert ps.external_numbers(sb)[ps.PO_CLASH] is None and ps.external_numbers(sb)[ps.PO_BILLED] == "1001"
     assert len(ps.writes(sb, "autotask")) == 1  # one PATCH: cleared once for both entries
     assert [o.marker for o in outcomes] == ["cleared ERROR from its externalPONumber in Autotask"] * 2 + [
-        "externalPONumber is '1001', not ERROR: left as it is"]  # fmt: skip
+        "externalPONumber is '1001', not ERROR: left as it is"
+    ]
     assert all(o.requeued for o in outcomes)
     assert ledger.get_sync_record("purchase_order", ps.PO_CLASH)["status"] == "PENDING"
 
 
 def test_tool08_a_marker_autotask_refuses_to_clear_leaves_the_record_unqueued(ledger, autotask):
-    from tests.sync import po_support as ps
-
     from atqbo.hooks.autotask import AutotaskHook
+    from tests.sync import po_support as ps
 
     sb, _ = autotask
     hook = AutotaskHook("autotask_default", max_retries=0)  # the error at once, not after the hook's backoff

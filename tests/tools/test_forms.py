@@ -24,10 +24,14 @@ FIELDS = (
 
 def test_good_input_comes_back_clean_with_defaults_filled_in():
     values = read_form(
-        {"autotask_invoice_id": 29683650, "email": [" ap@msp.example ", "AP@msp.example", "cfo@msp.example"],
-         "paid_date": "2026-11-20", "autotask_ids": "12, 7 12"},
+        {
+            "autotask_invoice_id": 29683650,
+            "email": [" ap@msp.example ", "AP@msp.example", "cfo@msp.example"],
+            "paid_date": "2026-11-20",
+            "autotask_ids": "12, 7 12",
+        },
         FIELDS,
-    )  # fmt: skip
+    )
     assert values == {
         "autotask_invoice_id": 29683650,
         "overwrite": False,
@@ -86,8 +90,13 @@ def test_the_params_carry_json_schemas_the_trigger_form_validates_with():
     good = ParamsDict(params)
     good.update({"autotask_invoice_id": 5, "paid_date": "2026-11-20", "email": ["ap@msp.example"]})
     good.validate()
-    for bad in ({"autotask_invoice_id": "five"}, {"paid_date": "2026-02-30"}, {"paid_date": "20.11.2026"},
-                {"email": ["not-an-address"]}, {"match_field": "sku"}):  # fmt: skip
+    for bad in (
+        {"autotask_invoice_id": "five"},
+        {"paid_date": "2026-02-30"},
+        {"paid_date": "20.11.2026"},
+        {"email": ["not-an-address"]},
+        {"match_field": "sku"},
+    ):
         trial = ParamsDict(form_params(FIELDS))
         with pytest.raises(ParamValidationError, match="Invalid input for param"):
             trial.update({"autotask_invoice_id": 5, **bad})  # assigning a value validates it
@@ -99,7 +108,10 @@ def test_a_syncs_form_is_its_look_back_dry_run_and_extra_recipients():
     fields = forms.sync_run_fields(forms.whole_number("invoice_lookback_days", "Override the look-back", None, 0, 3650))
     assert read_form({}, fields) == {"invoice_lookback_days": None, "dry_run": None, "report_to": []}
     assert read_form({"invoice_lookback_days": 45, "dry_run": True, "report_to": ["ap@msp.example"]}, fields) == {
-        "invoice_lookback_days": 45, "dry_run": True, "report_to": ["ap@msp.example"]}  # fmt: skip
+        "invoice_lookback_days": 45,
+        "dry_run": True,
+        "report_to": ["ap@msp.example"],
+    }
     with pytest.raises(FormError, match="dry_run: 'yes' is not true or false"):
         read_form({"dry_run": "yes"}, fields)
     with pytest.raises(FormError, match="invoice_lookback_days: 4000 is more than 3650"):

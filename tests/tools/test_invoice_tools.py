@@ -27,8 +27,14 @@ from atqbo.tools.invoices import (
 
 
 def _run(dag_id: str = "atqbo_sync_now", run_id: str = "manual__1", **settings) -> RunInfo:
-    return RunInfo(dag_id, run_id, f"{dag_id}/{run_id}", Settings.from_dict(settings).to_dict(),
-                   "2026-10-07T00:00:00+00:00", "2026-11-21T00:00:00+00:00")  # fmt: skip
+    return RunInfo(
+        dag_id,
+        run_id,
+        f"{dag_id}/{run_id}",
+        Settings.from_dict(settings).to_dict(),
+        "2026-10-07T00:00:00+00:00",
+        "2026-11-21T00:00:00+00:00",
+    )
 
 
 # -- TOOL-03 ----------------------------------------------------------------------------------------
@@ -69,7 +75,8 @@ def test_tool03_a_preview_of_an_invoice_in_qbo_says_the_next_run_only_marks_it()
         "the Autotask marker"
     )
     assert matched_reason(InvoiceScope(), "QBO invoice 1042 (Id 187)", dry_run=False, marked=False).endswith(
-        "; Autotask marker written")  # fmt: skip
+        "; Autotask marker written"
+    )
 
 
 # -- TOOL-04 ----------------------------------------------------------------------------------------
@@ -136,31 +143,46 @@ def test_tool05_an_unknown_id_and_a_voided_invoice_are_refused_naming_them():
 
 
 def _row(outcome: str, **extra) -> dict:
-    return {"outcome": outcome, "autotask_id": 7, "reference": "INV-7", "qbo_id": None, "qbo_number": None,
-            "reason": "", "fix": "", **extra}  # fmt: skip
+    return {
+        "outcome": outcome,
+        "autotask_id": 7,
+        "reference": "INV-7",
+        "qbo_id": None,
+        "qbo_number": None,
+        "reason": "",
+        "fix": "",
+        **extra,
+    }
 
 
 def test_tool05_the_verdict_says_whether_a_copy_was_made_and_names_the_qbo_invoices():
     assert copy_verdict(7, _row("transferred", qbo_id="190", qbo_number="1043")) == (
-        "A copy was made: QBO invoice 1043 (Id 190) was created in QBO for Autotask invoice INV-7 (id 7).")
-    assert copy_verdict(7, _row("transferred", qbo_id="190", qbo_number="1043", older_qbo_id="12",
-                                older_qbo_number="INV-7")) == (
+        "A copy was made: QBO invoice 1043 (Id 190) was created in QBO for Autotask invoice INV-7 (id 7)."
+    )
+    assert copy_verdict(
+        7, _row("transferred", qbo_id="190", qbo_number="1043", older_qbo_id="12", older_qbo_number="INV-7")
+    ) == (
         "A copy was made: QBO invoice 1043 (Id 190) was created in QBO for Autotask invoice INV-7 (id 7). It is a "
-        "second copy: QBO invoice INV-7 (Id 12) still exists; void or delete it in QBO if it is not wanted.")  # fmt: skip
+        "second copy: QBO invoice INV-7 (Id 12) still exists; void or delete it in QBO if it is not wanted."
+    )
     assert copy_verdict(7, _row("matched", qbo_id="12", qbo_number=None)) == (
         "No copy was made: Autotask invoice INV-7 (id 7) is already in QBO as QBO invoice Id 12. Trigger again with "
-        "Overwrite to make a second copy.")  # fmt: skip
+        "Overwrite to make a second copy."
+    )
     assert copy_verdict(7, _row("failed", reason="QBO refused it.", fix="fix the item")) == (
-        "No copy was made: QBO refused it. Fix: fix the item.")
+        "No copy was made: QBO refused it. Fix: fix the item."
+    )
     assert copy_verdict(7, _row("skipped", reason="dated before earliest_sync_date; not sent")) == (
-        "No copy was made: dated before earliest_sync_date; not sent.")
+        "No copy was made: dated before earliest_sync_date; not sent."
+    )
     assert copy_verdict(7, None) == "No copy was made: Autotask invoice 7 was not found."
 
 
 def test_tool05_without_overwrite_an_invoice_in_qbo_is_reported_as_not_copied():
     scope = InvoiceScope(tool="copy", autotask_ids=(7,))
     assert matched_reason(scope, "QBO invoice 1 (Id 2)", dry_run=False, marked=True) == (
-        "already in QBO as QBO invoice 1 (Id 2); no copy was made (trigger again with Overwrite for a second copy)")
+        "already in QBO as QBO invoice 1 (Id 2); no copy was made (trigger again with Overwrite for a second copy)"
+    )
     unmarked = matched_reason(scope, "QBO invoice 1 (Id 2)", dry_run=False, marked=False)
     assert unmarked.endswith("; Autotask marker written")
     voided = {"Id": "2", "DocNumber": "1", "PrivateNote": "Voided - Autotask invoice 7 - sent by atqbo"}
@@ -169,7 +191,13 @@ def test_tool05_without_overwrite_an_invoice_in_qbo_is_reported_as_not_copied():
 
 
 def test_tool05_the_scope_survives_the_ledger_round_trip():
-    scope = InvoiceScope(tool="copy", title="atqbo copy invoice 7", autotask_ids=(7,), overwrite=True,
-                         notes=("Overwrite on.",), always_email=True)  # fmt: skip
+    scope = InvoiceScope(
+        tool="copy",
+        title="atqbo copy invoice 7",
+        autotask_ids=(7,),
+        overwrite=True,
+        notes=("Overwrite on.",),
+        always_email=True,
+    )
     assert InvoiceScope.from_doc(scope.to_doc()) == scope
     assert InvoiceScope.from_doc(None) == InvoiceScope()  # the scheduled sync stages the default

@@ -25,10 +25,17 @@ def _settings(match_field: str = "name", **more) -> Settings:
     return Settings.from_dict({"item_match_field": match_field, **more})
 
 
-def _code(cid: int, name: str, external: str | None = None, description: str | None = None, price=None,
-          active: bool = True) -> dict:  # fmt: skip
-    return {"id": cid, "name": name, "externalNumber": external, "description": description, "unitPrice": price,
-            "isActive": active}  # fmt: skip
+def _code(
+    cid: int, name: str, external: str | None = None, description: str | None = None, price=None, active: bool = True
+) -> dict:
+    return {
+        "id": cid,
+        "name": name,
+        "externalNumber": external,
+        "description": description,
+        "unitPrice": price,
+        "isActive": active,
+    }
 
 
 def _item(iid: str, name: str, description: str | None = None, price=None, active: bool | None = None) -> dict:
@@ -59,8 +66,9 @@ TRAVEL = _code(2, "Travel", None, "Travel", 75)
 
 
 def test_tool01_name_match_is_case_insensitive_like_qbo_names():
-    comparison = compare_billing_codes_to_items([REMOTE], [_item("7", "REMOTE support", "Remote Support", 125)],
-                                                _settings("name"))  # fmt: skip
+    comparison = compare_billing_codes_to_items(
+        [REMOTE], [_item("7", "REMOTE support", "Remote Support", 125)], _settings("name")
+    )
     (row,) = comparison.rows
     assert (row.status, row.match_key, row.item["Id"]) == ("matched", "Remote Support", "7")
     assert row.differences == ()
@@ -128,8 +136,9 @@ def test_tool01_same_values_written_differently_are_no_discrepancy():
 
 
 def test_tool01_qbo_item_without_price_differs_from_a_priced_code():
-    (row,) = compare_billing_codes_to_items([REMOTE], [_item("3", "Remote Support", "Remote Support")],
-                                            _settings()).rows  # fmt: skip
+    (row,) = compare_billing_codes_to_items(
+        [REMOTE], [_item("3", "Remote Support", "Remote Support")], _settings()
+    ).rows
     assert [(d.field, d.autotask, d.qbo) for d in row.differences] == [("unit price", "125.00", "0.00")]
 
 
@@ -143,20 +152,25 @@ def test_tool01_price_with_more_than_two_decimals_is_shown_in_full():
 
 
 def test_tool01_missing_item_says_which_other_match_field_would_find_one():
-    (row, qbo_only) = compare_billing_codes_to_items([REMOTE], [_item("3", "SUP-REM", "Remote Support", 125)],
-                                                     _settings("name")).rows  # fmt: skip
+    (row, qbo_only) = compare_billing_codes_to_items(
+        [REMOTE], [_item("3", "SUP-REM", "Remote Support", 125)], _settings("name")
+    ).rows
     assert (row.status, row.match_key, row.item) == ("missing_in_qbo", "Remote Support", None)
-    assert row.notes == ("QBO item 'SUP-REM' (Id 3) would match with match field 'external_number' or "
-                         "'external_number_or_name'",)  # fmt: skip
+    assert row.notes == (
+        "QBO item 'SUP-REM' (Id 3) would match with match field 'external_number' or 'external_number_or_name'",
+    )
     assert (qbo_only.status, qbo_only.item["Id"]) == ("only_in_qbo", "3")
 
 
 def test_tool01_inactive_item_matches_because_its_name_stays_taken():
-    (row,) = compare_billing_codes_to_items([REMOTE], [_item("3", "Remote Support", "Remote Support", 125, False)],
-                                            _settings()).rows  # fmt: skip
+    (row,) = compare_billing_codes_to_items(
+        [REMOTE], [_item("3", "Remote Support", "Remote Support", 125, False)], _settings()
+    ).rows
     assert row.status == "discrepancy" and [d.field for d in row.differences] == ["active"]
-    assert compare_billing_codes_to_items([REMOTE], [_item("3", "Remote Support", active=False)],
-                                          _settings()).to_create() == {}  # fmt: skip
+    assert (
+        compare_billing_codes_to_items([REMOTE], [_item("3", "Remote Support", active=False)], _settings()).to_create()
+        == {}
+    )
 
 
 def test_tool02_codes_sharing_a_key_are_duplicates_and_the_item_is_created_once_from_the_lowest_id():
@@ -199,10 +213,18 @@ def test_tool01_rows_come_by_status_then_name_and_counts_add_up():
     items = [_item("5", "A", "a", 1), _item("6", "c", "c", 1), _item("7", "zz")]
     comparison = compare_billing_codes_to_items(codes, items, _settings())
     assert [(r.status, r.match_key) for r in comparison.rows] == [
-        ("matched", "a"), ("discrepancy", "c"), ("missing_in_qbo", "b"), ("only_in_qbo", "zz")
-    ]  # fmt: skip
-    assert comparison.counts() == {"matched": 1, "discrepancy": 1, "missing_in_qbo": 1, "no_match_key": 0,
-                                   "only_in_qbo": 1}  # fmt: skip
+        ("matched", "a"),
+        ("discrepancy", "c"),
+        ("missing_in_qbo", "b"),
+        ("only_in_qbo", "zz"),
+    ]
+    assert comparison.counts() == {
+        "matched": 1,
+        "discrepancy": 1,
+        "missing_in_qbo": 1,
+        "no_match_key": 0,
+        "only_in_qbo": 1,
+    }
     assert comparison.summary().startswith("3 active billing code(s) compared by the billing code name")
 
 
@@ -210,7 +232,7 @@ def test_tool01_rows_come_by_status_then_name_and_counts_add_up():
 
 
 def test_tool01_csv_has_its_own_columns_and_defuses_formulas():
-    code = _code(1, "=HYPERLINK(\"http://x\")", None, "-5 off", 5)
+    code = _code(1, '=HYPERLINK("http://x")', None, "-5 off", 5)
     comparison = compare_billing_codes_to_items([code], [_item("2", "@sum")], _settings())
     text = comparison.to_csv()
     assert text.splitlines()[0] == ",".join(COMPARISON_COLUMNS)
@@ -236,8 +258,9 @@ def test_tool01_form_match_field_settings_keeps_the_setting_and_others_override_
 def test_tool01_form_rejects_an_unknown_match_field_and_a_bad_email_naming_both():
     assert read_form({}, FIELDS) == {"match_field": "settings", "email": []}
     assert read_form({"match_field": "name", "email": " a@msp.example ; b@msp.example"}, FIELDS) == {
-        "match_field": "name", "email": ["a@msp.example", "b@msp.example"]
-    }  # fmt: skip
+        "match_field": "name",
+        "email": ["a@msp.example", "b@msp.example"],
+    }
     with pytest.raises(FormError) as caught:
         read_form({"match_field": "sku", "email": ["not-an-address"]}, FIELDS)
     assert "match_field: 'sku' is not one of 'settings', 'name'" in str(caught.value)

@@ -12,15 +12,25 @@ from atqbo.exceptions import AtqboConfigError
 from atqbo.tools import mark_paid as mp
 from atqbo.tools.forms import FormError
 
-INVOICE = {"id": 29684012, "invoiceNumber": "INV-1012", "companyID": 29683501, "invoiceTotal": 1284.5,
-           "isVoided": False, "paidDate": None}  # fmt: skip
+INVOICE = {
+    "id": 29684012,
+    "invoiceNumber": "INV-1012",
+    "companyID": 29683501,
+    "invoiceTotal": 1284.5,
+    "isVoided": False,
+    "paidDate": None,
+}
 
 
 def test_tool06_an_unpaid_invoice_is_marked_on_the_date_given():
     mark = mp.plan_paid_mark(INVOICE, date(2026, 11, 20))
     assert (mark.autotask_id, mark.reference, mark.total, mark.previous, mark.changes) == (
-        29684012, "INV-1012", Decimal("1284.50"), None, True,
-    )  # fmt: skip
+        29684012,
+        "INV-1012",
+        Decimal("1284.50"),
+        None,
+        True,
+    )
     assert mark.describe() == "marked paid on 2026-11-20 in Autotask (it had no paid date)"
     assert mark.describe(done=False) == "would mark it paid on 2026-11-20 in Autotask (it had no paid date)"
 

@@ -19,14 +19,24 @@ RULES = Rules()  # rounding_tolerance 0.01, no automated sales tax, webServiceDa
 
 
 def at_invoice(total: str = "250.00", **changes) -> AutotaskDoc:
-    base = {"autotask_id": 29684001, "reference": "INV-1001", "company": "Contoso Dental", "total": Decimal(total),
-            "tax": Decimal("0.00"), "marked_synced": True}  # fmt: skip
+    base = {
+        "autotask_id": 29684001,
+        "reference": "INV-1001",
+        "company": "Contoso Dental",
+        "total": Decimal(total),
+        "tax": Decimal("0.00"),
+        "marked_synced": True,
+    }
     return AutotaskDoc(**{**base, **changes})
 
 
 def qbo_invoice(total: str = "250.00", balance: str | None = None, **changes) -> QboDoc:
-    base = {"qbo_id": "187", "doc_number": "1044", "total": Decimal(total),
-            "balance": Decimal(total if balance is None else balance)}  # fmt: skip
+    base = {
+        "qbo_id": "187",
+        "doc_number": "1044",
+        "total": Decimal(total),
+        "balance": Decimal(total if balance is None else balance),
+    }
     return QboDoc(**{**base, **changes})
 
 
@@ -36,8 +46,15 @@ def invoice_pair(at: AutotaskDoc | None = None, qbo: QboDoc | None = None, **cha
 
 
 def bill_pair(at_total: str = "199.00", qbo_total: str = "199.00", canceled: bool = False, **changes) -> DocumentPair:
-    at = AutotaskDoc(autotask_id=39600001, reference="PO 39600001", company="Ingram Micro", total=Decimal(at_total),
-                     voided=canceled, marked_synced=True, has_paid_state=False)  # fmt: skip
+    at = AutotaskDoc(
+        autotask_id=39600001,
+        reference="PO 39600001",
+        company="Ingram Micro",
+        total=Decimal(at_total),
+        voided=canceled,
+        marked_synced=True,
+        has_paid_state=False,
+    )
     qbo = QboDoc(qbo_id="95", total=Decimal(qbo_total), balance=Decimal(qbo_total))
     base = {"kind": rc.BILL, "autotask_id": 39600001, "autotask": at, "qbo": qbo, "recorded_qbo_id": "95"}
     return DocumentPair(**{**base, **changes})
@@ -180,8 +197,11 @@ def test_bey04_total_drift_starts_past_the_rounding_tolerance(qbo_total, toleran
 def test_bey04_total_drift_of_a_bill():
     drift = only_drift(rc.compare_document(bill_pair("199.00", "189.00"), RULES))
     assert (drift.kind, drift.what, drift.autotask_value, drift.qbo_value) == (
-        rc.TOTAL, "total differs by -10.00", "199.00", "189.00",
-    )  # fmt: skip
+        rc.TOTAL,
+        "total differs by -10.00",
+        "199.00",
+        "189.00",
+    )
     assert drift.fix == "correct QBO bill Id 95 in QBO to match the PO's items (or the PO in Autotask)"
 
 
@@ -195,8 +215,10 @@ def test_bey04_under_automated_sales_tax_totals_are_compared_before_tax():
     off = qbo_invoice("110.40", tax=Decimal("8.40"))
     drift = only_drift(rc.compare_document(invoice_pair(at, off), Rules(automated_sales_tax=True)))
     assert (drift.what, drift.autotask_value, drift.qbo_value) == (
-        "total before tax differs by +2.00", "100.00", "102.00",
-    )  # fmt: skip
+        "total before tax differs by +2.00",
+        "100.00",
+        "102.00",
+    )
 
 
 # -- paid state ---------------------------------------------------------------------------------------------
@@ -236,11 +258,18 @@ def test_bey04_several_drifts_of_one_document_make_one_row_with_every_value_and_
     assert [d.kind for d in check.drifts] == [rc.TOTAL, rc.PAID]
     row = check.report_row()
     assert (row.outcome, row.entity, row.autotask_id, row.reference, row.company) == (
-        "warning", "invoice", 29684001, "INV-1001", "Contoso Dental",
-    )  # fmt: skip
+        "warning",
+        "invoice",
+        29684001,
+        "INV-1001",
+        "Contoso Dental",
+    )
     assert (row.qbo_id, row.qbo_number, row.autotask_total, row.qbo_total) == (
-        "187", "1044", Decimal("250.00"), Decimal("275.00"),
-    )  # fmt: skip
+        "187",
+        "1044",
+        Decimal("250.00"),
+        Decimal("275.00"),
+    )
     assert row.reason == (
         "total differs by +25.00: Autotask 250.00, QBO 275.00; paid in full in QBO, not paid in Autotask: "
         "Autotask no paid date, QBO balance 0.00 of 275.00 (paid)"
@@ -280,12 +309,23 @@ def test_bey04_a_recorded_invoice_that_is_gone_falls_back_to_the_note_match():
 
 
 def test_bey04_sides_are_built_in_cents_from_the_api_records():
-    invoice = {"id": 7, "invoiceNumber": " INV-7 ", "invoiceTotal": 100.005, "totalTaxValue": 7.254, "isVoided": False,
-               "paidDate": "2026-02-25T00:00:00Z", "webServiceDate": "2026-02-20T01:00:00Z"}  # fmt: skip
+    invoice = {
+        "id": 7,
+        "invoiceNumber": " INV-7 ",
+        "invoiceTotal": 100.005,
+        "totalTaxValue": 7.254,
+        "isVoided": False,
+        "paidDate": "2026-02-25T00:00:00Z",
+        "webServiceDate": "2026-02-20T01:00:00Z",
+    }
     doc = rc.autotask_invoice_doc(invoice, "Contoso", "webServiceDate")
     assert (doc.reference, doc.total, doc.tax, doc.paid_on, doc.marked_synced) == (
-        "INV-7", Decimal("100.01"), Decimal("7.25"), date(2026, 2, 25), True,
-    )  # fmt: skip
+        "INV-7",
+        Decimal("100.01"),
+        Decimal("7.25"),
+        date(2026, 2, 25),
+        True,
+    )
     assert rc.is_marked_synced({"invoiceNumber": "ERROR"}, "invoiceNumber") is False
     assert rc.is_marked_synced({"invoiceNumber": "1044"}, "invoiceNumber") is True
     assert rc.is_marked_synced({"webServiceDate": None}, "webServiceDate") is False
@@ -293,11 +333,22 @@ def test_bey04_sides_are_built_in_cents_from_the_api_records():
     items = [{"quantity": 3, "unitCost": 33.335}, {"quantity": 1, "unitCost": 0.1}]
     po_doc = rc.autotask_po_doc(po, items, "Ingram Micro", canceled=5)
     assert (po_doc.total, po_doc.voided, po_doc.has_paid_state) == (Decimal("100.11"), True, False)
-    qbo = rc.qbo_doc({"Id": "9", "TotalAmt": 108.4, "Balance": 0, "TxnTaxDetail": {"TotalTax": 8.4},
-                      "PrivateNote": "Autotask invoice 7"})  # fmt: skip
+    qbo = rc.qbo_doc(
+        {
+            "Id": "9",
+            "TotalAmt": 108.4,
+            "Balance": 0,
+            "TxnTaxDetail": {"TotalTax": 8.4},
+            "PrivateNote": "Autotask invoice 7",
+        }
+    )
     assert (qbo.total, qbo.tax, qbo.balance, qbo.voided, qbo.doc_number) == (
-        Decimal("108.40"), Decimal("8.40"), Decimal("0.00"), False, None,
-    )  # fmt: skip
+        Decimal("108.40"),
+        Decimal("8.40"),
+        Decimal("0.00"),
+        False,
+        None,
+    )
 
 
 def test_bey04_pairs_survive_staging():
@@ -311,9 +362,14 @@ def test_bey04_pairs_survive_staging():
 
 
 def _run() -> RunInfo:
-    return RunInfo(dag_id="atqbo_reconcile", run_id="manual__1", run_key="atqbo_reconcile/manual__1",
-                   settings=Settings.from_dict({}).to_dict(), window_start="2026-10-22T06:00:00+00:00",
-                   window_end="2026-11-21T06:00:00+00:00")  # fmt: skip
+    return RunInfo(
+        dag_id="atqbo_reconcile",
+        run_id="manual__1",
+        run_key="atqbo_reconcile/manual__1",
+        settings=Settings.from_dict({}).to_dict(),
+        window_start="2026-10-22T06:00:00+00:00",
+        window_end="2026-11-21T06:00:00+00:00",
+    )
 
 
 def test_bey04_report_rows_only_for_drift_counts_in_a_note_and_a_csv_line_per_document():
@@ -335,8 +391,10 @@ def test_bey04_report_rows_only_for_drift_counts_in_a_note_and_a_csv_line_per_do
     assert list(report.attachments) == [name]
     lines = list(csv.DictReader(io.StringIO(report.attachments[name])))
     assert [(r["document"], r["autotask_id"], r["result"]) for r in lines] == [
-        ("invoice", "29684001", "agrees"), ("invoice", "29684002", "drift"), ("bill", "39600001", "agrees"),
-    ]  # fmt: skip
+        ("invoice", "29684001", "agrees"),
+        ("invoice", "29684002", "drift"),
+        ("bill", "39600001", "agrees"),
+    ]
     assert lines[0]["details"] == "total differs by +0.01 (within rounding_tolerance 0.01)"
     assert lines[1]["drift"] == rc.VOID and lines[1]["reference"] == "'=HYPERLINK(1)"  # never a formula in Excel
     assert lines[1]["autotask_voided"] == "yes" and lines[1]["qbo_voided"] == "no"

@@ -13,7 +13,6 @@ import json
 import os
 import secrets
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -24,16 +23,10 @@ from pathlib import Path
 import pytest
 import requests
 
-REPO = Path(__file__).resolve().parents[2]
-RETRY_DAG_ID = "atqbo_retry_errors"
-RETRY_DAG_FILE = REPO / "dags" / f"{RETRY_DAG_ID}.py"
+from tests.net_support import REPO, free_port
+from tests.ui.ui_support import RETRY_DAG_FILE, RETRY_DAG_ID
+
 PASSWORDS = {"admin": secrets.token_urlsafe(12), "viewer": secrets.token_urlsafe(12)}
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @dataclass
@@ -59,12 +52,20 @@ class UiServer:
 
     def get(self, path: str, user: str | None = "admin", headers: dict | None = None, **kwargs) -> requests.Response:
         """GET as ``user`` (a Bearer JWT), or anonymously with ``user=None``."""
-        return requests.get(f"{self.base}{path}", headers={**(self.headers(user) if user else {}), **(headers or {})},
-                            timeout=30, **kwargs)  # fmt: skip
+        return requests.get(
+            f"{self.base}{path}",
+            headers={**(self.headers(user) if user else {}), **(headers or {})},
+            timeout=30,
+            **kwargs,
+        )
 
     def post(self, path: str, user: str | None = "admin", headers: dict | None = None, **kwargs) -> requests.Response:
-        return requests.post(f"{self.base}{path}", headers={**(self.headers(user) if user else {}), **(headers or {})},
-                             timeout=30, **kwargs)  # fmt: skip
+        return requests.post(
+            f"{self.base}{path}",
+            headers={**(self.headers(user) if user else {}), **(headers or {})},
+            timeout=30,
+            **kwargs,
+        )
 
     def set_settings(self, settings: dict | str | None) -> None:
         """Store atqbo_settings in the metadata DB (None: delete it = all defaults)."""
@@ -72,8 +73,12 @@ class UiServer:
         if settings is None:
             return
         value = settings if isinstance(settings, str) else json.dumps(settings)
-        r = requests.post(f"{self.base}/api/v2/variables", headers=self.headers(),
-                          json={"key": "atqbo_settings", "value": value}, timeout=10)  # fmt: skip
+        r = requests.post(
+            f"{self.base}/api/v2/variables",
+            headers=self.headers(),
+            json={"key": "atqbo_settings", "value": value},
+            timeout=10,
+        )
         assert r.status_code == 201, r.text
 
     def retry_dag_known(self) -> bool:
@@ -104,30 +109,35 @@ def ui_server(airflow_db, tmp_path_factory):
     passwords = home / "passwords.json"
     passwords.write_text(json.dumps(PASSWORDS))
     state_db = home / "atqbo_state.db"
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW_VAR_", "AIRFLOW_CONN_"))}
-    env.update({
-        "AIRFLOW_HOME": str(home),
-        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
-        "AIRFLOW__CORE__DAGS_FOLDER": str(REPO / "dags"),
-        "AIRFLOW__CORE__PLUGINS_FOLDER": str(REPO / "plugins"),
-        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        "AIRFLOW__CORE__AUTH_MANAGER": "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager",
-        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "admin:admin,viewer:viewer",
-        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(passwords),
-        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "False",
-        "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_urlsafe(32),
-        "AIRFLOW__API__HOST": "127.0.0.1",
-        "AIRFLOW__API__BASE_URL": f"http://127.0.0.1:{port}",
-        "AIRFLOW__API__EXPOSE_CONFIG": "False",
-        "AIRFLOW_CONN_ATQBO_STATE": json.dumps({"conn_type": "sqlite", "host": str(state_db)}),
-    })  # fmt: skip
+    env.update(
+        {
+            "AIRFLOW_HOME": str(home),
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
+            "AIRFLOW__CORE__DAGS_FOLDER": str(REPO / "dags"),
+            "AIRFLOW__CORE__PLUGINS_FOLDER": str(REPO / "plugins"),
+            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+            "AIRFLOW__CORE__AUTH_MANAGER": (
+                "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager"
+            ),
+            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "admin:admin,viewer:viewer",
+            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(passwords),
+            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "False",
+            "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_urlsafe(32),
+            "AIRFLOW__API__HOST": "127.0.0.1",
+            "AIRFLOW__API__BASE_URL": f"http://127.0.0.1:{port}",
+            "AIRFLOW__API__EXPOSE_CONFIG": "False",
+            "AIRFLOW_CONN_ATQBO_STATE": json.dumps({"conn_type": "sqlite", "host": str(state_db)}),
+        }
+    )
     airflow = str(Path(sys.executable).with_name("airflow"))
     log = home / "api-server.log"
     with log.open("w") as out:
         command = [airflow, "api-server", "--host", "127.0.0.1", "--port", str(port), "--workers", "1"]
-        proc = subprocess.Popen(command, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT,
-                                start_new_session=True)  # fmt: skip
+        proc = subprocess.Popen(
+            command, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
     server = UiServer(f"http://127.0.0.1:{port}", home, state_db, env, proc, log, {})
     try:
         deadline = time.monotonic() + 60
@@ -184,8 +194,9 @@ def retry_dag(ui_server):
     assert RETRY_DAG_FILE.is_file(), f"{RETRY_DAG_FILE.relative_to(REPO)} is missing: the view's Retry triggers it"
     if not ui_server.retry_dag_known():
         airflow = str(Path(sys.executable).with_name("airflow"))
-        result = subprocess.run([airflow, "dags", "reserialize"], cwd=REPO, env=ui_server.env, capture_output=True,
-                                text=True, timeout=300)  # fmt: skip
+        result = subprocess.run(
+            [airflow, "dags", "reserialize"], cwd=REPO, env=ui_server.env, capture_output=True, text=True, timeout=300
+        )
         assert result.returncode == 0, result.stderr[-3000:]
         output = f"{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
         assert ui_server.retry_dag_known(), f"{RETRY_DAG_ID} not parsed:\n{output}"

@@ -13,26 +13,37 @@ import os
 import sqlite3
 import subprocess
 import sys
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import requests
 
-from tests.ui.conftest import REPO, RETRY_DAG_ID, _free_port
+from tests.net_support import REPO, free_port
+from tests.ui.ui_support import RETRY_DAG_ID
 
 pytestmark = pytest.mark.integration
 
 
-def _error(ledger, entity: str, autotask_id: int | None, message: str, *, fix: str | None = None,
-           failed_status: bool = True, occurred: datetime | None = None) -> int:  # fmt: skip
+def _error(
+    ledger,
+    entity: str,
+    autotask_id: int | None,
+    message: str,
+    *,
+    fix: str | None = None,
+    failed_status: bool = True,
+    occurred: datetime | None = None,
+) -> int:
     """An error-log entry as a sync logs it (with the record's ERROR status in the ledger)."""
     error_id = ledger.log_error(entity, autotask_id, message, fix=fix, dag_id=f"atqbo_{entity}s", run_id="scheduled__1")
     if autotask_id is not None and failed_status:
         ledger.set_sync_status(entity, autotask_id, "ERROR", last_error=message)
     if occurred is not None:
         with ledger.transaction() as tx:
-            tx._conn.cursor().execute("UPDATE atqbo_error_log SET occurred_at = ? WHERE id = ?",
-                                      (occurred.strftime("%Y-%m-%dT%H:%M:%S.%fZ"), error_id))  # fmt: skip
+            tx._conn.cursor().execute(
+                "UPDATE atqbo_error_log SET occurred_at = ? WHERE id = ?",
+                (occurred.strftime("%Y-%m-%dT%H:%M:%S.%fZ"), error_id),
+            )
     return error_id
 
 
@@ -57,8 +68,14 @@ def test_tool08_exactly_one_atqbo_plugin_loads_and_no_package_module_is_loaded_a
         "                  'errors': plugins_manager.get_import_errors(), 'loose': loose}))\n"
     )
     env = {**os.environ, "AIRFLOW__CORE__PLUGINS_FOLDER": str(REPO / "plugins")}
-    result = subprocess.run([sys.executable, "-c", probe, str(REPO / "plugins" / "atqbo")], env=env, cwd=REPO,
-                            capture_output=True, text=True, timeout=120)  # fmt: skip
+    result = subprocess.run(
+        [sys.executable, "-c", probe, str(REPO / "plugins" / "atqbo")],
+        env=env,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     out = json.loads(result.stdout.strip().splitlines()[-1])
     assert out["errors"] == {}
@@ -74,14 +91,23 @@ def test_tool08_the_api_server_mounts_the_app_and_lists_the_view_under_browse(ui
     assert [a["url_prefix"] for a in ours[0]["fastapi_apps"]] == ["/atqbo"]
     [view] = ours[0]["external_views"]
     assert (view["href"], view["destination"], view["category"], view["url_route"]) == (
-        "/atqbo/errors", "nav", "browse", "atqbo-error-log")  # fmt: skip
+        "/atqbo/errors",
+        "nav",
+        "browse",
+        "atqbo-error-log",
+    )
     assert ui_server.get("/api/v2/plugins/importErrors").json()["import_errors"] == []
 
 
 def test_tool08_anonymous_and_forged_requests_are_refused(ui_server, state, settings):
     error_id = _error(state, "payment", 501, "Customer not found")
-    reads = ["/atqbo/errors", "/atqbo/api/errors", "/atqbo/api/runs", "/atqbo/static/error_log.js",
-             "/atqbo/static/error_log.css"]  # fmt: skip
+    reads = [
+        "/atqbo/errors",
+        "/atqbo/api/errors",
+        "/atqbo/api/runs",
+        "/atqbo/static/error_log.js",
+        "/atqbo/static/error_log.css",
+    ]
     for path in reads:
         assert ui_server.get(path, user=None).status_code == 401, path
         forged = ui_server.get(path, user=None, headers={"Authorization": "Bearer not-a-jwt"})
@@ -107,11 +133,17 @@ def test_tool08_anonymous_and_forged_requests_are_refused(ui_server, state, sett
 
 
 def test_tool08_errors_api_lists_open_entries_newest_first_with_the_retry_dags_filters(ui_server, state, settings):
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     old = _error(state, "invoice", 29684001, "Closed period", fix="Reopen the period", occurred=now - timedelta(days=9))
     payment = _error(state, "payment", 501, "Customer not found", occurred=now - timedelta(days=2))
-    po = _error(state, "purchase_order", 7001, "Vendor currency differs", fix="Match currencies",
-                occurred=now - timedelta(hours=1))  # fmt: skip
+    po = _error(
+        state,
+        "purchase_order",
+        7001,
+        "Vendor currency differs",
+        fix="Match currencies",
+        occurred=now - timedelta(hours=1),
+    )
     run_level = _error(state, "invoice", None, "QBO refresh token revoked", fix="Reconnect QBO", occurred=now)
     resolved = _error(state, "invoice", 29684002, "Item missing", occurred=now - timedelta(days=1))
     state.resolve_errors("invoice", 29684002)
@@ -158,9 +190,11 @@ def test_tool08_runs_api_gives_the_last_runs_counts(ui_server, state, settings):
 
     runs = ui_server.get("/atqbo/api/runs").json()["runs"]
     assert [(r["dag_id"], r["run_id"]) for r in runs][0] == ("atqbo_invoices", "manual__c")
-    assert {(r["dag_id"], r["run_id"]) for r in runs} == {("atqbo_invoices", "scheduled__a"),
-                                                          ("atqbo_payments", "scheduled__b"),
-                                                          ("atqbo_invoices", "manual__c")}  # fmt: skip
+    assert {(r["dag_id"], r["run_id"]) for r in runs} == {
+        ("atqbo_invoices", "scheduled__a"),
+        ("atqbo_payments", "scheduled__b"),
+        ("atqbo_invoices", "manual__c"),
+    }
     first = next(r for r in runs if r["run_id"] == "scheduled__a")
     assert first["counts"] == {"created": 3, "error": 1} and first["run_window"] == "2026-01-01..2026-01-15"
     assert runs[0]["dry_run"] is True and runs[0]["counts"] == {"created": 0}
@@ -214,16 +248,17 @@ def test_tool08_retry_needing_a_marker_cleared_is_refused_cleanly_while_the_retr
 ):
     if ui_server.retry_dag_known():  # as on a fresh deployment before the DAG processor has parsed the file
         assert ui_server.get(f"/api/v2/dags/{RETRY_DAG_ID}", user="admin").status_code == 200
-        r = requests.delete(f"{ui_server.base}/api/v2/dags/{RETRY_DAG_ID}", headers=ui_server.headers(),
-                                          timeout=30)  # fmt: skip
+        r = requests.delete(f"{ui_server.base}/api/v2/dags/{RETRY_DAG_ID}", headers=ui_server.headers(), timeout=30)
         assert r.status_code == 204, r.text
     error_id = _error(state, "purchase_order", 7001, "Vendor currency differs")
 
     r = ui_server.post(f"/atqbo/api/errors/{error_id}/retry")
     assert r.status_code == 503, r.text
     body = r.json()
-    assert body["error"] == ("the atqbo_retry_errors DAG that clears ERROR markers in Autotask is not in Airflow "
-                             "(not parsed yet, or its file is missing)")  # fmt: skip
+    assert body["error"] == (
+        "the atqbo_retry_errors DAG that clears ERROR markers in Autotask is not in Airflow "
+        "(not parsed yet, or its file is missing)"
+    )
     assert "dags/atqbo_retry_errors.py" in body["fix"] and "nothing was changed" in body["fix"]
     assert "Traceback" not in r.text
     # Nothing written.
@@ -297,11 +332,15 @@ def test_tool08_bad_settings_or_an_unreachable_state_database_give_503_with_the_
     ui_server.set_settings("{not json")
     _unavailable(ui_server, "the atqbo_settings Variable is not valid JSON", "Admin > Variables")
     settings(invoice_lookback_days=-1, bogus=1)
-    _unavailable(ui_server, "invoice_lookback_days: got -1, expected a whole number from 0 to 3650",
-                 "Admin > Variables")  # fmt: skip
+    _unavailable(
+        ui_server, "invoice_lookback_days: got -1, expected a whole number from 0 to 3650", "Admin > Variables"
+    )
     settings(state_conn_id="atqbo_nowhere")
-    _unavailable(ui_server, "the Airflow connection 'atqbo_nowhere' for the atqbo state database is missing",
-                 "Admin > Connections")  # fmt: skip
+    _unavailable(
+        ui_server,
+        "the Airflow connection 'atqbo_nowhere' for the atqbo state database is missing",
+        "Admin > Connections",
+    )
 
     # Connections made in Admin > Connections (the metadata DB) are read too.
     def connection(conn_id: str, **fields) -> None:
@@ -310,8 +349,12 @@ def test_tool08_bad_settings_or_an_unreachable_state_database_give_503_with_the_
 
     connection("atqbo_state_gone", conn_type="sqlite", host=str(ui_server.home / "no-such-dir" / "state.db"))
     settings(state_conn_id="atqbo_state_gone")
-    _unavailable(ui_server, f"the state database file {ui_server.home / 'no-such-dir' / 'state.db'} "
-                 "(connection 'atqbo_state_gone') does not exist", "the file the atqbo DAGs use")  # fmt: skip
+    _unavailable(
+        ui_server,
+        f"the state database file {ui_server.home / 'no-such-dir' / 'state.db'} "
+        "(connection 'atqbo_state_gone') does not exist",
+        "the file the atqbo DAGs use",
+    )
     assert not (ui_server.home / "no-such-dir").exists()  # the view creates nothing
 
     empty = ui_server.home / "empty.db"
@@ -321,13 +364,23 @@ def test_tool08_bad_settings_or_an_unreachable_state_database_give_503_with_the_
     _unavailable(ui_server, "has no atqbo tables", "no atqbo DAG has run against it yet")
 
     password = "pw-Do-Not-Show-7c1f"
-    port = _free_port()  # nothing listens there
-    connection("atqbo_state_down", conn_type="postgres", host="127.0.0.1", port=port, login="atqbo",
-               password=password, schema="atqbo")  # fmt: skip
+    port = free_port()  # nothing listens there
+    connection(
+        "atqbo_state_down",
+        conn_type="postgres",
+        host="127.0.0.1",
+        port=port,
+        login="atqbo",
+        password=password,
+        schema="atqbo",
+    )
     settings(state_conn_id="atqbo_state_down")
-    _unavailable(ui_server, f"the state database postgresql://atqbo@127.0.0.1:{port}/atqbo (connection "
-                 "'atqbo_state_down') cannot be reached (OperationalError",
-                 "that the database server is running")  # fmt: skip
+    _unavailable(
+        ui_server,
+        f"the state database postgresql://atqbo@127.0.0.1:{port}/atqbo (connection "
+        "'atqbo_state_down') cannot be reached (OperationalError",
+        "that the database server is running",
+    )
     for response in (ui_server.get("/atqbo/api/errors"), ui_server.get("/atqbo/errors")):
         assert password not in response.text
 

@@ -12,11 +12,17 @@ from pathlib import Path
 
 import pytest
 
-from tests.ui.conftest import RETRY_DAG_ID
+from tests.ui.ui_support import RETRY_DAG_ID
 
 CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]  # fmt: skip
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 pytestmark = [
     pytest.mark.integration,
@@ -46,13 +52,23 @@ def signed_in(browser, ui_server):
 
 def _seed(state) -> dict[str, int]:
     ids = {
-        "invoice": state.log_error("invoice", 29684001, 'Customer <b>Acme</b> & "Sons" not found in QBO',
-                                   fix="Create the customer in QBO", dag_id="atqbo_invoices"),
-        "po": state.log_error("purchase_order", 7001, "Vendor currency EUR differs from USD",
-                              fix="Set the vendor's currency", dag_id="atqbo_purchase_orders"),
+        "invoice": state.log_error(
+            "invoice",
+            29684001,
+            'Customer <b>Acme</b> & "Sons" not found in QBO',
+            fix="Create the customer in QBO",
+            dag_id="atqbo_invoices",
+        ),
+        "po": state.log_error(
+            "purchase_order",
+            7001,
+            "Vendor currency EUR differs from USD",
+            fix="Set the vendor's currency",
+            dag_id="atqbo_purchase_orders",
+        ),
         "payment": state.log_error("payment", 501, "Invoice 1043 not found in QBO", dag_id="atqbo_payments"),
         "run": state.log_error("invoice", None, "QBO refresh token revoked", fix="Reconnect QBO"),
-    }  # fmt: skip
+    }
     state.set_sync_status("purchase_order", 7001, "ERROR", last_error="Vendor currency EUR differs from USD")
     state.set_sync_status("payment", 501, "ERROR", last_error="Invoice 1043 not found in QBO")
     state.record_run("atqbo_invoices", "scheduled__older", {"created": 9})

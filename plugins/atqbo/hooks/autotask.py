@@ -38,7 +38,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
@@ -264,7 +264,7 @@ def _json_scalar(value: Any) -> Any:
     """Autotask reads datetimes as ISO-8601 UTC; dates as plain ISO dates."""
     if isinstance(value, datetime):
         if value.tzinfo is not None:
-            value = value.astimezone(timezone.utc)
+            value = value.astimezone(UTC)
         return value.strftime("%Y-%m-%dT%H:%M:%SZ")
     if isinstance(value, date):
         return value.isoformat()
@@ -297,7 +297,9 @@ def normalize_filters(filters: Filter | Iterable[Filter] | None) -> list[Filter]
 
 def _normalize_filter_item(item: Any, where: str) -> Filter:
     if not isinstance(item, dict):
-        raise ValueError(f"Autotask {where} must be a dict like {{'op': 'eq', 'field': ..., 'value': ...}}, got {item!r}")
+        raise ValueError(
+            f"Autotask {where} must be a dict like {{'op': 'eq', 'field': ..., 'value': ...}}, got {item!r}"
+        )
     keys = {k.lower(): k for k in item}
     op_raw = item.get(keys.get("op", "op"))
     op = str(op_raw or "").lower()
@@ -945,7 +947,9 @@ class AutotaskHook(BaseHook):
     def get(self, entity: str, id: int) -> dict[str, Any] | None:  # noqa: A002 - Autotask's own word
         """One record by id, or None when it does not exist (Autotask answers ``{"item": null}``)."""
         _check_entity(entity)
-        answer = self._call("GET", f"{entity}/{int(id)}", endpoint=f"{entity}/{{id}}", entity=entity, record=f"id {int(id)}")
+        answer = self._call(
+            "GET", f"{entity}/{int(id)}", endpoint=f"{entity}/{{id}}", entity=entity, record=f"id {int(id)}"
+        )
         return (answer or {}).get("item")
 
     def get_many(
@@ -983,7 +987,9 @@ class AutotaskHook(BaseHook):
         """Change some fields of a record (PATCH: the others stay); returns its id."""
         _check_entity(entity)
         body = {**fields, "id": int(id)}
-        answer = self._call("PATCH", entity, endpoint=entity, body=body, write=True, entity=entity, record=f"id {int(id)}")
+        answer = self._call(
+            "PATCH", entity, endpoint=entity, body=body, write=True, entity=entity, record=f"id {int(id)}"
+        )
         return _item_id(answer, entity)
 
     def create_child(self, parent_entity: str, parent_id: int, child: str, fields: dict[str, Any]) -> int:
@@ -1004,7 +1010,12 @@ class AutotaskHook(BaseHook):
         return _item_id(answer, f"{parent_entity} {int(parent_id)} {child}")
 
     def update_child(
-        self, parent_entity: str, parent_id: int, child: str, id: int, fields: dict[str, Any]  # noqa: A002
+        self,
+        parent_entity: str,
+        parent_id: int,
+        child: str,
+        id: int,
+        fields: dict[str, Any],  # noqa: A002
     ) -> int:
         """PATCH a child record through its parent, e.g. a purchase order item; returns its id."""
         _check_entity(parent_entity)
@@ -1070,7 +1081,9 @@ class AutotaskHook(BaseHook):
         for info in fields:
             if str(info.get("name", "")).lower() == field.lower():
                 if not info.get("isPickList"):
-                    raise AutotaskPicklistError(f"Autotask {entity}.{info['name']} is not a picklist field", entity=entity)
+                    raise AutotaskPicklistError(
+                        f"Autotask {entity}.{info['name']} is not a picklist field", entity=entity
+                    )
                 return info
         picklists = sorted(str(f.get("name")) for f in fields if f.get("isPickList"))
         raise AutotaskPicklistError(

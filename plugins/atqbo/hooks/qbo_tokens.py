@@ -32,9 +32,10 @@ import socket
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
-from typing import Any, Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import requests
 
@@ -51,7 +52,7 @@ log = logging.getLogger(__name__)
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def fingerprint(token: str | None) -> str | None:
@@ -407,6 +408,6 @@ class TokenManager:
             f"disconnected, the refresh token expired (about 100 days unused) or it was superseded. "
             f"To reconnect: run Intuit's OAuth consent for this app again (your app's Connect to "
             f"QuickBooks flow or the OAuth 2.0 Playground on developer.intuit.com), then put the new "
-            f"refresh token in the Airflow connection {self.conn_id!r}, extra field \"refresh_token\"; "
+            f'refresh token in the Airflow connection {self.conn_id!r}, extra field "refresh_token"; '
             f"atqbo adopts it on the next run"
         )

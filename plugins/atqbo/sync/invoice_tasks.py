@@ -14,7 +14,8 @@ import the sync's code when they run; this module only needs ``airflow.sdk`` whe
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from airflow.sdk import task
 

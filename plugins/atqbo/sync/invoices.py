@@ -32,11 +32,12 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, replace
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Any, Iterable
+from typing import Any
 
 from atqbo.exceptions import AtqboConfigError
 from atqbo.hooks.autotask import AutotaskError, AutotaskHook, eq, gte, in_, lte, not_exist
@@ -49,6 +50,7 @@ from atqbo.hooks.qbo import (
     quote,
 )
 from atqbo.ledger import Ledger
+from atqbo.money import cents_text
 from atqbo.notify import ReportRow, RunReport
 from atqbo.settings import Settings
 from atqbo.sync.qbo_names import QBO_BATCH_SIZE, chunks, create_names, find_names
@@ -79,20 +81,54 @@ AUTOTASK_IN_CHUNK = 500  # values per `in` filter (Autotask pages hold 500 recor
 AUTOTASK_WRITERS = 3  # Autotask allows 3 concurrent calls per endpoint and integration
 
 INVOICE_FIELDS = [
-    "id", "companyID", "invoiceNumber", "invoiceDateTime", "dueDate", "fromDate", "toDate", "invoiceTotal",
-    "totalTaxValue", "orderNumber", "paymentTerm", "comments", "isVoided", "webServiceDate",
-]  # fmt: skip
+    "id",
+    "companyID",
+    "invoiceNumber",
+    "invoiceDateTime",
+    "dueDate",
+    "fromDate",
+    "toDate",
+    "invoiceTotal",
+    "totalTaxValue",
+    "orderNumber",
+    "paymentTerm",
+    "comments",
+    "isVoided",
+    "webServiceDate",
+]
 BILLING_ITEM_FIELDS = [
-    "id", "invoiceID", "companyID", "billingCodeID", "itemName", "description", "quantity", "rate",
-    "extendedPrice", "totalAmount", "taxDollars", "itemDate", "organizationalLevelAssociationID",
+    "id",
+    "invoiceID",
+    "companyID",
+    "billingCodeID",
+    "itemName",
+    "description",
+    "quantity",
+    "rate",
+    "extendedPrice",
+    "totalAmount",
+    "taxDollars",
+    "itemDate",
+    "organizationalLevelAssociationID",
     "purchaseOrderNumber",
-]  # fmt: skip
+]
 COMPANY_FIELDS = [
-    "id", "companyName", "address1", "address2", "city", "state", "postalCode", "phone", "billingAddress1",
-    "billingAddress2", "billToCity", "billToState", "billToZipCode", "userDefinedFields",
-]  # fmt: skip
+    "id",
+    "companyName",
+    "address1",
+    "address2",
+    "city",
+    "state",
+    "postalCode",
+    "phone",
+    "billingAddress1",
+    "billingAddress2",
+    "billToCity",
+    "billToState",
+    "billToZipCode",
+    "userDefinedFields",
+]
 BILLING_CODE_FIELDS = ["id", "name", "externalNumber", "description", "unitPrice", "isActive"]
-
 
 
 def invoice_requestid(autotask_id: int, generation: int) -> str:
@@ -124,7 +160,7 @@ class InvoiceScope:
         return {**asdict(self), "autotask_ids": list(self.autotask_ids), "notes": list(self.notes)}
 
     @classmethod
-    def from_doc(cls, doc: dict[str, Any] | None) -> "InvoiceScope":
+    def from_doc(cls, doc: dict[str, Any] | None) -> InvoiceScope:
         doc = doc or {}
         ids, notes = tuple(doc.get("autotask_ids") or ()), tuple(doc.get("notes") or ())
         return cls(**{**doc, "autotask_ids": ids, "notes": notes})
@@ -214,8 +250,12 @@ def extract_invoices(run: RunInfo, autotask: AutotaskHook, ledger: Ledger) -> di
     _stage_scope(run, ledger, scope)  # ...but keeps what the first task decided
     ledger.stage_put(run.run_key, "invoice", by_invoice)
     ledger.stage_put(run.run_key, "reference", reference)
-    log.info("Extracted %d invoices with %d billing items (%d Autotask calls so far)",
-             len(invoices), len(items), autotask.total_calls)  # fmt: skip
+    log.info(
+        "Extracted %d invoices with %d billing items (%d Autotask calls so far)",
+        len(invoices),
+        len(items),
+        autotask.total_calls,
+    )
     return {"invoices": len(invoices), "billing_items": len(items), "autotask_calls": autotask.total_calls}
 
 
@@ -271,8 +311,15 @@ def plan_from_doc(doc: dict[str, Any]) -> InvoicePlan:
         return None if v is None else date.fromisoformat(v)
 
     lines = tuple(
-        PlannedLine(**{**line, "quantity": dec(line["quantity"]), "unit_price": dec(line["unit_price"]),
-                       "amount": dec(line["amount"]), "service_date": day(line["service_date"])})  # fmt: skip
+        PlannedLine(
+            **{
+                **line,
+                "quantity": dec(line["quantity"]),
+                "unit_price": dec(line["unit_price"]),
+                "amount": dec(line["amount"]),
+                "service_date": day(line["service_date"]),
+            }
+        )
         for line in doc.get("lines") or ()
     )
     return InvoicePlan(
@@ -297,8 +344,16 @@ class _Outcomes:
     def __init__(self) -> None:
         self.rows: dict[int, dict[str, Any]] = {}
 
-    def add(self, plan: InvoicePlan, outcome: str, *, qbo: dict[str, Any] | None = None, reason: str = "",
-            fix: str = "", marker: str | None = None) -> None:  # fmt: skip
+    def add(
+        self,
+        plan: InvoicePlan,
+        outcome: str,
+        *,
+        qbo: dict[str, Any] | None = None,
+        reason: str = "",
+        fix: str = "",
+        marker: str | None = None,
+    ) -> None:
         """``marker``: what write-back does in Autotask: "synced", "error" or None (nothing)."""
         self.rows[plan.autotask_id] = {
             "outcome": outcome,
@@ -308,7 +363,7 @@ class _Outcomes:
             "qbo_id": (qbo or {}).get("Id"),
             "qbo_number": (qbo or {}).get("DocNumber"),
             "autotask_total": str(plan.total),
-            "qbo_total": None if not qbo or qbo.get("TotalAmt") is None else _cents(qbo["TotalAmt"]),
+            "qbo_total": None if not qbo or qbo.get("TotalAmt") is None else cents_text(qbo["TotalAmt"]),
             "reason": reason,
             "fix": fix,
             "marker": marker,
@@ -348,9 +403,7 @@ def load_invoices(run: RunInfo, qbo: QuickBooksOnlineHook, ledger: Ledger) -> di
         marked = _marked_in_autotask(ledger.stage_get(run.run_key, "invoice"), settings)
         to_create, older = _resolve_existing(run, qbo, ledger, to_send, outcomes, scope, marked)
         if to_create:
-            refs, failures, warnings = _find_or_create_references(
-                run, qbo, to_create, companies, codes, company, notes
-            )
+            refs, failures, warnings = _find_or_create_references(run, qbo, to_create, companies, codes, company, notes)
             for plan in to_create:
                 if plan.autotask_id in failures:
                     reason, fix = failures[plan.autotask_id]
@@ -394,9 +447,14 @@ def _resolve_existing(
             found = _read_invoice(qbo, record["qbo_id"])  # moved out of the window by a QBO user?
             if found is None:
                 # Deleted in QBO and the marker cleared in Autotask: the user wants it sent again.
-                plan = replace(plan, warnings=plan.warnings + (
-                    f"QBO invoice {record['qbo_number'] or record['qbo_id']} recorded for this invoice no longer "
-                    "exists in QBO; a new one is created",))  # fmt: skip
+                plan = replace(
+                    plan,
+                    warnings=plan.warnings
+                    + (
+                        f"QBO invoice {record['qbo_number'] or record['qbo_id']} recorded for this invoice no longer "
+                        "exists in QBO; a new one is created",
+                    ),
+                )
                 to_create.append(plan)
                 continue
         made_by_this_run = bool(record and record["status"] == "SYNCED" and record.get("run_id") == run.run_id)
@@ -406,11 +464,22 @@ def _resolve_existing(
             continue
         if found is not None:
             is_marked = plan.autotask_id in marked
-            outcomes.add(plan, "matched", qbo=found, marker=None if is_marked else "synced",
-                         reason=matched_reason(scope, describe_qbo_invoice(found), run.dry_run, is_marked))  # fmt: skip
+            outcomes.add(
+                plan,
+                "matched",
+                qbo=found,
+                marker=None if is_marked else "synced",
+                reason=matched_reason(scope, describe_qbo_invoice(found), run.dry_run, is_marked),
+            )
             if not run.dry_run:
-                ledger.set_sync_status(ENTITY, plan.autotask_id, "SYNCED", qbo_id=found["Id"],
-                                       qbo_number=found.get("DocNumber"), run_id=run.run_id)  # fmt: skip
+                ledger.set_sync_status(
+                    ENTITY,
+                    plan.autotask_id,
+                    "SYNCED",
+                    qbo_id=found["Id"],
+                    qbo_number=found.get("DocNumber"),
+                    run_id=run.run_id,
+                )
             continue
         if not scope.autotask_ids and _failed_before(plan, record, settings):
             outcomes.add(plan, "skipped", reason=_FAILED_BEFORE.format(error=record["last_error"]))
@@ -430,8 +499,11 @@ def matched_reason(scope: InvoiceScope, qbo_invoice: str, dry_run: bool, marked:
 
 def describe_qbo_invoice(invoice: dict[str, Any]) -> str:
     """``QBO invoice 1042 (Id 187)``, and whether QBO voided it: how a report names a QBO invoice."""
-    number = f"QBO invoice {invoice['DocNumber']} (Id {invoice['Id']})" if invoice.get("DocNumber") else (
-        f"QBO invoice Id {invoice['Id']}")  # fmt: skip
+    number = (
+        f"QBO invoice {invoice['DocNumber']} (Id {invoice['Id']})"
+        if invoice.get("DocNumber")
+        else (f"QBO invoice Id {invoice['Id']}")
+    )
     voided = str(invoice.get("PrivateNote") or "").startswith("Voided")
     return number + (", voided in QBO" if voided else "")
 
@@ -533,8 +605,9 @@ def _find_or_create_references(
             if name.lower() in owners:
                 continue
             creatable[name] = customer_payload(companies[str(plan.company_id)], name, settings)
-        created, faults = create_names(qbo, "Customer", "DisplayName", creatable, run_id=run.run_id,
-                                       dry_run=run.dry_run)  # fmt: skip
+        created, faults = create_names(
+            qbo, "Customer", "DisplayName", creatable, run_id=run.run_id, dry_run=run.dry_run
+        )
         customers.update(created)
         for plan in plans:
             name = plan.customer_name
@@ -545,13 +618,17 @@ def _find_or_create_references(
                     f"rename the {owners[name.lower()]} in QBO or the company in Autotask, then clear the marker",
                 )
             elif name in faults:
-                failures[plan.autotask_id] = (f"the QBO customer {name!r} could not be created: {faults[name]}",
-                                  "fix what QBO names, then clear the marker (or retry from the error log)")  # fmt: skip
+                failures[plan.autotask_id] = (
+                    f"the QBO customer {name!r} could not be created: {faults[name]}",
+                    "fix what QBO names, then clear the marker (or retry from the error log)",
+                )
     for plan in plans:
         found = customers.get(plan.customer_name.lower())
         if plan.autotask_id not in failures and found is not None and not found.get("Active", True):
-            failures[plan.autotask_id] = (f"the QBO customer {plan.customer_name!r} is inactive",
-                              "make the customer active in QBO, then clear the marker")  # fmt: skip
+            failures[plan.autotask_id] = (
+                f"the QBO customer {plan.customer_name!r} is inactive",
+                "make the customer active in QBO, then clear the marker",
+            )
 
     needed_items = {p.autotask_id: item_keys_needed(p, company) for p in plans}
     code_by_key = {key: code for keys in needed_items.values() for key, code in keys.items()}
@@ -569,12 +646,15 @@ def _find_or_create_references(
         if to_create:
             income = account_id_by_name(qbo, settings.new_item_income_account)
             if income is None:
-                notes.append(f"QBO has no account named {settings.new_item_income_account!r} "
-                             "(new_item_income_account): missing items cannot be created")  # fmt: skip
+                notes.append(
+                    f"QBO has no account named {settings.new_item_income_account!r} "
+                    "(new_item_income_account): missing items cannot be created"
+                )
             else:
                 payloads = {
-                    key: item_payload(key, codes.get(str(code_by_key.get(key))) if code_by_key.get(key) else None,
-                                      income, settings)  # fmt: skip
+                    key: item_payload(
+                        key, codes.get(str(code_by_key.get(key))) if code_by_key.get(key) else None, income, settings
+                    )
                     for key in to_create
                 }
                 created, faults = create_names(qbo, "Item", "Name", payloads, run_id=run.run_id, dry_run=run.dry_run)
@@ -659,7 +739,8 @@ def _create_invoices(
         for plan in plans:
             numbered = f"numbered {plan.doc_number}" if plan.doc_number else "numbered by QBO"
             outcomes.rows[plan.autotask_id]["reason"] = (
-                f"would create a QBO invoice {numbered} for {plan.customer_name} ({plan.total})")
+                f"would create a QBO invoice {numbered} for {plan.customer_name} ({plan.total})"
+            )
         return
 
     by_id = {p.autotask_id: p for p in plans}
@@ -677,13 +758,23 @@ def _create_invoices(
     for chunk in chunks(sorted(by_id), QBO_BATCH_SIZE):
         for autotask_id in chunk:
             plan = by_id[autotask_id]
-            ledger.record_intent(ENTITY, autotask_id, payload_hash=plan.payload_hash,
-                                 request_id=invoice_requestid(autotask_id, generation[autotask_id]),
-                                 run_id=run.run_id, realm_id=qbo.realm_id, generation=generation[autotask_id])  # fmt: skip
+            ledger.record_intent(
+                ENTITY,
+                autotask_id,
+                payload_hash=plan.payload_hash,
+                request_id=invoice_requestid(autotask_id, generation[autotask_id]),
+                run_id=run.run_id,
+                realm_id=qbo.realm_id,
+                generation=generation[autotask_id],
+            )
         items = [
             # a second copy keeps the invoice's number: QBO's duplicate-number check must let it through
-            {"bId": str(a), "operation": "create", "Invoice": payloads[a],
-             **({"optionsData": "allowduplicatedocnum"} if a in older else {})}  # fmt: skip
+            {
+                "bId": str(a),
+                "operation": "create",
+                "Invoice": payloads[a],
+                **({"optionsData": "allowduplicatedocnum"} if a in older else {}),
+            }
             for a in chunk
         ]
         # Same run (a retried task): the same key, so QBO replays a lost answer. A later run gets a
@@ -693,10 +784,11 @@ def _create_invoices(
             (run.run_id + ":" + ",".join(f"{a}-g{generation[a]}" for a in chunk)).encode()
         ).hexdigest()[:20]
         results = qbo.batch(items, requestid=f"atqbo-invbatch-{batch_key}")
-        for autotask_id, result in zip(chunk, results):
+        for autotask_id, result in zip(chunk, results, strict=True):
             created = result if isinstance(result, QboFault) else result["Invoice"]
-            _record_create_result(run, qbo, ledger, by_id[autotask_id], created, company, outcomes,
-                                  older.get(autotask_id))  # fmt: skip
+            _record_create_result(
+                run, qbo, ledger, by_id[autotask_id], created, company, outcomes, older.get(autotask_id)
+            )
 
 
 def _record_create_result(
@@ -718,22 +810,32 @@ def _record_create_result(
         # Throttled or "one name at a time" after the hook's own retries: nothing wrong with the
         # invoice, so no ERROR marker; the next run sends it (with the same requestid).
         ledger.set_sync_status(ENTITY, plan.autotask_id, "PENDING", last_error=str(result), run_id=run.run_id)
-        outcomes.add(plan, "failed", reason=f"QBO was busy ({result.message}); the next run sends it again",
-                     marker=None)  # fmt: skip
+        outcomes.add(
+            plan, "failed", reason=f"QBO was busy ({result.message}); the next run sends it again", marker=None
+        )
         outcomes.rows[plan.autotask_id]["transient"] = True
         return
     if isinstance(result, QboFault):
         reason, fix = _explain_fault(plan, result)
         outcomes.add(plan, "failed", reason=reason, fix=fix, marker="error")
         return
-    ledger.set_sync_status(ENTITY, plan.autotask_id, "SYNCED", qbo_id=result["Id"],
-                           qbo_number=result.get("DocNumber"), run_id=run.run_id, realm_id=qbo.realm_id)  # fmt: skip
+    ledger.set_sync_status(
+        ENTITY,
+        plan.autotask_id,
+        "SYNCED",
+        qbo_id=result["Id"],
+        qbo_number=result.get("DocNumber"),
+        run_id=run.run_id,
+        realm_id=qbo.realm_id,
+    )
     ledger.resolve_errors(ENTITY, plan.autotask_id)
     warnings = outcomes.rows[plan.autotask_id]["warnings"]
     reason = f"created QBO invoice {result.get('DocNumber') or result['Id']}"
     if older is not None:
-        reason += (f", a second copy: {describe_qbo_invoice(older)}, made earlier for this Autotask invoice, still "
-                   "exists; void or delete it in QBO if it is not wanted")  # fmt: skip
+        reason += (
+            f", a second copy: {describe_qbo_invoice(older)}, made earlier for this Autotask invoice, still "
+            "exists; void or delete it in QBO if it is not wanted"
+        )
     outcomes.add(plan, "transferred", qbo=result, marker="synced", reason=reason)
     outcomes.warn(plan.autotask_id, *warnings)
     if older is not None:
@@ -743,8 +845,15 @@ def _record_create_result(
     if verdict != "ok":
         outcomes.warn(plan.autotask_id, message)
         if verdict == "error":
-            ledger.log_error(ENTITY, plan.autotask_id, message, qbo_id=result["Id"], dag_id=run.dag_id,
-                             run_id=run.run_id, fix="check the lines and tax of both invoices")  # fmt: skip
+            ledger.log_error(
+                ENTITY,
+                plan.autotask_id,
+                message,
+                qbo_id=result["Id"],
+                dag_id=run.dag_id,
+                run_id=run.run_id,
+                fix="check the lines and tax of both invoices",
+            )
     if settings.email_invoices and result.get("EmailStatus") == "NeedToSend":
         try:
             qbo.send_invoice(result["Id"], requestid=f"atqbo-send-{qbo.realm_id}-{result['Id']}")
@@ -772,10 +881,17 @@ def _explain_fault(plan: InvoicePlan, fault: QboFault) -> tuple[str, str]:
 def _record_failures(run: RunInfo, ledger: Ledger, outcomes: _Outcomes) -> None:
     for row in outcomes.rows.values():
         if row["outcome"] == "failed" and not row.get("transient"):
-            ledger.log_error(ENTITY, row["autotask_id"], row["reason"], fix=row["fix"], dag_id=run.dag_id,
-                             run_id=run.run_id)  # fmt: skip
-            ledger.set_sync_status(ENTITY, row["autotask_id"], "ERROR", last_error=row["reason"],
-                                   run_id=run.run_id, payload_hash=row["payload_hash"])  # fmt: skip
+            ledger.log_error(
+                ENTITY, row["autotask_id"], row["reason"], fix=row["fix"], dag_id=run.dag_id, run_id=run.run_id
+            )
+            ledger.set_sync_status(
+                ENTITY,
+                row["autotask_id"],
+                "ERROR",
+                last_error=row["reason"],
+                run_id=run.run_id,
+                payload_hash=row["payload_hash"],
+            )
 
 
 # -- 4. write back ----------------------------------------------------------------------------------
@@ -789,7 +905,7 @@ def write_back_markers(run: RunInfo, autotask: AutotaskHook, ledger: Ledger) -> 
     outcomes = ledger.stage_get(run.run_key, "outcome")
     done = ledger.stage_get(run.run_key, "written")
     todo = [row for key, row in outcomes.items() if row.get("marker") and key not in done]
-    now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
     def write(row: dict[str, Any]) -> tuple[str, str | None]:
         fields = marker_fields(row, settings, now)
@@ -837,10 +953,20 @@ def build_invoice_report(run: RunInfo, ledger: Ledger, title: str | None = None)
     outcomes = ledger.stage_get(run.run_key, "outcome")
     problems = ledger.stage_get(run.run_key, "writeback_problems")
     notes = ledger.stage_get(run.run_key, "notes").get("load", [])
-    window = (f"Autotask invoice {', '.join(str(i) for i in scope.autotask_ids)}" if scope.autotask_ids
-              else run.describe_window())  # fmt: skip
-    report = RunReport(title=title or scope.title, dag_id=run.dag_id, run_id=run.run_id, window=window,
-                       dry_run=run.dry_run, notes=[*scope.notes, *notes], always_email=scope.always_email)  # fmt: skip
+    window = (
+        f"Autotask invoice {', '.join(str(i) for i in scope.autotask_ids)}"
+        if scope.autotask_ids
+        else run.describe_window()
+    )
+    report = RunReport(
+        title=title or scope.title,
+        dag_id=run.dag_id,
+        run_id=run.run_id,
+        window=window,
+        dry_run=run.dry_run,
+        notes=[*scope.notes, *notes],
+        always_email=scope.always_email,
+    )
     if scope.tool == "copy":
         from atqbo.tools.invoices import copy_verdict
 
@@ -867,12 +993,28 @@ def build_invoice_report(run: RunInfo, ledger: Ledger, title: str | None = None)
             )
         )
         for warning in dict.fromkeys(row.get("warnings") or []):
-            report.rows.append(ReportRow(outcome="warning", entity=ENTITY, autotask_id=row["autotask_id"],
-                                         reference=row["reference"], company=row["company"], reason=warning))  # fmt: skip
+            report.rows.append(
+                ReportRow(
+                    outcome="warning",
+                    entity=ENTITY,
+                    autotask_id=row["autotask_id"],
+                    reference=row["reference"],
+                    company=row["company"],
+                    reason=warning,
+                )
+            )
         if key in problems:
-            report.rows.append(ReportRow(outcome="warning", entity=ENTITY, autotask_id=row["autotask_id"],
-                                         reference=row["reference"], company=row["company"], reason=problems[key],
-                                         fix="the next run writes the marker again"))  # fmt: skip
+            report.rows.append(
+                ReportRow(
+                    outcome="warning",
+                    entity=ENTITY,
+                    autotask_id=row["autotask_id"],
+                    reference=row["reference"],
+                    company=row["company"],
+                    reason=problems[key],
+                    fix="the next run writes the marker again",
+                )
+            )
     return report
 
 
@@ -884,8 +1026,3 @@ def report_invoice_run(run: RunInfo, ledger: Ledger) -> dict[str, int]:
         return report.counts()
     finally:
         release_sync_lock(run, ledger)
-
-
-def _cents(amount: Any) -> str:
-    """QBO answers 1142.0; reports show amounts as Autotask does, to the cent."""
-    return str(Decimal(str(amount)).quantize(Decimal("0.01")))

@@ -33,15 +33,17 @@ and a re-run of the same window are silent; a paid date already right is never w
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, replace
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from typing import Any, Iterable
+from typing import Any
 
 from atqbo.hooks.autotask import AutotaskHook, AutotaskNotFoundError, AutotaskValidationError
 from atqbo.hooks.qbo import CDC_MAX_DAYS, CDC_MAX_OBJECTS, QuickBooksOnlineHook, where_in
 from atqbo.ledger import Ledger
+from atqbo.money import cents, money_text
 from atqbo.notify import ReportRow, RunReport
 from atqbo.sync.runs import RunInfo
 from atqbo.sync.voids import is_voided_in_qbo, load_company_names, read_qbo_invoices
@@ -67,7 +69,6 @@ QBO_IN_CHUNK = 100  # ids per `Id IN (...)` query, as in the void sync
 AUTOTASK_WRITERS = 3  # Autotask allows 3 concurrent calls per endpoint and integration
 AUTOTASK_INVOICE_FIELDS = ["id", "invoiceNumber", "companyID", "invoiceTotal", "isVoided", "paidDate"]
 
-CENT = Decimal("0.01")
 QBO_VOIDED_NOTE = "Voided"  # QBO prefixes a voided transaction's PrivateNote with this
 
 # Event kinds: what happened to a payment applied to an invoice.
@@ -122,7 +123,7 @@ class InvoiceTarget:
         }
 
     @classmethod
-    def from_xcom(cls, doc: dict[str, Any]) -> "InvoiceTarget":
+    def from_xcom(cls, doc: dict[str, Any]) -> InvoiceTarget:
         return cls(
             qbo_invoice_id=str(doc["qbo_invoice_id"]),
             autotask_id=doc.get("autotask_id"),
@@ -158,7 +159,7 @@ class PaymentScan:
         return doc
 
     @classmethod
-    def from_xcom(cls, doc: dict[str, Any]) -> "PaymentScan":
+    def from_xcom(cls, doc: dict[str, Any]) -> PaymentScan:
         return cls(
             since=doc["since"],
             until=doc["until"],
@@ -188,7 +189,7 @@ def payment_sync_enabled(run: RunInfo) -> bool:
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def payment_window(
@@ -231,7 +232,7 @@ def last_updated(record: dict[str, Any]) -> datetime | None:
     if not raw:
         return None
     parsed = datetime.fromisoformat(str(raw).replace("Z", "+00:00"))
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def read_changed_payments(qbo: QuickBooksOnlineHook, since: datetime) -> tuple[list[dict[str, Any]], str]:
@@ -398,10 +399,6 @@ class PaidState:
     plan: str = ""  # what a dry run says it would do
 
 
-def money(value: Any) -> str:
-    return f"{Decimal(str(value or 0)).quantize(CENT):,.2f}"
-
-
 def autotask_paid_on(autotask_invoice: dict[str, Any]) -> date | None:
     """Autotask's paidDate as a date (it keeps the date only)."""
     raw = autotask_invoice.get("paidDate")
@@ -464,23 +461,23 @@ def decide_paid_state(
         # Autotask says paid, QBO says money is owed: a person decides (never cleared automatically).
         what = happened or "QBO shows money owed on it"
         return PaidState(
-            f"reopened {money(balance)} (Autotask paid {current})",
+            f"reopened {money_text(balance)} (Autotask paid {current})",
             "SKIPPED",
             "warning",
-            f"{what}: QBO balance is {money(balance)} of {money(total)}, but Autotask shows it paid on {current}; "
-            "the paid date was left as is",
+            f"{what}: QBO balance is {money_text(balance)} of {money_text(total)}, but Autotask shows it paid on "
+            f"{current}; the paid date was left as is",
             fix=CHECK_PAID_DATE_FIX,
         )
     if balance < total:
         return PaidState(
-            f"open {money(balance)}",
+            f"open {money_text(balance)}",
             "SKIPPED",
             "warning",
-            f"partially paid: balance {money(balance)} of {money(total)}{because}; "
+            f"partially paid: balance {money_text(balance)} of {money_text(total)}{because}; "
             "marked paid once QBO shows it paid in full",
         )
     return PaidState(
-        f"open {money(balance)}",
+        f"open {money_text(balance)}",
         "SKIPPED",
         "skipped",
         f"nothing paid on it any more{because}; it was not marked paid in Autotask: nothing to change",
@@ -572,8 +569,8 @@ class _Decision:
             company=self.company,
             qbo_id=self.target.qbo_invoice_id,
             qbo_number=qbo.get("DocNumber"),
-            autotask_total=None if at_total is None else Decimal(str(at_total)).quantize(CENT),
-            qbo_total=None if qbo_total is None else Decimal(str(qbo_total)).quantize(CENT),
+            autotask_total=None if at_total is None else cents(at_total),
+            qbo_total=None if qbo_total is None else cents(qbo_total),
             reason=self.state.reason if reason is None else reason,
             fix=self.state.fix if fix is None else fix,
         )
@@ -673,14 +670,24 @@ class _PaymentRun:
             repeated = record is not None and record["status"] == "ERROR" and record.get("last_error") == reason
             if not self.dry_run:
                 self.ledger.set_sync_status(
-                    ENTITY, decision.autotask_id, "ERROR", qbo_id=decision.target.qbo_invoice_id,
-                    qbo_number=decision.payment_ids, last_error=reason, run_id=self.run.run_id,
+                    ENTITY,
+                    decision.autotask_id,
+                    "ERROR",
+                    qbo_id=decision.target.qbo_invoice_id,
+                    qbo_number=decision.payment_ids,
+                    last_error=reason,
+                    run_id=self.run.run_id,
                     payload_hash=state.fingerprint,
-                )  # fmt: skip
+                )
                 self.ledger.log_error(
-                    ENTITY, decision.autotask_id, reason, fix=fix, qbo_id=decision.target.qbo_invoice_id,
-                    dag_id=self.run.dag_id, run_id=self.run.run_id,
-                )  # fmt: skip
+                    ENTITY,
+                    decision.autotask_id,
+                    reason,
+                    fix=fix,
+                    qbo_id=decision.target.qbo_invoice_id,
+                    dag_id=self.run.dag_id,
+                    run_id=self.run.run_id,
+                )
             if repeated:  # the same refusal as last run: counted in the error log, not reported again
                 self.silent += 1
                 return None
@@ -691,10 +698,15 @@ class _PaymentRun:
             return None
         if not self.dry_run:
             self.ledger.set_sync_status(
-                ENTITY, decision.autotask_id, state.status, qbo_id=decision.target.qbo_invoice_id,
-                qbo_number=decision.payment_ids, last_error=state.reason if state.status != "SYNCED" else None,
-                run_id=self.run.run_id, payload_hash=state.fingerprint,
-            )  # fmt: skip
+                ENTITY,
+                decision.autotask_id,
+                state.status,
+                qbo_id=decision.target.qbo_invoice_id,
+                qbo_number=decision.payment_ids,
+                last_error=state.reason if state.status != "SYNCED" else None,
+                run_id=self.run.run_id,
+                payload_hash=state.fingerprint,
+            )
             if decision.record is not None and decision.record["status"] == "ERROR":
                 self.ledger.resolve_errors(ENTITY, decision.autotask_id)
         if self.dry_run and state.mark_on is not None:

@@ -60,8 +60,9 @@ def report(started: dict, written: dict) -> dict:
     from atqbo.sync.runs import RunInfo
 
     info = RunInfo.from_xcom(started["run"])
-    return report_purchase_orders(info, info.ledger(), title=started.get("title") or REPORT_TITLE,
-                                  always_email=bool(started.get("always_email")))  # fmt: skip
+    return report_purchase_orders(
+        info, info.ledger(), title=started.get("title") or REPORT_TITLE, always_email=bool(started.get("always_email"))
+    )
 
 
 def purchase_order_sync_tasks(started: Any) -> Any:

@@ -58,11 +58,12 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from typing import Any, Iterable
+from typing import Any
 
 from atqbo.exceptions import AtqboConfigError
 from atqbo.hooks.autotask import (
@@ -84,11 +85,12 @@ from atqbo.hooks.qbo import (
     where_in,
 )
 from atqbo.ledger import Ledger
+from atqbo.money import as_decimal, json_number, to_cents
 from atqbo.notify import ReportRow, RunReport, create_local_todo
 from atqbo.settings import VARIABLE_NAME
 from atqbo.sync.qbo_names import QBO_BATCH_SIZE, QBO_IN_CHUNK, chunks, create_names, find_names
 from atqbo.sync.runs import RunInfo, SyncBusy, hold_sync_lock, release_sync_lock
-from atqbo.transform.invoices import MAX_DISPLAY_NAME, MAX_ITEM_NAME, as_decimal, company_address, qbo_name, to_cents
+from atqbo.transform.invoices import MAX_DISPLAY_NAME, MAX_ITEM_NAME, company_address, qbo_name
 
 log = logging.getLogger(__name__)
 
@@ -124,9 +126,15 @@ MAX_NOTES = 2000
 MAX_PHONE = 30
 
 PO_FIELDS = [
-    "id", "vendorID", "status", "createDateTime", "submitDateTime", "externalPONumber", "freight",
+    "id",
+    "vendorID",
+    "status",
+    "createDateTime",
+    "submitDateTime",
+    "externalPONumber",
+    "freight",
     "vendorInvoiceNumber",
-]  # fmt: skip
+]
 PO_ITEM_FIELDS = ["id", "orderID", "productID", "quantity", "unitCost", "memo"]
 PRODUCT_FIELDS = ["id", "name", "description", "sku", "unitCost"]
 VENDOR_FIELDS = ["id", "companyName", "currencyID", "address1", "address2", "city", "state", "postalCode", "phone"]
@@ -205,7 +213,7 @@ def purchase_orders_from_staged(staged: dict[str, Any], reference: dict[str, Any
                     description=description[:MAX_LINE_DESCRIPTION],
                 )
             )
-        created = _datetime(po.get("createDateTime")) or datetime.now(timezone.utc)
+        created = _datetime(po.get("createDateTime")) or datetime.now(UTC)
         submitted = _datetime(po.get("submitDateTime"))
         orders.append(
             PurchaseOrder(
@@ -233,7 +241,7 @@ class AutotaskCurrencies:
     codes: dict[int, str]
 
     @classmethod
-    def from_records(cls, records: Iterable[dict[str, Any]]) -> "AutotaskCurrencies":
+    def from_records(cls, records: Iterable[dict[str, Any]]) -> AutotaskCurrencies:
         records = list(records)
         internal = next((str(r["name"]) for r in records if r.get("isInternalCurrency")), None)
         active = tuple(sorted(str(r["name"]) for r in records if r.get("isActive", True)))
@@ -265,7 +273,7 @@ class QboCurrencies:
     home: str
 
     @classmethod
-    def from_preferences(cls, preferences: dict[str, Any]) -> "QboCurrencies":
+    def from_preferences(cls, preferences: dict[str, Any]) -> QboCurrencies:
         prefs = preferences.get("CurrencyPrefs") or {}
         home = (prefs.get("HomeCurrency") or {}).get("value") or "USD"
         return cls(multi_currency=bool(prefs.get("MultiCurrencyEnabled")), home=str(home))
@@ -355,12 +363,12 @@ def bill_payload(
     lines = [
         {
             "DetailType": "ItemBasedExpenseLineDetail",
-            "Amount": _json_number(line.amount),
+            "Amount": json_number(line.amount),
             "Description": line.description,
             "ItemBasedExpenseLineDetail": {
                 "ItemRef": {"value": item_ids[line.item_name.lower()]},
-                "Qty": _json_number(line.quantity),
-                "UnitPrice": _json_number(line.unit_cost),
+                "Qty": json_number(line.quantity),
+                "UnitPrice": json_number(line.unit_cost),
             },
         }
         for line in po.lines
@@ -378,7 +386,7 @@ def bill_payload(
     if currency.currency:
         payload["CurrencyRef"] = {"value": currency.currency}
     if currency.exchange_rate is not None:
-        payload["ExchangeRate"] = _json_number(currency.exchange_rate)
+        payload["ExchangeRate"] = json_number(currency.exchange_rate)
     return payload
 
 
@@ -410,7 +418,7 @@ def item_payload(line: PoLine, product: dict[str, Any], expense_account_id: str)
     }
     cost = product.get("unitCost")
     if cost is not None:
-        payload["PurchaseCost"] = _json_number(as_decimal(cost))
+        payload["PurchaseCost"] = json_number(as_decimal(cost))
     sku = str(product.get("sku") or "").strip()
     if sku:
         payload["Sku"] = sku[:MAX_SKU]
@@ -503,11 +511,17 @@ def extract_purchase_orders(
         },
     )
     if autotask_ids is None:
-        log.info("Extracted %d eligible purchase orders with %d items (%s)", len(orders), len(items),
-                 run.describe_window())  # fmt: skip
+        log.info(
+            "Extracted %d eligible purchase orders with %d items (%s)", len(orders), len(items), run.describe_window()
+        )
     else:
-        log.info("Extracted purchase order(s) %s: %d to send, %d not sent (%s)", ", ".join(requested), len(orders),
-                 len(held), "; ".join(f"{k}: {v['state']}" for k, v in requested.items()))  # fmt: skip
+        log.info(
+            "Extracted purchase order(s) %s: %d to send, %d not sent (%s)",
+            ", ".join(requested),
+            len(orders),
+            len(held),
+            "; ".join(f"{k}: {v['state']}" for k, v in requested.items()),
+        )
     return {"purchase_orders": len(orders), "items": len(items), "held": len(held)}
 
 
@@ -581,7 +595,9 @@ class _Outcomes:
             "qbo_number": (bill or {}).get("DocNumber"),
             "external_number": bill_number(bill) if bill and bill.get("Id") else None,  # what PO-07 writes back
             "autotask_total": str(to_cents(po.total)),
-            "qbo_total": None if not bill or bill.get("TotalAmt") is None else str(to_cents(as_decimal(bill["TotalAmt"]))),
+            "qbo_total": None
+            if not bill or bill.get("TotalAmt") is None
+            else str(to_cents(as_decimal(bill["TotalAmt"]))),
             "reason": reason,
             "fix": fix,
             "marker": marker,
@@ -626,15 +642,21 @@ class _BillRun:
         for po in orders:
             verdict = requested[str(po.autotask_id)]
             if verdict["state"] == REQUEST_NOT_SUBMITTED:
-                fix = ("submit it in Autotask, then sync it again" if verdict["status"].lower() == "new" else
-                       "only a Submitted purchase order becomes a bill; if this one must be in QBO, enter its bill "
-                       "there by hand")  # fmt: skip
-                reason = (f"{po.label()} has status {verdict['status']!r}, not {SUBMITTED_LABEL!r}: only submitted "
-                          "purchase orders are sent (PO-01); nothing was sent")  # fmt: skip
+                fix = (
+                    "submit it in Autotask, then sync it again"
+                    if verdict["status"].lower() == "new"
+                    else "only a Submitted purchase order becomes a bill; if this one must be in QBO, enter its bill "
+                    "there by hand"
+                )
+                reason = (
+                    f"{po.label()} has status {verdict['status']!r}, not {SUBMITTED_LABEL!r}: only submitted "
+                    "purchase orders are sent (PO-01); nothing was sent"
+                )
                 self.out.set(po, "skipped", reason, fix)
         if transferred:
-            self.describe_transferred(transferred, {po.autotask_id: requested[str(po.autotask_id)]["external"]
-                                                    for po in transferred})  # fmt: skip
+            self.describe_transferred(
+                transferred, {po.autotask_id: requested[str(po.autotask_id)]["external"] for po in transferred}
+            )
 
     def describe_transferred(self, orders: list[PurchaseOrder], externals: dict[int, str]) -> None:
         """A PO whose External PO Number holds a number was transferred: find its bill (the ledger's
@@ -665,15 +687,22 @@ class _BillRun:
                     "sync it again",
                 )
                 continue
-            self.out.set(po, "matched", f"already transferred: External PO Number {external!r}; QBO bill "
-                                        f"{bill_number(bill)} (Id {bill['Id']}, found by {found_by}); nothing was "
-                                        "created", bill=bill)  # fmt: skip
+            self.out.set(
+                po,
+                "matched",
+                f"already transferred: External PO Number {external!r}; QBO bill "
+                f"{bill_number(bill)} (Id {bill['Id']}, found by {found_by}); nothing was "
+                "created",
+                bill=bill,
+            )
 
     def note_retries(self, orders: list[PurchaseOrder], requested: dict[str, dict[str, Any]]) -> None:
         for po in orders:
             if requested.get(str(po.autotask_id), {}).get("state") == REQUEST_RETRY:
-                self.notes.append(f"{po.label()} had {ERROR_MARKER} in its External PO Number (an earlier attempt "
-                                  "failed, see the error log): sent again, as asked.")  # fmt: skip
+                self.notes.append(
+                    f"{po.label()} had {ERROR_MARKER} in its External PO Number (an earlier attempt "
+                    "failed, see the error log): sent again, as asked."
+                )
 
     def note_busy_retries(self, orders: list[PurchaseOrder], requested: dict[str, dict[str, Any]]) -> None:
         """A PO sent again from ERROR that QBO was too busy to take keeps its ERROR marker, so no
@@ -682,8 +711,10 @@ class _BillRun:
             row = self.out.rows.get(po.autotask_id) or {}
             if requested.get(str(po.autotask_id), {}).get("state") == REQUEST_RETRY and row.get("transient"):
                 busy = row["reason"].split("; the next run")[0]
-                row["reason"] = (f"{busy}; its External PO Number still says {ERROR_MARKER}, so no scheduled run sends "
-                                 "it: sync it again with atqbo_sync_po")  # fmt: skip
+                row["reason"] = (
+                    f"{busy}; its External PO Number still says {ERROR_MARKER}, so no scheduled run sends "
+                    "it: sync it again with atqbo_sync_po"
+                )
 
     # -- the whole step ------------------------------------------------------------------------
 
@@ -715,7 +746,8 @@ class _BillRun:
             if po.freight:
                 self.out.warn(
                     po,
-                    f"freight of {to_cents(po.freight)} on {po.label()} is not sent (the bill holds the PO items only): "
+                    f"freight of {to_cents(po.freight)} on {po.label()} is not sent (the bill holds the PO items "
+                    "only): "
                     "add it to the bill in QBO if the vendor charges it",
                 )
         self.create_bills(pending, ap_account_id, vendors, items, plans)
@@ -728,8 +760,7 @@ class _BillRun:
         self.notes.append(f"{message} Fix: {fix}.")
         self.run_problems[todo_key(None, message)] = {"message": message, "fix": fix}
         for po in orders:
-            self.out.set(po, "skipped", "not transferred: multi-currency is on in Autotask and off in QBO (PO-06)",
-                         fix)  # fmt: skip
+            self.out.set(po, "skipped", "not transferred: multi-currency is on in Autotask and off in QBO (PO-06)", fix)
 
     def plan_currency(self, po: PurchaseOrder, qbo_currencies: QboCurrencies) -> BillCurrency:
         vendor = self.vendors.get(str(po.vendor_id)) or {}
@@ -741,8 +772,8 @@ class _BillRun:
                 f"{po.label()}: the Autotask vendor uses {vendor_currency}, another currency than Autotask's "
                 f"internal {self.currencies.internal}, and multi-currency is off in QuickBooks Online, so the bill "
                 "cannot be in the vendor's currency (PO-06)",
-                f"turn on multi-currency in QBO, or set the vendor's currency in Autotask to {self.currencies.internal}; "
-                + RETRY_HINT,
+                "turn on multi-currency in QBO, or set the vendor's currency in Autotask to "
+                f"{self.currencies.internal}; " + RETRY_HINT,
             )
         return plan
 
@@ -782,26 +813,41 @@ class _BillRun:
             found = existing.get(po.autotask_id, [])
             if len(found) > 1:
                 ids = ", ".join(str(b["Id"]) for b in found)
-                self.out.warn(po, f"QBO holds several bills with PrivateNote '{private_note(po.autotask_id)}' (Ids "
-                                  f"{ids}); the first is recorded, delete the others in QBO")  # fmt: skip
+                self.out.warn(
+                    po,
+                    f"QBO holds several bills with PrivateNote '{private_note(po.autotask_id)}' (Ids "
+                    f"{ids}); the first is recorded, delete the others in QBO",
+                )
             bill = found[0] if found else None
             if bill is None and record and record["status"] == "SYNCED" and record.get("qbo_id"):
                 bill = self.read_bill(record["qbo_id"])  # its note may have been edited in QBO
                 if bill is None:
-                    self.out.warn(po, f"QBO bill Id {record['qbo_id']} recorded for {po.label()} no longer exists in "
-                                      "QBO; a new bill is created")  # fmt: skip
+                    self.out.warn(
+                        po,
+                        f"QBO bill Id {record['qbo_id']} recorded for {po.label()} no longer exists in "
+                        "QBO; a new bill is created",
+                    )
             if bill is None:
                 pending.append(po)
                 continue
             ours = bool(record and record.get("run_id") == self.run.run_id)  # this run created it before a retry
-            reason = (f"created QBO bill {bill_number(bill)}" if ours else
-                      f"already in QBO as bill {bill_number(bill)} (created by an earlier atqbo run); External PO "
-                      f"Number {'would be ' if self.dry_run else ''}written")  # fmt: skip
+            reason = (
+                f"created QBO bill {bill_number(bill)}"
+                if ours
+                else f"already in QBO as bill {bill_number(bill)} (created by an earlier atqbo run); External PO "
+                f"Number {'would be ' if self.dry_run else ''}written"
+            )
             self.out.set(po, "transferred" if ours else "matched", reason, marker="synced", bill=bill)
             if not self.dry_run:
                 # run_id left as it is: it names the run that created the bill (``ours`` above)
-                self.ledger.set_sync_status(ENTITY, po.autotask_id, "SYNCED", qbo_id=str(bill["Id"]),
-                                            qbo_number=bill_number(bill), realm_id=self.qbo.realm_id)  # fmt: skip
+                self.ledger.set_sync_status(
+                    ENTITY,
+                    po.autotask_id,
+                    "SYNCED",
+                    qbo_id=str(bill["Id"]),
+                    qbo_number=bill_number(bill),
+                    realm_id=self.qbo.realm_id,
+                )
                 self.ledger.resolve_errors(ENTITY, po.autotask_id)
         return pending
 
@@ -814,8 +860,11 @@ class _BillRun:
     def check_has_lines(self, po: PurchaseOrder) -> bool:
         if po.lines:
             return True
-        self.out.fail(po, f"{po.label()} has no items; a QBO bill needs at least one line",
-                      "add the items to the PO in Autotask; " + RETRY_HINT)  # fmt: skip
+        self.out.fail(
+            po,
+            f"{po.label()} has no items; a QBO bill needs at least one line",
+            "add the items to the PO in Autotask; " + RETRY_HINT,
+        )
         return False
 
     # -- PO-05 -----------------------------------------------------------------------------------
@@ -849,37 +898,48 @@ class _BillRun:
                 if item is None:
                     absent.append(line)
                 elif not item.get("Active", True):
-                    problems.append((
-                        f"{po.label()}: the QBO item {item['Name']!r} (Id {item['Id']}) for product "
-                        f"{line.product_name!r} is inactive",
-                        f"make the item active in QBO (Products and services > show inactive); {RETRY_HINT}",
-                    ))  # fmt: skip
+                    problems.append(
+                        (
+                            f"{po.label()}: the QBO item {item['Name']!r} (Id {item['Id']}) for product "
+                            f"{line.product_name!r} is inactive",
+                            f"make the item active in QBO (Products and services > show inactive); {RETRY_HINT}",
+                        )
+                    )
                 elif not is_purchasable(item):
-                    problems.append((
-                        f"{po.label()}: the QBO item {item['Name']!r} (Id {item['Id']}) for product "
-                        f"{line.product_name!r} is not purchasable (it has no expense account), so it cannot be on "
-                        "a bill (PO-05)",
-                        "edit the item in QBO: tick 'I purchase this product/service from a vendor' and choose an "
-                        f"expense account; {RETRY_HINT}",
-                    ))  # fmt: skip
+                    problems.append(
+                        (
+                            f"{po.label()}: the QBO item {item['Name']!r} (Id {item['Id']}) for product "
+                            f"{line.product_name!r} is not purchasable (it has no expense account), so it cannot be on "
+                            "a bill (PO-05)",
+                            "edit the item in QBO: tick 'I purchase this product/service from a vendor' and choose an "
+                            f"expense account; {RETRY_HINT}",
+                        )
+                    )
             if absent and self.settings.po_missing_item_action == "error":
                 products = ", ".join(sorted({repr(line.product_name) for line in absent}))
-                problems.insert(0, (
-                    f"{po.label()}: no QBO item named after product(s) {products}, and po_missing_item_action is "
-                    "'error': processing stopped at this PO (PO-05)",
-                    "create the item(s) in QBO (purchasable, with an expense account) or set po_missing_item_action "
-                    f"to 'create'; {RETRY_HINT}. The POs after this one are sent by the next run",
-                ))  # fmt: skip
+                problems.insert(
+                    0,
+                    (
+                        f"{po.label()}: no QBO item named after product(s) {products}, and po_missing_item_action is "
+                        "'error': processing stopped at this PO (PO-05)",
+                        "create the item(s) in QBO (purchasable, with an expense account) or set "
+                        "po_missing_item_action "
+                        f"to 'create'; {RETRY_HINT}. The POs after this one are sent by the next run",
+                    ),
+                )
                 stopped_at = po
             elif absent and expense_account_id is None:
                 name = self.settings.po_new_item_expense_account
-                problems.append((
-                    f"{po.label()}: product(s) {', '.join(sorted({repr(line.product_name) for line in absent}))} have no "
-                    f"QBO item and QBO has no account named {name!r} (po_new_item_expense_account) to create them "
-                    "with",
-                    f"set po_new_item_expense_account in the {VARIABLE_NAME} Variable to an expense account's name "
-                    f"in QBO; {RETRY_HINT}",
-                ))  # fmt: skip
+                problems.append(
+                    (
+                        f"{po.label()}: product(s) {', '.join(sorted({repr(line.product_name) for line in absent}))} "
+                        "have no "
+                        f"QBO item and QBO has no account named {name!r} (po_new_item_expense_account) to create them "
+                        "with",
+                        f"set po_new_item_expense_account in the {VARIABLE_NAME} Variable to an expense account's name "
+                        f"in QBO; {RETRY_HINT}",
+                    )
+                )
             if problems:
                 self.out.fail(po, "; ".join(p[0] for p in problems), "; ".join(dict.fromkeys(p[1] for p in problems)))
         if stopped_at is not None:
@@ -920,8 +980,11 @@ class _BillRun:
             if vendor is None:
                 continue  # created later, in the right currency
             if not vendor.get("Active", True):
-                self.out.fail(po, f"{po.label()}: the QBO vendor {vendor['DisplayName']!r} (Id {vendor['Id']}) is "
-                                  "inactive", f"make the vendor active in QBO; {RETRY_HINT}")  # fmt: skip
+                self.out.fail(
+                    po,
+                    f"{po.label()}: the QBO vendor {vendor['DisplayName']!r} (Id {vendor['Id']}) is inactive",
+                    f"make the vendor active in QBO; {RETRY_HINT}",
+                )
                 continue
             plan = plans[po.autotask_id]
             qbo_currency = (vendor.get("CurrencyRef") or {}).get("value")
@@ -932,8 +995,10 @@ class _BillRun:
                         f"{qbo_currency} in QBO (vendor {vendor['DisplayName']!r}, Id {vendor['Id']}); with "
                         "multi-currency on in both, they must match (PO-06)"
                     )
-                    fix = ("give the vendor the same currency in both (a QBO vendor's currency cannot change: "
-                           "create a new QBO vendor in the right currency, or change the Autotask vendor's); ")  # fmt: skip
+                    fix = (
+                        "give the vendor the same currency in both (a QBO vendor's currency cannot change: "
+                        "create a new QBO vendor in the right currency, or change the Autotask vendor's); "
+                    )
                 else:
                     reason = (
                         f"{po.label()}: Autotask has no multi-currency, so the bill is in QBO's home currency "
@@ -978,14 +1043,24 @@ class _BillRun:
             if name.lower() not in vendors and name not in payloads:
                 company = self.vendors.get(str(po.vendor_id)) or {"id": po.vendor_id, "companyName": po.vendor_name}
                 payloads[name] = vendor_payload(company, name, plans[po.autotask_id].vendor_currency)
-        created, faults = create_names(self.qbo, "Vendor", "DisplayName", payloads, run_id=self.run.run_id,
-                                       dry_run=self.dry_run, describe_fault=fault_text)  # fmt: skip
+        created, faults = create_names(
+            self.qbo,
+            "Vendor",
+            "DisplayName",
+            payloads,
+            run_id=self.run.run_id,
+            dry_run=self.dry_run,
+            describe_fault=fault_text,
+        )
         vendors.update(created)
         for po in orders:
             if po.vendor_display_name in faults:
-                self.out.fail(po, f"{po.label()}: the QBO vendor {po.vendor_display_name!r} could not be created: "
-                                  f"{faults[po.vendor_display_name]}",
-                              "fix what QBO names (the Autotask organization's name or address); " + RETRY_HINT)  # fmt: skip
+                self.out.fail(
+                    po,
+                    f"{po.label()}: the QBO vendor {po.vendor_display_name!r} could not be created: "
+                    f"{faults[po.vendor_display_name]}",
+                    "fix what QBO names (the Autotask organization's name or address); " + RETRY_HINT,
+                )
 
     def create_items(
         self, orders: list[PurchaseOrder], items: dict[str, dict[str, Any]], expense_account_id: str | None
@@ -996,15 +1071,19 @@ class _BillRun:
                 if line.item_name.lower() not in items and line.item_name not in payloads and expense_account_id:
                     product = self.products.get(str(line.product_id)) or {}
                     payloads[line.item_name] = item_payload(line, product, expense_account_id)
-        created, faults = create_names(self.qbo, "Item", "Name", payloads, run_id=self.run.run_id,
-                                       dry_run=self.dry_run, describe_fault=fault_text)  # fmt: skip
+        created, faults = create_names(
+            self.qbo, "Item", "Name", payloads, run_id=self.run.run_id, dry_run=self.dry_run, describe_fault=fault_text
+        )
         items.update(created)
         for po in orders:
             broken = [line.item_name for line in po.lines if line.item_name in faults]
             if broken:
-                self.out.fail(po, f"{po.label()}: the QBO item(s) could not be created: "
-                                  + "; ".join(f"{n!r}: {faults[n]}" for n in broken),
-                              "fix what QBO names (the Autotask product), or create the item in QBO; " + RETRY_HINT)  # fmt: skip
+                self.out.fail(
+                    po,
+                    f"{po.label()}: the QBO item(s) could not be created: "
+                    + "; ".join(f"{n!r}: {faults[n]}" for n in broken),
+                    "fix what QBO names (the Autotask product), or create the item in QBO; " + RETRY_HINT,
+                )
 
     def create_bills(
         self,
@@ -1020,8 +1099,9 @@ class _BillRun:
         for po in orders:
             vendor = vendors[po.vendor_display_name.lower()]
             item_ids = {line.item_name.lower(): str(items[line.item_name.lower()]["Id"]) for line in po.lines}
-            payloads[po.autotask_id] = bill_payload(po, str(vendor["Id"]), ap_account_id, item_ids,
-                                                    plans[po.autotask_id], self.settings.po_number_source)  # fmt: skip
+            payloads[po.autotask_id] = bill_payload(
+                po, str(vendor["Id"]), ap_account_id, item_ids, plans[po.autotask_id], self.settings.po_number_source
+            )
         if self.dry_run:
             for po in orders:
                 new = (
@@ -1037,7 +1117,8 @@ class _BillRun:
                     po,
                     "planned",
                     f"would create a QBO bill{f' number {number}' if number else ''} for {po.vendor_display_name} "
-                    f"({to_cents(po.total)}, {len(po.lines)} line(s))" + (f", creating {', '.join(new)}" if new else ""),
+                    f"({to_cents(po.total)}, {len(po.lines)} line(s))"
+                    + (f", creating {', '.join(new)}" if new else ""),
                 )
             return
         generation: dict[int, int] = {}
@@ -1055,30 +1136,46 @@ class _BillRun:
         for chunk in chunks(sorted(by_id), QBO_BATCH_SIZE):
             requestid = bill_batch_requestid({a: (generation[a], attempt[a]) for a in chunk})
             for autotask_id in chunk:
-                self.ledger.record_intent(ENTITY, autotask_id, payload_hash=_digest(repr(payloads[autotask_id])),
-                                          request_id=requestid, run_id=self.run.run_id, realm_id=self.qbo.realm_id,
-                                          generation=generation[autotask_id])  # fmt: skip
+                self.ledger.record_intent(
+                    ENTITY,
+                    autotask_id,
+                    payload_hash=_digest(repr(payloads[autotask_id])),
+                    request_id=requestid,
+                    run_id=self.run.run_id,
+                    realm_id=self.qbo.realm_id,
+                    generation=generation[autotask_id],
+                )
             batch = [{"bId": str(a), "operation": "create", "Bill": payloads[a]} for a in chunk]
             results = self.qbo.batch(batch, requestid=requestid)
-            for autotask_id, result in zip(chunk, results):
+            for autotask_id, result in zip(chunk, results, strict=True):
                 self.record_bill_result(by_id[autotask_id], result)
 
     def record_bill_result(self, po: PurchaseOrder, result: dict[str, Any] | QboFault) -> None:
         if isinstance(result, QboFault) and result.retryable:
             # Throttled or busy after the hook's own retries: nothing is wrong with the PO; no ERROR,
             # no to-do, the next run sends it (adopting the bill if this one went through after all).
-            self.ledger.set_sync_status(ENTITY, po.autotask_id, "PENDING", last_error=fault_text(result),
-                                        run_id=self.run.run_id)  # fmt: skip
+            self.ledger.set_sync_status(
+                ENTITY, po.autotask_id, "PENDING", last_error=fault_text(result), run_id=self.run.run_id
+            )
             self.out.set(po, "skipped", f"QBO was busy ({result.message}); the next run sends it", transient=True)
             return
         if isinstance(result, QboFault):
-            self.out.fail(po, f"{po.label()} was refused by QBO: {fault_text(result)}",
-                          (result.hint or "fix what QBO names") + "; " + RETRY_HINT)  # fmt: skip
+            self.out.fail(
+                po,
+                f"{po.label()} was refused by QBO: {fault_text(result)}",
+                (result.hint or "fix what QBO names") + "; " + RETRY_HINT,
+            )
             return
         bill = result["Bill"]
-        self.ledger.set_sync_status(ENTITY, po.autotask_id, "SYNCED", qbo_id=str(bill["Id"]),
-                                    qbo_number=bill_number(bill), run_id=self.run.run_id,
-                                    realm_id=self.qbo.realm_id)  # fmt: skip
+        self.ledger.set_sync_status(
+            ENTITY,
+            po.autotask_id,
+            "SYNCED",
+            qbo_id=str(bill["Id"]),
+            qbo_number=bill_number(bill),
+            run_id=self.run.run_id,
+            realm_id=self.qbo.realm_id,
+        )
         self.ledger.resolve_errors(ENTITY, po.autotask_id)
         self.out.set(po, "transferred", f"created QBO bill {bill_number(bill)}", marker="synced", bill=bill)
 
@@ -1092,10 +1189,17 @@ class _BillRun:
         for row in self.out.rows.values():
             if row.get("outcome") != "failed":
                 continue
-            row["error_id"] = self.ledger.log_error(ENTITY, row["autotask_id"], row["reason"], fix=row["fix"],
-                                                    dag_id=self.run.dag_id, run_id=self.run.run_id)  # fmt: skip
-            self.ledger.set_sync_status(ENTITY, row["autotask_id"], "ERROR", last_error=row["reason"],
-                                        run_id=self.run.run_id)  # fmt: skip
+            row["error_id"] = self.ledger.log_error(
+                ENTITY,
+                row["autotask_id"],
+                row["reason"],
+                fix=row["fix"],
+                dag_id=self.run.dag_id,
+                run_id=self.run.run_id,
+            )
+            self.ledger.set_sync_status(
+                ENTITY, row["autotask_id"], "ERROR", last_error=row["reason"], run_id=self.run.run_id
+            )
 
 
 def load_purchase_orders(run: RunInfo, qbo: QuickBooksOnlineHook, ledger: Ledger) -> dict[str, int]:
@@ -1159,7 +1263,7 @@ def find_atqbo_bills(qbo: QuickBooksOnlineHook, since: datetime) -> dict[int, li
     By creation time, not bill date: a bill atqbo made for a PO was created after the PO, whatever
     date a QBO user gives it since. QBO cannot filter on PrivateNote, so it is matched here.
     """
-    where = [f"MetaData.CreateTime >= {quote(since.astimezone(timezone.utc).strftime('%Y-%m-%dT%H:%M:%SZ'))}"]
+    where = [f"MetaData.CreateTime >= {quote(since.astimezone(UTC).strftime('%Y-%m-%dT%H:%M:%SZ'))}"]
     found: dict[int, list[dict[str, Any]]] = {}
     for bill in qbo.query_all("Bill", where=where, order_by="Id"):
         autotask_id = po_id_in_note(bill.get("PrivateNote"))
@@ -1209,12 +1313,17 @@ def write_back_purchase_orders(run: RunInfo, autotask: AutotaskHook, ledger: Led
                 ledger.stage_put(run.run_key, "written", {key: True})
     for key, problem in problems.items():
         row = outcomes[key]
-        fix = ("set the External PO Number by hand to " + (row["external_number"] if row["marker"] == "synced" else ERROR_MARKER)
-               + "; until then the next runs find the bill in QBO and try again")  # fmt: skip
-        error_id = ledger.log_error(ENTITY, int(key), problem, fix=fix, qbo_id=row.get("qbo_id"), dag_id=run.dag_id,
-                                    run_id=run.run_id)  # fmt: skip
-        ledger.stage_put(run.run_key, "writeback_problems", {key: {"message": problem, "fix": fix,
-                                                                    "error_id": error_id}})  # fmt: skip
+        fix = (
+            "set the External PO Number by hand to "
+            + (row["external_number"] if row["marker"] == "synced" else ERROR_MARKER)
+            + "; until then the next runs find the bill in QBO and try again"
+        )
+        error_id = ledger.log_error(
+            ENTITY, int(key), problem, fix=fix, qbo_id=row.get("qbo_id"), dag_id=run.dag_id, run_id=run.run_id
+        )
+        ledger.stage_put(
+            run.run_key, "writeback_problems", {key: {"message": problem, "fix": fix, "error_id": error_id}}
+        )
     todos = create_error_todos(run, autotask, ledger)
     return {"written": len(todo) - len(problems), "problems": len(problems), "todos": todos}
 
@@ -1249,21 +1358,37 @@ def create_error_todos(run: RunInfo, autotask: AutotaskHook, ledger: Ledger) -> 
         if kind == TODO_KIND_RUN:
             error_id = ledger.log_error(ENTITY, None, message, fix=fix, dag_id=run.dag_id, run_id=run.run_id)
         description = todo_description(run, autotask_id, message, fix)
-        entry: dict[str, Any] = {"autotask_id": autotask_id, "error_id": error_id, "run_id": run.run_id,
-                                 "created_at": datetime.now(timezone.utc).isoformat()}  # fmt: skip
+        entry: dict[str, Any] = {
+            "autotask_id": autotask_id,
+            "error_id": error_id,
+            "run_id": run.run_id,
+            "created_at": datetime.now(UTC).isoformat(),
+        }
         try:
             entry["todo_id"] = create_local_todo(autotask, settings, description)
         except AutotaskAmbiguousWriteError as exc:
             entry["uncertain"] = True  # it may exist: never risk a second one for this failure
-            log.error("The Autotask to-do for %s may or may not have been created (%s); check the to-dos of "
-                      "company 0", key, exc)  # fmt: skip
+            log.error(
+                "The Autotask to-do for %s may or may not have been created (%s); check the to-dos of company 0",
+                key,
+                exc,
+            )
         except AutotaskError as exc:
             if exc.status in (401, 429) or exc.status is None or exc.status >= 502:
                 raise
-            ledger.stage_put(run.run_key, "todo_problems", {key: (
-                f"no Autotask to-do could be created for {'Autotask PO ' + str(autotask_id) if autotask_id else 'the run'}: "
-                f"{'; '.join(exc.errors) or exc.message}. Check todo_action_type ({settings.todo_action_type}) and "
-                f"todo_resource_id ({settings.todo_resource_id}) in the {VARIABLE_NAME} Variable")})  # fmt: skip
+            ledger.stage_put(
+                run.run_key,
+                "todo_problems",
+                {
+                    key: (
+                        "no Autotask to-do could be created for "
+                        f"{'Autotask PO ' + str(autotask_id) if autotask_id else 'the run'}: "
+                        f"{'; '.join(exc.errors) or exc.message}. Check todo_action_type "
+                        f"({settings.todo_action_type}) and "
+                        f"todo_resource_id ({settings.todo_resource_id}) in the {VARIABLE_NAME} Variable"
+                    )
+                },
+            )
             continue
         ledger.stage_put(TODO_RECORDS, kind, {key: entry})
         ledger.stage_put(run.run_key, "todos", {key: entry})
@@ -1273,12 +1398,14 @@ def create_error_todos(run: RunInfo, autotask: AutotaskHook, ledger: Ledger) -> 
 
 def todo_description(run: RunInfo, autotask_id: int | None, message: str, fix: str) -> str:
     subject = f"Autotask purchase order {autotask_id}" if autotask_id is not None else "The purchase order sync"
-    return "\n".join([
-        f"atqbo: {subject} was not transferred to QuickBooks Online.",
-        f"What failed: {message}",
-        f"How to fix: {fix}",
-        f"Run: {run.dag_id} / {run.run_id}",
-    ])  # fmt: skip
+    return "\n".join(
+        [
+            f"atqbo: {subject} was not transferred to QuickBooks Online.",
+            f"What failed: {message}",
+            f"How to fix: {fix}",
+            f"Run: {run.dag_id} / {run.run_id}",
+        ]
+    )
 
 
 # -- 4. report ----------------------------------------------------------------------------------------
@@ -1301,12 +1428,23 @@ def build_purchase_order_report(
             f"{settings.todo_resource_id} (PO-08)."
         )
     window = run.describe_window() if run.start < run.end else ""
-    report = RunReport(title=title, dag_id=run.dag_id, run_id=run.run_id, window=window, dry_run=run.dry_run,
-                       notes=notes, always_email=always_email)  # fmt: skip
+    report = RunReport(
+        title=title,
+        dag_id=run.dag_id,
+        run_id=run.run_id,
+        window=window,
+        dry_run=run.dry_run,
+        notes=notes,
+        always_email=always_email,
+    )
     for key in sorted(outcomes, key=int):
         row = outcomes[key]
-        base = {"entity": ENTITY, "autotask_id": row["autotask_id"], "reference": row["reference"],
-                "company": row["company"]}  # fmt: skip
+        base = {
+            "entity": ENTITY,
+            "autotask_id": row["autotask_id"],
+            "reference": row["reference"],
+            "company": row["company"],
+        }
         report.rows.append(
             ReportRow(
                 outcome=row["outcome"],
@@ -1322,8 +1460,9 @@ def build_purchase_order_report(
         for warning in dict.fromkeys(row.get("warnings") or []):
             report.rows.append(ReportRow(outcome="warning", **base, reason=warning))
         if key in problems:
-            report.rows.append(ReportRow(outcome="warning", **base, reason=problems[key]["message"],
-                                         fix=problems[key]["fix"]))  # fmt: skip
+            report.rows.append(
+                ReportRow(outcome="warning", **base, reason=problems[key]["message"], fix=problems[key]["fix"])
+            )
     return report
 
 
@@ -1339,12 +1478,6 @@ def report_purchase_orders(
 # -- small helpers --------------------------------------------------------------------------------------
 
 
-
-
-def _json_number(value: Decimal) -> int | float:
-    return int(value) if value == value.to_integral_value() else float(value)
-
-
 def _datetime(value: Any) -> datetime | None:
     if not value:
         return None
@@ -1352,7 +1485,7 @@ def _datetime(value: Any) -> datetime | None:
         parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
     except ValueError:
         return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def _digest(text: str) -> str:

@@ -10,7 +10,8 @@ person) adopts the record that has the name instead.
 from __future__ import annotations
 
 import hashlib
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from atqbo.hooks.qbo import QboDuplicateName, QboFault, QuickBooksOnlineHook, where_in
 
@@ -67,7 +68,7 @@ def create_names(
         batch = [{"bId": str(i), "operation": "create", entity: payloads[n]} for i, n in enumerate(chunk)]
         digest = hashlib.sha256("\n".join([run_id, *chunk]).encode()).hexdigest()[:16]
         results = qbo.batch(batch, requestid=f"atqbo-{entity.lower()}-{digest}")
-        for name, result in zip(chunk, results):
+        for name, result in zip(chunk, results, strict=True):
             if isinstance(result, QboDuplicateName):
                 again = find_names(qbo, entity, name_field, {name})
                 if again:

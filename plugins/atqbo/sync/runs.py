@@ -9,18 +9,19 @@ and turn back into objects with ``RunInfo.from_xcom``.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import ExceptionRetryPolicy, RetryAction, RetryRule
 
+from atqbo.exceptions import AtqboError
 from atqbo.settings import Settings, load_settings
 
 if TYPE_CHECKING:
-    from atqbo.notify import RunReport
     from atqbo.hooks.autotask import AutotaskHook
     from atqbo.hooks.qbo import QuickBooksOnlineHook
     from atqbo.ledger import Ledger
+    from atqbo.notify import RunReport
 
 # A task retried with the same settings and credentials fails the same way: fail at once and let
 # the failure email and to-do say what to fix (ERR-06: one clear error, no noise). Named by path so
@@ -89,24 +90,24 @@ class RunInfo:
     def describe_window(self) -> str:
         return f"{self.start:%Y-%m-%d %H:%M} to {self.end:%Y-%m-%d %H:%M} UTC"
 
-    def ledger(self) -> "Ledger":
+    def ledger(self) -> Ledger:
         from atqbo.ledger import Ledger
 
         return Ledger.from_conn_id(self.parsed_settings.state_conn_id)
 
-    def autotask(self) -> "AutotaskHook":
+    def autotask(self) -> AutotaskHook:
         from atqbo.hooks.autotask import AutotaskHook
 
         settings = self.parsed_settings
         return AutotaskHook(settings.autotask_conn_id, budget_share=settings.autotask_budget_share)
 
-    def qbo(self, ledger: "Ledger | None" = None) -> "QuickBooksOnlineHook":
+    def qbo(self, ledger: Ledger | None = None) -> QuickBooksOnlineHook:
         from atqbo.hooks.qbo import QuickBooksOnlineHook
 
         settings = self.parsed_settings
         return QuickBooksOnlineHook(settings.qbo_conn_id, state_conn_id=settings.state_conn_id, ledger=ledger)
 
-    def publish(self, report: "RunReport", ledger: "Ledger | None" = None) -> bool:
+    def publish(self, report: RunReport, ledger: Ledger | None = None) -> bool:
         """Record the run's counts in the ledger's run history (the UI view shows them), then log and
         email the report. Returns whether an email was sent."""
         from atqbo.notify import deliver_report
@@ -127,7 +128,7 @@ class RunInfo:
         return out
 
     @classmethod
-    def from_xcom(cls, doc: dict[str, Any]) -> "RunInfo":
+    def from_xcom(cls, doc: dict[str, Any]) -> RunInfo:
         return cls(**{**doc, "extra_recipients": tuple(doc.get("extra_recipients") or ())})
 
 
@@ -154,8 +155,9 @@ def on_sync_failure(context: dict[str, Any]) -> None:
         except Exception as exc:  # the alert matters more; a lock of a finished run is taken over anyway
             import logging
 
-            logging.getLogger(__name__).warning("Could not release the %r lock of %s/%s: %s", INVOICE_SYNC_LOCK,
-                                                dag_id, run_id, exc)  # fmt: skip
+            logging.getLogger(__name__).warning(
+                "Could not release the %r lock of %s/%s: %s", INVOICE_SYNC_LOCK, dag_id, run_id, exc
+            )
     notify_run_failure(context)
 
 
@@ -165,8 +167,8 @@ def sync_window(
     """The data interval widened back by ``lookback_days``, never before ``earliest`` (ERR-01)."""
     start = interval_start - timedelta(days=lookback_days)
     if earliest is not None:
-        start = max(start, datetime.combine(earliest, time.min, tzinfo=timezone.utc))
-    return start.astimezone(timezone.utc), interval_end.astimezone(timezone.utc)
+        start = max(start, datetime.combine(earliest, time.min, tzinfo=UTC))
+    return start.astimezone(UTC), interval_end.astimezone(UTC)
 
 
 def start_run(context: dict[str, Any], lookback_key: str, overrides: dict[str, Any] | None = None) -> RunInfo:
@@ -197,7 +199,7 @@ def start_run(context: dict[str, Any], lookback_key: str, overrides: dict[str, A
 
 
 def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def start_tool_run(
@@ -219,10 +221,10 @@ def start_tool_run(
         overrides["report_to"] = list(alternate_recipients)
     settings = load_settings(overrides)
     dag_run = context["dag_run"]
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     start = now - timedelta(days=window_days) if window_days is not None else now
     if window_days is not None and settings.earliest_sync_date is not None:
-        start = max(start, datetime.combine(settings.earliest_sync_date, time.min, tzinfo=timezone.utc))
+        start = max(start, datetime.combine(settings.earliest_sync_date, time.min, tzinfo=UTC))
     return RunInfo(
         dag_id=dag_run.dag_id,
         run_id=dag_run.run_id,
@@ -246,7 +248,18 @@ def airflow_run_active(dag_id: str, run_id: str) -> bool:
     """
     from airflow.sdk.execution_time.task_runner import RuntimeTaskInstance
 
-    return RuntimeTaskInstance.get_dr_count(dag_id=dag_id, run_ids=[run_id], states=list(ACTIVE_RUN_STATES)) > 0
+    try:
+        count = RuntimeTaskInstance.get_dr_count(dag_id=dag_id, run_ids=[run_id], states=list(ACTIVE_RUN_STATES))
+    except Exception as exc:  # outside a task, or Airflow's API failing: the answer is unknown, not "no"
+        raise AirflowNotAsked(
+            f"Airflow could not be asked whether {dag_id} run {run_id!r} is queued or running "
+            f"({type(exc).__name__}: {exc})"
+        ) from exc
+    return count > 0
+
+
+class AirflowNotAsked(AtqboError):
+    """Airflow could not say whether a DAG run is still active (outside a task, or its API failing)."""
 
 
 def lock_owner_active(owner: str) -> bool:
@@ -255,7 +268,7 @@ def lock_owner_active(owner: str) -> bool:
     return bool(run_id) and airflow_run_active(dag_id, run_id)
 
 
-def hold_sync_lock(run: RunInfo, ledger: "Ledger", name: str = INVOICE_SYNC_LOCK) -> None:
+def hold_sync_lock(run: RunInfo, ledger: Ledger, name: str = INVOICE_SYNC_LOCK) -> None:
     """Take ``name`` for this run or raise ``SyncBusy`` naming the run that holds it.
 
     A lock whose owner run is no longer queued or running in Airflow (killed, failed before it
@@ -279,7 +292,7 @@ def hold_sync_lock(run: RunInfo, ledger: "Ledger", name: str = INVOICE_SYNC_LOCK
     raise SyncBusy(name, owner)
 
 
-def release_sync_lock(run: RunInfo, ledger: "Ledger", name: str = INVOICE_SYNC_LOCK) -> None:
+def release_sync_lock(run: RunInfo, ledger: Ledger, name: str = INVOICE_SYNC_LOCK) -> None:
     ledger.release_run_lock(name, run.run_key)
 
 
@@ -292,6 +305,7 @@ class SyncBusy(Exception):
         dag_id, _, run_id = owner.partition("/")
         super().__init__(
             f"{dag_id} run {run_id!r} is in progress and holds the {name!r} lock; only one run at a time may "
-            f"{LOCKED_WORK.get(name, 'do this work')}. Wait until it finishes (see its state in the Airflow UI), then trigger again. If that "
+            f"{LOCKED_WORK.get(name, 'do this work')}. Wait until it finishes (see its state in the Airflow UI), "
+            "then trigger again. If that "
             f"run was killed and Airflow still shows it running, mark it failed, or run atqbo_reset"
         )

@@ -37,10 +37,11 @@ first answer, so a retry after a refusal under the same key would only replay th
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import Any, Iterable
+from typing import Any
 
 from atqbo.hooks.autotask import AutotaskHook, eq, gte, lt
 from atqbo.hooks.qbo import (
@@ -96,7 +97,7 @@ class VoidedInvoice:
     voided_at: str | None  # Autotask's voidedDate, ISO-8601 UTC
 
     @classmethod
-    def from_autotask(cls, record: dict[str, Any]) -> "VoidedInvoice":
+    def from_autotask(cls, record: dict[str, Any]) -> VoidedInvoice:
         raw_date = record.get("invoiceDateTime")
         total = record.get("invoiceTotal")
         return cls(
@@ -133,7 +134,7 @@ class VoidTarget:
         return doc
 
     @classmethod
-    def from_xcom(cls, doc: dict[str, Any]) -> "VoidTarget":
+    def from_xcom(cls, doc: dict[str, Any]) -> VoidTarget:
         return cls(**{**doc, "ambiguous_ids": tuple(doc.get("ambiguous_ids") or ())})
 
 
@@ -342,7 +343,10 @@ def explain_void_refusal(target: VoidTarget, qbo_invoice: dict[str, Any], fault:
             "the invoice by itself (the change to the invoice is noticed)"
         )
     elif fault.hint:
-        fix = f"{fault.hint}; the next run tries again once the invoice changes in QBO, or ask for a retry in the error log"
+        fix = (
+            f"{fault.hint}; the next run tries again once the invoice changes in QBO, or ask for a retry in the "
+            "error log"
+        )
     else:
         fix = (
             f"fix what QBO says on invoice {doc}, or void it in QBO by hand; the next run tries again once the "

@@ -24,9 +24,10 @@ and the report are imported inside the functions that use them.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, time, timezone
-from typing import TYPE_CHECKING, Any, Iterable
+from datetime import UTC, date, datetime, time
+from typing import TYPE_CHECKING, Any
 
 from atqbo.tools import forms
 
@@ -97,11 +98,11 @@ def since_datetime(since: date | datetime | None) -> datetime | None:
     """The form's ``since`` day as the first instant of that day, UTC."""
     if since is None or isinstance(since, datetime):
         return since
-    return datetime.combine(since, time.min, tzinfo=timezone.utc)
+    return datetime.combine(since, time.min, tzinfo=UTC)
 
 
 def select_entries(
-    ledger: "Ledger",
+    ledger: Ledger,
     entity: str | None = None,
     since: date | datetime | None = None,
     autotask_ids: Iterable[int] | None = None,
@@ -112,11 +113,12 @@ def select_entries(
     from its midnight UTC); ``autotask_ids`` None or empty: every record.
     """
     ids = list(autotask_ids) if autotask_ids else None
-    return ledger.list_errors(entity=None if entity in (None, ALL) else entity, since=since_datetime(since),
-                              autotask_ids=ids)  # fmt: skip
+    return ledger.list_errors(
+        entity=None if entity in (None, ALL) else entity, since=since_datetime(since), autotask_ids=ids
+    )
 
 
-def requeue(ledger: "Ledger", entry: dict[str, Any]) -> bool:
+def requeue(ledger: Ledger, entry: dict[str, Any]) -> bool:
     """Steps 1 and 2 above (the ledger's part). False when the entry is resolved or names no record."""
     if entry.get("resolved_at") or entry.get("autotask_id") is None:
         return False
@@ -126,13 +128,13 @@ def requeue(ledger: "Ledger", entry: dict[str, Any]) -> bool:
     return requested
 
 
-def needs_marker_cleared(entry: dict[str, Any], settings: "Settings") -> bool:
+def needs_marker_cleared(entry: dict[str, Any], settings: Settings) -> bool:
     if entry.get("autotask_id") is None or entry["entity"] not in _MARKER_FIELDS:
         return False
     return entry["entity"] != "invoice" or settings.invoice_marker_field == "invoiceNumber"
 
 
-def clear_error_marker(autotask: "AutotaskHook", settings: "Settings", entry: dict[str, Any]) -> str:
+def clear_error_marker(autotask: AutotaskHook, settings: Settings, entry: dict[str, Any]) -> str:
     """Step 3: clear the record's ERROR marker in Autotask; returns what happened, in words."""
     from atqbo.hooks.autotask import AutotaskNotFoundError
 
@@ -154,7 +156,7 @@ def clear_error_marker(autotask: "AutotaskHook", settings: "Settings", entry: di
 
 
 def retry_entries(
-    ledger: "Ledger", settings: "Settings", entries: Iterable[dict[str, Any]], autotask: "AutotaskHook | None"
+    ledger: Ledger, settings: Settings, entries: Iterable[dict[str, Any]], autotask: AutotaskHook | None
 ) -> list[RetryOutcome]:
     """Re-queue each entry (steps 1-3). A record whose Autotask marker cannot be cleared is not
     re-queued in the ledger either, so what the tool reports is what happened. A record with
@@ -164,8 +166,12 @@ def retry_entries(
     outcomes = []
     markers: dict[tuple[str, int], str | None] = {}  # (entity, id) -> marker text; None: could not be cleared
     for entry in entries:
-        base = dict(error_id=int(entry["id"]), entity=entry["entity"], autotask_id=entry.get("autotask_id"),
-                    message=entry["message"])  # fmt: skip
+        base = {
+            "error_id": int(entry["id"]),
+            "entity": entry["entity"],
+            "autotask_id": entry.get("autotask_id"),
+            "message": entry["message"],
+        }
         if entry.get("autotask_id") is None:
             problem = "a run-level error names no record to re-queue: fix what it says; the next run tries again"
             outcomes.append(RetryOutcome(**base, requeued=False, marker="", problem=problem))
@@ -182,9 +188,18 @@ def retry_entries(
                     markers[key] = clear_error_marker(autotask, settings, entry)
                 except AutotaskError as exc:
                     markers[key] = None
-                    outcomes.append(RetryOutcome(**base, requeued=False, marker="", status=status, problem=(
-                        f"not re-queued: its ERROR marker could not be cleared in Autotask ({exc}); "
-                        "clear it by hand, then retry")))  # fmt: skip
+                    outcomes.append(
+                        RetryOutcome(
+                            **base,
+                            requeued=False,
+                            marker="",
+                            status=status,
+                            problem=(
+                                f"not re-queued: its ERROR marker could not be cleared in Autotask ({exc}); "
+                                "clear it by hand, then retry"
+                            ),
+                        )
+                    )
                     continue
             elif markers[key] is None:
                 problem = "not re-queued: its ERROR marker could not be cleared in Autotask (see its other entry)"
@@ -192,8 +207,15 @@ def retry_entries(
                 continue
             marker = markers[key] or ""
         requeued = requeue(ledger, entry)
-        outcomes.append(RetryOutcome(**base, requeued=requeued, marker=marker, status=status,
-                                     problem="" if requeued else "already resolved: nothing to retry"))  # fmt: skip
+        outcomes.append(
+            RetryOutcome(
+                **base,
+                requeued=requeued,
+                marker=marker,
+                status=status,
+                problem="" if requeued else "already resolved: nothing to retry",
+            )
+        )
     return outcomes
 
 
@@ -236,7 +258,7 @@ def build_error_log_report(
     filters: str,
     outcomes: list[RetryOutcome] = (),  # type: ignore[assignment]
     unmatched: list[int] = (),  # type: ignore[assignment]
-) -> "RunReport":
+) -> RunReport:
     """The tool's report: one ``failed`` row per open entry (it is a failure still standing, its
     reference says which entry, its attempts and when), and a note per retry and per id asked for
     that has no open entry. The report's CSV has every column: entity, Autotask id, QBO id,
@@ -267,4 +289,3 @@ def build_error_log_report(
             )
         )
     return report
-

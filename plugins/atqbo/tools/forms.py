@@ -15,9 +15,10 @@ A DAG declares its fields::
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any
 
 from atqbo.exceptions import AtqboConfigError
 
@@ -129,7 +130,8 @@ def read_form(params: Mapping[str, Any] | None, fields: Iterable[Field]) -> dict
             problems.append(str(exc))
     if problems:
         raise FormError(
-            "the trigger form has bad input, so nothing was done: " + "; ".join(problems)
+            "the trigger form has bad input, so nothing was done: "
+            + "; ".join(problems)
             + ". Fix: trigger the DAG again with the field corrected"
         )
     return values
@@ -145,8 +147,9 @@ def autotask_id(name: str, description: str) -> Field:
 
 def autotask_ids(name: str, description: str) -> Field:
     """A list of Autotask record ids (empty: all)."""
-    return Field(name, description, {"type": "array", "items": {"type": "integer", "minimum": 1}}, _clean_ids,
-                 default=[])  # fmt: skip
+    return Field(
+        name, description, {"type": "array", "items": {"type": "integer", "minimum": 1}}, _clean_ids, default=[]
+    )
 
 
 def emails(name: str, description: str) -> Field:

@@ -16,7 +16,8 @@ imported inside the functions that run in tasks.
 from __future__ import annotations
 
 import logging
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from atqbo.settings import Settings
 from atqbo.sync.runs import RunInfo
@@ -165,11 +166,18 @@ def start_preview(context: dict[str, Any], params: Mapping[str, Any] | None) -> 
         window_days=days,
         extra_recipients=form["email"],
     )
-    scope = InvoiceScope(tool="preview", title="atqbo check for invoices", always_email=True,
-                         notes=preview_notes(form["invoice_numbering"], days, settings))  # fmt: skip
+    scope = InvoiceScope(
+        tool="preview",
+        title="atqbo check for invoices",
+        always_email=True,
+        notes=preview_notes(form["invoice_numbering"], days, settings),
+    )
     begin_invoice_run(run, run.ledger(), scope)
-    log.info("Checking the invoices dated %s with invoice_numbering %r (DRY RUN: nothing will be written)",
-             run.describe_window(), run.parsed_settings.invoice_numbering)  # fmt: skip
+    log.info(
+        "Checking the invoices dated %s with invoice_numbering %r (DRY RUN: nothing will be written)",
+        run.describe_window(),
+        run.parsed_settings.invoice_numbering,
+    )
     return run
 
 
@@ -183,8 +191,11 @@ def start_sync_now(context: dict[str, Any], params: Mapping[str, Any] | None) ->
     lookback = load_settings().invoice_lookback_days
     run = start_tool_run(context, window_days=lookback, alternate_recipients=form["email"])
     begin_invoice_run(run, run.ledger(), InvoiceScope(tool="sync_now", title="atqbo sync now", always_email=True))
-    log.info("Syncing the invoices dated %s now; the report goes to %s", run.describe_window(),
-             ", ".join(run.parsed_settings.report_to) or "nobody (report_to is empty)")  # fmt: skip
+    log.info(
+        "Syncing the invoices dated %s now; the report goes to %s",
+        run.describe_window(),
+        ", ".join(run.parsed_settings.report_to) or "nobody (report_to is empty)",
+    )
     return run
 
 

@@ -26,12 +26,13 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Iterable, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from atqbo.exceptions import AtqboConfigError
 from atqbo.hooks.autotask import eq
+from atqbo.money import as_decimal, unit_price_text
 from atqbo.notify import ReportRow, RunReport, csv_table
 from atqbo.settings import VARIABLE_NAME, Settings
 from atqbo.sync.invoices import BILLING_CODE_FIELDS, account_id_by_name
@@ -39,7 +40,6 @@ from atqbo.sync.qbo_names import create_names, find_names
 from atqbo.tools.forms import choice, emails
 from atqbo.transform.invoices import (
     TAX_ITEM_NAME,
-    as_decimal,
     generic_item_name,
     item_key_for_billing_code,
     item_payload,
@@ -98,9 +98,16 @@ COMPARISON_COLUMNS: tuple[str, ...] = (
 # Free text from Autotask and QBO users: a cell starting like a formula gets an apostrophe in front
 # (the same guard as the report CSV in atqbo.notify: "=HYPERLINK(...)" as an item name is not a link).
 _CSV_TEXT_COLUMNS = frozenset(
-    {"billing_code_name", "external_number", "match_key", "qbo_item_name", "autotask_description", "qbo_description",
-     "note"}
-)  # fmt: skip
+    {
+        "billing_code_name",
+        "external_number",
+        "match_key",
+        "qbo_item_name",
+        "autotask_description",
+        "qbo_description",
+        "note",
+    }
+)
 
 STAGE_CODES = "billing_codes"
 STAGE_ITEMS = "qbo_items"
@@ -196,44 +203,60 @@ def compare_billing_codes_to_items(
     ordered_codes = sorted(codes, key=lambda c: (c.get("id") is None, c.get("id") or 0))
     keys = [item_key_for_billing_code(code, settings) for code in ordered_codes]
     sharing: dict[str, list[dict[str, Any]]] = {}
-    for code, key in zip(ordered_codes, keys):
+    for code, key in zip(ordered_codes, keys, strict=True):
         if key:
             sharing.setdefault(key.lower(), []).append(code)
 
     rows: list[ItemMatch] = []
     matched_ids: set[str] = set()
-    for code, key in zip(ordered_codes, keys):
+    for code, key in zip(ordered_codes, keys, strict=True):
         expected = item_payload(key, code, "", settings)
         if not key:
-            rows.append(ItemMatch("no_match_key", code, None, "", notes=(_no_key_note(code, settings),),
-                                  expected=expected))  # fmt: skip
+            rows.append(
+                ItemMatch("no_match_key", code, None, "", notes=(_no_key_note(code, settings),), expected=expected)
+            )
             continue
         notes: list[str] = []
         same_key = sharing[key.lower()]
         if len(same_key) > 1:
             others = ", ".join(_code_label(c) for c in same_key if c is not code)
-            notes.append(f"duplicate: {others} also match{'es' if len(same_key) == 2 else ''} {key!r}; "
-                         "their invoice lines all use one QBO item")  # fmt: skip
+            notes.append(
+                f"duplicate: {others} also match{'es' if len(same_key) == 2 else ''} {key!r}; "
+                "their invoice lines all use one QBO item"
+            )
         candidates = items_by_name.get(key.lower(), [])
         if not candidates:
             if same_key[0] is not code:
                 notes.append(f"a copy creates {key!r} once, from {_code_label(same_key[0])}")
             notes.extend(_other_field_hints(code, settings, items_by_name))
-            rows.append(ItemMatch("missing_in_qbo", code, None, key, notes=tuple(notes),
-                                  source_of_key=same_key[0] is code, expected=expected))  # fmt: skip
+            rows.append(
+                ItemMatch(
+                    "missing_in_qbo",
+                    code,
+                    None,
+                    key,
+                    notes=tuple(notes),
+                    source_of_key=same_key[0] is code,
+                    expected=expected,
+                )
+            )
             continue
         item = candidates[-1]  # the one the invoice sync's name look-up ends up with
         if len(candidates) > 1:
             ids = ", ".join(_text(c.get("Id")) for c in candidates)
-            notes.append(f"duplicate: QBO has {len(candidates)} items named {key!r} (Ids {ids}); rename all but one "
-                         "so invoices use the item you mean")  # fmt: skip
+            notes.append(
+                f"duplicate: QBO has {len(candidates)} items named {key!r} (Ids {ids}); rename all but one "
+                "so invoices use the item you mean"
+            )
         matched_ids.update(_text(c.get("Id")) for c in candidates)
         differences = item_differences(code, item, expected)
         status: Status = "discrepancy" if differences else "matched"
         rows.append(ItemMatch(status, code, item, key, differences, tuple(notes), same_key[0] is code, expected))
 
-    generic = {generic_item_name(settings).lower(): "atqbo's item for invoice lines without a billing code",
-               TAX_ITEM_NAME.lower(): "atqbo's item for Autotask's sales tax"}  # fmt: skip
+    generic = {
+        generic_item_name(settings).lower(): "atqbo's item for invoice lines without a billing code",
+        TAX_ITEM_NAME.lower(): "atqbo's item for Autotask's sales tax",
+    }
     for item in qbo_items:
         if _text(item.get("Id")) in matched_ids:
             continue
@@ -269,7 +292,9 @@ def item_differences(
     if "UnitPrice" in expected:
         autotask_price, qbo_price = as_decimal(code.get("unitPrice")), as_decimal(item.get("UnitPrice"))
         if autotask_price != qbo_price:
-            differences.append(FieldDifference("unit price", _price(autotask_price), _price(qbo_price)))
+            differences.append(
+                FieldDifference("unit price", unit_price_text(autotask_price), unit_price_text(qbo_price))
+            )
     autotask_active, qbo_active = _active(code.get("isActive")), _active(item.get("Active"))
     if autotask_active != qbo_active:
         differences.append(FieldDifference("active", _yes_no(autotask_active), _yes_no(qbo_active)))
@@ -293,11 +318,11 @@ def comparison_csv_cells(row: ItemMatch) -> dict[str, Any]:
     if row.code is not None:
         cells["autotask_description"] = _text((row.expected or {}).get("Description"))
         price = code.get("unitPrice")
-        cells["autotask_unit_price"] = _price(as_decimal(price)) if price is not None else ""
+        cells["autotask_unit_price"] = unit_price_text(as_decimal(price)) if price is not None else ""
         cells["autotask_active"] = _yes_no(_active(code.get("isActive")))
     if row.item is not None:
         cells["qbo_description"] = _text(item.get("Description")).strip()
-        cells["qbo_unit_price"] = _price(as_decimal(item.get("UnitPrice")))
+        cells["qbo_unit_price"] = unit_price_text(as_decimal(item.get("UnitPrice")))
         cells["qbo_active"] = _yes_no(_active(item.get("Active")))
     return cells
 
@@ -349,15 +374,8 @@ def _yes_no(value: bool) -> str:
     return "yes" if value else "no"
 
 
-def _price(value: Decimal) -> str:
-    """A unit price to the cent, or with its own decimals when it has more (QBO keeps five)."""
-    cents = value.quantize(Decimal("0.01"))
-    return str(cents) if cents == value else format(value.normalize(), "f")
-
-
 def _text(value: Any) -> str:
     return "" if value is None else str(value)
-
 
 
 # -- the trigger form ----------------------------------------------------------------------------
@@ -397,8 +415,12 @@ def extract_codes_and_items(
     ledger.stage_clear(run.run_key)
     ledger.stage_put(run.run_key, STAGE_CODES, {str(c["id"]): c for c in codes})
     ledger.stage_put(run.run_key, STAGE_ITEMS, {str(i["Id"]): i for i in items})
-    log.info("Read %d active billing codes (%d Autotask calls) and %d QBO items", len(codes), autotask.total_calls,
-             len(items))  # fmt: skip
+    log.info(
+        "Read %d active billing codes (%d Autotask calls) and %d QBO items",
+        len(codes),
+        autotask.total_calls,
+        len(items),
+    )
     return {"billing_codes": len(codes), "qbo_items": len(items)}
 
 
@@ -434,8 +456,13 @@ def build_comparison_report(run: RunInfo, comparison: ItemComparison) -> RunRepo
 
 def _comparison_report_row(row: ItemMatch) -> ReportRow:
     code, item = row.code or {}, row.item or {}
-    base = {"entity": ENTITY, "autotask_id": code.get("id"), "reference": _text(code.get("name")),
-            "qbo_id": _text(item.get("Id")) or None, "qbo_number": _text(item.get("Name")) or None}  # fmt: skip
+    base = {
+        "entity": ENTITY,
+        "autotask_id": code.get("id"),
+        "reference": _text(code.get("name")),
+        "qbo_id": _text(item.get("Id")) or None,
+        "qbo_number": _text(item.get("Name")) or None,
+    }
     notes = "; ".join(row.notes)
     if row.status == "matched":
         return ReportRow(outcome="matched", reason=_join(f"matches QBO item {row.match_key!r}", notes), **base)
@@ -492,8 +519,9 @@ def copy_missing_items(run: RunInfo, qbo: QuickBooksOnlineHook, ledger: Ledger, 
     wanted = comparison.to_create()
     # The comparison may be old (this task cleared and run again, someone at work in QBO): ask again.
     present = find_names(qbo, "Item", "Name", set(wanted), active_only=False) if wanted else {}
-    payloads = {key: item_payload(key, code, income_id, settings) for key, code in wanted.items()
-                if key.lower() not in present}  # fmt: skip
+    payloads = {
+        key: item_payload(key, code, income_id, settings) for key, code in wanted.items() if key.lower() not in present
+    }
     created, faults = create_names(qbo, "Item", "Name", payloads, run_id=run.run_id, dry_run=run.dry_run)
     source_of = {key.lower(): code for key, code in wanted.items()}
     outcomes: dict[str, dict[str, Any]] = {}
@@ -524,16 +552,23 @@ def _copy_outcome(
     code = row.code or {}
     base = {"entity": ENTITY, "autotask_id": code.get("id"), "reference": _text(code.get("name"))}
     if row.status == "no_match_key":
-        return ReportRow(outcome="warning", reason="not copied: " + "; ".join(row.notes),
-                         fix="fill in the field in Autotask, then run the tool again", **base)  # fmt: skip
+        return ReportRow(
+            outcome="warning",
+            reason="not copied: " + "; ".join(row.notes),
+            fix="fill in the field in Autotask, then run the tool again",
+            **base,
+        )
     key = row.match_key
     if row.status in ("matched", "discrepancy"):
         item = row.item or {}
         return _existing_item_row(item, f"already in QBO as item {item.get('Name')!r}", base)
     lower = key.lower()
     if lower in present:
-        return _existing_item_row(present[lower], f"now in QBO as item {present[lower].get('Name')!r} (created since "
-                                  "the comparison); used as it is", base)  # fmt: skip
+        return _existing_item_row(
+            present[lower],
+            f"now in QBO as item {present[lower].get('Name')!r} (created since the comparison); used as it is",
+            base,
+        )
     source = source_of.get(lower) or {}
     if key in faults or lower not in created:
         source_key = next((k for k in faults if k.lower() == lower), key)
@@ -547,25 +582,45 @@ def _copy_outcome(
     sent = next((p for k, p in payloads.items() if k.lower() == lower), {})
     if not dry_run and not _is_item_as_sent(record, sent):
         # QBO said the name was taken after the look-up and create_names adopted that item.
-        return _existing_item_row(record, f"created in QBO meanwhile as item {record.get('Name')!r}, not by this "
-                                  "run; used as it is", base)  # fmt: skip
+        return _existing_item_row(
+            record, f"created in QBO meanwhile as item {record.get('Name')!r}, not by this run; used as it is", base
+        )
     if not row.source_of_key:
-        return ReportRow(outcome="matched", qbo_id=_qbo_id(record, dry_run), qbo_number=key,
-                         reason=f"uses QBO item {key!r}, {'to be ' if dry_run else ''}created from "
-                                f"{_code_label(source)} (the same match key)", **base)  # fmt: skip
+        return ReportRow(
+            outcome="matched",
+            qbo_id=_qbo_id(record, dry_run),
+            qbo_number=key,
+            reason=f"uses QBO item {key!r}, {'to be ' if dry_run else ''}created from "
+            f"{_code_label(source)} (the same match key)",
+            **base,
+        )
     account = settings.new_item_income_account
     if dry_run:
-        return ReportRow(outcome="planned", qbo_number=key,
-                         reason=f"would create Service item {key!r} on income account {account!r}", **base)  # fmt: skip
-    return ReportRow(outcome="transferred", qbo_id=_text(record.get("Id")), qbo_number=_text(record.get("Name")),
-                     reason=f"created Service item {key!r} on income account {account!r}", **base)  # fmt: skip
+        return ReportRow(
+            outcome="planned",
+            qbo_number=key,
+            reason=f"would create Service item {key!r} on income account {account!r}",
+            **base,
+        )
+    return ReportRow(
+        outcome="transferred",
+        qbo_id=_text(record.get("Id")),
+        qbo_number=_text(record.get("Name")),
+        reason=f"created Service item {key!r} on income account {account!r}",
+        **base,
+    )
 
 
 def _existing_item_row(item: dict[str, Any], what: str, base: dict[str, Any]) -> ReportRow:
     ids = {"qbo_id": _text(item.get("Id")) or None, "qbo_number": _text(item.get("Name")) or None}
     if not _active(item.get("Active")):
-        return ReportRow(outcome="warning", reason=f"{what}, but the item is inactive; not copied (its name stays "
-                         "taken in QBO)", fix=INACTIVE_FIX, **ids, **base)  # fmt: skip
+        return ReportRow(
+            outcome="warning",
+            reason=f"{what}, but the item is inactive; not copied (its name stays taken in QBO)",
+            fix=INACTIVE_FIX,
+            **ids,
+            **base,
+        )
     return ReportRow(outcome="matched", reason=f"{what}; nothing to copy", **ids, **base)
 
 
@@ -589,16 +644,20 @@ def build_copy_report(run: RunInfo, ledger: Ledger) -> RunReport:
     settings = run.parsed_settings
     outcomes = ledger.stage_get(run.run_key, STAGE_COPY)
     comparison = staged_comparison(run, ledger)
-    report = RunReport(title="atqbo copy missing items", dag_id=run.dag_id, run_id=run.run_id, dry_run=run.dry_run,
-                       always_email=True)  # fmt: skip
+    report = RunReport(
+        title="atqbo copy missing items", dag_id=run.dag_id, run_id=run.run_id, dry_run=run.dry_run, always_email=True
+    )
     report.rows = [ReportRow.from_dict(outcomes[k]) for k in sorted(outcomes, key=_numeric_key)]
     wanted = len(comparison.to_create())
     report.notes.append(
         f"Before the copy: {comparison.summary()}. "
-        + (f"New items are Service items on the income account {settings.new_item_income_account!r} "
-           "(new_item_income_account), named as the invoice sync looks for them."
-           if wanted else "Nothing to copy: every billing code with a match key has a QBO item.")
-    )  # fmt: skip
+        + (
+            f"New items are Service items on the income account {settings.new_item_income_account!r} "
+            "(new_item_income_account), named as the invoice sync looks for them."
+            if wanted
+            else "Nothing to copy: every billing code with a match key has a QBO item."
+        )
+    )
     return report
 
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -28,10 +28,11 @@ from atqbo.exceptions import AtqboConfigError
 from atqbo.hooks.autotask import AutotaskHook, AutotaskNotFoundError, AutotaskValidationError, eq
 from atqbo.hooks.qbo import QboObjectNotFound, QuickBooksOnlineHook
 from atqbo.ledger import Ledger
+from atqbo.money import money_text
 from atqbo.notify import ReportRow, RunReport
 from atqbo.sync.invoices import ENTITY as INVOICE_ENTITY
 from atqbo.sync.invoices import find_atqbo_invoices
-from atqbo.sync.payments import autotask_paid_on, money
+from atqbo.sync.payments import autotask_paid_on
 from atqbo.sync.runs import RunInfo
 from atqbo.sync.voids import is_voided_in_qbo, load_company_names
 from atqbo.tools.forms import FormError
@@ -40,8 +41,15 @@ log = logging.getLogger(__name__)
 
 REPORT_TITLE = "atqbo mark invoice paid"
 INVOICE_FIELDS = [
-    "id", "invoiceNumber", "companyID", "invoiceDateTime", "invoiceTotal", "isVoided", "voidedDate", "paidDate",
-]  # fmt: skip
+    "id",
+    "invoiceNumber",
+    "companyID",
+    "invoiceDateTime",
+    "invoiceTotal",
+    "isVoided",
+    "voidedDate",
+    "paidDate",
+]
 # A date typed in a time zone ahead of UTC may be tomorrow in UTC; anything later is a typo.
 FUTURE_SLACK = timedelta(days=1)
 ALREADY_PAID = "already paid on that date: nothing changed"
@@ -82,7 +90,7 @@ class PaidMark:
 
 
 def today_utc() -> date:
-    return datetime.now(timezone.utc).date()
+    return datetime.now(UTC).date()
 
 
 def check_paid_date(paid_on: date, today: date) -> None:
@@ -191,15 +199,23 @@ def describe_qbo_state(qbo_invoice: dict[str, Any] | None, why_none: str) -> str
     if balance == 0:
         return f"{name} shows it paid in full too"
     return (
-        f"{name} still shows a balance of {money(balance)} of {money(total)}. The hourly payment sync (atqbo_payments) "
-        "does not undo this paid date: it never clears one, and reports the difference when a payment on this "
-        "invoice changes in QBO. Once QBO shows it paid in full, the payment sync sets the paid date to the day of "
-        "that payment"
+        f"{name} still shows a balance of {money_text(balance)} of {money_text(total)}. The hourly payment sync "
+        "(atqbo_payments) does not undo this paid date: it never clears one, and reports the difference when a "
+        "payment on this invoice changes in QBO. Once QBO shows it paid in full, the payment sync sets the paid "
+        "date to the day of that payment"
     )
 
 
-def _row(outcome: str, reason: str, *, mark: PaidMark | None = None, invoice: dict[str, Any] | None = None,
-         reference: str = "", fix: str = "", company: str = "") -> ReportRow:  # fmt: skip
+def _row(
+    outcome: str,
+    reason: str,
+    *,
+    mark: PaidMark | None = None,
+    invoice: dict[str, Any] | None = None,
+    reference: str = "",
+    fix: str = "",
+    company: str = "",
+) -> ReportRow:
     invoice = invoice or {}
     total = mark.total if mark else invoice.get("invoiceTotal")
     return ReportRow(
@@ -219,8 +235,14 @@ def mark_invoice_paid(run: RunInfo, invoice_number: str, paid_on: date, date_giv
     ledger = run.ledger()
     ledger.create_schema()
     autotask = run.autotask()
-    report = RunReport(title=REPORT_TITLE, dag_id=run.dag_id, run_id=run.run_id, dry_run=run.dry_run,
-                       window=f"invoice number {invoice_number}, paid date {paid_on}", always_email=True)  # fmt: skip
+    report = RunReport(
+        title=REPORT_TITLE,
+        dag_id=run.dag_id,
+        run_id=run.run_id,
+        dry_run=run.dry_run,
+        window=f"invoice number {invoice_number}, paid date {paid_on}",
+        always_email=True,
+    )
     if not date_given:
         report.notes.append(f"no date was given: today's date ({paid_on}, UTC) was used")
     invoice: dict[str, Any] | None = None
@@ -231,14 +253,14 @@ def mark_invoice_paid(run: RunInfo, invoice_number: str, paid_on: date, date_giv
         if mark.changes and not run.dry_run:
             write_paid_date(autotask, mark)
     except MarkPaidRefused as refused:
-        report.rows.append(_row("failed", refused.reason, invoice=refused.invoice or invoice, reference=invoice_number,
-                                fix=refused.fix))
+        report.rows.append(
+            _row(
+                "failed", refused.reason, invoice=refused.invoice or invoice, reference=invoice_number, fix=refused.fix
+            )
+        )
         run.publish(report, ledger)
         raise
-    if not mark.changes:
-        outcome = "skipped"
-    else:
-        outcome = "planned" if run.dry_run else "transferred"
+    outcome = "skipped" if not mark.changes else "planned" if run.dry_run else "transferred"
     report.rows.append(_row(outcome, mark.describe(done=not run.dry_run), mark=mark, company=company))
     report.notes.append(qbo_note(run, ledger, invoice))
     log.info("Autotask invoice %s (id %s): %s", mark.reference, mark.autotask_id, mark.describe(not run.dry_run))

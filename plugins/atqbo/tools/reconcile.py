@@ -32,14 +32,16 @@ recorded and no query returned is read on its own, to confirm it was deleted (QB
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Iterable
+from typing import Any
 
 from atqbo.hooks.autotask import AutotaskHook, AutotaskPicklistError, exist, gte, in_, lte
 from atqbo.hooks.qbo import QboObjectNotFound, QuickBooksOnlineHook, quote, where_in
 from atqbo.ledger import Ledger, from_ts
+from atqbo.money import as_decimal, cents, cents_text, to_cents
 from atqbo.notify import ReportRow, RunReport, csv_table
 from atqbo.settings import Settings
 from atqbo.sync.invoices import ENTITY as INVOICE_ENTITY
@@ -48,7 +50,7 @@ from atqbo.sync.purchase_orders import BILL_LOOKUP_SLACK, find_atqbo_bills
 from atqbo.sync.purchase_orders import ENTITY as PO_ENTITY
 from atqbo.sync.runs import RunInfo
 from atqbo.sync.voids import TXN_DATE_SLACK, is_voided_in_qbo, load_company_names, read_qbo_invoices
-from atqbo.transform.invoices import as_decimal, autotask_id_in_note, qbo_company_from_preferences, to_cents
+from atqbo.transform.invoices import autotask_id_in_note, qbo_company_from_preferences
 
 log = logging.getLogger(__name__)
 
@@ -61,9 +63,16 @@ AUTOTASK_IN_CHUNK = 500  # ids per Autotask `in` query (a page holds 500)
 QBO_IN_CHUNK = 100  # ids per QBO `Id IN (...)` query
 
 INVOICE_FIELDS = [
-    "id", "invoiceNumber", "companyID", "invoiceDateTime", "invoiceTotal", "totalTaxValue", "isVoided",
-    "paidDate", "webServiceDate",
-]  # fmt: skip
+    "id",
+    "invoiceNumber",
+    "companyID",
+    "invoiceDateTime",
+    "invoiceTotal",
+    "totalTaxValue",
+    "isVoided",
+    "paidDate",
+    "webServiceDate",
+]
 PO_FIELDS = ["id", "vendorID", "status", "externalPONumber", "createDateTime"]
 PO_ITEM_FIELDS = ["id", "orderID", "quantity", "unitCost"]
 
@@ -124,10 +133,16 @@ class AutotaskDoc:
         return doc
 
     @classmethod
-    def from_doc(cls, doc: dict[str, Any]) -> "AutotaskDoc":
+    def from_doc(cls, doc: dict[str, Any]) -> AutotaskDoc:
         paid_on = doc.get("paid_on")
-        return cls(**{**doc, "total": Decimal(doc["total"]), "tax": Decimal(doc["tax"]),
-                      "paid_on": date.fromisoformat(paid_on) if paid_on else None})  # fmt: skip
+        return cls(
+            **{
+                **doc,
+                "total": Decimal(doc["total"]),
+                "tax": Decimal(doc["tax"]),
+                "paid_on": date.fromisoformat(paid_on) if paid_on else None,
+            }
+        )
 
 
 @dataclass(frozen=True)
@@ -145,9 +160,10 @@ class QboDoc:
         return {**asdict(self), "total": str(self.total), "tax": str(self.tax), "balance": str(self.balance)}
 
     @classmethod
-    def from_doc(cls, doc: dict[str, Any]) -> "QboDoc":
-        return cls(**{**doc, "total": Decimal(doc["total"]), "tax": Decimal(doc["tax"]),
-                      "balance": Decimal(doc["balance"])})  # fmt: skip
+    def from_doc(cls, doc: dict[str, Any]) -> QboDoc:
+        return cls(
+            **{**doc, "total": Decimal(doc["total"]), "tax": Decimal(doc["tax"]), "balance": Decimal(doc["balance"])}
+        )
 
     def label(self, kind: str) -> str:
         """``invoice 1044 (Id 187)``, ``bill Id 95``: how a value names it (after "QBO")."""
@@ -181,7 +197,7 @@ class DocumentPair:
         }
 
     @classmethod
-    def from_doc(cls, doc: dict[str, Any]) -> "DocumentPair":
+    def from_doc(cls, doc: dict[str, Any]) -> DocumentPair:
         return cls(
             kind=doc["kind"],
             autotask_id=int(doc["autotask_id"]),
@@ -308,49 +324,79 @@ def _compare_missing(pair: DocumentPair, rules: Rules) -> DocumentCheck:
     name = _name(pair.kind)
     if at is None and qbo is None:
         recorded = f"{name} Id {pair.recorded_qbo_id}" if pair.recorded_qbo_id else f"no {name}"
-        return DocumentCheck(pair, (Drift(
-            MISSING_BOTH, f"atqbo sent this {_autotask_name(pair.kind)} but neither side has it any more",
-            "no such record", f"{recorded} deleted",
-            "nothing to do if both were removed on purpose; otherwise restore them from each system's audit trail",
-        ),))  # fmt: skip
+        return DocumentCheck(
+            pair,
+            (
+                Drift(
+                    MISSING_BOTH,
+                    f"atqbo sent this {_autotask_name(pair.kind)} but neither side has it any more",
+                    "no such record",
+                    f"{recorded} deleted",
+                    "nothing to do if both were removed on purpose; otherwise restore them from each system's audit "
+                    "trail",
+                ),
+            ),
+        )
     if at is None:
         assert qbo is not None
-        return DocumentCheck(pair, (Drift(
-            MISSING_IN_AUTOTASK,
-            f"the Autotask {_autotask_name(pair.kind)} (id {pair.autotask_id}) no longer exists",
-            "no such record", f"{qbo.label(pair.kind)}{' (voided)' if qbo.voided else ''}",
-            f"if it was removed from Autotask on purpose, {'delete' if pair.kind == BILL else 'void'} "
-            f"{qbo.describe(pair.kind)} in QBO; otherwise find out in Autotask why it is gone",
-        ),))  # fmt: skip
+        return DocumentCheck(
+            pair,
+            (
+                Drift(
+                    MISSING_IN_AUTOTASK,
+                    f"the Autotask {_autotask_name(pair.kind)} (id {pair.autotask_id}) no longer exists",
+                    "no such record",
+                    f"{qbo.label(pair.kind)}{' (voided)' if qbo.voided else ''}",
+                    f"if it was removed from Autotask on purpose, {'delete' if pair.kind == BILL else 'void'} "
+                    f"{qbo.describe(pair.kind)} in QBO; otherwise find out in Autotask why it is gone",
+                ),
+            ),
+        )
     assert at is not None
     if at.voided:
         # Voided in Autotask and gone from QBO: nothing is owed on either side.
         note = f"voided in Autotask and not in QBO ({name} deleted): both say nothing is owed"
         return DocumentCheck(pair, notes=(note,))
     if pair.recorded_qbo_id:
-        return DocumentCheck(pair, (Drift(
-            MISSING_IN_QBO, f"the QBO {name} atqbo created was deleted",
-            f"{at.reference} total {_money(at.total)}", f"{name} Id {pair.recorded_qbo_id} deleted",
-            _resend_fix(pair.kind, rules),
-        ),))  # fmt: skip
-    return DocumentCheck(pair, (Drift(
-        NOT_IN_QBO,
-        f"Autotask marks it sent ({rules.marker_field if pair.kind == INVOICE else 'External PO Number'} is set) "
-        f"but QBO has no {name} of atqbo's for it",
-        f"{at.reference} marked synced, total {_money(at.total)}", f"no {name} with PrivateNote '{_note(pair)}'",
-        f"if it was never sent, {_resend_fix(pair.kind, rules)}; if it reached QBO another way (before atqbo, "
-        "or typed in by hand), nothing to do",
-    ),))  # fmt: skip
+        return DocumentCheck(
+            pair,
+            (
+                Drift(
+                    MISSING_IN_QBO,
+                    f"the QBO {name} atqbo created was deleted",
+                    f"{at.reference} total {cents_text(at.total)}",
+                    f"{name} Id {pair.recorded_qbo_id} deleted",
+                    _resend_fix(pair.kind, rules),
+                ),
+            ),
+        )
+    return DocumentCheck(
+        pair,
+        (
+            Drift(
+                NOT_IN_QBO,
+                f"Autotask marks it sent ({rules.marker_field if pair.kind == INVOICE else 'External PO Number'} is "
+                "set) "
+                f"but QBO has no {name} of atqbo's for it",
+                f"{at.reference} marked synced, total {cents_text(at.total)}",
+                f"no {name} with PrivateNote '{_note(pair)}'",
+                f"if it was never sent, {_resend_fix(pair.kind, rules)}; if it reached QBO another way (before atqbo, "
+                "or typed in by hand), nothing to do",
+            ),
+        ),
+    )
 
 
 def _duplicate_drift(pair: DocumentPair, qbo: QboDoc, extras: list[str]) -> Drift:
     name = _name(pair.kind)
     ids = ", ".join([qbo.qbo_id, *extras])
     return Drift(
-        DUPLICATE, f"more than one QBO {name} carries PrivateNote '{_note(pair)}'",
-        "one document", f"{name}s Ids {ids}",
+        DUPLICATE,
+        f"more than one QBO {name} carries PrivateNote '{_note(pair)}'",
+        "one document",
+        f"{name}s Ids {ids}",
         f"keep {qbo.describe(pair.kind)} and delete or void the other copies (Ids {', '.join(extras)}) in QBO",
-    )  # fmt: skip
+    )
 
 
 def _void_drift(pair: DocumentPair, at: AutotaskDoc, qbo: QboDoc, rules: Rules) -> Drift:
@@ -358,23 +404,35 @@ def _void_drift(pair: DocumentPair, at: AutotaskDoc, qbo: QboDoc, rules: Rules) 
     if pair.kind == BILL:
         if at.voided:
             return Drift(
-                VOID, "canceled in Autotask, not in QBO", "PO canceled", f"{qbo_label} open",
+                VOID,
+                "canceled in Autotask, not in QBO",
+                "PO canceled",
+                f"{qbo_label} open",
                 f"delete (or void) {qbo_name} in QBO, or reopen the PO in Autotask if canceling it was a mistake",
-            )  # fmt: skip
+            )
         return Drift(
-            VOID, "voided in QBO, not canceled in Autotask", "PO not canceled", f"{qbo_label} voided",
+            VOID,
+            "voided in QBO, not canceled in Autotask",
+            "PO not canceled",
+            f"{qbo_label} voided",
             "cancel the PO in Autotask too, or re-enter the bill in QBO if voiding it was a mistake",
-        )  # fmt: skip
+        )
     if at.voided:
         return Drift(
-            VOID, "voided in Autotask, not in QBO", "voided", "not voided",
+            VOID,
+            "voided in Autotask, not in QBO",
+            "voided",
+            "not voided",
             f"void {qbo_name} in QBO (with void_sync_enabled the atqbo_invoice_voids DAG does this once the void "
             "is inside void_lookback_days)",
-        )  # fmt: skip
+        )
     return Drift(
-        VOID, "voided in QBO, not in Autotask", "not voided", "voided",
+        VOID,
+        "voided in QBO, not in Autotask",
+        "not voided",
+        "voided",
         f"void invoice {at.reference} in Autotask too; if voiding {qbo_name} was a mistake, re-enter it in QBO by hand",
-    )  # fmt: skip
+    )
 
 
 def invoice_amounts(at: AutotaskDoc, qbo: QboDoc, rules: Rules) -> tuple[Decimal, Decimal, str]:
@@ -396,30 +454,38 @@ def _total_drift(pair: DocumentPair, at: AutotaskDoc, qbo: QboDoc, rules: Rules,
         notes.append(f"{basis} differs by {difference:+} (within rounding_tolerance {rules.rounding_tolerance})")
         return None
     if pair.kind == INVOICE:
-        fix = (f"compare the lines of {qbo.describe(pair.kind)} with Autotask invoice {at.reference} and correct "
-               "the one that is wrong (a changed QBO invoice is not sent again by atqbo)")  # fmt: skip
+        fix = (
+            f"compare the lines of {qbo.describe(pair.kind)} with Autotask invoice {at.reference} and correct "
+            "the one that is wrong (a changed QBO invoice is not sent again by atqbo)"
+        )
     else:
         fix = f"correct {qbo.describe(pair.kind)} in QBO to match the PO's items (or the PO in Autotask)"
-    return Drift(TOTAL, f"{basis} differs by {difference:+}", _money(at_amount), _money(qbo_amount), fix)
+    return Drift(TOTAL, f"{basis} differs by {difference:+}", cents_text(at_amount), cents_text(qbo_amount), fix)
 
 
 def _paid_drift(pair: DocumentPair, at: AutotaskDoc, qbo: QboDoc) -> Drift | None:
     if not at.has_paid_state or pair.kind != INVOICE:
         return None
     qbo_paid = qbo.balance == 0 and qbo.total != 0  # a zero invoice has nothing to pay
-    balance = f"balance {_money(qbo.balance)} of {_money(qbo.total)}"
+    balance = f"balance {cents_text(qbo.balance)} of {cents_text(qbo.total)}"
     if qbo_paid and at.paid_on is None:
         return Drift(
-            PAID, "paid in full in QBO, not paid in Autotask", "no paid date", f"{balance} (paid)",
+            PAID,
+            "paid in full in QBO, not paid in Autotask",
+            "no paid date",
+            f"{balance} (paid)",
             f"mark it paid in Autotask: atqbo_mark_invoice_paid with invoice number {at.reference} and the "
             "payment's date (with payment_sync_enabled the hourly atqbo_payments DAG does this for new payments)",
-        )  # fmt: skip
+        )
     if at.paid_on is not None and qbo.balance > 0:
         return Drift(
-            PAID, "paid in Autotask, money still owed in QBO", f"paid on {at.paid_on}", balance,
+            PAID,
+            "paid in Autotask, money still owed in QBO",
+            f"paid on {at.paid_on}",
+            balance,
             f"record the payment against {qbo.describe(pair.kind)} in QBO; if the Autotask paid date was set by "
             "mistake, clear it there (atqbo never clears a paid date)",
-        )  # fmt: skip
+        )
     return None
 
 
@@ -452,10 +518,6 @@ def _sentence(text: str) -> str:
     return text[:1].upper() + text[1:] + ("" if text.endswith(".") else ".")
 
 
-def _money(value: Decimal) -> str:
-    return str(to_cents(value))
-
-
 def _yes_no(value: bool) -> str:
     return "yes" if value else "no"
 
@@ -474,8 +536,8 @@ def autotask_invoice_doc(invoice: dict[str, Any], company: str, marker_field: st
         autotask_id=int(invoice["id"]),
         reference=str(invoice.get("invoiceNumber") or "").strip() or f"Autotask invoice {invoice['id']}",
         company=company,
-        total=to_cents(as_decimal(invoice.get("invoiceTotal"))),
-        tax=to_cents(as_decimal(invoice.get("totalTaxValue"))),
+        total=cents(invoice.get("invoiceTotal")),
+        tax=cents(invoice.get("totalTaxValue")),
         voided=bool(invoice.get("isVoided")),
         paid_on=autotask_paid_on(invoice),
         marked_synced=is_marked_synced(invoice, marker_field),
@@ -484,7 +546,7 @@ def autotask_invoice_doc(invoice: dict[str, Any], company: str, marker_field: st
 
 def autotask_po_doc(po: dict[str, Any], items: Iterable[dict[str, Any]], vendor: str, canceled: Any) -> AutotaskDoc:
     """A PO's total as its bill is made (each line quantity x unit cost, to the cent; PurchaseOrder.total)."""
-    total = sum((to_cents(as_decimal(i.get("quantity")) * as_decimal(i.get("unitCost"))) for i in items), Decimal(0))
+    total = sum((cents((i.get("quantity")) * as_decimal(i.get("unitCost"))) for i in items), Decimal(0))
     external = str(po.get("externalPONumber") or "").strip()
     return AutotaskDoc(
         autotask_id=int(po["id"]),
@@ -501,9 +563,9 @@ def qbo_doc(record: dict[str, Any]) -> QboDoc:
     return QboDoc(
         qbo_id=str(record["Id"]),
         doc_number=record.get("DocNumber") or None,
-        total=to_cents(as_decimal(record.get("TotalAmt"))),
-        tax=to_cents(as_decimal((record.get("TxnTaxDetail") or {}).get("TotalTax"))),
-        balance=to_cents(as_decimal(record.get("Balance"))),
+        total=cents(record.get("TotalAmt")),
+        tax=cents((record.get("TxnTaxDetail") or {}).get("TotalTax")),
+        balance=cents(record.get("Balance")),
         voided=is_voided_in_qbo(record),
     )
 
@@ -671,8 +733,11 @@ def read_documents(run: RunInfo) -> dict[str, Any]:
     ledger.stage_put(run.run_key, STAGE_META, {"automated_sales_tax": ast})
     log.info(
         "read %d invoice(s) and %d bill(s) atqbo sent %s (%d Autotask calls)",
-        len(invoices), len(bills), run.describe_window(), autotask.total_calls,
-    )  # fmt: skip
+        len(invoices),
+        len(bills),
+        run.describe_window(),
+        autotask.total_calls,
+    )
     return {"invoices": len(invoices), "bills": len(bills), "autotask_calls": autotask.total_calls}
 
 
@@ -708,7 +773,8 @@ def build_reconcile_report(run: RunInfo, checks: list[DocumentCheck], automated_
         notes=notes,
         always_email=True,
         headline=(f"{len(checks)} checked, " + (f"{drifted} with drift" if drifted else "all agree"))
-        if checks else "nothing sent in the window",
+        if checks
+        else "nothing sent in the window",
     )
     report.attachments[documents_csv_filename(report)] = documents_csv(checks)
     return report

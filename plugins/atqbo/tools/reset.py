@@ -34,10 +34,12 @@ cannot tell live runs from dead ones, it clears nothing.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Callable, Iterable
+from typing import TYPE_CHECKING
 
 from atqbo.exceptions import AtqboError
 
@@ -102,7 +104,7 @@ def check_airflow_answers(own_run_key: str, is_active: IsActive) -> None:
         )
 
 
-def reset_run_locks(ledger: "Ledger", now: datetime, is_active: IsActive) -> list[Finding]:
+def reset_run_locks(ledger: Ledger, now: datetime, is_active: IsActive) -> list[Finding]:
     """Clear the stale run locks (see the module docstring); return a finding per lock."""
     findings = []
     for lock in ledger.list_run_locks():
@@ -112,9 +114,19 @@ def reset_run_locks(ledger: "Ledger", now: datetime, is_active: IsActive) -> lis
         if run is not None:
             live = is_active(owner)
             if live and not expired:
-                findings.append(Finding("lock", name, owner, False, (
-                    f"its run {run[0]} / {run[1]} is still queued or running in Airflow; if that run is stuck, mark "
-                    "it failed in Airflow, then run atqbo_reset again")))  # fmt: skip
+                findings.append(
+                    Finding(
+                        "lock",
+                        name,
+                        owner,
+                        False,
+                        (
+                            f"its run {run[0]} / {run[1]} is still queued or running in Airflow; if that run is "
+                            "stuck, mark "
+                            "it failed in Airflow, then run atqbo_reset again"
+                        ),
+                    )
+                )
                 continue
             if expired:
                 why = f"expired at {expires:%Y-%m-%d %H:%M:%S} UTC" + (" (its run is still running)" if live else "")
@@ -122,30 +134,45 @@ def reset_run_locks(ledger: "Ledger", now: datetime, is_active: IsActive) -> lis
                 why = f"its run {run[0]} / {run[1]} is no longer queued or running in Airflow"
         else:
             if not expired:
-                findings.append(Finding("lock", name, owner, False, (
-                    f"held by {lock.get('details') or 'a process'} outside any DAG run; it expires by itself at "
-                    f"{expires:%Y-%m-%d %H:%M:%S} UTC")))  # fmt: skip
+                findings.append(
+                    Finding(
+                        "lock",
+                        name,
+                        owner,
+                        False,
+                        (
+                            f"held by {lock.get('details') or 'a process'} outside any DAG run; it expires by itself "
+                            "at "
+                            f"{expires:%Y-%m-%d %H:%M:%S} UTC"
+                        ),
+                    )
+                )
                 continue
             why = f"held by {lock.get('details') or 'a process'}, expired at {expires:%Y-%m-%d %H:%M:%S} UTC"
         released = ledger.release_run_lock(name, owner)
-        findings.append(Finding("lock", name, owner, released, why if released else (
-            "released by its owner meanwhile (or taken by another run): nothing to clear")))  # fmt: skip
+        findings.append(
+            Finding(
+                "lock",
+                name,
+                owner,
+                released,
+                why if released else ("released by its owner meanwhile (or taken by another run): nothing to clear"),
+            )
+        )
     return findings
 
 
-def candidate_dag_ids(ledger: "Ledger") -> list[str]:
+def candidate_dag_ids(ledger: Ledger) -> list[str]:
     """Every DAG whose run may have written a sync record: the known ones and any in the run history
     or a lock owner (a DAG added later is found there)."""
     found = list(SYNC_DAG_IDS)
-    try:
+    with contextlib.suppress(Exception):  # the run history is a convenience: the known DAGs suffice
         found += [r["dag_id"] for r in ledger.list_runs(limit=500)]
-    except Exception:  # the run history is a convenience: the known DAGs suffice
-        pass
     found += [run[0] for lock in ledger.list_run_locks() if (run := run_owner(lock["owner"]))]
     return list(dict.fromkeys(d for d in found if d.startswith("atqbo_")))
 
 
-def reset_in_progress_records(ledger: "Ledger", dag_ids: Iterable[str], is_active: IsActive) -> list[Finding]:
+def reset_in_progress_records(ledger: Ledger, dag_ids: Iterable[str], is_active: IsActive) -> list[Finding]:
     """IN_PROGRESS records whose run is no longer queued or running in any of ``dag_ids``: back to PENDING."""
     dag_ids = list(dag_ids)
     live_of: dict[str, str | None] = {}  # run_id -> "dag_id/run_id" of the live run with that id, or None
@@ -161,14 +188,25 @@ def reset_in_progress_records(ledger: "Ledger", dag_ids: Iterable[str], is_activ
             findings.append(Finding("record", what, run_id, False, reason))
             continue
         done = ledger.reset_in_progress_record(record["entity"], int(record["autotask_id"]))
-        findings.append(Finding("record", what, run_id or "no run", done, (
-            f"IN_PROGRESS since {record['updated_at']}, its run is no longer queued or running: back to PENDING; the "
-            "next run adopts what QBO already has (PrivateNote) before creating anything" if done else
-            "settled meanwhile by another run: nothing to reset")))  # fmt: skip
+        findings.append(
+            Finding(
+                "record",
+                what,
+                run_id or "no run",
+                done,
+                (
+                    f"IN_PROGRESS since {record['updated_at']}, its run is no longer queued or running: back to "
+                    "PENDING; the "
+                    "next run adopts what QBO already has (PrivateNote) before creating anything"
+                    if done
+                    else "settled meanwhile by another run: nothing to reset"
+                ),
+            )
+        )
     return findings
 
 
-def reset_stuck_sync(ledger: "Ledger", own_run_key: str, now: datetime, is_active: IsActive) -> list[Finding]:
+def reset_stuck_sync(ledger: Ledger, own_run_key: str, now: datetime, is_active: IsActive) -> list[Finding]:
     """The whole reset: check Airflow answers, then locks, then in-progress records."""
     check_airflow_answers(own_run_key, is_active)
     return reset_run_locks(ledger, now, is_active) + reset_in_progress_records(
@@ -176,7 +214,7 @@ def reset_stuck_sync(ledger: "Ledger", own_run_key: str, now: datetime, is_activ
     )
 
 
-def build_reset_report(dag_id: str, run_id: str, findings: list[Finding]) -> "RunReport":
+def build_reset_report(dag_id: str, run_id: str, findings: list[Finding]) -> RunReport:
     """A note per lock and record looked at, cleared ones first; no rows (nothing was transferred)."""
     from atqbo.notify import RunReport
 
@@ -188,6 +226,6 @@ def build_reset_report(dag_id: str, run_id: str, findings: list[Finding]) -> "Ru
         notes[0] = "Nothing was stuck: no run locks and no in-progress records in the state database."
     notes += [f.describe()[0].upper() + f.describe()[1:] for f in cleared + kept]
     headline = f"cleared {locks + records}, kept {len(kept)}" if findings else "nothing was stuck"
-    return RunReport(title=REPORT_TITLE, dag_id=dag_id, run_id=run_id, notes=notes, always_email=True,
-                     headline=headline)  # fmt: skip
-
+    return RunReport(
+        title=REPORT_TITLE, dag_id=dag_id, run_id=run_id, notes=notes, always_email=True, headline=headline
+    )

@@ -20,12 +20,14 @@ import hashlib
 import json
 import re
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field, replace
 from datetime import date, datetime
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
-from typing import Any, Iterable, Literal
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any, Literal
 
 from atqbo.exceptions import AtqboError
+from atqbo.money import as_decimal, cents, json_number, to_cents
 from atqbo.settings import Settings
 
 # QBO field limits (api-facts 2.11); the single place they live for the transforms.
@@ -58,7 +60,6 @@ QBO_VOIDED_NOTE_SEPARATOR = "Voided - "  # QBO's note on a voided invoice: "Void
 INVOICE_EMAIL_FIELD = "Invoice Email"  # the Autotask company user-defined field holding the billing address
 NEGATIVE_INVOICE_FIX = "credit the invoice in Autotask (or void it) instead of sending a negative invoice"
 
-CENT = Decimal("0.01")
 _ELLIPSIS = "..."  # ASCII, so a byte-counting limit cannot be exceeded by the ellipsis itself
 _DATE_FORMATS = {"MM/DD/YYYY": "%m/%d/%Y", "DD/MM/YYYY": "%d/%m/%Y", "YYYY-MM-DD": "%Y-%m-%d"}
 _EMAIL = re.compile(r"[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>]+")
@@ -271,8 +272,8 @@ def plan_invoice(
         company_id=invoice.get("companyID"),
         company_name=_text((company or {}).get("companyName")),
         decision="send",
-        total=_money(invoice.get("invoiceTotal")),
-        tax=_money(invoice.get("totalTaxValue")),
+        total=cents(invoice.get("invoiceTotal")),
+        tax=cents(invoice.get("totalTaxValue")),
     )
     try:
         plan = _plan_to_send(head, invoice, items, company, data, settings, today)
@@ -528,8 +529,8 @@ def _line_amounts(
 def _billed_amount(item: dict[str, Any]) -> Decimal:
     """What Autotask bills for an item before tax: extendedPrice; else totalAmount less taxDollars."""
     if item.get("extendedPrice") is not None:
-        return _money(item["extendedPrice"])
-    return _money(item.get("totalAmount")) - _money(item.get("taxDollars"))
+        return cents(item["extendedPrice"])
+    return cents(item.get("totalAmount")) - cents(item.get("taxDollars"))
 
 
 def _line_description(head: InvoicePlan, item: dict[str, Any], code: dict[str, Any] | None, warnings: list[str]) -> str:
@@ -795,7 +796,7 @@ def item_payload(
     if description:
         payload["Description"] = _clip(description, MAX_ITEM_DESCRIPTION, ellipsis=True)
     if billing_code.get("unitPrice") is not None:
-        payload["UnitPrice"] = _json_number(as_decimal(billing_code["unitPrice"]))
+        payload["UnitPrice"] = json_number(as_decimal(billing_code["unitPrice"]))
     sku = _text(billing_code.get("externalNumber")).strip()
     if sku:
         payload["Sku"] = _clip(sku, MAX_ITEM_SKU)
@@ -1013,7 +1014,7 @@ def _payload_lines(
             {
                 "LineNum": number,
                 "Description": line.description,
-                "Amount": _json_number(line.amount),
+                "Amount": json_number(line.amount),
                 "DetailType": "SalesItemLineDetail",
                 "SalesItemLineDetail": _sales_item_detail(line, plan, refs, company, settings, warnings),
             }
@@ -1033,9 +1034,9 @@ def _sales_item_detail(
         )
     detail: dict[str, Any] = {"ItemRef": {"value": str(item_id), "name": line.item_key}}
     if line.quantity is not None:
-        detail["Qty"] = _json_number(line.quantity)
+        detail["Qty"] = json_number(line.quantity)
     if line.unit_price is not None:
-        detail["UnitPrice"] = _json_number(line.unit_price)
+        detail["UnitPrice"] = json_number(line.unit_price)
     if line.service_date:
         detail["ServiceDate"] = line.service_date.isoformat()
     if company.class_tracking == "line":
@@ -1058,9 +1059,9 @@ def compare_totals(
     qbo_label = f"QBO invoice {created.get('DocNumber') or created.get('Id') or '(no number)'}"
     if created.get("TotalAmt") is None:
         return "error", f"{qbo_label} for {plan.label}: QBO returned no TotalAmt to compare with Autotask's total"
-    qbo_total, autotask_total, basis = _money(created["TotalAmt"]), plan.total, "total"
+    qbo_total, autotask_total, basis = cents(created["TotalAmt"]), plan.total, "total"
     if company.automated_sales_tax:
-        qbo_total -= _money((created.get("TxnTaxDetail") or {}).get("TotalTax"))
+        qbo_total -= cents((created.get("TxnTaxDetail") or {}).get("TotalTax"))
         autotask_total -= plan.tax
         basis = "total before tax"
     difference = qbo_total - autotask_total
@@ -1106,32 +1107,6 @@ def _invoice_label(autotask_id: Any, number: str | None, company: str) -> str:
 def _text(value: Any) -> str:
     """A field as text; None is ""."""
     return "" if value is None else str(value)
-
-
-def as_decimal(value: Any) -> Decimal:
-    """An Autotask number as an exact Decimal (via str, so 0.1 stays 0.1); blank or junk is 0."""
-    if value is None or value == "" or isinstance(value, bool):
-        return Decimal(0)
-    try:
-        number = Decimal(str(value))
-    except InvalidOperation:
-        return Decimal(0)
-    return number if number.is_finite() else Decimal(0)
-
-
-def to_cents(value: Decimal) -> Decimal:
-    """Rounded half up to the cent, as money is in QBO and on an Autotask invoice."""
-    return value.quantize(CENT, rounding=ROUND_HALF_UP)
-
-
-def _money(value: Any) -> Decimal:
-    """An Autotask amount as Decimal cents."""
-    return to_cents(as_decimal(value))
-
-
-def _json_number(value: Decimal) -> int | float:
-    """A Decimal as a JSON number (int when whole): what QBO's JSON takes."""
-    return int(value) if value == value.to_integral_value() else float(value)
 
 
 def _date_of(value: Any) -> date | None:

@@ -15,7 +15,8 @@ in the API server only.
 
 from __future__ import annotations
 
-from typing import Any, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 URL_PREFIX = "/atqbo"
 PAGE_PATH = "/errors"  # the page; the JSON API is under /api

@@ -19,7 +19,7 @@ problem is a 503 with ``error`` and ``fix`` (JSON) or a message on the page, nev
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -73,8 +73,11 @@ class Filters:
     include_resolved: bool
 
     def to_json(self) -> dict[str, Any]:
-        return {"entity": self.entity, "since": self.since.isoformat() if self.since else None,
-                "include_resolved": self.include_resolved}  # fmt: skip
+        return {
+            "entity": self.entity,
+            "since": self.since.isoformat() if self.since else None,
+            "include_resolved": self.include_resolved,
+        }
 
 
 def parse_filters(entity: str | None, since: str | None, include_resolved: bool) -> Filters:
@@ -83,20 +86,22 @@ def parse_filters(entity: str | None, since: str | None, include_resolved: bool)
     if entity == ALL:  # as the atqbo_retry_errors form says it
         entity = None
     if entity is not None and entity not in ENTITIES:
-        raise BadFilter(f"entity: {entity!r} is not one of {', '.join(ENTITIES)}",
-                        f"pick one of them, or {ALL!r} (or none) for all")  # fmt: skip
+        raise BadFilter(
+            f"entity: {entity!r} is not one of {', '.join(ENTITIES)}", f"pick one of them, or {ALL!r} (or none) for all"
+        )
     since_at = None
     if since and since.strip():
         text = since.strip()
         try:
             since_at = datetime.fromisoformat(text)
         except ValueError:
-            raise BadFilter(f"since: {text!r} is not a date",
-                            "give it as YYYY-MM-DD (or an ISO date and time)") from None  # fmt: skip
+            raise BadFilter(
+                f"since: {text!r} is not a date", "give it as YYYY-MM-DD (or an ISO date and time)"
+            ) from None
         if len(text) == 10:  # a day, as the retry DAG's form gives it: from its start
             since_at = since_datetime(since_at.date())
         elif since_at.tzinfo is None:
-            since_at = since_at.replace(tzinfo=timezone.utc)
+            since_at = since_at.replace(tzinfo=UTC)
     return Filters(entity, since_at, include_resolved)
 
 
@@ -162,8 +167,11 @@ def create_app() -> FastAPI:
             entries = db.run(lambda ledger: query_errors(ledger, filters))
         finally:
             db.close()
-        return {"errors": [entry_json(e, settings) for e in entries], "total": len(entries),
-                "filters": filters.to_json()}  # fmt: skip
+        return {
+            "errors": [entry_json(e, settings) for e in entries],
+            "total": len(entries),
+            "filters": filters.to_json(),
+        }
 
     @app.get("/api/runs", dependencies=[can_read])
     def api_runs(dag_id: str | None = None, limit: int = Query(20, ge=1, le=RUNS_SCANNED)) -> dict:
@@ -188,15 +196,27 @@ def create_app() -> FastAPI:
         return done.to_json()
 
     @app.get(PAGE_PATH, response_class=HTMLResponse, dependencies=[can_read])
-    def page(request: Request, user: GetUserDep, entity: str | None = None, since: str | None = None,
-             include_resolved: str | None = None) -> HTMLResponse:  # fmt: skip
+    def page(
+        request: Request,
+        user: GetUserDep,
+        entity: str | None = None,
+        since: str | None = None,
+        include_resolved: str | None = None,
+    ) -> HTMLResponse:
         """The error log page, rendered here (escaped by Jinja) with a small script for Retry."""
         show_resolved = (include_resolved or "").lower() in ("on", "true", "1", "yes")
         context: dict[str, Any] = {
-            "entities": ENTITIES, "entity": (entity or "").strip(), "since": (since or "").strip(),
-            "include_resolved": show_resolved, "problem": None, "entries": [], "runs": [], "can_retry": False,
-            "retry_dag_id": RETRY_DAG_ID, "marker_field": "",
-        }  # fmt: skip
+            "entities": ENTITIES,
+            "entity": (entity or "").strip(),
+            "since": (since or "").strip(),
+            "include_resolved": show_resolved,
+            "problem": None,
+            "entries": [],
+            "runs": [],
+            "can_retry": False,
+            "retry_dag_id": RETRY_DAG_ID,
+            "marker_field": "",
+        }
         status = 200
         try:
             filters = parse_filters(entity, since, show_resolved)
@@ -234,8 +254,11 @@ def _may_retry(user: Any) -> bool:
     """Whether to offer Retry buttons: the same permission the retry route checks."""
     from airflow.api_fastapi.app import get_auth_manager
 
-    return bool(get_auth_manager().is_authorized_dag(method="POST", access_entity=DagAccessEntity.RUN,
-                                                     details=DagDetails(id=RETRY_DAG_ID), user=user))  # fmt: skip
+    return bool(
+        get_auth_manager().is_authorized_dag(
+            method="POST", access_entity=DagAccessEntity.RUN, details=DagDetails(id=RETRY_DAG_ID), user=user
+        )
+    )
 
 
 def _page_row(entry: dict[str, Any]) -> dict[str, Any]:

@@ -61,18 +61,25 @@ def retry_error(ledger: Ledger, settings: Settings, error_id: int, user_name: st
         raise RetryRefused(404, f"error-log entry {error_id} does not exist", "reload the error log")
     record = f"{entry['entity']} {entry['autotask_id'] if entry.get('autotask_id') is not None else '(run-level)'}"
     if entry.get("resolved_at"):
-        raise RetryRefused(409, f"error-log entry {error_id} ({record}) is already resolved: nothing to retry",
-                           "reload the error log")  # fmt: skip
+        raise RetryRefused(
+            409, f"error-log entry {error_id} ({record}) is already resolved: nothing to retry", "reload the error log"
+        )
     if entry.get("autotask_id") is None:
-        raise RetryRefused(409, f"error-log entry {error_id} is a run-level error and names no record to re-queue",
-                           "fix what it says; the next run tries again")  # fmt: skip
+        raise RetryRefused(
+            409,
+            f"error-log entry {error_id} is a run-level error and names no record to re-queue",
+            "fix what it says; the next run tries again",
+        )
     clears_marker = needs_marker_cleared(entry, settings)
     dag = _check_retry_dag() if clears_marker else None
     autotask_id = int(entry["autotask_id"])
     sync_record = ledger.get_sync_record(entry["entity"], autotask_id)
     if not requeue(ledger, entry):
-        raise RetryRefused(409, f"error-log entry {error_id} ({record}) was resolved meanwhile: nothing to retry",
-                           "reload the error log")  # fmt: skip
+        raise RetryRefused(
+            409,
+            f"error-log entry {error_id} ({record}) was resolved meanwhile: nothing to retry",
+            "reload the error log",
+        )
     requested_at = (ledger.get_error(error_id) or {}).get("retry_requested_at")
     run_id = None
     if clears_marker:
@@ -81,21 +88,38 @@ def retry_error(ledger: Ledger, settings: Settings, error_id: int, user_name: st
             run_id = _trigger_retry_dag(conf, user_name, f"Retry from the atqbo error log: {record} (entry {error_id})")
         except Exception as exc:  # the DAG vanished between the check and the trigger, or refused the conf
             reason = (str(exc).strip().splitlines() or [""])[0][:300]
-            raise RetryRefused(503, f"{record} was re-queued in the ledger, but the {RETRY_DAG_ID} run that clears "
-                               f"its ERROR marker in Autotask could not be started ({type(exc).__name__}: {reason})",
-                               f"trigger {RETRY_DAG_ID} with entity {entry['entity']!r} and autotask_ids "
-                               f"[{autotask_id}] from the Dags page") from None  # fmt: skip
+            raise RetryRefused(
+                503,
+                f"{record} was re-queued in the ledger, but the {RETRY_DAG_ID} run that clears "
+                f"its ERROR marker in Autotask could not be started ({type(exc).__name__}: {reason})",
+                f"trigger {RETRY_DAG_ID} with entity {entry['entity']!r} and autotask_ids "
+                f"[{autotask_id}] from the Dags page",
+            ) from None
     # The words the atqbo_retry_errors report uses for the same retry.
-    outcome = RetryOutcome(error_id=error_id, entity=entry["entity"], autotask_id=autotask_id, requeued=True,
-                           marker=f"{RETRY_DAG_ID} run {run_id} clears its ERROR marker in Autotask" if run_id else "",
-                           message=entry["message"], status=sync_record["status"] if sync_record else None)  # fmt: skip
+    outcome = RetryOutcome(
+        error_id=error_id,
+        entity=entry["entity"],
+        autotask_id=autotask_id,
+        requeued=True,
+        marker=f"{RETRY_DAG_ID} run {run_id} clears its ERROR marker in Autotask" if run_id else "",
+        message=entry["message"],
+        status=sync_record["status"] if sync_record else None,
+    )
     message = f"{record}: {outcome.describe()}"
     if dag is not None and dag.paused:
         message += f"; {RETRY_DAG_ID} is paused: unpause it in the Dags page so the run starts"
-    return RetryDone(error_id=error_id, entity=entry["entity"], autotask_id=autotask_id, requeued=True,
-                     retry_requested_at=requested_at, clears_marker=clears_marker,
-                     dag_id=RETRY_DAG_ID if run_id else None, dag_run_id=run_id,
-                     dag_paused=bool(dag and dag.paused), message=message)  # fmt: skip
+    return RetryDone(
+        error_id=error_id,
+        entity=entry["entity"],
+        autotask_id=autotask_id,
+        requeued=True,
+        retry_requested_at=requested_at,
+        clears_marker=clears_marker,
+        dag_id=RETRY_DAG_ID if run_id else None,
+        dag_run_id=run_id,
+        dag_paused=bool(dag and dag.paused),
+        message=message,
+    )
 
 
 def _check_retry_dag() -> _RetryDag:
@@ -104,16 +128,25 @@ def _check_retry_dag() -> _RetryDag:
     from airflow.models.dagbag import DBDagBag
     from airflow.utils.session import create_session
 
-    fix = (f"wait until the DAG processor has parsed dags/{RETRY_DAG_ID}.py (it shows in the Dags list), "
-           "then retry; nothing was changed")  # fmt: skip
+    fix = (
+        f"wait until the DAG processor has parsed dags/{RETRY_DAG_ID}.py (it shows in the Dags list), "
+        "then retry; nothing was changed"
+    )
     with create_session() as session:
         dag_model = DagModel.get_current(RETRY_DAG_ID, session=session)
         if dag_model is None or dag_model.is_stale:
-            raise RetryRefused(503, f"the {RETRY_DAG_ID} DAG that clears ERROR markers in Autotask is not in Airflow "
-                               "(not parsed yet, or its file is missing)", fix)  # fmt: skip
+            raise RetryRefused(
+                503,
+                f"the {RETRY_DAG_ID} DAG that clears ERROR markers in Autotask is not in Airflow "
+                "(not parsed yet, or its file is missing)",
+                fix,
+            )
         if dag_model.has_import_errors:
-            raise RetryRefused(503, f"the {RETRY_DAG_ID} DAG has import errors",
-                               "fix them (they show in the Dags list), then retry; nothing was changed")  # fmt: skip
+            raise RetryRefused(
+                503,
+                f"the {RETRY_DAG_ID} DAG has import errors",
+                "fix them (they show in the Dags list), then retry; nothing was changed",
+            )
         if DBDagBag().get_latest_version_of_dag(RETRY_DAG_ID, session=session) is None:
             raise RetryRefused(503, f"the {RETRY_DAG_ID} DAG is not serialized yet", fix)
         return _RetryDag(paused=bool(dag_model.is_paused))
@@ -126,8 +159,14 @@ def _trigger_retry_dag(conf: dict[str, Any], user_name: str, note: str) -> str:
     from airflow.utils.types import DagRunTriggeredByType
 
     with create_session() as session:
-        run = trigger_dag(RETRY_DAG_ID, triggered_by=DagRunTriggeredByType.UI, triggering_user_name=user_name,
-                          conf=conf, note=note, session=session)  # fmt: skip
+        run = trigger_dag(
+            RETRY_DAG_ID,
+            triggered_by=DagRunTriggeredByType.UI,
+            triggering_user_name=user_name,
+            conf=conf,
+            note=note,
+            session=session,
+        )
         if run is None:
             raise RuntimeError("no run was created")
         return str(run.run_id)

@@ -17,9 +17,10 @@ stack trace); the app answers it with a 503 and the page shows it.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, TypeVar
+from typing import TypeVar
 
 from atqbo.exceptions import AtqboConfigError
 from atqbo.ledger import Ledger
@@ -46,8 +47,10 @@ def read_settings() -> Settings:
     try:
         raw = Variable.get(VARIABLE_NAME, default_var=None)
     except Exception as exc:  # a secrets backend or the metadata DB failing: say so, without details
-        raise Unavailable(f"the {VARIABLE_NAME} Variable could not be read ({type(exc).__name__})",
-                          "check the Airflow metadata database and secrets backend") from None  # fmt: skip
+        raise Unavailable(
+            f"the {VARIABLE_NAME} Variable could not be read ({type(exc).__name__})",
+            "check the Airflow metadata database and secrets backend",
+        ) from None
     try:
         return parse_settings(raw)  # the same reading as atqbo.settings.load_settings
     except AtqboConfigError as exc:
@@ -83,12 +86,17 @@ class StateDb:
             text = text.replace(self.password, "***")
         where = f"the state database {self.ledger.description} (connection {self.conn_id!r})"
         if "no such table" in text or ("relation" in text and "does not exist" in text):
-            return Unavailable(f"{where} has no atqbo tables", "no atqbo DAG has run against it yet, or the connection "
-                               "points at the wrong database: check it in Admin > Connections")  # fmt: skip
+            return Unavailable(
+                f"{where} has no atqbo tables",
+                "no atqbo DAG has run against it yet, or the connection "
+                "points at the wrong database: check it in Admin > Connections",
+            )
         # Ledger.description names host, port, database and user, never the password.
-        return Unavailable(f"{where} cannot be reached ({type(exc).__name__}: {text})",
-                           f"check the connection {self.conn_id!r} in Admin > Connections (host, port, database, "
-                           "login) and that the database server is running")  # fmt: skip
+        return Unavailable(
+            f"{where} cannot be reached ({type(exc).__name__}: {text})",
+            f"check the connection {self.conn_id!r} in Admin > Connections (host, port, database, "
+            "login) and that the database server is running",
+        )
 
 
 def open_state_db(settings: Settings) -> StateDb:
@@ -101,9 +109,11 @@ def open_state_db(settings: Settings) -> StateDb:
     from airflow.models.connection import Connection
 
     conn_id = settings.state_conn_id
-    fix = (f"create or fix the Airflow connection {conn_id!r} in Admin > Connections (conn type sqlite with "
-           "host = the absolute path of the file the atqbo DAGs use, or postgres), "
-           f"or set state_conn_id in the {VARIABLE_NAME} Variable")  # fmt: skip
+    fix = (
+        f"create or fix the Airflow connection {conn_id!r} in Admin > Connections (conn type sqlite with "
+        "host = the absolute path of the file the atqbo DAGs use, or postgres), "
+        f"or set state_conn_id in the {VARIABLE_NAME} Variable"
+    )
     try:
         conn = Connection.get_connection_from_secrets(conn_id)
     except Exception:  # AirflowNotFoundException, or a backend failing: the fix is the same
@@ -112,12 +122,14 @@ def open_state_db(settings: Settings) -> StateDb:
     if conn_type == "sqlite":
         path = conn.host or ""
         if not path or path == ":memory:" or not Path(path).is_absolute():
-            raise Unavailable(f"connection {conn_id!r} needs host = an absolute SQLite file path (it has {path!r})",
-                              fix)  # fmt: skip
+            raise Unavailable(
+                f"connection {conn_id!r} needs host = an absolute SQLite file path (it has {path!r})", fix
+            )
         if not Path(path).is_file():
-            raise Unavailable(f"the state database file {path} (connection {conn_id!r}) does not exist",
-                              "point the connection at the file the atqbo DAGs use; it is created by their first "
-                              "run")  # fmt: skip
+            raise Unavailable(
+                f"the state database file {path} (connection {conn_id!r}) does not exist",
+                "point the connection at the file the atqbo DAGs use; it is created by their first run",
+            )
     elif conn_type not in ("postgres", "postgresql"):
         raise Unavailable(f"connection {conn_id!r} has conn type {conn.conn_type!r}", fix)
     return StateDb(Ledger.from_connection(conn, conn_id), conn_id, conn.password or None)

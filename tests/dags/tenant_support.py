@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pendulum
 
+from tests.dags.dag_support import load_dag, task_states
+
 REPORT_TO = "billing@msp.example"
 API_RESOURCE = 29682885
 SETTINGS = {
@@ -27,21 +29,6 @@ SETTINGS = {
 
 # state: the sandbox's dump after the syncs; db: a copy of the state database then (per test session)
 _SNAPSHOT: dict = {}
-
-
-def load_dag(dag_id: str):
-    from airflow.dag_processing.dagbag import DagBag
-
-    from tests.dags.test_dag_integrity import DAGS_DIR
-
-    dag = DagBag(dag_folder=str(DAGS_DIR / f"{dag_id}.py")).dags[dag_id]
-    for task in dag.tasks:  # dag.test() would sit out the real retry delays
-        task.retries = 0
-    return dag
-
-
-def task_states(dagrun) -> dict[str, str]:
-    return {ti.task_id: ti.state for ti in dagrun.get_task_instances()}
 
 
 def export_connections(sb, monkeypatch) -> None:
@@ -102,10 +89,14 @@ class Tenant:
 
     def writes(self) -> list[dict]:
         """Requests that change data in Autotask or QBO (queries and token refreshes are reads)."""
-        return [r for r in self.sb.requests.list() if r["method"] in ("POST", "PATCH", "PUT", "DELETE")
-                and r["api"] in ("autotask", "qbo")
-                and not r["path"].lower().endswith(("/query", "/query/count", "/query/next", "/tokens/bearer"))
-                and "query" not in (r["query"] or "")]  # fmt: skip
+        return [
+            r
+            for r in self.sb.requests.list()
+            if r["method"] in ("POST", "PATCH", "PUT", "DELETE")
+            and r["api"] in ("autotask", "qbo")
+            and not r["path"].lower().endswith(("/query", "/query/count", "/query/next", "/tokens/bearer"))
+            and "query" not in (r["query"] or "")
+        ]
 
 
 def copy_sqlite(source: Path, target: Path) -> None:
@@ -118,7 +109,7 @@ def copy_sqlite(source: Path, target: Path) -> None:
         dst.close()
 
 
-def synced_tenant(sandbox, monkeypatch, tmp_path: Path) -> "Tenant":
+def synced_tenant(sandbox, monkeypatch, tmp_path: Path) -> Tenant:
     """The demo tenant after the syncs (built on the first call, restored on the next ones); request log
     and mailbox empty. ``sandbox`` is the ``sandbox_connections`` fixture (its state DB in ``tmp_path``)."""
     sb = sandbox

@@ -1,4 +1,4 @@
-"""Shared pieces of the QBO hook tests: the live sandbox, its control endpoints, the connection, hooks.
+"""Helpers of the QBO hook tests: the sandbox's control endpoints, recording sleep, hooks, bodies.
 
 Everything talks to the real sandbox over HTTP on loopback. ``SandboxControl`` wraps the
 ``/_sandbox/`` endpoints the tests use (request log, fault rules, seeds, limits, state).
@@ -6,11 +6,10 @@ Everything talks to the real sandbox over HTTP on loopback. ``SandboxControl`` w
 
 from __future__ import annotations
 
-import json
 import re
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
-import pytest
 import requests
 
 from sandbox import Sandbox
@@ -81,35 +80,6 @@ def query_args(entry: dict[str, Any]) -> dict[str, list[str]]:
     from urllib.parse import parse_qs
 
     return parse_qs(entry["query"], keep_blank_values=True)
-
-
-@pytest.fixture(scope="module")
-def live_sandbox():
-    server = Sandbox(port=0).start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def qbo(live_sandbox) -> SandboxControl:
-    """The sandbox after a reset: default company, credentials and limits, no faults, empty log."""
-    control = SandboxControl(live_sandbox)
-    control.reset()
-    return control
-
-
-@pytest.fixture
-def connect(monkeypatch, qbo) -> Callable[..., dict[str, Any]]:
-    """Point ``qbo_default`` at the sandbox; keyword arguments change the connection's extra."""
-
-    def _connect(conn_id: str = "qbo_default", **extra: Any) -> dict[str, Any]:
-        conn = qbo.server.connections()["qbo_default"]
-        conn["extra"] = {**conn["extra"], "timeout": 5, **extra}
-        monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", json.dumps(conn))
-        return conn
-
-    _connect()
-    return _connect
 
 
 class RecordingSleep:

@@ -1,0 +1,44 @@
+"""Fixtures of the DAG tests (helpers: ``dag_support``, ``tenant_support``)."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+
+@pytest.fixture
+def live_run(airflow_db):
+    """``live_run(dag_id)`` makes a DAG run Airflow reports as running and returns its "dag_id/run_id"
+    (the owner a sync lock records); ``scheduled=True`` makes a scheduled run. The runs are deleted
+    after the test."""
+    import pendulum
+    from airflow.models.dagrun import DagRun
+    from airflow.utils.session import create_session
+    from airflow.utils.state import DagRunState
+    from airflow.utils.types import DagRunType
+
+    made: list[tuple[str, str]] = []
+
+    def make(dag_id: str, scheduled: bool = False) -> str:
+        kind = DagRunType.SCHEDULED if scheduled else DagRunType.MANUAL
+        run_id = f"{kind.value}__live-{uuid.uuid4().hex[:10]}"
+        now = pendulum.now("UTC")
+        with create_session() as session:
+            session.add(
+                DagRun(
+                    dag_id=dag_id,
+                    run_id=run_id,
+                    run_type=kind,
+                    state=DagRunState.RUNNING,
+                    run_after=now,
+                    start_date=now,
+                )
+            )
+        made.append((dag_id, run_id))
+        return f"{dag_id}/{run_id}"
+
+    yield make
+    with create_session() as session:
+        for dag_id, run_id in made:
+            session.query(DagRun).filter(DagRun.dag_id == dag_id, DagRun.run_id == run_id).delete()
