@@ -93,9 +93,9 @@ def run(autotask_latency_ms: int, qbo_latency_ms: int) -> list[dict[str, Any]]:
     from atqbo.hooks.autotask import AutotaskHook
     from atqbo.hooks.qbo import QuickBooksOnlineHook
     from atqbo.ledger import Ledger
+    from atqbo.runs import RunInfo
     from atqbo.settings import Settings
     from atqbo.sync import invoices as sync
-    from atqbo.sync.runs import RunInfo
     from sandbox import Sandbox
     from sandbox.seeds import load_seed
 
@@ -180,7 +180,7 @@ def run(autotask_latency_ms: int, qbo_latency_ms: int) -> list[dict[str, Any]]:
 
 def reconcile_afterwards(sandbox: Any, workdir: Path, settings: Any) -> list[dict[str, Any]]:
     """BEY-04 over what the run just sent: ``atqbo_reconcile``'s read and compare steps, 30 days."""
-    from atqbo.sync.runs import RunInfo
+    from atqbo.runs import RunInfo
     from atqbo.tools import reconcile
 
     os.environ["AIRFLOW_CONN_ATQBO_STATE"] = json.dumps({"conn_type": "sqlite", "host": str(workdir / "state.db")})

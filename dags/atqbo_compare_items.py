@@ -47,7 +47,7 @@ from __future__ import annotations
 
 from airflow.sdk import task
 
-from atqbo.tools.forms import tool_dag
+from atqbo.dags import tool_dag
 from atqbo.tools.items import FIELDS
 
 
@@ -58,8 +58,8 @@ def atqbo_compare_items():
         """Check the form and the settings; the form's match field overrides item_match_field for this run."""
         from airflow.sdk import get_current_context
 
-        from atqbo.sync.runs import start_tool_run
-        from atqbo.tools.forms import read_form
+        from atqbo.forms import read_form
+        from atqbo.runs import start_tool_run
         from atqbo.tools.items import MATCH_FIELD_LABELS, match_field_overrides
 
         form = read_form(params, FIELDS)
@@ -73,7 +73,7 @@ def atqbo_compare_items():
     @task
     def compare(run: dict) -> dict:
         """Read the active billing codes and every QBO item, in bulk, into the state database."""
-        from atqbo.sync.runs import RunInfo
+        from atqbo.runs import RunInfo
         from atqbo.tools.items import extract_codes_and_items
 
         info = RunInfo.from_xcom(run)
@@ -83,7 +83,7 @@ def atqbo_compare_items():
     @task
     def report(run: dict, compared: dict) -> dict:
         """Email (with the comparison CSV), log and record the comparison (TOOL-01)."""
-        from atqbo.sync.runs import RunInfo
+        from atqbo.runs import RunInfo
         from atqbo.tools.items import report_comparison
 
         info = RunInfo.from_xcom(run)

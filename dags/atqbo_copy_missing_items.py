@@ -52,7 +52,7 @@ from __future__ import annotations
 
 from airflow.sdk import task
 
-from atqbo.tools.forms import tool_dag
+from atqbo.dags import tool_dag
 from atqbo.tools.items import FIELDS
 
 
@@ -63,8 +63,8 @@ def atqbo_copy_missing_items():
         """Check the form, the settings and the income account new items go to (nothing is created without it)."""
         from airflow.sdk import get_current_context
 
-        from atqbo.sync.runs import start_tool_run
-        from atqbo.tools.forms import read_form
+        from atqbo.forms import read_form
+        from atqbo.runs import start_tool_run
         from atqbo.tools.items import MATCH_FIELD_LABELS, income_account_id, match_field_overrides
 
         form = read_form(params, FIELDS)
@@ -84,7 +84,7 @@ def atqbo_copy_missing_items():
     @task
     def compare(started: dict) -> dict:
         """Read the active billing codes and every QBO item, in bulk, into the state database."""
-        from atqbo.sync.runs import RunInfo
+        from atqbo.runs import RunInfo
         from atqbo.tools.items import extract_codes_and_items
 
         info = RunInfo.from_xcom(started["run"])
@@ -94,7 +94,7 @@ def atqbo_copy_missing_items():
     @task
     def copy(started: dict, compared: dict) -> dict:
         """Create the missing items by batch (TOOL-02); adopt any that exist by now."""
-        from atqbo.sync.runs import RunInfo
+        from atqbo.runs import RunInfo
         from atqbo.tools.items import copy_missing_items
 
         info = RunInfo.from_xcom(started["run"])
@@ -104,7 +104,7 @@ def atqbo_copy_missing_items():
     @task
     def report(started: dict, copied: dict) -> dict:
         """Email, log and record what the copy did."""
-        from atqbo.sync.runs import RunInfo
+        from atqbo.runs import RunInfo
         from atqbo.tools.items import report_copy
 
         info = RunInfo.from_xcom(started["run"])

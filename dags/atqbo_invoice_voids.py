@@ -29,7 +29,8 @@ from __future__ import annotations
 
 from airflow.sdk import CronDataIntervalTimetable, task
 
-from atqbo.tools import forms
+from atqbo import forms
+from atqbo.dags import sync_dag
 
 FIELDS = forms.sync_run_fields(
     forms.whole_number(
@@ -43,14 +44,14 @@ FIELDS = forms.sync_run_fields(
 SCHEDULE = CronDataIntervalTimetable("*/15 * * * *", timezone="UTC")
 
 
-@forms.sync_dag("atqbo_invoice_voids", __doc__, SCHEDULE, ["invoices"], FIELDS)
+@sync_dag("atqbo_invoice_voids", __doc__, SCHEDULE, ["invoices"], FIELDS)
 def atqbo_invoice_voids():
     @task
     def start() -> dict:
         """Settings (with this run's overrides) and the window."""
         from airflow.sdk import get_current_context
 
-        from atqbo.sync import runs
+        from atqbo import runs
 
         context = get_current_context()
         params = context["params"]
@@ -66,8 +67,8 @@ def atqbo_invoice_voids():
         """Voided Autotask invoices of the window, resolved to the QBO invoices atqbo created."""
         from airflow.sdk.exceptions import AirflowSkipException
 
+        from atqbo.runs import RunInfo
         from atqbo.sync import voids
-        from atqbo.sync.runs import RunInfo
 
         info = RunInfo.from_xcom(run)
         if not voids.void_sync_enabled(info):
@@ -77,16 +78,16 @@ def atqbo_invoice_voids():
     @task
     def void(run: dict, targets: list[dict]) -> list[dict]:
         """Void them in QBO (or plan it, in a dry run); one report row per invoice."""
+        from atqbo.runs import RunInfo
         from atqbo.sync import voids
-        from atqbo.sync.runs import RunInfo
 
         return voids.apply_voids(RunInfo.from_xcom(run), targets)
 
     @task
     def report(run: dict, rows: list[dict]) -> bool:
         """Log the summary; email it when the run did anything."""
+        from atqbo.runs import RunInfo
         from atqbo.sync import voids
-        from atqbo.sync.runs import RunInfo
 
         return voids.report_voids(RunInfo.from_xcom(run), rows)
 

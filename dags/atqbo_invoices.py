@@ -41,8 +41,9 @@ from __future__ import annotations
 
 from airflow.sdk import CronDataIntervalTimetable, task
 
+from atqbo import forms
+from atqbo.dags import sync_dag
 from atqbo.sync.invoice_tasks import invoice_sync_tasks
-from atqbo.tools import forms
 
 FIELDS = forms.sync_run_fields(
     forms.whole_number(
@@ -56,7 +57,7 @@ FIELDS = forms.sync_run_fields(
 SCHEDULE = CronDataIntervalTimetable("*/15 * * * *", timezone="UTC")
 
 
-@forms.sync_dag("atqbo_invoices", __doc__, SCHEDULE, ["invoices"], FIELDS)
+@sync_dag("atqbo_invoices", __doc__, SCHEDULE, ["invoices"], FIELDS)
 def atqbo_invoices():
     @task
     def start(params: dict | None = None) -> dict:
@@ -65,8 +66,9 @@ def atqbo_invoices():
         from airflow.sdk import get_current_context
         from airflow.sdk.exceptions import AirflowSkipException
 
+        from atqbo.locks import SyncBusy
+        from atqbo.runs import start_run
         from atqbo.sync.invoices import begin_invoice_run, lock_skip_message
-        from atqbo.sync.runs import SyncBusy, start_run
 
         params = params or {}
         run = start_run(

@@ -39,7 +39,8 @@ from __future__ import annotations
 
 from airflow.sdk import task
 
-from atqbo.tools import forms
+from atqbo import forms
+from atqbo.dags import tool_dag
 
 FIELDS = (
     forms.text("invoice_number", "The Autotask invoice number, as on the invoice.", max_length=50),
@@ -47,15 +48,15 @@ FIELDS = (
 )
 
 
-@forms.tool_dag("atqbo_mark_invoice_paid", __doc__, FIELDS)
+@tool_dag("atqbo_mark_invoice_paid", __doc__, FIELDS)
 def atqbo_mark_invoice_paid():
     @task
     def start() -> dict:
         """Check the form (the date a real one, not after today) and the settings."""
         from airflow.sdk import get_current_context
 
-        from atqbo.sync.runs import start_tool_run
-        from atqbo.tools.forms import read_form
+        from atqbo.forms import read_form
+        from atqbo.runs import start_tool_run
         from atqbo.tools.mark_paid import check_paid_date, today_utc
 
         context = get_current_context()
@@ -76,7 +77,7 @@ def atqbo_mark_invoice_paid():
         """Find the invoice by number, set its paid date in Autotask, report (always emailed)."""
         from datetime import date
 
-        from atqbo.sync.runs import RunInfo
+        from atqbo.runs import RunInfo
         from atqbo.tools.mark_paid import mark_invoice_paid
 
         return mark_invoice_paid(

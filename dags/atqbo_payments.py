@@ -32,7 +32,8 @@ from __future__ import annotations
 
 from airflow.sdk import CronDataIntervalTimetable, task
 
-from atqbo.tools import forms
+from atqbo import forms
+from atqbo.dags import sync_dag
 
 FIELDS = forms.sync_run_fields(
     forms.whole_number(
@@ -47,14 +48,14 @@ FIELDS = forms.sync_run_fields(
 SCHEDULE = CronDataIntervalTimetable("0 * * * *", timezone="UTC")
 
 
-@forms.sync_dag("atqbo_payments", __doc__, SCHEDULE, ["payments"], FIELDS)
+@sync_dag("atqbo_payments", __doc__, SCHEDULE, ["payments"], FIELDS)
 def atqbo_payments():
     @task
     def start() -> dict:
         """Settings (with this run's overrides)."""
         from airflow.sdk import get_current_context
 
-        from atqbo.sync import runs
+        from atqbo import runs
 
         context = get_current_context()
         params = context["params"]
@@ -71,8 +72,8 @@ def atqbo_payments():
         from airflow.sdk import get_current_context
         from airflow.sdk.exceptions import AirflowSkipException
 
+        from atqbo.runs import RunInfo
         from atqbo.sync import payments
-        from atqbo.sync.runs import RunInfo
 
         info = RunInfo.from_xcom(run)
         if not payments.payment_sync_enabled(info):
@@ -83,24 +84,24 @@ def atqbo_payments():
     @task
     def apply(run: dict, scan: dict) -> list[dict]:
         """Mark paid in Autotask (or plan it, in a dry run); one report row per invoice."""
+        from atqbo.runs import RunInfo
         from atqbo.sync import payments
-        from atqbo.sync.runs import RunInfo
 
         return payments.apply_payments(RunInfo.from_xcom(run), scan)
 
     @task
     def report(run: dict, scan: dict, rows: list[dict]) -> bool:
         """Log the summary; email it when the run did anything."""
+        from atqbo.runs import RunInfo
         from atqbo.sync import payments
-        from atqbo.sync.runs import RunInfo
 
         return payments.report_payments(RunInfo.from_xcom(run), scan, rows)
 
     @task
     def advance_watermark(run: dict, scan: dict) -> str | None:
         """The next run reads QBO's changes from this run's read on (not in a dry run)."""
+        from atqbo.runs import RunInfo
         from atqbo.sync import payments
-        from atqbo.sync.runs import RunInfo
 
         return payments.advance_payment_watermark(RunInfo.from_xcom(run), scan)
 

@@ -48,8 +48,8 @@ from __future__ import annotations
 
 from airflow.sdk import task
 
+from atqbo.dags import tool_dag
 from atqbo.sync.invoice_tasks import invoice_sync_tasks
-from atqbo.tools.forms import tool_dag
 from atqbo.tools.invoices import PREVIEW_FIELDS
 
 

@@ -35,8 +35,9 @@ from __future__ import annotations
 
 from airflow.sdk import CronDataIntervalTimetable, task
 
+from atqbo import forms
+from atqbo.dags import sync_dag
 from atqbo.sync.purchase_order_tasks import purchase_order_sync_tasks
-from atqbo.tools import forms
 
 FIELDS = forms.sync_run_fields(
     forms.whole_number(
@@ -50,7 +51,7 @@ FIELDS = forms.sync_run_fields(
 SCHEDULE = CronDataIntervalTimetable("*/15 * * * *", timezone="UTC")
 
 
-@forms.sync_dag("atqbo_purchase_orders", __doc__, SCHEDULE, ["purchase-orders"], FIELDS)
+@sync_dag("atqbo_purchase_orders", __doc__, SCHEDULE, ["purchase-orders"], FIELDS)
 def atqbo_purchase_orders():
     @task
     def start(params: dict | None = None) -> dict:
@@ -58,8 +59,8 @@ def atqbo_purchase_orders():
         from airflow.sdk import get_current_context
         from airflow.sdk.exceptions import AirflowSkipException
 
+        from atqbo.runs import start_run
         from atqbo.sync.purchase_orders import PO_SYNC_PAUSED
-        from atqbo.sync.runs import start_run
 
         params = params or {}
         run = start_run(

@@ -46,7 +46,8 @@ from __future__ import annotations
 
 from airflow.sdk import CronTriggerTimetable, task
 
-from atqbo.tools import forms
+from atqbo import forms
+from atqbo.dags import sync_dag
 
 FIELDS = (
     forms.whole_number("window_days", "Compare the documents sent in this many days before now.", 30, 1, 3650),
@@ -55,15 +56,15 @@ FIELDS = (
 SCHEDULE = CronTriggerTimetable("0 6 * * *", timezone="UTC")
 
 
-@forms.sync_dag("atqbo_reconcile", __doc__, SCHEDULE, ["reconciliation"], FIELDS)
+@sync_dag("atqbo_reconcile", __doc__, SCHEDULE, ["reconciliation"], FIELDS)
 def atqbo_reconcile():
     @task
     def start() -> dict:
         """Check the form and the settings; the window is the last ``window_days`` days."""
         from airflow.sdk import get_current_context
 
-        from atqbo.sync.runs import start_tool_run
-        from atqbo.tools.forms import read_form
+        from atqbo.forms import read_form
+        from atqbo.runs import start_tool_run
 
         context = get_current_context()
         values = read_form(context["params"], FIELDS)
@@ -74,7 +75,7 @@ def atqbo_reconcile():
     @task
     def read(run: dict) -> dict:
         """Both sides of every document in the window, read in bulk and staged (no writes to either system)."""
-        from atqbo.sync.runs import RunInfo
+        from atqbo.runs import RunInfo
         from atqbo.tools.reconcile import read_documents
 
         return read_documents(RunInfo.from_xcom(run))
@@ -82,7 +83,7 @@ def atqbo_reconcile():
     @task
     def report(run: dict, counts: dict) -> dict:
         """Compare, then log and email the report with the CSV of every document checked."""
-        from atqbo.sync.runs import RunInfo
+        from atqbo.runs import RunInfo
         from atqbo.tools.reconcile import report_reconciliation
 
         return report_reconciliation(RunInfo.from_xcom(run))

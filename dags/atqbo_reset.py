@@ -46,7 +46,7 @@ from datetime import UTC
 
 from airflow.sdk import task
 
-from atqbo.tools.forms import tool_dag
+from atqbo.dags import tool_dag
 
 
 @tool_dag("atqbo_reset", __doc__)
@@ -56,7 +56,7 @@ def atqbo_reset():
         """Read the settings (where the state database is)."""
         from airflow.sdk import get_current_context
 
-        from atqbo.sync.runs import start_tool_run
+        from atqbo.runs import start_tool_run
 
         run = start_tool_run(get_current_context())
         run.ledger().create_schema()
@@ -67,7 +67,8 @@ def atqbo_reset():
         """Clear stale locks and in-progress records; keep a live run's; report each."""
         from datetime import datetime
 
-        from atqbo.sync.runs import RunInfo, lock_owner_active
+        from atqbo.locks import lock_owner_active
+        from atqbo.runs import RunInfo
         from atqbo.tools.reset import build_reset_report, reset_stuck_sync
 
         info = RunInfo.from_xcom(run)

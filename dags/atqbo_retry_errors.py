@@ -50,8 +50,8 @@ from __future__ import annotations
 
 from airflow.sdk import task
 
+from atqbo.dags import tool_dag
 from atqbo.tools.errors import RETRY_FIELDS
-from atqbo.tools.forms import tool_dag
 
 
 @tool_dag("atqbo_retry_errors", __doc__, RETRY_FIELDS)
@@ -61,9 +61,9 @@ def atqbo_retry_errors():
         """Read the form and the settings; write the open error-log entries matching the filters to the log."""
         from airflow.sdk import get_current_context
 
-        from atqbo.sync.runs import start_tool_run
+        from atqbo.forms import read_form
+        from atqbo.runs import start_tool_run
         from atqbo.tools.errors import describe_filters, format_entries, select_entries
-        from atqbo.tools.forms import read_form
 
         form = read_form(params, RETRY_FIELDS)
         run = start_tool_run(get_current_context())
@@ -79,7 +79,7 @@ def atqbo_retry_errors():
         """Re-queue the records asked for (entry, ledger status, Autotask marker); report the log."""
         from datetime import date
 
-        from atqbo.sync.runs import RunInfo
+        from atqbo.runs import RunInfo
         from atqbo.tools.errors import (
             build_error_log_report,
             describe_filters,

@@ -50,8 +50,8 @@ from __future__ import annotations
 
 from airflow.sdk import task
 
+from atqbo.dags import tool_dag
 from atqbo.sync.purchase_order_tasks import purchase_order_sync_tasks
-from atqbo.tools.forms import tool_dag
 from atqbo.tools.purchase_orders import SYNC_PO_FIELDS
 
 
@@ -62,8 +62,8 @@ def atqbo_sync_po():
         """Read the form and the settings (the PO sync's to-do settings are required, PO-08)."""
         from airflow.sdk import get_current_context
 
-        from atqbo.sync.runs import start_tool_run
-        from atqbo.tools.forms import read_form
+        from atqbo.forms import read_form
+        from atqbo.runs import start_tool_run
         from atqbo.tools.purchase_orders import REPORT_TITLE
 
         form = read_form(params, SYNC_PO_FIELDS)

@@ -73,19 +73,19 @@ class Tenant:
 
     def qbo_invoices(self) -> dict[int, dict]:
         """atqbo's live invoices in QBO, by Autotask id (their PrivateNote)."""
-        from atqbo.transform.invoices import autotask_id_in_note
+        from atqbo.qbo_docs import INVOICE_NOTE
 
         out: dict[int, dict] = {}
         for inv in self.sb.state()["qbo"].get("Invoice", []):
-            autotask_id = autotask_id_in_note(inv.get("PrivateNote"))
+            autotask_id = INVOICE_NOTE.autotask_id(inv.get("PrivateNote"))
             if autotask_id is not None:
                 out[autotask_id] = inv
         return out
 
     def bills(self) -> dict[int, dict]:
-        from atqbo.sync.purchase_orders import po_id_in_note
+        from atqbo.qbo_docs import BILL_NOTE
 
-        return {po_id_in_note(b.get("PrivateNote")): b for b in self.sb.state()["qbo"].get("Bill", [])}
+        return {BILL_NOTE.autotask_id(b.get("PrivateNote")): b for b in self.sb.state()["qbo"].get("Bill", [])}
 
     def writes(self) -> list[dict]:
         """Requests that change data in Autotask or QBO (queries and token refreshes are reads)."""

@@ -286,8 +286,8 @@ def test_tool08_bad_form_input_is_refused_by_the_trigger_form_and_nothing_is_wri
     ],
 )
 def test_tool08_the_first_task_names_the_bad_field_of_a_hand_written_conf(params, field):
+    from atqbo.forms import FormError, read_form
     from atqbo.tools.errors import RETRY_FIELDS
-    from atqbo.tools.forms import FormError, read_form
 
     with pytest.raises(FormError) as err:
         read_form(params, RETRY_FIELDS)
@@ -299,8 +299,8 @@ def test_tool08_the_first_task_names_the_bad_field_of_a_hand_written_conf(params
 
 def test_tool09_clears_what_dead_runs_left_keeps_what_live_runs_hold_and_says_which(tenant, live_run):
     from atqbo.ledger import to_ts, utcnow
+    from atqbo.locks import INVOICE_SYNC_LOCK, SYNC_LOCK_TTL_S
     from atqbo.sync.purchase_orders import PO_SYNC_LOCK
-    from atqbo.sync.runs import INVOICE_SYNC_LOCK, SYNC_LOCK_TTL_S
 
     ledger = tenant.ledger()
     dead = "atqbo_invoices/scheduled__2026-03-02T11:45:00+00:00"  # no such run in Airflow: killed and gone
@@ -378,7 +378,7 @@ def test_tool09_with_nothing_stuck_says_so(tenant):
 def test_tool09_refuses_to_clear_anything_when_airflow_cannot_say_which_runs_are_live(tenant):
     """Outside a task (no Airflow to ask), every run looks dead: the reset must not believe that."""
     from atqbo.ledger import utcnow
-    from atqbo.sync.runs import INVOICE_SYNC_LOCK, lock_owner_active
+    from atqbo.locks import INVOICE_SYNC_LOCK, lock_owner_active
     from atqbo.tools.reset import ResetRefused, reset_stuck_sync
 
     ledger = tenant.ledger()

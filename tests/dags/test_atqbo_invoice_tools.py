@@ -280,7 +280,7 @@ def test_tool03_bad_form_input_is_rejected_by_the_trigger_form(tenant, conf):
 
 def test_tool03_input_the_schema_cannot_judge_fails_the_first_task_naming_the_field(tenant, capfd):
     """A conf posted by the REST API (read_form), and a numbering the marker mode cannot use."""
-    from atqbo.tools.forms import FormError, read_form
+    from atqbo.forms import FormError, read_form
     from atqbo.tools.invoices import PREVIEW_FIELDS
 
     with pytest.raises(FormError, match=r"max_age_days: '12 days' is not a whole number"):
@@ -389,7 +389,7 @@ def test_tool04_a_failed_run_gives_back_only_its_own_lock_and_says_why(tenant):
     """QBO disconnected: atqbo_invoices (its DAG's failure callback) and sync now (the callback on
     its work tasks) fail at load, give back their lock and alert report_to once, with the error for
     sync now; the callback never releases another run's lock."""
-    from atqbo.sync.runs import on_sync_failure
+    from atqbo.dags import on_sync_failure
 
     tenant.sb.seed({"qbo": {"oauth": {"revoke": True}}})
     dagrun = tenant.run("atqbo_invoices", expect="failed")
@@ -428,7 +428,7 @@ def test_tool04_bad_form_input_is_rejected_by_the_trigger_form(tenant, conf):
 
 
 def test_tool04_read_form_names_the_bad_address():
-    from atqbo.tools.forms import FormError, read_form
+    from atqbo.forms import FormError, read_form
     from atqbo.tools.invoices import SYNC_NOW_FIELDS
 
     with pytest.raises(FormError, match=r"email: 'ap@msp' is not an email address"):
@@ -602,7 +602,7 @@ def test_tool05_bad_form_input_is_rejected_by_the_trigger_form(tenant, conf):
 
 
 def test_tool05_read_form_names_every_bad_field():
-    from atqbo.tools.forms import FormError, read_form
+    from atqbo.forms import FormError, read_form
     from atqbo.tools.invoices import COPY_FIELDS
 
     with pytest.raises(FormError) as err:

@@ -345,8 +345,8 @@ def test_tool02_an_item_created_in_qbo_meanwhile_is_adopted_not_duplicated(tenan
     300 ms; a bookkeeper creates one of the missing items right after the copy has looked the names up
     again, before its batch is served. QBO answers that name with 6240 and the copy adopts the item."""
     from atqbo.ledger import Ledger
+    from atqbo.runs import RunInfo
     from atqbo.settings import Settings
-    from atqbo.sync.runs import RunInfo
     from atqbo.tools.items import (
         STAGE_COPY,
         copy_missing_items,

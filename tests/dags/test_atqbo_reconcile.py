@@ -298,7 +298,7 @@ def test_bey04_every_drift_is_reported_exactly_with_both_values_and_the_fix(tena
 def test_bey04_runs_daily_at_six_utc_without_catchup_and_alerts_on_failure(airflow_db):
     from airflow.sdk import CronTriggerTimetable
 
-    from atqbo.sync.runs import DEFAULT_ARGS, on_sync_failure
+    from atqbo.dags import DEFAULT_ARGS, on_sync_failure
 
     dag = load_dag("atqbo_reconcile")
     assert isinstance(dag.timetable, CronTriggerTimetable)

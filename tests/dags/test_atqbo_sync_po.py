@@ -204,7 +204,7 @@ def test_tool07_bad_form_input_is_refused_by_the_trigger_form_and_nothing_runs(t
 )
 def test_tool07_the_first_task_names_the_bad_field_of_a_hand_written_conf(params, field):
     """What a REST API or CLI conf can carry past the form: the start task refuses it before any call."""
-    from atqbo.tools.forms import FormError, read_form
+    from atqbo.forms import FormError, read_form
     from atqbo.tools.purchase_orders import SYNC_PO_FIELDS
 
     with pytest.raises(FormError) as err:

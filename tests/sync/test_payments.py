@@ -8,10 +8,10 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
+from atqbo.runs import RunInfo
 from atqbo.settings import Settings
 from atqbo.sync import payments
 from atqbo.sync.payments import APPLIED, DELETED, VOIDED, PaymentEvent
-from atqbo.sync.runs import RunInfo
 from tests.sync import payment_support as ps
 
 AT_1, AT_2, AT_3, AT_4 = 29686101, 29686102, 29686103, 29686104

@@ -11,9 +11,9 @@ from decimal import Decimal
 import pytest
 
 from atqbo.exceptions import AtqboConfigError
+from atqbo.runs import RunInfo
 from atqbo.settings import Settings
 from atqbo.sync import purchase_orders as po
-from atqbo.sync.runs import RunInfo
 from tests.sync import po_support as ps
 
 # -- pure rules ------------------------------------------------------------------------------------------
@@ -96,13 +96,6 @@ def test_po04_autotask_numbering_puts_the_po_id_in_docnumber_and_po06_the_curren
 def test_po07_the_write_back_number_is_the_docnumber_else_the_bill_id():
     assert po.bill_number({"Id": "1042"}) == "1042"
     assert po.bill_number({"Id": "1042", "DocNumber": "29686003"}) == "29686003"
-
-
-def test_bey01_only_atqbo_notes_name_a_po():
-    assert po.po_id_in_note(po.private_note(29686003)) == 29686003
-    assert po.po_id_in_note("Autotask PO 123") == 123
-    assert po.po_id_in_note("Autotask PO 1234 - sent by atqbo") != 123
-    assert po.po_id_in_note("Autotask invoice 123") is None and po.po_id_in_note(None) is None
 
 
 def test_po08_a_failure_is_its_po_and_its_message():

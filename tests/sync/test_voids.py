@@ -7,9 +7,9 @@ from datetime import timedelta
 
 import pytest
 
+from atqbo.runs import RunInfo
 from atqbo.settings import Settings
 from atqbo.sync import voids
-from atqbo.sync.runs import RunInfo
 from tests.sync import void_support as vs
 
 AT_LEDGER, AT_NOTE, AT_OTHER, AT_NOT_VOIDED = 29684101, 29684102, 29684103, 29684104
@@ -83,16 +83,6 @@ def seed_mixed_books(sandbox, ledger) -> None:
 
 
 # -- pure helpers ---------------------------------------------------------------------------------
-
-
-def test_void01_private_note_matches_the_id_exactly():
-    assert voids.autotask_id_in_note("Autotask invoice 123 (INV-1)") == 123
-    assert voids.autotask_id_in_note("Autotask invoice 123") == 123
-    assert voids.autotask_id_in_note("Voided - Autotask invoice 123 (INV-1)") == 123
-    assert voids.autotask_id_in_note("Autotask invoice 1234") != 123
-    assert voids.autotask_id_in_note("see Autotask invoice 123") is None
-    assert voids.autotask_id_in_note("Voided") is None
-    assert voids.autotask_id_in_note(None) is None
 
 
 def test_void01_invoice_dates_are_queried_in_clusters():

@@ -7,9 +7,9 @@ from datetime import date
 
 import pytest
 
+from atqbo import forms
 from atqbo.exceptions import AtqboConfigError
-from atqbo.tools import forms
-from atqbo.tools.forms import FormError, form_params, read_form
+from atqbo.forms import FormError, form_params, read_form
 
 FIELDS = (
     forms.autotask_id("autotask_invoice_id", "The Autotask invoice's id"),

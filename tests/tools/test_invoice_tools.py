@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import pytest
 
+from atqbo.forms import FormError
+from atqbo.locks import INVOICE_SYNC_LOCK, SyncBusy
+from atqbo.runs import RunInfo
 from atqbo.settings import Settings
 from atqbo.sync.invoices import (
     InvoiceScope,
@@ -15,8 +18,6 @@ from atqbo.sync.invoices import (
     matched_reason,
     staged_scope,
 )
-from atqbo.sync.runs import INVOICE_SYNC_LOCK, RunInfo, SyncBusy
-from atqbo.tools.forms import FormError
 from atqbo.tools.invoices import (
     NUMBERING_CHOICES,
     check_invoice_to_copy,
@@ -96,9 +97,9 @@ def test_tool04_begin_takes_the_lock_and_stages_the_scope(ledger):
 
 
 def test_tool04_begin_refuses_while_another_run_holds_the_lock_and_stages_nothing(ledger, monkeypatch):
-    from atqbo.sync import runs
+    from atqbo import locks
 
-    monkeypatch.setattr(runs, "airflow_run_active", lambda dag_id, run_id: True)
+    monkeypatch.setattr(locks, "airflow_run_active", lambda dag_id, run_id: True)
     begin_invoice_run(_run("atqbo_invoices", "scheduled__1"), ledger)
     mine = _run()
     with pytest.raises(SyncBusy, match="atqbo_invoices run 'scheduled__1' is in progress"):
@@ -108,9 +109,9 @@ def test_tool04_begin_refuses_while_another_run_holds_the_lock_and_stages_nothin
 
 
 def test_tool03_a_dry_run_takes_no_lock_so_a_preview_runs_beside_a_sync(ledger, monkeypatch):
-    from atqbo.sync import runs
+    from atqbo import locks
 
-    monkeypatch.setattr(runs, "airflow_run_active", lambda dag_id, run_id: True)
+    monkeypatch.setattr(locks, "airflow_run_active", lambda dag_id, run_id: True)
     begin_invoice_run(_run("atqbo_invoices", "scheduled__1"), ledger)
     preview = _run("atqbo_preview_invoices", dry_run=True)
     begin_invoice_run(preview, ledger, InvoiceScope(tool="preview"))

@@ -10,8 +10,8 @@ import io
 import pytest
 
 from atqbo.exceptions import AtqboConfigError
+from atqbo.forms import FormError, read_form
 from atqbo.settings import Settings
-from atqbo.tools.forms import FormError, read_form
 from atqbo.tools.items import (
     COMPARISON_COLUMNS,
     FIELDS,

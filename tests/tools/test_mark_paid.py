@@ -9,8 +9,8 @@ from decimal import Decimal
 import pytest
 
 from atqbo.exceptions import AtqboConfigError
+from atqbo.forms import FormError
 from atqbo.tools import mark_paid as mp
-from atqbo.tools.forms import FormError
 
 INVOICE = {
     "id": 29684012,

@@ -952,6 +952,32 @@ class AutotaskHook(BaseHook):
         )
         return (answer or {}).get("item")
 
+    def query_in(
+        self,
+        entity: str,
+        field: str,
+        values: Iterable[Any],
+        filters: Filter | Iterable[Filter] | None = None,
+        include_fields: Iterable[str] | None = None,
+        chunk_size: int = MAX_IN_VALUES,
+    ) -> list[dict[str, Any]]:
+        """Every record whose ``field`` is one of ``values`` (and matching ``filters``), with
+        ``field in [...]`` queries of at most 500 values; none for no values.
+
+        500 because Autotask limits a query to 500 OR conditions, which an ``in`` list becomes (and
+        500 ids fill exactly one page). Duplicate values are asked for once.
+        """
+        if not 1 <= chunk_size <= MAX_IN_VALUES:
+            raise ValueError(f"chunk_size must be between 1 and {MAX_IN_VALUES}, got {chunk_size}")
+        unique = list(dict.fromkeys(values))
+        extra = [filters] if isinstance(filters, dict) else list(filters or [])
+        fields = list(include_fields) if include_fields is not None else None
+        records: list[dict[str, Any]] = []
+        for start in range(0, len(unique), chunk_size):
+            chunk = unique[start : start + chunk_size]
+            records.extend(self.query(entity, [in_(field, chunk), *extra], fields))
+        return records
+
     def get_many(
         self,
         entity: str,
@@ -959,21 +985,9 @@ class AutotaskHook(BaseHook):
         chunk_size: int = MAX_IN_VALUES,
         include_fields: Iterable[str] | None = None,
     ) -> list[dict[str, Any]]:
-        """Records for many ids with ``id in [...]`` queries, at most 500 ids per query.
-
-        500 because a page holds at most 500 records (so each chunk is exactly one request) and
-        Autotask limits a query to 500 OR conditions, which an ``in`` list becomes. Missing ids are
-        simply absent from the result; duplicates are asked for once.
-        """
-        if not 1 <= chunk_size <= MAX_IN_VALUES:
-            raise ValueError(f"chunk_size must be between 1 and {MAX_IN_VALUES}, got {chunk_size}")
-        unique = list(dict.fromkeys(int(i) for i in ids))
-        fields = list(include_fields) if include_fields is not None else None
-        records: list[dict[str, Any]] = []
-        for start in range(0, len(unique), chunk_size):
-            chunk = unique[start : start + chunk_size]
-            records.extend(self.query(entity, [in_("id", chunk)], fields))
-        return records
+        """Records for many ids (``id in [...]`` queries of at most 500, see :meth:`query_in`).
+        Missing ids are simply absent from the result."""
+        return self.query_in(entity, "id", (int(i) for i in ids), include_fields=include_fields, chunk_size=chunk_size)
 
     # -- writes -------------------------------------------------------------------------------------
 

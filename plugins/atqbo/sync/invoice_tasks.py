@@ -24,8 +24,8 @@ from airflow.sdk import task
 def extract(run: dict) -> dict:
     """The run's Autotask invoices (the window's unsynced ones, or the ids asked for) and what
     they reference, in bulk, staged in the state database."""
+    from atqbo.runs import RunInfo
     from atqbo.sync.invoices import extract_invoices
-    from atqbo.sync.runs import RunInfo
 
     info = RunInfo.from_xcom(run)
     return extract_invoices(info, info.autotask(), info.ledger())
@@ -34,8 +34,8 @@ def extract(run: dict) -> dict:
 @task
 def transform(run: dict, extracted: dict) -> dict:
     """Plan every invoice: send, skip or error, with every INV rule applied."""
+    from atqbo.runs import RunInfo
     from atqbo.sync.invoices import plan_invoice_run
-    from atqbo.sync.runs import RunInfo
 
     info = RunInfo.from_xcom(run)
     return plan_invoice_run(info, info.ledger())
@@ -45,8 +45,8 @@ def transform(run: dict, extracted: dict) -> dict:
 def load(run: dict, planned: dict) -> dict:
     """Adopt what QBO already has (unless Overwrite asks for a second copy), create the rest:
     customers, items, invoices by batch. A dry run only looks."""
+    from atqbo.runs import RunInfo
     from atqbo.sync.invoices import load_invoices
-    from atqbo.sync.runs import RunInfo
 
     info = RunInfo.from_xcom(run)
     ledger = info.ledger()
@@ -56,8 +56,8 @@ def load(run: dict, planned: dict) -> dict:
 @task
 def write_back(run: dict, loaded: dict) -> dict:
     """Write the marker (and QBO's number) back to each Autotask invoice; a dry run writes nothing."""
+    from atqbo.runs import RunInfo
     from atqbo.sync.invoices import write_back_markers
-    from atqbo.sync.runs import RunInfo
 
     info = RunInfo.from_xcom(run)
     return write_back_markers(info, info.autotask(), info.ledger())
@@ -66,8 +66,8 @@ def write_back(run: dict, loaded: dict) -> dict:
 @task
 def report(run: dict, written: dict) -> dict:
     """Email and log what the run did (INV-21), then give back the invoice sync lock."""
+    from atqbo.runs import RunInfo
     from atqbo.sync.invoices import report_invoice_run
-    from atqbo.sync.runs import RunInfo
 
     info = RunInfo.from_xcom(run)
     return report_invoice_run(info, info.ledger())

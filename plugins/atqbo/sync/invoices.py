@@ -42,6 +42,7 @@ from typing import Any
 from atqbo.exceptions import AtqboConfigError
 from atqbo.hooks.autotask import AutotaskError, AutotaskHook, eq, gte, in_, lte, not_exist
 from atqbo.hooks.qbo import (
+    MAX_BATCH_ITEMS,
     QboDuplicateDocNumber,
     QboFault,
     QboObjectNotFound,
@@ -50,11 +51,12 @@ from atqbo.hooks.qbo import (
     quote,
 )
 from atqbo.ledger import Ledger
+from atqbo.locks import hold_sync_lock, release_sync_lock
 from atqbo.money import cents_text
 from atqbo.notify import ReportRow, RunReport
+from atqbo.qbo_names import chunks, create_names, find_names
+from atqbo.runs import RunInfo
 from atqbo.settings import Settings
-from atqbo.sync.qbo_names import QBO_BATCH_SIZE, chunks, create_names, find_names
-from atqbo.sync.runs import RunInfo, hold_sync_lock, release_sync_lock
 from atqbo.transform.invoices import (
     GENERIC_ITEM_NAME,
     TAX_ITEM_NAME,
@@ -755,7 +757,7 @@ def _create_invoices(
             gen += 1
         generation[plan.autotask_id] = gen
 
-    for chunk in chunks(sorted(by_id), QBO_BATCH_SIZE):
+    for chunk in chunks(sorted(by_id), MAX_BATCH_ITEMS):
         for autotask_id in chunk:
             plan = by_id[autotask_id]
             ledger.record_intent(

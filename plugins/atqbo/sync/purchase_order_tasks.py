@@ -25,8 +25,8 @@ from airflow.sdk import task
 def extract(started: dict) -> dict:
     """The eligible POs of the window (or the ids asked for), their items, vendors, products and
     currencies, staged in the ledger."""
+    from atqbo.runs import RunInfo
     from atqbo.sync.purchase_orders import extract_purchase_orders
-    from atqbo.sync.runs import RunInfo
 
     info = RunInfo.from_xcom(started["run"])
     return extract_purchase_orders(info, info.autotask(), info.ledger(), autotask_ids=started.get("autotask_ids"))
@@ -35,8 +35,8 @@ def extract(started: dict) -> dict:
 @task
 def load(started: dict, extracted: dict) -> dict:
     """Adopt what QBO already has, check every PO, create vendors, items and bills."""
+    from atqbo.runs import RunInfo
     from atqbo.sync.purchase_orders import load_purchase_orders
-    from atqbo.sync.runs import RunInfo
 
     info = RunInfo.from_xcom(started["run"])
     ledger = info.ledger()
@@ -46,8 +46,8 @@ def load(started: dict, extracted: dict) -> dict:
 @task
 def write_back(started: dict, loaded: dict) -> dict:
     """External PO Number = the bill's number (or ERROR); a to-do for every failure."""
+    from atqbo.runs import RunInfo
     from atqbo.sync.purchase_orders import write_back_purchase_orders
-    from atqbo.sync.runs import RunInfo
 
     info = RunInfo.from_xcom(started["run"])
     return write_back_purchase_orders(info, info.autotask(), info.ledger())
@@ -56,8 +56,8 @@ def write_back(started: dict, loaded: dict) -> dict:
 @task
 def report(started: dict, written: dict) -> dict:
     """Email and log what the run did."""
+    from atqbo.runs import RunInfo
     from atqbo.sync.purchase_orders import REPORT_TITLE, report_purchase_orders
-    from atqbo.sync.runs import RunInfo
 
     info = RunInfo.from_xcom(started["run"])
     return report_purchase_orders(

@@ -77,6 +77,8 @@ from atqbo.hooks.autotask import (
     not_exist,
 )
 from atqbo.hooks.qbo import (
+    MAX_BATCH_ITEMS,
+    MAX_IN_VALUES,
     QboFault,
     QboObjectNotFound,
     QuickBooksOnlineHook,
@@ -85,11 +87,12 @@ from atqbo.hooks.qbo import (
     where_in,
 )
 from atqbo.ledger import Ledger
+from atqbo.locks import SyncBusy, hold_sync_lock, release_sync_lock
 from atqbo.money import as_decimal, json_number, to_cents
 from atqbo.notify import ReportRow, RunReport, create_local_todo
+from atqbo.qbo_names import chunks, create_names, find_names
+from atqbo.runs import RunInfo
 from atqbo.settings import VARIABLE_NAME
-from atqbo.sync.qbo_names import QBO_BATCH_SIZE, QBO_IN_CHUNK, chunks, create_names, find_names
-from atqbo.sync.runs import RunInfo, SyncBusy, hold_sync_lock, release_sync_lock
 from atqbo.transform.invoices import MAX_DISPLAY_NAME, MAX_ITEM_NAME, company_address, qbo_name
 
 log = logging.getLogger(__name__)
@@ -664,7 +667,7 @@ class _BillRun:
         by_note = find_atqbo_bills(self.qbo, min(po.created for po in orders) - BILL_LOOKUP_SLACK)
         numbers = sorted({n for n in externals.values() if n})
         by_number: dict[str, dict[str, Any]] = {}
-        for chunk in chunks(numbers, QBO_IN_CHUNK):
+        for chunk in chunks(numbers, MAX_IN_VALUES):
             for bill in self.qbo.query_all("Bill", where=[where_in("DocNumber", chunk)], order_by="Id"):
                 by_number.setdefault(str(bill.get("DocNumber")), bill)
         for po in orders:
@@ -1016,7 +1019,7 @@ class _BillRun:
         error (the lookup QBO does not do for bills)."""
         numbers = {bill_doc_number(po, "autotask"): po for po in orders}
         taken: dict[str, list[dict[str, Any]]] = {}
-        for chunk in chunks(sorted(n for n in numbers if n), QBO_IN_CHUNK):
+        for chunk in chunks(sorted(n for n in numbers if n), MAX_IN_VALUES):
             for bill in self.qbo.query_all("Bill", where=[where_in("DocNumber", chunk)], order_by="Id"):
                 taken.setdefault(str(bill.get("DocNumber")), []).append(bill)
         for number, po in numbers.items():
@@ -1133,7 +1136,7 @@ class _BillRun:
             # after a refusal it is a new attempt, else QBO would replay the refusal.
             tries = int(record.get("attempts") or 0)
             attempt[po.autotask_id] = tries if record.get("status") == "IN_PROGRESS" else tries + 1
-        for chunk in chunks(sorted(by_id), QBO_BATCH_SIZE):
+        for chunk in chunks(sorted(by_id), MAX_BATCH_ITEMS):
             requestid = bill_batch_requestid({a: (generation[a], attempt[a]) for a in chunk})
             for autotask_id in chunk:
                 self.ledger.record_intent(

@@ -55,7 +55,7 @@ from atqbo.hooks.qbo import (
 )
 from atqbo.ledger import Ledger
 from atqbo.notify import ReportRow, RunReport
-from atqbo.sync.runs import RunInfo
+from atqbo.runs import RunInfo
 from atqbo.transform.invoices import PRIVATE_NOTE_PREFIX, autotask_id_in_note
 
 log = logging.getLogger(__name__)

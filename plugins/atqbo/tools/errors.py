@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from typing import TYPE_CHECKING, Any
 
-from atqbo.tools import forms
+from atqbo import forms
 
 if TYPE_CHECKING:
     from atqbo.hooks.autotask import AutotaskHook

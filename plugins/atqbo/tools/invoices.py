@@ -19,10 +19,10 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
+from atqbo import forms
+from atqbo.forms import FormError
+from atqbo.runs import RunInfo
 from atqbo.settings import Settings
-from atqbo.sync.runs import RunInfo
-from atqbo.tools import forms
-from atqbo.tools.forms import FormError
 
 log = logging.getLogger(__name__)
 
@@ -152,9 +152,9 @@ def _qbo_name(number: Any, qbo_id: Any) -> str:
 
 def start_preview(context: dict[str, Any], params: Mapping[str, Any] | None) -> RunInfo:
     """TOOL-03: the form, then a dry run's settings (numbering override) and window (max age)."""
+    from atqbo.runs import start_tool_run
     from atqbo.settings import load_settings
     from atqbo.sync.invoices import InvoiceScope, begin_invoice_run
-    from atqbo.sync.runs import start_tool_run
 
     form = forms.read_form(params, PREVIEW_FIELDS)
     settings = load_settings()
@@ -183,9 +183,9 @@ def start_preview(context: dict[str, Any], params: Mapping[str, Any] | None) -> 
 
 def start_sync_now(context: dict[str, Any], params: Mapping[str, Any] | None) -> RunInfo:
     """TOOL-04: the form, the look-back window up to now, the alternate recipients, the lock."""
+    from atqbo.runs import start_tool_run
     from atqbo.settings import load_settings
     from atqbo.sync.invoices import InvoiceScope, begin_invoice_run
-    from atqbo.sync.runs import start_tool_run
 
     form = forms.read_form(params, SYNC_NOW_FIELDS)
     lookback = load_settings().invoice_lookback_days
@@ -202,8 +202,8 @@ def start_sync_now(context: dict[str, Any], params: Mapping[str, Any] | None) ->
 def start_copy(context: dict[str, Any], params: Mapping[str, Any] | None) -> RunInfo:
     """TOOL-05: the form, the invoice checked in Autotask (exists, not voided), then the lock."""
     from atqbo.hooks.autotask import AutotaskNotFoundError
+    from atqbo.runs import start_tool_run
     from atqbo.sync.invoices import InvoiceScope, begin_invoice_run
-    from atqbo.sync.runs import start_tool_run
 
     form = forms.read_form(params, COPY_FIELDS)
     autotask_id = form["autotask_invoice_id"]

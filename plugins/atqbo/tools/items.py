@@ -31,13 +31,13 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Literal
 
 from atqbo.exceptions import AtqboConfigError
+from atqbo.forms import choice, emails
 from atqbo.hooks.autotask import eq
 from atqbo.money import as_decimal, unit_price_text
 from atqbo.notify import ReportRow, RunReport, csv_table
+from atqbo.qbo_names import create_names, find_names
 from atqbo.settings import VARIABLE_NAME, Settings
 from atqbo.sync.invoices import BILLING_CODE_FIELDS, account_id_by_name
-from atqbo.sync.qbo_names import create_names, find_names
-from atqbo.tools.forms import choice, emails
 from atqbo.transform.invoices import (
     TAX_ITEM_NAME,
     generic_item_name,
@@ -49,7 +49,7 @@ if TYPE_CHECKING:
     from atqbo.hooks.autotask import AutotaskHook
     from atqbo.hooks.qbo import QuickBooksOnlineHook
     from atqbo.ledger import Ledger
-    from atqbo.sync.runs import RunInfo
+    from atqbo.runs import RunInfo
 
 log = logging.getLogger(__name__)
 

@@ -25,17 +25,17 @@ from decimal import Decimal
 from typing import Any
 
 from atqbo.exceptions import AtqboConfigError
+from atqbo.forms import FormError
 from atqbo.hooks.autotask import AutotaskHook, AutotaskNotFoundError, AutotaskValidationError, eq
 from atqbo.hooks.qbo import QboObjectNotFound, QuickBooksOnlineHook
 from atqbo.ledger import Ledger
 from atqbo.money import money_text
 from atqbo.notify import ReportRow, RunReport
+from atqbo.runs import RunInfo
 from atqbo.sync.invoices import ENTITY as INVOICE_ENTITY
 from atqbo.sync.invoices import find_atqbo_invoices
 from atqbo.sync.payments import autotask_paid_on
-from atqbo.sync.runs import RunInfo
 from atqbo.sync.voids import is_voided_in_qbo, load_company_names
-from atqbo.tools.forms import FormError
 
 log = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ module stays light: the DAG file imports it when it is parsed.
 
 from __future__ import annotations
 
-from atqbo.tools import forms
+from atqbo import forms
 
 REPORT_TITLE = "atqbo sync one PO"
 

@@ -13,13 +13,11 @@ import hashlib
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from atqbo.hooks.qbo import QboDuplicateName, QboFault, QuickBooksOnlineHook, where_in
-
-QBO_BATCH_SIZE = 30  # QBO's cap on items per batch request
-QBO_IN_CHUNK = 100  # names per `IN (...)` query: keeps statements well under the URL/POST limits
+from atqbo.hooks.qbo import MAX_BATCH_ITEMS, QboDuplicateName, QboFault, QuickBooksOnlineHook
 
 
 def chunks(values: list[Any], size: int) -> Iterable[list[Any]]:
+    """``values`` in lists of ``size`` (the last one shorter)."""
     for i in range(0, len(values), size):
         yield values[i : i + size]
 
@@ -30,12 +28,9 @@ def find_names(
     """``entity`` records whose ``field`` is one of ``names``, by lower-cased name (the oldest first
     if QBO ever holds two)."""
     found: dict[str, dict[str, Any]] = {}
-    for chunk in chunks(sorted({n for n in names if n}), QBO_IN_CHUNK):
-        where = [where_in(field, chunk)]
-        if not active_only:
-            where.append("Active IN (true, false)")  # inactive names stay taken in QBO
-        for record in qbo.query_all(entity, where=where, order_by="Id"):
-            found.setdefault(str(record[field]).lower(), record)
+    where = None if active_only else "Active IN (true, false)"  # inactive names stay taken in QBO
+    for record in qbo.query_in(entity, field, sorted({n for n in names if n}), where=where, order_by="Id"):
+        found.setdefault(str(record[field]).lower(), record)
     return found
 
 
@@ -64,7 +59,7 @@ def create_names(
         return {n.lower(): {**payloads[n], "Id": "(new)", "Active": True, "planned": True} for n in names}, {}
     created: dict[str, dict[str, Any]] = {}
     faults: dict[str, str] = {}
-    for chunk in chunks(names, QBO_BATCH_SIZE):
+    for chunk in chunks(names, MAX_BATCH_ITEMS):
         batch = [{"bId": str(i), "operation": "create", entity: payloads[n]} for i, n in enumerate(chunk)]
         digest = hashlib.sha256("\n".join([run_id, *chunk]).encode()).hexdigest()[:16]
         results = qbo.batch(batch, requestid=f"atqbo-{entity.lower()}-{digest}")

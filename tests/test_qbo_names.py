@@ -1,4 +1,4 @@
-"""The name-list creates every sync and tool shares (atqbo.sync.qbo_names), against the sandbox over HTTP."""
+"""The name-list creates every sync and tool shares (atqbo.qbo_names), against the sandbox over HTTP."""
 
 from __future__ import annotations
 
@@ -37,7 +37,7 @@ def _service(name: str, income_account: str | None) -> dict:
 def test_bey01_a_refusal_fixed_before_the_next_run_is_not_replayed_by_qbo(qbo):
     """QBO answers a repeated requestid with its first answer: a later run must use a new one, or the
     item (vendor, customer) that was refused once would be refused forever."""
-    from atqbo.sync.qbo_names import create_names, find_names
+    from atqbo.qbo_names import create_names, find_names
 
     created, faults = create_names(
         qbo, "Item", "Name", {"Site Survey": _service("Site Survey", None)}, run_id="scheduled__1", dry_run=False
@@ -56,7 +56,7 @@ def test_bey01_a_refusal_fixed_before_the_next_run_is_not_replayed_by_qbo(qbo):
 
 
 def test_bey03_a_dry_run_creates_nothing_and_returns_the_plan(qbo):
-    from atqbo.sync.qbo_names import create_names, find_names
+    from atqbo.qbo_names import create_names, find_names
 
     payloads = {"Site Survey": _service("Site Survey", ACCOUNT_SERVICES_INCOME)}
     planned, faults = create_names(qbo, "Item", "Name", payloads, run_id="manual__1", dry_run=True)

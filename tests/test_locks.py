@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from atqbo.sync import runs
-from atqbo.sync.runs import INVOICE_SYNC_LOCK, RunInfo, SyncBusy, hold_sync_lock, release_sync_lock
+from atqbo import locks
+from atqbo.locks import INVOICE_SYNC_LOCK, SyncBusy, hold_sync_lock, release_sync_lock
+from atqbo.runs import RunInfo
 
 
 def _run(dag_id: str, run_id: str) -> RunInfo:
@@ -13,7 +14,7 @@ def _run(dag_id: str, run_id: str) -> RunInfo:
 
 
 def test_tool04_a_live_holder_keeps_the_lock_and_the_refusal_names_it(ledger, monkeypatch):
-    monkeypatch.setattr(runs, "airflow_run_active", lambda dag_id, run_id: True)
+    monkeypatch.setattr(locks, "airflow_run_active", lambda dag_id, run_id: True)
     scheduled, now = _run("atqbo_invoices", "scheduled__2026-11-21T07:30"), _run("atqbo_sync_now", "manual__1")
     hold_sync_lock(scheduled, ledger)
     with pytest.raises(SyncBusy) as err:
@@ -26,7 +27,7 @@ def test_tool04_a_live_holder_keeps_the_lock_and_the_refusal_names_it(ledger, mo
 
 
 def test_tool09_a_lock_whose_run_ended_without_releasing_it_is_taken_over(ledger, monkeypatch):
-    monkeypatch.setattr(runs, "airflow_run_active", lambda dag_id, run_id: False)  # failed, succeeded or deleted
+    monkeypatch.setattr(locks, "airflow_run_active", lambda dag_id, run_id: False)  # failed, succeeded or deleted
     hold_sync_lock(_run("atqbo_invoices", "killed"), ledger)
     hold_sync_lock(_run("atqbo_invoices", "next"), ledger)
     assert ledger.get_run_lock(INVOICE_SYNC_LOCK)["owner"] == "atqbo_invoices/next"
@@ -35,7 +36,7 @@ def test_tool09_a_lock_whose_run_ended_without_releasing_it_is_taken_over(ledger
 def test_when_airflow_cannot_be_asked_a_held_lock_is_never_taken_over(ledger):
     """Outside a task there is no Airflow to ask: the holder may still be creating invoices."""
     hold_sync_lock(_run("atqbo_invoices", "holder"), ledger)
-    with pytest.raises(runs.AirflowNotAsked, match="Airflow could not be asked whether atqbo_invoices run 'holder'"):
+    with pytest.raises(locks.AirflowNotAsked, match="Airflow could not be asked whether atqbo_invoices run 'holder'"):
         hold_sync_lock(_run("atqbo_sync_now", "manual__1"), ledger)
     assert ledger.get_run_lock(INVOICE_SYNC_LOCK)["owner"] == "atqbo_invoices/holder"
-    assert not runs.lock_owner_active("not-a-run-key")  # no run named: nothing to ask
+    assert not locks.lock_owner_active("not-a-run-key")  # no run named: nothing to ask

@@ -63,7 +63,7 @@ def tool_dag(dag_id: str, doc_md: str | None, fields: Iterable[Field] = ()) -> C
     import pendulum
     from airflow.sdk import dag
 
-    from atqbo.sync.runs import TOOL_DEFAULT_ARGS
+    from atqbo.dags import TOOL_DEFAULT_ARGS
 
     return dag(
         dag_id=dag_id,
@@ -87,7 +87,7 @@ def sync_dag(
     import pendulum
     from airflow.sdk import dag
 
-    from atqbo.sync.runs import DEFAULT_ARGS, on_sync_failure
+    from atqbo.dags import DEFAULT_ARGS, on_sync_failure
 
     return dag(
         dag_id=dag_id,

@@ -1,0 +1,187 @@
+"""atqbo's own documents in QuickBooks Online: how they are marked, found, read and told apart.
+
+Every invoice and bill atqbo creates carries a PrivateNote that starts ``Autotask invoice {id}`` or
+``Autotask PO {id}`` (``INVOICE_NOTE``, ``BILL_NOTE``). It is how atqbo, and a person, recognise
+them after a lost answer, a crash or a lost state database. QBO cannot filter on PrivateNote, so
+atqbo reads a range (invoices by date, bills by creation time) and parses the notes
+(``find_atqbo_invoices``, ``find_atqbo_bills``).
+
+The ledger knows which QBO document each Autotask record became: it decides first, the note after
+(``SentDocuments``, ``pick_document``). Current state is read in bulk (``read_current``); a document
+no query returns is confirmed deleted by a read (QBO's 610), never assumed deleted.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING, Any
+
+from atqbo.hooks.qbo import QboObjectNotFound, quote
+from atqbo.money import as_decimal
+
+if TYPE_CHECKING:
+    from atqbo.hooks.qbo import QuickBooksOnlineHook
+    from atqbo.ledger import Ledger
+
+log = logging.getLogger(__name__)
+
+# QBO keeps a voided transaction with zero amounts and "Voided - <the note it had>" as its note.
+VOIDED_NOTE_PREFIX = "Voided"
+_VOIDED_NOTE_SEPARATOR = "Voided - "
+
+
+@dataclass(frozen=True)
+class DocumentNote:
+    """The PrivateNote atqbo writes on the documents it creates for one kind of Autotask record."""
+
+    prefix: str  # "Autotask invoice", "Autotask PO"
+
+    def text(self, autotask_id: int, reference: str | None = None) -> str:
+        """``Autotask invoice 29684001 (INV-1001) - sent by atqbo``: what atqbo writes."""
+        return self.mark(autotask_id) + (f" ({reference})" if reference else "") + " - sent by atqbo"
+
+    def mark(self, autotask_id: int) -> str:
+        """``Autotask invoice 29684001``: the part of the note that identifies the record."""
+        return f"{self.prefix} {autotask_id}"
+
+    def autotask_id(self, private_note: str | None) -> int | None:
+        """The Autotask id in such a note, or None for any other note.
+
+        The id is every digit after the prefix, so ``Autotask invoice 123`` is invoice 123, never
+        12; a voided document's note has QBO's ``Voided - `` in front of atqbo's.
+        """
+        note = private_note or ""
+        if note.startswith(_VOIDED_NOTE_SEPARATOR):
+            note = note[len(_VOIDED_NOTE_SEPARATOR) :]
+        head = self.prefix + " "
+        if not note.startswith(head):
+            return None
+        rest = note[len(head) :]
+        digits = rest[: len(rest) - len(rest.lstrip("0123456789"))]
+        return int(digits) if digits else None
+
+
+INVOICE_NOTE = DocumentNote("Autotask invoice")
+BILL_NOTE = DocumentNote("Autotask PO")
+
+
+def is_voided(document: dict[str, Any]) -> bool:
+    """How QBO shows a voided invoice or payment: zeroed, its PrivateNote starting "Voided"."""
+    zeroed = as_decimal(document.get("TotalAmt")) == 0
+    return zeroed and str(document.get("PrivateNote") or "").startswith(VOIDED_NOTE_PREFIX)
+
+
+# -- finding atqbo's documents ---------------------------------------------------------------------
+
+
+def _by_note(documents: Iterable[dict[str, Any]], note: DocumentNote) -> dict[int, list[dict[str, Any]]]:
+    found: dict[int, list[dict[str, Any]]] = {}
+    for document in documents:
+        autotask_id = note.autotask_id(document.get("PrivateNote"))
+        if autotask_id is not None:
+            found.setdefault(autotask_id, []).append(document)
+    return found
+
+
+def find_atqbo_invoices(qbo: QuickBooksOnlineHook, first: date, last: date) -> dict[int, list[dict[str, Any]]]:
+    """atqbo's QBO invoices dated ``first`` to ``last``, by Autotask id, oldest first (an Overwrite
+    copy makes two). One paged query; the notes are matched here."""
+    where = [f"TxnDate >= {quote(first.isoformat())}", f"TxnDate <= {quote(last.isoformat())}"]
+    return _by_note(qbo.query_all("Invoice", where=where, order_by="Id"), INVOICE_NOTE)
+
+
+def find_atqbo_bills(qbo: QuickBooksOnlineHook, since: datetime) -> dict[int, list[dict[str, Any]]]:
+    """atqbo's QBO bills created since ``since``, by Autotask PO id, oldest first.
+
+    By creation time, not bill date: a bill atqbo made for a PO was created after the PO, whatever
+    date a QBO user gives it since.
+    """
+    stamp = since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return _by_note(qbo.query_all("Bill", where=[f"MetaData.CreateTime >= {quote(stamp)}"], order_by="Id"), BILL_NOTE)
+
+
+def pick_document(
+    copies: list[dict[str, Any]], recorded_qbo_id: str | None = None
+) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+    """Which of atqbo's QBO documents for one Autotask record (``copies``, oldest first) stands for
+    it: the one the ledger recorded, else the first one not voided, else the newest voided one.
+    Also returns the other documents not voided (duplicates, for a person to look at)."""
+    live = [c for c in copies if not is_voided(c)]
+    recorded = next((c for c in copies if recorded_qbo_id and str(c["Id"]) == str(recorded_qbo_id)), None)
+    chosen = recorded or (live[0] if live else (copies[-1] if copies else None))
+    others = [c for c in live if chosen is None or str(c["Id"]) != str(chosen["Id"])]
+    return chosen, others
+
+
+# -- reading current state -------------------------------------------------------------------------
+
+
+def read_or_none(qbo: QuickBooksOnlineHook, entity: str, qbo_id: str | int) -> dict[str, Any] | None:
+    """One QBO document by Id, or None when QBO says it does not exist (610: deleted)."""
+    try:
+        return qbo.read(entity, qbo_id)
+    except QboObjectNotFound:
+        return None
+
+
+def read_current(qbo: QuickBooksOnlineHook, entity: str, qbo_ids: Iterable[str | int]) -> dict[str, dict[str, Any]]:
+    """The current QBO documents by Id (``Id IN (...)`` queries); one the queries miss is read on its
+    own, and left out only when QBO says it is deleted (a query that misses it is not proof)."""
+    ids = list(dict.fromkeys(str(i) for i in qbo_ids))
+    found = qbo.get_many(entity, ids)
+    for qbo_id in ids:
+        if qbo_id in found:
+            continue
+        document = read_or_none(qbo, entity, qbo_id)
+        if document is None:
+            log.info("QBO %s Id=%s is deleted (610 on read)", entity, qbo_id)
+        else:
+            found[qbo_id] = document
+    return found
+
+
+# -- what the ledger says atqbo sent ---------------------------------------------------------------
+
+
+class SentDocuments:
+    """The ledger's SYNCED records of one entity: which QBO document each Autotask record became.
+
+    The ledger decides first: a QBO document the ledger recorded belongs to that record, and a
+    document whose note names a record the ledger sent as another document is not that record's.
+    """
+
+    def __init__(self, records: Iterable[dict[str, Any]]):
+        self.records = {int(r["autotask_id"]): r for r in records if r.get("qbo_id")}
+        self._by_qbo_id = {str(r["qbo_id"]): autotask_id for autotask_id, r in self.records.items()}
+
+    @classmethod
+    def load(cls, ledger: Ledger, entity: str) -> SentDocuments:
+        return cls(ledger.list_sync_records(entity=entity, status="SYNCED"))
+
+    def qbo_id(self, autotask_id: int) -> str | None:
+        record = self.records.get(int(autotask_id))
+        return str(record["qbo_id"]) if record else None
+
+    def owner(self, document: dict[str, Any], note: DocumentNote) -> int | None:
+        """The Autotask record ``document`` stands for: the ledger's, else its note's (unless the
+        ledger says that record went to another QBO document), else None."""
+        qbo_id = str(document["Id"])
+        if qbo_id in self._by_qbo_id:
+            return self._by_qbo_id[qbo_id]
+        from_note = note.autotask_id(document.get("PrivateNote"))
+        if from_note is None:
+            return None
+        recorded = self.qbo_id(from_note)
+        if recorded is not None and recorded != qbo_id:
+            log.info(
+                "QBO document %s carries the note of Autotask record %s, but atqbo sent that record as QBO "
+                "document %s: not its",
+                qbo_id,
+                from_note,
+                recorded,
+            )
+            return None
+        return from_note
