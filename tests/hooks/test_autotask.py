@@ -557,6 +557,49 @@ def test_create_that_may_have_applied_is_an_ambiguous_write(box, mode):
     assert len(created) == (1 if mode == "commit_then_error" else 0)
 
 
+def test_query_in_and_update_many_three_at_a_time_with_refusals_per_record(box, monkeypatch):
+    hook = make_hook()
+    kind = hook.picklist_value("Companies", "companyType", "customer")
+    ids = [
+        hook.create(
+            "Companies",
+            {"companyName": f"Co {i}", "companyType": kind, "phone": "1", "ownerResourceID": API_RESOURCE_ID},
+        )
+        for i in range(5)
+    ]
+    found = hook.query_in("Companies", "id", [*ids, ids[0]], include_fields=["id", "city"], chunk_size=2)
+    assert sorted(r["id"] for r in found) == sorted(ids)
+    assert hook.query_in("Companies", "id", []) == []
+
+    in_flight, most = 0, 0
+    lock = threading.Lock()
+    real_update = hook.update
+
+    def counting_update(entity, record_id, fields):
+        nonlocal in_flight, most
+        with lock:
+            in_flight += 1
+            most = max(most, in_flight)
+        try:
+            time.sleep(0.05)
+            return real_update(entity, record_id, fields)
+        finally:
+            with lock:
+                in_flight -= 1
+
+    monkeypatch.setattr(hook, "update", counting_update)
+    written: list[int] = []
+    changes = [(i, {"city": "Columbus"}) for i in ids] + [(987654321, {"city": "Nowhere"})]
+    refused = hook.update_many("Companies", changes, on_written=written.append)
+    assert list(refused) == [987654321] and isinstance(
+        refused[987654321], (AutotaskNotFoundError, AutotaskValidationError)
+    )
+    assert sorted(written) == sorted(ids) and most == 3  # Autotask's thread limit, never more
+    assert {hook.get("Companies", i)["city"] for i in ids} == {"Columbus"}
+    assert at.record_refused(refused[987654321])
+    assert not at.record_refused(AutotaskAuthError("x", status=401)) and not at.record_refused(AutotaskError("x"))
+
+
 def test_create_that_timed_out_is_an_ambiguous_write(box, monkeypatch):
     set_connection(monkeypatch, box, extra={"timeout": 0.3})
     control(

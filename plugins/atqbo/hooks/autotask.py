@@ -38,6 +38,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any, ClassVar
@@ -1006,6 +1007,41 @@ class AutotaskHook(BaseHook):
         )
         return _item_id(answer, entity)
 
+    def update_many(
+        self,
+        entity: str,
+        changes: Iterable[tuple[int, dict[str, Any]]],
+        on_written: Callable[[int], None] | None = None,
+    ) -> dict[int, AutotaskError]:
+        """PATCH many records, ``MAX_CONCURRENT_PER_ENDPOINT`` at a time (Autotask has no bulk update).
+
+        Returns Autotask's refusal of each record it refused (a validation error, a record not
+        found: what concerns that record only), by id; the others were written, and ``on_written``
+        was called with each of their ids as it was (in the calling thread), so a caller can
+        remember its progress. Anything that concerns every record (credentials, throttling past
+        the retries, Autotask down, no answer) raises: the caller's task fails, and its retry
+        resumes with what is left.
+        """
+
+        def write(change: tuple[int, dict[str, Any]]) -> tuple[int, AutotaskError | None]:
+            record_id, fields = change
+            try:
+                self.update(entity, record_id, fields)
+            except AutotaskError as exc:
+                if not record_refused(exc):
+                    raise
+                return int(record_id), exc
+            return int(record_id), None
+
+        refused: dict[int, AutotaskError] = {}
+        with ThreadPoolExecutor(max_workers=MAX_CONCURRENT_PER_ENDPOINT) as pool:
+            for record_id, problem in pool.map(write, list(changes)):
+                if problem is not None:
+                    refused[record_id] = problem
+                elif on_written is not None:
+                    on_written(record_id)
+        return refused
+
     def create_child(self, parent_entity: str, parent_id: int, child: str, fields: dict[str, Any]) -> int:
         """Create a child record through its parent, e.g. ``("Companies", 0, "ToDos")``; returns its id."""
         _check_entity(parent_entity)
@@ -1151,6 +1187,13 @@ class AutotaskHook(BaseHook):
 
 
 # --- small helpers ------------------------------------------------------------------------------------
+
+
+def record_refused(exc: AutotaskError) -> bool:
+    """Autotask answered about this one record (a refusal a person fixes on it), rather than failing
+    for every record: not credentials (401), not throttling (429), not a server that is down or
+    did not answer."""
+    return exc.status is not None and exc.status not in (401, 429) and exc.status < 502
 
 
 def _check_entity(entity: str) -> None:
