@@ -15,9 +15,6 @@ from atqbo.exceptions import AtqboError
 from atqbo.settings import Settings
 from atqbo.transform.invoices import (
     GENERIC_ITEM_NAME,
-    MAX_DISPLAY_NAME,
-    MAX_LINE_DESCRIPTION,
-    PRIVATE_NOTE_PREFIX,
     TAX_ITEM_NAME,
     AutotaskInvoiceData,
     InvoicePlan,
@@ -34,8 +31,8 @@ from atqbo.transform.invoices import (
     payload_hash,
     plan_invoices,
     qbo_company_from_preferences,
-    qbo_name,
 )
+from atqbo.transform.values import MAX_DISPLAY_NAME, MAX_LINE_DESCRIPTION, qbo_name
 
 TODAY = date(2024, 6, 15)
 COMPANY_ID = 29683501
@@ -941,10 +938,10 @@ def test_invoice_without_billing_items_is_an_error():
 
 def test_private_note_names_the_autotask_invoice_and_its_number():
     plan = plan_one()
-    assert plan.private_note == f"{PRIVATE_NOTE_PREFIX} {INVOICE_ID} (INV-1001) - sent by atqbo"
+    assert plan.private_note == f"Autotask invoice {INVOICE_ID} (INV-1001) - sent by atqbo"
     items = [make_item(1)]
     unnumbered = plan_one(items, invoice=make_invoice(items, invoiceNumber=None))
-    assert unnumbered.private_note == f"{PRIVATE_NOTE_PREFIX} {INVOICE_ID} - sent by atqbo"
+    assert unnumbered.private_note == f"Autotask invoice {INVOICE_ID} - sent by atqbo"
     assert build(plan)[0]["PrivateNote"] == plan.private_note
 
 
@@ -1093,7 +1090,7 @@ def test_inv15_every_demo_plan_is_coherent_and_adds_up_to_autotask(demo_seed):
         assert plan.lines[0].kind == "description" and plan.lines[0].description.startswith("Billing period: ")
         assert plan.customer_name and ":" not in plan.customer_name
         assert plan.term_name in {"Net 30 Days", "Net 15 Days", "Due on Receipt", "Net 45"}
-        assert plan.private_note.startswith(f"{PRIVATE_NOTE_PREFIX} {plan.autotask_id} (")
+        assert plan.private_note.startswith(f"Autotask invoice {plan.autotask_id} (")
         assert plan.txn_date and plan.due_date and plan.due_date >= plan.txn_date
         assert plan.po_number == invoice["orderNumber"]
         assert len(plan.payload_hash) == 64

@@ -55,6 +55,7 @@ from atqbo.locks import hold_sync_lock, release_sync_lock
 from atqbo.money import cents_text
 from atqbo.notify import ReportRow, RunReport
 from atqbo.qbo_names import chunks, create_names, find_names
+from atqbo.qbo_notes import INVOICE_NOTE
 from atqbo.runs import RunInfo
 from atqbo.settings import Settings
 from atqbo.transform.invoices import (
@@ -65,7 +66,6 @@ from atqbo.transform.invoices import (
     PlannedLine,
     QboCompany,
     QboRefs,
-    autotask_id_in_note,
     build_invoice_payload,
     class_names_needed,
     compare_totals,
@@ -568,7 +568,7 @@ def find_atqbo_invoice_copies(qbo: QuickBooksOnlineHook, days: Iterable[date]) -
     where = [f"TxnDate >= {quote(days[0].isoformat())}", f"TxnDate <= {quote(days[-1].isoformat())}"]
     found: dict[int, list[dict[str, Any]]] = {}
     for invoice in qbo.query_all("Invoice", where=where, order_by="Id"):
-        autotask_id = autotask_id_in_note(invoice.get("PrivateNote"))
+        autotask_id = INVOICE_NOTE.autotask_id(invoice.get("PrivateNote"))
         if autotask_id is not None:
             found.setdefault(autotask_id, []).append(invoice)
     return found
@@ -806,7 +806,7 @@ def _record_create_result(
     settings = run.parsed_settings
     if isinstance(result, QboDuplicateDocNumber) and result.txn_id and older is None:
         existing = _read_invoice(qbo, result.txn_id)
-        if existing and autotask_id_in_note(existing.get("PrivateNote")) == plan.autotask_id:
+        if existing and INVOICE_NOTE.autotask_id(existing.get("PrivateNote")) == plan.autotask_id:
             result = existing  # our own, from an attempt whose answer was lost
     if isinstance(result, QboFault) and result.retryable:
         # Throttled or "one name at a time" after the hook's own retries: nothing wrong with the

@@ -45,9 +45,11 @@ from atqbo.hooks.qbo import CDC_MAX_DAYS, CDC_MAX_OBJECTS, QuickBooksOnlineHook,
 from atqbo.ledger import Ledger
 from atqbo.money import cents, money_text
 from atqbo.notify import ReportRow, RunReport
+from atqbo.qbo_notes import INVOICE_NOTE
 from atqbo.runs import RunInfo
 from atqbo.sync.voids import is_voided_in_qbo, load_company_names, read_qbo_invoices
-from atqbo.transform.invoices import autotask_id_in_note
+
+autotask_id_in_note = INVOICE_NOTE.autotask_id  # until this flow moves onto qbo_docs
 
 log = logging.getLogger(__name__)
 

@@ -93,7 +93,7 @@ from atqbo.notify import ReportRow, RunReport, create_local_todo
 from atqbo.qbo_names import chunks, create_names, find_names
 from atqbo.runs import RunInfo
 from atqbo.settings import VARIABLE_NAME
-from atqbo.transform.invoices import MAX_DISPLAY_NAME, MAX_ITEM_NAME, company_address, qbo_name
+from atqbo.transform.values import MAX_DISPLAY_NAME, MAX_ITEM_NAME, company_address, qbo_name
 
 log = logging.getLogger(__name__)
 

@@ -55,8 +55,13 @@ from atqbo.hooks.qbo import (
 )
 from atqbo.ledger import Ledger
 from atqbo.notify import ReportRow, RunReport
+from atqbo.qbo_notes import INVOICE_NOTE
 from atqbo.runs import RunInfo
-from atqbo.transform.invoices import PRIVATE_NOTE_PREFIX, autotask_id_in_note
+
+PRIVATE_NOTE_PREFIX, autotask_id_in_note = (
+    INVOICE_NOTE.prefix,
+    INVOICE_NOTE.autotask_id,
+)  # until this flow moves onto qbo_docs
 
 log = logging.getLogger(__name__)
 

@@ -43,6 +43,7 @@ from atqbo.hooks.qbo import QboObjectNotFound, QuickBooksOnlineHook, quote, wher
 from atqbo.ledger import Ledger, from_ts
 from atqbo.money import as_decimal, cents, cents_text, to_cents
 from atqbo.notify import ReportRow, RunReport, csv_table
+from atqbo.qbo_notes import INVOICE_NOTE
 from atqbo.runs import RunInfo
 from atqbo.settings import Settings
 from atqbo.sync.invoices import ENTITY as INVOICE_ENTITY
@@ -50,7 +51,9 @@ from atqbo.sync.payments import autotask_paid_on
 from atqbo.sync.purchase_orders import BILL_LOOKUP_SLACK, find_atqbo_bills
 from atqbo.sync.purchase_orders import ENTITY as PO_ENTITY
 from atqbo.sync.voids import TXN_DATE_SLACK, is_voided_in_qbo, load_company_names, read_qbo_invoices
-from atqbo.transform.invoices import autotask_id_in_note, qbo_company_from_preferences
+from atqbo.transform.invoices import qbo_company_from_preferences
+
+autotask_id_in_note = INVOICE_NOTE.autotask_id  # until this tool moves onto qbo_docs
 
 log = logging.getLogger(__name__)
 

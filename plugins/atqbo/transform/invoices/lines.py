@@ -1,0 +1,245 @@
+"""The lines of a QBO invoice, planned from Autotask's billing items: items, amounts and blended
+rates (INV-06, INV-15), descriptions (INV-22), the billing period line (INV-11), Autotask's tax
+when QBO does not compute it (INV-18); and what the lines need in QBO (items, classes)."""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from atqbo.money import as_decimal, cents, to_cents
+from atqbo.settings import Settings
+from atqbo.transform.invoices.items import TAX_ITEM_NAME, generic_item_name, item_key_for_billing_code
+from atqbo.transform.invoices.model import AutotaskInvoiceData, InvoicePlan, NotSent, PlannedLine, QboCompany
+from atqbo.transform.values import MAX_LINE_DESCRIPTION, UNIT_PRICE_PLACES, as_text, clip, date_of
+
+_DATE_FORMATS = {"MM/DD/YYYY": "%m/%d/%Y", "DD/MM/YYYY": "%d/%m/%Y", "YYYY-MM-DD": "%Y-%m-%d"}
+
+
+# -- lines ---------------------------------------------------------------------------------------
+
+
+def billing_period_line(invoice: dict[str, Any], settings: Settings) -> tuple[PlannedLine, ...]:
+    """INV-11: "Billing period: <from> - <to>" as a first description line, when both dates exist."""
+    start, end = date_of(invoice.get("fromDate")), date_of(invoice.get("toDate"))
+    if start is None or end is None:
+        return ()
+    fmt = _DATE_FORMATS[settings.date_format]
+    return (
+        PlannedLine(
+            description=f"Billing period: {start.strftime(fmt)} - {end.strftime(fmt)}",
+            item_key="",
+            billing_code_id=None,
+            quantity=None,
+            unit_price=None,
+            amount=Decimal("0.00"),
+            service_date=None,
+            class_name=None,
+            kind="description",
+        ),
+    )
+
+
+def item_lines(
+    head: InvoicePlan,
+    items: list[dict[str, Any]],
+    data: AutotaskInvoiceData,
+    settings: Settings,
+    warnings: list[str],
+) -> tuple[PlannedLine, ...]:
+    """Every billing item of the invoice as a sales line, in Autotask's (id) order."""
+    return tuple(_item_line(head, item, data, settings, warnings) for item in items)
+
+
+def _item_line(
+    head: InvoicePlan, item: dict[str, Any], data: AutotaskInvoiceData, settings: Settings, warnings: list[str]
+) -> PlannedLine:
+    """One billing item -> one sales line: its item key, quantities and amount, class and description."""
+    code = _billing_code_of(head, item, data)
+    key, item_code_id = _item_key(head, item, code, settings, warnings)
+    quantity, unit_price, amount = _line_amounts(head, item, settings, warnings)
+    description = _line_description(head, item, code, warnings)
+    lob = data.lines_of_business.get(item.get("organizationalLevelAssociationID"))
+    return PlannedLine(
+        description=description,
+        item_key=key,
+        billing_code_id=item_code_id,
+        quantity=quantity,
+        unit_price=unit_price,
+        amount=amount,
+        service_date=date_of(item.get("itemDate")),
+        class_name=settings.lob_class_map.get(lob) if lob else None,
+        kind="item",
+        billing_item_id=item.get("id"),
+    )
+
+
+def _billing_code_of(head: InvoicePlan, item: dict[str, Any], data: AutotaskInvoiceData) -> dict[str, Any] | None:
+    """The billing code of an item (None when it has none); an unknown code stops the invoice."""
+    code_id = item.get("billingCodeID")
+    if code_id is None:
+        return None
+    code = data.billing_codes.get(code_id)
+    if code is None:
+        raise NotSent(
+            "error",
+            f"{head.label}: billing item {item.get('id')} references billing code {code_id}, "
+            "which was not found in Autotask",
+            f"check that billing code {code_id} exists in Autotask and that the atqbo API user may read it",
+        )
+    return code
+
+
+def _item_key(
+    head: InvoicePlan, item: dict[str, Any], code: dict[str, Any] | None, settings: Settings, warnings: list[str]
+) -> tuple[str, int | None]:
+    """INV-06/22: the QBO item name for a line and the billing code it comes from; the generic item
+    (no billing code) when the line has no code or its code has no usable key."""
+    if code is None:
+        return generic_item_name(settings), None
+    key = item_key_for_billing_code(code, settings)
+    if key:
+        return key, item.get("billingCodeID")
+    # the configured field is blank: this code cannot match any item, i.e. the item is missing
+    what = f"billing code {code.get('name')!r} (id {code.get('id')})"
+    if settings.missing_item_action == "error":
+        raise NotSent(
+            "error",
+            f"{head.label}: billing item {item.get('id')} uses {what}, which has no "
+            f"{_match_field_label(settings)} to match a QBO item (item_match_field is {settings.item_match_field!r})",
+            f"fill in the {_match_field_label(settings)} of {what} in Autotask, "
+            "or set item_match_field to 'external_number_or_name'",
+        )
+    generic = generic_item_name(settings)
+    warnings.append(
+        f"{head.label}: {what} has no {_match_field_label(settings)}; billing item {item.get('id')} "
+        f"goes on the generic item {generic!r}"
+    )
+    return generic, None
+
+
+def _match_field_label(settings: Settings) -> str:
+    """How messages name the billing code field that ``item_match_field`` reads."""
+    return "name" if settings.item_match_field == "name" else "External Number"
+
+
+def _line_amounts(
+    head: InvoicePlan, item: dict[str, Any], settings: Settings, warnings: list[str]
+) -> tuple[Decimal, Decimal, Decimal]:
+    """INV-15: (Qty, UnitPrice, Amount) of a billing item, by Autotask's rate or by its billed amount."""
+    quantity = as_decimal(item.get("quantity"))
+    if not settings.blended_rate:
+        rate = as_decimal(item.get("rate"))
+        return quantity, rate, to_cents(rate * quantity)
+    amount = _billed_amount(item)
+    if quantity == 0:
+        return Decimal(1), amount, amount
+    unit_price = (amount / quantity).quantize(Decimal(1).scaleb(-UNIT_PRICE_PLACES), rounding=ROUND_HALF_UP)
+    if to_cents(unit_price * quantity) != amount:
+        # a large quantity magnifies the rounding of a 5-decimal price past a cent; QBO would refuse
+        # Amount != Qty x UnitPrice, so bill it as one unit and say so
+        warnings.append(
+            f"{head.label}: billing item {item.get('id')} ({quantity} x {amount}) has no unit price with "
+            f"{UNIT_PRICE_PLACES} decimals that gives its amount; sent as quantity 1 at {amount}"
+        )
+        return Decimal(1), amount, amount
+    return quantity, unit_price, amount
+
+
+def _billed_amount(item: dict[str, Any]) -> Decimal:
+    """What Autotask bills for an item before tax: extendedPrice; else totalAmount less taxDollars."""
+    if item.get("extendedPrice") is not None:
+        return cents(item["extendedPrice"])
+    return cents(item.get("totalAmount")) - cents(item.get("taxDollars"))
+
+
+def _line_description(head: InvoicePlan, item: dict[str, Any], code: dict[str, Any] | None, warnings: list[str]) -> str:
+    """INV-22: the invoice text of a billing item, cut to QBO's 4,000 characters with an ellipsis."""
+    for candidate in (item.get("lineItemFullDescription"), item.get("description"), item.get("itemName")):
+        text = as_text(candidate).strip()
+        if text:
+            break
+    else:
+        text = as_text((code or {}).get("name")).strip()
+    if len(text) > MAX_LINE_DESCRIPTION:
+        warnings.append(
+            f"{head.label}: the description of billing item {item.get('id')} has {len(text)} characters; "
+            f"cut to QBO's {MAX_LINE_DESCRIPTION}"
+        )
+    return clip(text, MAX_LINE_DESCRIPTION, ellipsis=True)
+
+
+def tax_line(head: InvoicePlan, invoice: dict[str, Any]) -> tuple[PlannedLine, ...]:
+    """INV-18: Autotask's tax as a line, so QBO's total matches; dropped at build time under AST."""
+    if head.tax <= 0:
+        return ()
+    region = as_text(invoice.get("taxRegionName")).strip()
+    return (
+        PlannedLine(
+            description=f"Sales tax ({region})" if region else "Sales tax",
+            item_key=TAX_ITEM_NAME,
+            billing_code_id=None,
+            quantity=Decimal(1),
+            unit_price=head.tax,
+            amount=head.tax,
+            service_date=None,
+            class_name=None,
+            kind="tax",
+        ),
+    )
+
+
+def warn_if_lines_miss_total(
+    head: InvoicePlan, lines: tuple[PlannedLine, ...], settings: Settings, warnings: list[str]
+) -> None:
+    """Say before sending when QBO's total will not be Autotask's (the INV-13 check comes after)."""
+    planned = sum((line.amount for line in lines), Decimal(0))
+    difference = planned - head.total
+    if abs(difference) <= settings.rounding_tolerance:
+        return
+    hint = (
+        "; turn on blended_rate so the line amounts follow Autotask's billed amounts"
+        if not settings.blended_rate
+        else "; Autotask's items do not add up to its invoice total"
+    )
+    warnings.append(
+        f"{head.label}: the lines add up to {planned} (with tax) but Autotask's total is {head.total} "
+        f"(difference {difference:+}){hint}"
+    )
+
+
+def item_keys_needed(plan: InvoicePlan, company: QboCompany) -> dict[str, int | None]:
+    """The items ``build_invoice_payload`` will reference: item key -> billing code id (None: generic/tax).
+
+    For the load step: under AST the tax line is not sent, so its item is not needed.
+    """
+    needed: dict[str, int | None] = {}
+    for line in lines_to_send(plan, company):
+        if line.item_key and line.item_key not in needed:
+            needed[line.item_key] = line.billing_code_id
+    return needed
+
+
+def class_names_needed(plan: InvoicePlan, company: QboCompany, settings: Settings) -> list[str]:
+    """The class names ``build_invoice_payload`` will reference under the company's class tracking."""
+    if company.class_tracking == "transaction":
+        return [plan.class_name] if plan.class_name else []
+    if company.class_tracking == "line":
+        names = (line_class(line, settings) for line in lines_to_send(plan, company) if line.kind != "description")
+        return list(dict.fromkeys(n for n in names if n))
+    return []
+
+
+def lines_to_send(plan: InvoicePlan, company: QboCompany) -> list[PlannedLine]:
+    """The plan's lines QBO gets: all but the tax line under AST (QBO taxes itself; twice would overcharge)."""
+    return [line for line in plan.lines if not (line.kind == "tax" and company.automated_sales_tax)]
+
+
+def line_class(line: PlannedLine, settings: Settings) -> str | None:
+    """Per-line class: the line's own (its line of business), else the default class.
+
+    Not the invoice's class: with mixed lines that is another line of business's class, and an
+    unmapped line is better left unclassified than booked to the wrong one. (When no line is
+    mapped the invoice's class is the default class, so the result is the same.)
+    """
+    return line.class_name or settings.default_class
