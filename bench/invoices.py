@@ -95,7 +95,11 @@ def run(autotask_latency_ms: int, qbo_latency_ms: int) -> list[dict[str, Any]]:
     from atqbo.ledger import Ledger
     from atqbo.runs import RunInfo
     from atqbo.settings import Settings
-    from atqbo.sync import invoices as sync
+    from atqbo.sync.invoices.extract import extract_invoices
+    from atqbo.sync.invoices.load import load_invoices
+    from atqbo.sync.invoices.plan import plan_invoice_run
+    from atqbo.sync.invoices.report import build_invoice_report
+    from atqbo.sync.invoices.write_back import write_back_markers
     from sandbox import Sandbox
     from sandbox.seeds import load_seed
 
@@ -125,11 +129,11 @@ def run(autotask_latency_ms: int, qbo_latency_ms: int) -> list[dict[str, Any]]:
         qbo.company_info()  # the token refresh is not part of any step
         sandbox.requests.clear()
         steps = [
-            ("extract", lambda: sync.extract_invoices(run_info, autotask, ledger)),
-            ("transform", lambda: sync.plan_invoice_run(run_info, ledger, today)),
-            ("load", lambda: sync.load_invoices(run_info, qbo, ledger)),
-            ("write back", lambda: sync.write_back_markers(run_info, autotask, ledger)),
-            ("report", lambda: sync.build_invoice_report(run_info, ledger).counts()),
+            ("extract", lambda: extract_invoices(run_info, autotask, ledger)),
+            ("transform", lambda: plan_invoice_run(run_info, ledger, today)),
+            ("load", lambda: load_invoices(run_info, qbo, ledger)),
+            ("write back", lambda: write_back_markers(run_info, autotask, ledger)),
+            ("report", lambda: build_invoice_report(run_info, ledger).counts()),
         ]
         rows = []
         total_seconds = 0.0

@@ -25,7 +25,7 @@ re-examines that range and creates nothing twice.
    a CSV, and in this task's log.
 
 Tasks 2-6 are shared with the invoice tools (`atqbo_preview_invoices`, `atqbo_sync_now`,
-`atqbo_copy_invoice`, see `atqbo.sync.invoice_tasks`).
+`atqbo_copy_invoice`, see `atqbo.sync.invoices.tasks`).
 
 **One at a time.** A run that writes holds the ledger's invoice sync lock from `start` to the end
 of `report` (a failed run gives it back in its failure callback). When `atqbo_sync_now` or
@@ -43,7 +43,7 @@ from airflow.sdk import CronDataIntervalTimetable, task
 
 from atqbo import forms
 from atqbo.dags import sync_dag
-from atqbo.sync.invoice_tasks import invoice_sync_tasks
+from atqbo.sync.invoices.tasks import invoice_sync_tasks
 
 FIELDS = forms.sync_run_fields(
     forms.whole_number(
@@ -68,7 +68,7 @@ def atqbo_invoices():
 
         from atqbo.locks import SyncBusy
         from atqbo.runs import start_run
-        from atqbo.sync.invoices import begin_invoice_run, lock_skip_message
+        from atqbo.sync.invoices.scope import begin_invoice_run, lock_skip_message
 
         params = params or {}
         run = start_run(

@@ -49,7 +49,7 @@ from __future__ import annotations
 from airflow.sdk import task
 
 from atqbo.dags import tool_dag
-from atqbo.sync.invoice_tasks import invoice_sync_tasks
+from atqbo.sync.invoices.tasks import invoice_sync_tasks
 from atqbo.tools.invoices import PREVIEW_FIELDS
 
 

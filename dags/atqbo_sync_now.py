@@ -41,7 +41,7 @@ from __future__ import annotations
 from airflow.sdk import task
 
 from atqbo.dags import on_sync_failure, tool_dag
-from atqbo.sync.invoice_tasks import invoice_sync_tasks
+from atqbo.sync.invoices.tasks import invoice_sync_tasks
 from atqbo.tools.invoices import SYNC_NOW_FIELDS
 
 

@@ -20,6 +20,9 @@ if TYPE_CHECKING:
     from atqbo.hooks.autotask import AutotaskHook
 
 ERROR_MARKER = "ERROR"
+# What atqbo reads of an Autotask billing code: its item name, number, description, price, state
+# (the invoice sync's items, INV-06/07, and the item tools, TOOL-01/02).
+BILLING_CODE_FIELDS = ["id", "name", "externalNumber", "description", "unitPrice", "isActive"]
 # The Autotask entity and field that hold a record's ERROR marker, by ledger entity.
 ERROR_MARKER_FIELDS: dict[str, tuple[str, str]] = {
     INVOICE: ("Invoices", "invoiceNumber"),

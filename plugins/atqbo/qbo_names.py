@@ -13,7 +13,7 @@ import hashlib
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from atqbo.hooks.qbo import MAX_BATCH_ITEMS, QboDuplicateName, QboFault, QuickBooksOnlineHook
+from atqbo.hooks.qbo import MAX_BATCH_ITEMS, QboDuplicateName, QboFault, QuickBooksOnlineHook, where_eq
 
 
 def chunks(values: list[Any], size: int) -> Iterable[list[Any]]:
@@ -32,6 +32,27 @@ def find_names(
     for record in qbo.query_in(entity, field, sorted({n for n in names if n}), where=where, order_by="Id"):
         found.setdefault(str(record[field]).lower(), record)
     return found
+
+
+def names_taken(
+    qbo: QuickBooksOnlineHook, names: Iterable[str], entities: Iterable[str]
+) -> dict[str, tuple[str, dict[str, Any]]]:
+    """Of ``names``, those QBO already gives a record of one of ``entities`` (say "Vendor",
+    "Employee"), inactive ones included: QBO names are unique across customers, vendors and
+    employees. By lower-cased name: (the entity in lower case, the record)."""
+    taken: dict[str, tuple[str, dict[str, Any]]] = {}
+    for entity in entities:
+        for name, record in find_names(qbo, entity, "DisplayName", set(names), active_only=False).items():
+            taken.setdefault(name, (entity.lower(), record))
+    return taken
+
+
+def find_account(qbo: QuickBooksOnlineHook, name: str) -> dict[str, Any] | None:
+    """The QBO account named ``name`` (an active one: QBO's queries leave inactive ones out), or None.
+
+    Settings name accounts (``new_item_income_account``, ``po_ap_account``, ...); their type is the
+    caller's to check."""
+    return next(iter(qbo.query_all("Account", where=[where_eq("Name", name)])), None)
 
 
 def create_names(

@@ -10,21 +10,10 @@ from atqbo.forms import FormError
 from atqbo.locks import INVOICE_SYNC_LOCK, SyncBusy
 from atqbo.runs import RunInfo
 from atqbo.settings import Settings
-from atqbo.sync.invoices import (
-    InvoiceScope,
-    begin_invoice_run,
-    describe_qbo_invoice,
-    lock_skip_message,
-    matched_reason,
-    staged_scope,
-)
-from atqbo.tools.invoices import (
-    NUMBERING_CHOICES,
-    check_invoice_to_copy,
-    copy_verdict,
-    numbering_override,
-    preview_notes,
-)
+from atqbo.sync.invoices.adopt import describe_qbo_invoice, matched_reason
+from atqbo.sync.invoices.report import copy_verdict
+from atqbo.sync.invoices.scope import InvoiceScope, begin_invoice_run, lock_skip_message, staged_scope
+from atqbo.tools.invoices import NUMBERING_CHOICES, check_invoice_to_copy, numbering_override, preview_notes
 
 
 def _run(dag_id: str = "atqbo_sync_now", run_id: str = "manual__1", **settings) -> RunInfo:

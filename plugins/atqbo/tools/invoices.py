@@ -1,5 +1,5 @@
 """The invoice tools (TOOL-03/04/05): their trigger forms, what their first task decides, and the
-words their reports add. The work is the invoice sync's own steps (``atqbo.sync.invoice_tasks``),
+words their reports add. The work is the invoice sync's own steps (``atqbo.sync.invoices.tasks``),
 run with another ``InvoiceScope``:
 
 - ``atqbo_preview_invoices`` (Check for invoices): a dry run over the last ``max_age_days`` with a
@@ -118,35 +118,6 @@ def check_invoice_to_copy(autotask_id: int, invoice: Mapping[str, Any] | None) -
         )
 
 
-def copy_verdict(autotask_id: int, row: Mapping[str, Any] | None, dry_run: bool = False) -> str:
-    """The first line of a copy's report: was a copy made, and which QBO invoice is it (or is in its way)."""
-    if row is None:
-        return f"No copy was made: Autotask invoice {autotask_id} was not found."
-    subject = f"Autotask invoice {row.get('reference') or autotask_id} (id {autotask_id})"
-    qbo = _qbo_name(row.get("qbo_number"), row.get("qbo_id"))
-    outcome = row.get("outcome")
-    if outcome == "transferred":
-        verdict = f"A copy was made: {qbo} was created in QBO for {subject}."
-        if row.get("older_qbo_id"):
-            older = _qbo_name(row.get("older_qbo_number"), row["older_qbo_id"])
-            verdict += f" It is a second copy: {older} still exists; void or delete it in QBO if it is not wanted."
-        return verdict
-    if outcome == "matched":
-        return (
-            f"No copy was made: {subject} is already in QBO as {qbo}. Trigger again with Overwrite to make a "
-            "second copy."
-        )
-    reason = str(row.get("reason") or "").rstrip(".")
-    if outcome == "planned" or dry_run:
-        return f"No copy was made (dry run): {reason}."
-    fix = f" Fix: {str(row['fix']).rstrip('.')}." if row.get("fix") else ""
-    return f"No copy was made: {reason}.{fix}"
-
-
-def _qbo_name(number: Any, qbo_id: Any) -> str:
-    return f"QBO invoice {number} (Id {qbo_id})" if number else f"QBO invoice Id {qbo_id}"
-
-
 # -- first tasks ------------------------------------------------------------------------------------
 
 
@@ -154,7 +125,7 @@ def start_preview(context: dict[str, Any], params: Mapping[str, Any] | None) -> 
     """TOOL-03: the form, then a dry run's settings (numbering override) and window (max age)."""
     from atqbo.runs import start_tool_run
     from atqbo.settings import load_settings
-    from atqbo.sync.invoices import InvoiceScope, begin_invoice_run
+    from atqbo.sync.invoices.scope import InvoiceScope, begin_invoice_run
 
     form = forms.read_form(params, PREVIEW_FIELDS)
     settings = load_settings()
@@ -185,7 +156,7 @@ def start_sync_now(context: dict[str, Any], params: Mapping[str, Any] | None) ->
     """TOOL-04: the form, the look-back window up to now, the alternate recipients, the lock."""
     from atqbo.runs import start_tool_run
     from atqbo.settings import load_settings
-    from atqbo.sync.invoices import InvoiceScope, begin_invoice_run
+    from atqbo.sync.invoices.scope import InvoiceScope, begin_invoice_run
 
     form = forms.read_form(params, SYNC_NOW_FIELDS)
     lookback = load_settings().invoice_lookback_days
@@ -203,7 +174,7 @@ def start_copy(context: dict[str, Any], params: Mapping[str, Any] | None) -> Run
     """TOOL-05: the form, the invoice checked in Autotask (exists, not voided), then the lock."""
     from atqbo.hooks.autotask import AutotaskNotFoundError
     from atqbo.runs import start_tool_run
-    from atqbo.sync.invoices import InvoiceScope, begin_invoice_run
+    from atqbo.sync.invoices.scope import InvoiceScope, begin_invoice_run
 
     form = forms.read_form(params, COPY_FIELDS)
     autotask_id = form["autotask_invoice_id"]

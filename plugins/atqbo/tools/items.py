@@ -30,14 +30,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Literal
 
+from atqbo.autotask_docs import BILLING_CODE_FIELDS
 from atqbo.exceptions import AtqboConfigError
 from atqbo.forms import choice, emails
 from atqbo.hooks.autotask import eq
 from atqbo.money import as_decimal, unit_price_text
 from atqbo.notify import ReportRow, RunReport, csv_table
-from atqbo.qbo_names import create_names, find_names
+from atqbo.qbo_names import create_names, find_account, find_names
 from atqbo.settings import VARIABLE_NAME, Settings
-from atqbo.sync.invoices import BILLING_CODE_FIELDS, account_id_by_name
 from atqbo.transform.invoices import (
     TAX_ITEM_NAME,
     generic_item_name,
@@ -498,7 +498,7 @@ def report_comparison(run: RunInfo, ledger: Ledger) -> dict[str, int]:
 def income_account_id(qbo: QuickBooksOnlineHook, settings: Settings) -> str:
     """The Id of the ``new_item_income_account`` account, or a config error saying how to fix it."""
     name = settings.new_item_income_account
-    found = account_id_by_name(qbo, name)
+    found = find_account(qbo, name)
     if found is None:
         raise AtqboConfigError(
             f"QBO has no account named {name!r}, the income account for new items (setting new_item_income_account "
@@ -506,7 +506,7 @@ def income_account_id(qbo: QuickBooksOnlineHook, settings: Settings) -> str:
             f"account named {name!r} in QBO, or set new_item_income_account to the name of an existing income "
             "account, then trigger the tool again"
         )
-    return found
+    return found["Id"]
 
 
 def copy_missing_items(run: RunInfo, qbo: QuickBooksOnlineHook, ledger: Ledger, income_id: str) -> dict[str, int]:

@@ -31,9 +31,9 @@ from atqbo.hooks.qbo import QboObjectNotFound, QuickBooksOnlineHook
 from atqbo.ledger import Ledger
 from atqbo.money import money_text
 from atqbo.notify import ReportRow, RunReport
+from atqbo.qbo_docs import find_atqbo_invoices
+from atqbo.records import INVOICE as INVOICE_ENTITY
 from atqbo.runs import RunInfo
-from atqbo.sync.invoices import ENTITY as INVOICE_ENTITY
-from atqbo.sync.invoices import find_atqbo_invoices
 from atqbo.sync.payments import autotask_paid_on
 from atqbo.sync.voids import is_voided_in_qbo, load_company_names
 
@@ -181,9 +181,9 @@ def find_qbo_invoice(
     raw = invoice.get("invoiceDateTime")
     if raw:
         day = date.fromisoformat(str(raw)[:10])
-        found = find_atqbo_invoices(qbo, [day - timedelta(days=1), day + timedelta(days=1)]).get(autotask_id)
-        if found is not None:
-            return found, ""
+        copies = find_atqbo_invoices(qbo, day - timedelta(days=1), day + timedelta(days=1)).get(autotask_id)
+        if copies:
+            return copies[0], ""
     return None, "atqbo did not send it to QBO (no record, no QBO invoice with its PrivateNote)"
 
 

@@ -44,9 +44,9 @@ from atqbo.ledger import Ledger, from_ts
 from atqbo.money import as_decimal, cents, cents_text, to_cents
 from atqbo.notify import ReportRow, RunReport, csv_table
 from atqbo.qbo_notes import INVOICE_NOTE
+from atqbo.records import INVOICE as INVOICE_ENTITY
 from atqbo.runs import RunInfo
 from atqbo.settings import Settings
-from atqbo.sync.invoices import ENTITY as INVOICE_ENTITY
 from atqbo.sync.payments import autotask_paid_on
 from atqbo.sync.purchase_orders import BILL_LOOKUP_SLACK, find_atqbo_bills
 from atqbo.sync.purchase_orders import ENTITY as PO_ENTITY

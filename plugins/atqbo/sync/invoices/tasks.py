@@ -3,7 +3,7 @@
 ``atqbo_invoices`` (every 15 minutes) and the invoice tools (``atqbo_preview_invoices``,
 ``atqbo_sync_now``, ``atqbo_copy_invoice``) differ only in their ``start`` task, which reads the
 settings (and the tool's trigger form), stages the run's ``InvoiceScope`` and takes the invoice
-sync lock (``atqbo.sync.invoices.begin_invoice_run``). After it, each DAG calls
+sync lock (``atqbo.sync.invoices.scope.begin_invoice_run``). After it, each DAG calls
 ``invoice_sync_tasks(start())`` and gets the same five tasks::
 
     start >> extract >> transform >> load >> write_back >> report
@@ -25,7 +25,7 @@ def extract(run: dict) -> dict:
     """The run's Autotask invoices (the window's unsynced ones, or the ids asked for) and what
     they reference, in bulk, staged in the state database."""
     from atqbo.runs import RunInfo
-    from atqbo.sync.invoices import extract_invoices
+    from atqbo.sync.invoices.extract import extract_invoices
 
     info = RunInfo.from_xcom(run)
     return extract_invoices(info, info.autotask(), info.ledger())
@@ -35,7 +35,7 @@ def extract(run: dict) -> dict:
 def transform(run: dict, extracted: dict) -> dict:
     """Plan every invoice: send, skip or error, with every INV rule applied."""
     from atqbo.runs import RunInfo
-    from atqbo.sync.invoices import plan_invoice_run
+    from atqbo.sync.invoices.plan import plan_invoice_run
 
     info = RunInfo.from_xcom(run)
     return plan_invoice_run(info, info.ledger())
@@ -46,7 +46,7 @@ def load(run: dict, planned: dict) -> dict:
     """Adopt what QBO already has (unless Overwrite asks for a second copy), create the rest:
     customers, items, invoices by batch. A dry run only looks."""
     from atqbo.runs import RunInfo
-    from atqbo.sync.invoices import load_invoices
+    from atqbo.sync.invoices.load import load_invoices
 
     info = RunInfo.from_xcom(run)
     ledger = info.ledger()
@@ -57,7 +57,7 @@ def load(run: dict, planned: dict) -> dict:
 def write_back(run: dict, loaded: dict) -> dict:
     """Write the marker (and QBO's number) back to each Autotask invoice; a dry run writes nothing."""
     from atqbo.runs import RunInfo
-    from atqbo.sync.invoices import write_back_markers
+    from atqbo.sync.invoices.write_back import write_back_markers
 
     info = RunInfo.from_xcom(run)
     return write_back_markers(info, info.autotask(), info.ledger())
@@ -67,7 +67,7 @@ def write_back(run: dict, loaded: dict) -> dict:
 def report(run: dict, written: dict) -> dict:
     """Email and log what the run did (INV-21), then give back the invoice sync lock."""
     from atqbo.runs import RunInfo
-    from atqbo.sync.invoices import report_invoice_run
+    from atqbo.sync.invoices.report import report_invoice_run
 
     info = RunInfo.from_xcom(run)
     return report_invoice_run(info, info.ledger())

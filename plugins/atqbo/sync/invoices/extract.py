@@ -1,0 +1,154 @@
+"""Step 1 of the invoice sync: the run's Autotask invoices and everything they reference, read in
+bulk and staged in the ledger for the plan (INV-02, INV-03)."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+from atqbo.autotask_docs import BILLING_CODE_FIELDS
+from atqbo.exceptions import AtqboConfigError
+from atqbo.hooks.autotask import eq, gte, lte, not_exist
+from atqbo.sync.invoices.scope import stage_scope, staged_scope
+from atqbo.transform.invoices import AutotaskInvoiceData
+
+if TYPE_CHECKING:
+    from atqbo.hooks.autotask import AutotaskHook
+    from atqbo.ledger import Ledger
+    from atqbo.runs import RunInfo
+
+log = logging.getLogger(__name__)
+
+INVOICE_FIELDS = [
+    "id",
+    "companyID",
+    "invoiceNumber",
+    "invoiceDateTime",
+    "dueDate",
+    "fromDate",
+    "toDate",
+    "invoiceTotal",
+    "totalTaxValue",
+    "orderNumber",
+    "paymentTerm",
+    "comments",
+    "isVoided",
+    "webServiceDate",
+]
+BILLING_ITEM_FIELDS = [
+    "id",
+    "invoiceID",
+    "companyID",
+    "billingCodeID",
+    "itemName",
+    "description",
+    "quantity",
+    "rate",
+    "extendedPrice",
+    "totalAmount",
+    "taxDollars",
+    "itemDate",
+    "organizationalLevelAssociationID",
+    "purchaseOrderNumber",
+]
+COMPANY_FIELDS = [
+    "id",
+    "companyName",
+    "address1",
+    "address2",
+    "city",
+    "state",
+    "postalCode",
+    "phone",
+    "billingAddress1",
+    "billingAddress2",
+    "billToCity",
+    "billToState",
+    "billToZipCode",
+    "userDefinedFields",
+]
+
+
+def extract_invoices(run: RunInfo, autotask: AutotaskHook, ledger: Ledger) -> dict[str, int]:
+    """Stage the scope's invoices and what they reference; return counts.
+
+    The scope's explicit ids are read whatever their marker and date (an id Autotask does not have
+    stops the run before anything is written); otherwise the window's unsynced, not voided invoices.
+    """
+    scope = staged_scope(run, ledger)
+    invoices = read_scope_invoices(run, autotask, scope.autotask_ids)
+    items = autotask.query_in(
+        "BillingItems", "invoiceID", [inv["id"] for inv in invoices], include_fields=BILLING_ITEM_FIELDS
+    )
+    company_ids = sorted({inv["companyID"] for inv in invoices})
+    code_ids = sorted({i["billingCodeID"] for i in items if i.get("billingCodeID")})
+    companies = autotask.get_many("Companies", company_ids, include_fields=COMPANY_FIELDS)
+    codes = autotask.get_many("BillingCodes", code_ids, include_fields=BILLING_CODE_FIELDS)
+    reference = {
+        "companies": {str(c["id"]): c for c in companies},
+        "billing_codes": {str(c["id"]): c for c in codes},
+        "payment_terms": autotask.picklist("Invoices", "paymentTerm") if invoices else {},
+        "lines_of_business": lines_of_business(autotask) if items else {},
+    }
+    by_invoice: dict[str, dict[str, Any]] = {str(inv["id"]): {"invoice": inv, "items": []} for inv in invoices}
+    for item in items:
+        by_invoice[str(item["invoiceID"])]["items"].append(item)
+    ledger.stage_clear(run.run_key)  # a retried extract starts clean...
+    stage_scope(run, ledger, scope)  # ...but keeps what the first task decided
+    ledger.stage_put(run.run_key, "invoice", by_invoice)
+    ledger.stage_put(run.run_key, "reference", reference)
+    log.info(
+        "Extracted %d invoices with %d billing items (%d Autotask calls so far)",
+        len(invoices),
+        len(items),
+        autotask.total_calls,
+    )
+    return {"invoices": len(invoices), "billing_items": len(items), "autotask_calls": autotask.total_calls}
+
+
+def read_scope_invoices(run: RunInfo, autotask: AutotaskHook, autotask_ids: tuple[int, ...]) -> list[dict[str, Any]]:
+    """The invoices asked for by id (all of them, or the run stops), else the window's unsynced ones."""
+    if autotask_ids:
+        invoices = autotask.get_many("Invoices", autotask_ids, include_fields=INVOICE_FIELDS)
+        missing = sorted(set(autotask_ids) - {int(inv["id"]) for inv in invoices})
+        if missing:
+            raise AtqboConfigError(
+                f"Autotask has no invoice with id {', '.join(str(i) for i in missing)}; nothing was written. "
+                "Fix: check the Autotask invoice id, then trigger again"
+            )
+        return invoices
+    filters = [
+        gte("invoiceDateTime", run.start.isoformat()),
+        lte("invoiceDateTime", run.end.isoformat()),
+        eq("isVoided", False),
+        not_exist(run.parsed_settings.invoice_marker_field),  # INV-03: "unsynced" is Autotask's word, not ours
+    ]
+    return autotask.query_all("Invoices", filters, include_fields=INVOICE_FIELDS)
+
+
+def lines_of_business(autotask: AutotaskHook) -> dict[str, str]:
+    """organizationalLevelAssociationID -> "Division:Line of business" (three small reads)."""
+    everything = [gte("id", 0)]
+    level1 = {r["id"]: r["name"] for r in autotask.query_all("OrganizationalLevel1s", everything)}
+    level2 = {r["id"]: r["name"] for r in autotask.query_all("OrganizationalLevel2s", everything)}
+    out = {}
+    for assoc in autotask.query_all("OrganizationalLevelAssociations", everything):
+        division, lob = level1.get(assoc.get("organizationalLevel1ID")), level2.get(assoc.get("organizationalLevel2ID"))
+        if division and lob:
+            out[str(assoc["id"])] = f"{division}:{lob}"
+    return out
+
+
+def staged_invoice_data(run: RunInfo, ledger: Ledger) -> AutotaskInvoiceData:
+    """What ``extract_invoices`` staged, as the transform takes it."""
+    staged = ledger.stage_get(run.run_key, "invoice")
+    reference = ledger.stage_get(run.run_key, "reference")
+    bundles = [staged[k] for k in sorted(staged, key=int)]
+    return AutotaskInvoiceData(
+        invoices=[b["invoice"] for b in bundles],
+        billing_items=[item for b in bundles for item in b["items"]],
+        companies={int(k): v for k, v in reference.get("companies", {}).items()},
+        billing_codes={int(k): v for k, v in reference.get("billing_codes", {}).items()},
+        payment_terms={int(k): v for k, v in reference.get("payment_terms", {}).items()},
+        lines_of_business={int(k): v for k, v in reference.get("lines_of_business", {}).items()},
+    )

@@ -1,0 +1,78 @@
+"""Step 3 of the invoice sync: adopt what QBO already has, find or create what the invoices refer
+to, create the rest; one outcome per planned invoice, staged for the write-back and the report."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from atqbo.records import INVOICE
+from atqbo.sync.invoices.adopt import adopt_existing_invoices, marked_in_autotask
+from atqbo.sync.invoices.create import create_invoices
+from atqbo.sync.invoices.outcomes import FAILED_BEFORE, Outcomes, failed_before
+from atqbo.sync.invoices.plan import staged_plans
+from atqbo.sync.invoices.references import find_or_create_references
+from atqbo.sync.invoices.scope import staged_scope
+from atqbo.transform.invoices import qbo_company_from_preferences
+
+if TYPE_CHECKING:
+    from atqbo.hooks.qbo import QuickBooksOnlineHook
+    from atqbo.ledger import Ledger
+    from atqbo.runs import RunInfo
+    from atqbo.transform.invoices import InvoicePlan
+
+
+def load_invoices(run: RunInfo, qbo: QuickBooksOnlineHook, ledger: Ledger) -> dict[str, int]:
+    """Resolve, then create what is missing in QBO; stage one outcome per planned invoice."""
+    plans = staged_plans(run, ledger)
+    outcomes = Outcomes()
+    notes: list[str] = []
+    record_unsent(run, ledger, plans, outcomes)
+    to_send = [p for p in plans if p.decision == "send"]
+    if to_send:
+        send(run, qbo, ledger, to_send, outcomes, notes)
+    if not run.dry_run:
+        outcomes.record_failures(run, ledger)
+    outcomes.stage(run, ledger)
+    ledger.stage_put(run.run_key, "notes", {"load": notes})
+    return outcomes.counts()
+
+
+def record_unsent(run: RunInfo, ledger: Ledger, plans: list[InvoicePlan], outcomes: Outcomes) -> None:
+    """The plans the transform skipped or refused; a refusal that failed before with the same
+    content is not reported again (unless the invoice was asked for by id)."""
+    scope = staged_scope(run, ledger)
+    for plan in plans:
+        if plan.decision == "skip":
+            outcomes.add(plan, "skipped", reason=plan.reason)
+        elif plan.decision == "error":
+            record = ledger.get_sync_record(INVOICE, plan.autotask_id)
+            # an invoice asked for by id is tried again, whatever happened to it before
+            if not scope.autotask_ids and failed_before(plan, record, run.parsed_settings):
+                outcomes.add(plan, "skipped", reason=FAILED_BEFORE.format(error=plan.reason))
+            else:
+                outcomes.add(plan, "failed", reason=plan.reason, fix=plan.fix, marker="error")
+
+
+def send(
+    run: RunInfo,
+    qbo: QuickBooksOnlineHook,
+    ledger: Ledger,
+    plans: list[InvoicePlan],
+    outcomes: Outcomes,
+    notes: list[str],
+) -> None:
+    """The plans to send: adopted when QBO has them, else their references found or created and
+    the invoices created."""
+    company = qbo_company_from_preferences(qbo.preferences(), run.parsed_settings)
+    marked = marked_in_autotask(ledger.stage_get(run.run_key, "invoice"), run.parsed_settings)
+    to_create, older = adopt_existing_invoices(run, qbo, ledger, plans, outcomes, staged_scope(run, ledger), marked)
+    if not to_create:
+        return
+    reference = ledger.stage_get(run.run_key, "reference")
+    refs, failures, warnings = find_or_create_references(run, qbo, to_create, reference, company, notes)
+    for plan in to_create:
+        if plan.autotask_id in failures:
+            reason, fix = failures[plan.autotask_id]
+            outcomes.add(plan, "failed", reason=reason, fix=fix, marker="error")
+    ready = [p for p in to_create if p.autotask_id not in failures]
+    create_invoices(run, qbo, ledger, ready, refs, warnings, company, outcomes, older)
