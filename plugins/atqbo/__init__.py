@@ -4,7 +4,9 @@ This package is also a small Airflow provider: ``get_provider_info`` (entry poin
 ``apache_airflow_provider``) makes its connection types appear in the Airflow UI.
 """
 
-__version__ = "0.1.0"
+from atqbo.version import VERSION as __version__
+
+__all__ = ["__version__", "get_provider_info"]
 
 
 def get_provider_info() -> dict:

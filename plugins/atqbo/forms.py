@@ -56,53 +56,6 @@ def form_params(fields: Iterable[Field]) -> dict[str, Any]:
     return {f.name: f.param() for f in fields}
 
 
-def tool_dag(dag_id: str, doc_md: str | None, fields: Iterable[Field] = ()) -> Callable[[Callable[..., Any]], Any]:
-    """The ``@dag`` decorator of an operator tool: manual (``schedule=None``), one run at a time,
-    not retried behind the operator's back (``TOOL_DEFAULT_ARGS``), tagged ``tools``, its trigger
-    form built from ``fields``. The DAG file keeps its doc, its form and its tasks."""
-    import pendulum
-    from airflow.sdk import dag
-
-    from atqbo.dags import TOOL_DEFAULT_ARGS
-
-    return dag(
-        dag_id=dag_id,
-        schedule=None,
-        start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
-        catchup=False,
-        max_active_runs=1,
-        doc_md=doc_md,
-        tags=["atqbo", "tools"],
-        default_args=TOOL_DEFAULT_ARGS,
-        params=form_params(fields),
-    )
-
-
-def sync_dag(
-    dag_id: str, doc_md: str | None, schedule: Any, tags: Iterable[str], fields: Iterable[Field]
-) -> Callable[[Callable[..., Any]], Any]:
-    """The ``@dag`` decorator of a scheduled atqbo DAG (the syncs, the reconciliation): on
-    ``schedule`` from 2026 without catch-up, one run at a time, retried (``DEFAULT_ARGS``), a
-    failure emailed and made an Autotask to-do (``on_sync_failure``), the trigger form from ``fields``."""
-    import pendulum
-    from airflow.sdk import dag
-
-    from atqbo.dags import DEFAULT_ARGS, on_sync_failure
-
-    return dag(
-        dag_id=dag_id,
-        schedule=schedule,
-        start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
-        catchup=False,
-        max_active_runs=1,
-        doc_md=doc_md,
-        tags=["atqbo", *tags],
-        default_args=DEFAULT_ARGS,
-        on_failure_callback=on_sync_failure,
-        params=form_params(fields),
-    )
-
-
 def sync_run_fields(lookback: Field) -> tuple[Field, ...]:
     """A sync's trigger form: its look-back override, dry run and extra report recipients."""
     return (

@@ -3,7 +3,7 @@ own fields, appear in the Airflow UI (Admin > Connections > Add)."""
 
 from __future__ import annotations
 
-from atqbo import __version__
+from atqbo.version import VERSION
 
 _AUTOTASK_FIELDS = {
     "integration_code": {
@@ -56,7 +56,7 @@ PROVIDER_INFO = {
     "package-name": "atqbo",
     "name": "atqbo (Autotask PSA to QuickBooks Online)",
     "description": "Hooks and DAGs that move an MSP's billing from Autotask PSA to QuickBooks Online.",
-    "versions": [__version__],
+    "versions": [VERSION],
     "connection-types": [
         {
             "connection-type": "autotask",
