@@ -36,7 +36,8 @@ API_FACTS = DOCS / "api-facts.md"
 # Where feature IDs are used (and must therefore be catalogued).
 ID_SOURCES = ("plugins", "dags", "sandbox", "tests", "bench", "scripts", "README.md")
 # Never read: tool caches, virtual environments, build output, local Airflow homes.
-SKIPPED_DIRS = {".git", ".venv", "__pycache__", ".pytest_cache", ".airflow-test", "airflow-home", "build", "dist"}
+SKIPPED_DIRS = {".git", ".venv", "__pycache__", ".pytest_cache", ".ruff_cache", ".airflow-test", "airflow-home"}
+SKIPPED_DIRS |= {".run", "build", "dist", "node_modules"}
 
 NOT_BUILT_PART = "## Not built yet"
 ENTRY_HEADING = re.compile(r"^### (?P<id>[A-Z]+-\d{2}) (?P<title>\S.*)$", re.MULTILINE)
