@@ -30,7 +30,9 @@ from atqbo.hooks.autotask import (
     AutotaskThrottledError,
     AutotaskValidationError,
 )
-from atqbo.hooks.http_headers import retry_after_seconds
+from atqbo.hooks.autotask_errors import connection_refused
+from atqbo.hooks.autotask_zones import zone_api_base
+from atqbo.hooks.retry import RetryLater, retry_after_seconds
 
 SECRET = "s3cret-Very-Private-4711"
 
@@ -111,7 +113,7 @@ def test_normalize_filters_refuses_what_autotask_would_misread(bad, words):
     ],
 )
 def test_zone_url_becomes_api_base(zone, base):
-    assert at._zone_api_base(zone) == base
+    assert zone_api_base(zone) == base
 
 
 def test_budget_share_outside_setting_range_is_refused():
@@ -151,25 +153,35 @@ def test_repr_and_requests_never_show_secret(monkeypatch):
     assert "api@example.com" in repr(hook)
 
 
-def test_backoff_doubles_with_jitter_and_honours_retry_after():
+def test_backoff_doubles_with_jitter_and_honours_retry_after(caplog):
+    caplog.set_level(logging.WARNING, logger="atqbo.hooks.autotask")
     sleep = SleepRecorder()
     hook = make_hook(sleep=sleep, backoff_base=2.0, max_backoff=5.0, max_retry_after=30.0)
-    for attempt in range(3):
-        hook._backoff(attempt, None, "GET x", "HTTP 503")
-    hook._backoff(0, 7.0, "GET x", "HTTP 429")
-    hook._backoff(0, 3600.0, "GET x", "HTTP 429")
+    failures = [RetryLater(AutotaskServerError("gave up"), "HTTP 503") for _ in range(3)]
+    failures += [RetryLater(AutotaskThrottledError("gave up"), "HTTP 429", retry_after=s) for s in (7.0, 3600.0)]
+    failures.append(RetryLater(AutotaskThrottledError("gave up"), "HTTP 429", throttled=True))
+
+    def attempt(number: int) -> str:
+        if number < len(failures):
+            raise failures[number]
+        return "answered"
+
+    hook.max_retries = len(failures)
+    assert hook._with_retries(attempt, "GET x") == "answered"
     assert 1.0 <= sleep.waits[0] <= 2.0 and 2.0 <= sleep.waits[1] <= 4.0 and 2.5 <= sleep.waits[2] <= 5.0
-    assert sleep.waits[3:] == [7.0, 30.0]
+    assert sleep.waits[3:5] == [7.0, 30.0]
+    # a 429 without Retry-After climbs like any failure (no longer climb: Autotask refuses past a thread limit)
+    assert 2.5 <= sleep.waits[5] <= 5.0 and len(sleep.waits) == 6
+    assert "Autotask GET x failed (HTTP 503); retry 1/6 in " in caplog.text
+    assert "Autotask GET x failed (HTTP 429); retry 5/6 in 30.0 s" in caplog.text
 
 
 def test_refused_connection_is_known_to_be_unsent():
     # A create is retried only when the request surely never reached Autotask.
     with pytest.raises(requests.ConnectionError) as refused:
         requests.post("http://127.0.0.1:9/atservicesrest/v1.0/Companies", timeout=2)
-    assert at._connection_refused(refused.value)
-    assert not at._connection_refused(
-        requests.ConnectionError("Connection aborted.", ConnectionResetError(104, "reset"))
-    )
+    assert connection_refused(refused.value)
+    assert not connection_refused(requests.ConnectionError("Connection aborted.", ConnectionResetError(104, "reset")))
 
 
 def test_retry_after_header_is_read_as_seconds_or_http_date():
