@@ -49,9 +49,8 @@ from atqbo.hooks.autotask_errors import (
     refusal,
 )
 from atqbo.hooks.autotask_filters import body_json
-from atqbo.hooks.autotask_limits import API_VERSION_PATH, ZONE_DISCOVERY_TIMEOUT_S
 from atqbo.hooks.autotask_pacing import RequestBudget, endpoint_slot
-from atqbo.hooks.autotask_zones import ZONES, ZoneKey, zone_api_base
+from atqbo.hooks.autotask_zones import ZONES, ZoneKey, ask_zone_information, zone_of
 from atqbo.hooks.retry import Backoff, RetryLater, call_with_retries, retry_after_seconds
 
 log = logging.getLogger("atqbo.hooks.autotask")  # the hook's logger: its lines keep the name operators know
@@ -201,60 +200,19 @@ class AutotaskClient(BaseHook):
         return False
 
     def _discover_zone(self) -> str:
-        """Ask zoneInformation (anonymous, short timeout) for the zone's API base URL."""
+        """Ask zoneInformation for the zone's API base URL (counted like any call, retried like one)."""
         credentials = self._credentials()
-        url = f"{credentials.discovery_host}/atservicesrest/{API_VERSION_PATH}/zoneInformation"
-        response = self._with_retries(lambda attempt: self._ask_zone_information(url, attempt), "GET zoneInformation")
-        body = json_or_none(response)
-        zone = body.get("url") if isinstance(body, dict) else None
-        if response.status_code != 200 or not zone:
-            raise self._unknown_user_error(response)
-        base = zone_api_base(zone)
+
+        def attempt(number: int) -> requests.Response:
+            try:
+                return ask_zone_information(self.get_conn(), credentials, self.autotask_conn_id, number)
+            finally:
+                self._count("GET", "zoneInformation")
+
+        response = self._with_retries(attempt, "GET zoneInformation")
+        base = zone_of(response, credentials, self.autotask_conn_id)
         log.info("Autotask zone for API user %s: %s", credentials.username, base)
         return base
-
-    def _ask_zone_information(self, url: str, attempt: int) -> requests.Response:
-        credentials = self._credentials()
-        try:
-            response = self.get_conn().get(url, params={"user": credentials.username}, timeout=ZONE_DISCOVERY_TIMEOUT_S)
-        except requests.RequestException as exc:
-            self._count("GET", "zoneInformation")
-            give_up = AutotaskServerError(
-                f"Autotask zone discovery at {credentials.discovery_host} could not be reached for API user "
-                f"{credentials.username!r} after {attempt + 1} attempts ({type(exc).__name__}); check the host "
-                f"of Airflow connection {self.autotask_conn_id!r} and the network",
-                method="GET",
-                path="zoneInformation",
-            )
-            raise RetryLater(give_up, type(exc).__name__) from None
-        self._count("GET", "zoneInformation")
-        log.debug("Autotask GET zoneInformation -> %s", response.status_code)
-        if response.status_code in (429, 502, 503, 504):
-            raise RetryLater(
-                self._unknown_user_error(response),
-                str(response.status_code),
-                retry_after=retry_after_seconds(response),
-                throttled=response.status_code == 429,
-            )
-        return response
-
-    def _unknown_user_error(self, response: requests.Response) -> AutotaskAuthError:
-        # Autotask answers an unknown user name with HTTP 500 here (ERR-06): one clear error.
-        credentials = self._credentials()
-        errors = errors_of(json_or_none(response))
-        detail = f": {'; '.join(errors)}" if errors else ""
-        return AutotaskAuthError(
-            credentials.scrub(
-                f"Autotask zone discovery does not know API user {credentials.username!r} "
-                f"(HTTP {response.status_code}{detail}). Fix: set the login of Airflow connection "
-                f"{self.autotask_conn_id!r} to the user name (email) of an Autotask API-only user "
-                f"(Admin > Resources/Users, security level 'API User')"
-            ),
-            status=response.status_code,
-            errors=errors,
-            method="GET",
-            path="zoneInformation",
-        )
 
     # -- bookkeeping and pacing (BEY-05) ------------------------------------------------------------
 

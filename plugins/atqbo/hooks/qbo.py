@@ -19,6 +19,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime
 from typing import Any
 
+from atqbo.hooks.qbo_batch import BatchResult, batch_chunks, batch_results, prepare_batch
 from atqbo.hooks.qbo_client import QboClient
 from atqbo.hooks.qbo_connection import QboConnectionConfig
 from atqbo.hooks.qbo_fault_parsing import build_fault, fault_from_payload, fault_from_response, parse_fault_body, redact
@@ -39,6 +40,7 @@ from atqbo.hooks.qbo_faults import (
     QboStaleObject,
     QboThrottled,
     QboTokenRevoked,
+    describe_operation,
     fault_class,
 )
 from atqbo.hooks.qbo_limits import (
@@ -112,15 +114,6 @@ __all__ = [
     "derive_requestid",
     "new_requestid",
 ]
-
-
-def _describe(verb: str, entity: str, body: Mapping[str, Any] | None = None) -> str:
-    """What a write was about, for fault messages: ``create Invoice DocNumber=INV-1``."""
-    words = [verb, entity]
-    for key in ("Id", "DocNumber", "DisplayName", "Name"):
-        if body and body.get(key) not in (None, ""):
-            words.append(f"{key}={body[key]}")
-    return " ".join(words)
 
 
 class QuickBooksOnlineHook(QboClient):
@@ -228,7 +221,7 @@ class QuickBooksOnlineHook(QboClient):
 
     def create(self, entity: str, body: Mapping[str, Any], requestid: str | None = None) -> dict[str, Any]:
         """Create a record; with the same ``requestid`` a repeated create returns the first one's result."""
-        operation = _describe("create", entity, body)
+        operation = describe_operation("create", entity, body)
         payload = self._write(entity.lower(), dict(body), requestid=requestid, operation=operation)
         return self._entity_of(payload, entity)
 
@@ -250,7 +243,7 @@ class QuickBooksOnlineHook(QboClient):
         if change.get("SyncToken") is None:
             change["SyncToken"] = self.read(entity, change["Id"])["SyncToken"]
         requestid = requestid or new_requestid()
-        operation = _describe("update", entity, body)
+        operation = describe_operation("update", entity, body)
         try:
             payload = self._write(entity.lower(), change, requestid=requestid, operation=operation)
         except QboStaleObject:
@@ -280,7 +273,7 @@ class QuickBooksOnlineHook(QboClient):
     ) -> dict[str, Any]:
         """A void or delete: needs the current SyncToken; read it when not given, re-read once on 5010."""
         requestid = requestid or new_requestid()
-        operation = _describe(verb, entity, {"Id": id})
+        operation = describe_operation(verb, entity, {"Id": id})
         if sync_token is None:
             sync_token = self.read(entity, id)["SyncToken"]
         body = {"Id": str(id), "SyncToken": str(sync_token), **extra_body}
@@ -339,9 +332,7 @@ class QuickBooksOnlineHook(QboClient):
 
     # -- batch ---------------------------------------------------------------------------------
 
-    def batch(
-        self, items: Iterable[Mapping[str, Any]], requestid: str | None = None
-    ) -> list[dict[str, Any] | QboFault]:
+    def batch(self, items: Iterable[Mapping[str, Any]], requestid: str | None = None) -> list[BatchResult]:
         """Send BatchItemRequest entries, 30 per call; return one result per item, in order.
 
         A result is the item's BatchItemResponse (``{"bId": ..., "Invoice": {...}}`` or
@@ -351,52 +342,18 @@ class QuickBooksOnlineHook(QboClient):
         their position as one. With several calls, each call's requestid is derived from
         ``requestid`` and the call's position, so a re-run with the same ``requestid`` replays.
         """
-        prepared: list[dict[str, Any]] = []
-        for position, item in enumerate(items):
-            entry = dict(item)
-            entry.setdefault("bId", str(position))
-            prepared.append(entry)
-        if len({e["bId"] for e in prepared}) != len(prepared):
-            raise ValueError("batch items need distinct bId values")
-        requestid = requestid or new_requestid()
-        chunks = [prepared[i : i + MAX_BATCH_ITEMS] for i in range(0, len(prepared), MAX_BATCH_ITEMS)]
-        results: dict[str, dict[str, Any] | QboFault] = {}
-        for number, chunk in enumerate(chunks):
-            chunk_rid = requestid if len(chunks) == 1 else derive_requestid(requestid, f"batch-{number}")
-            results.update(self._send_batch_chunk(chunk, chunk_rid))
+        prepared = prepare_batch(items)
+        results: dict[str, BatchResult] = {}
+        for chunk, chunk_requestid in batch_chunks(prepared, requestid or new_requestid()):
+            payload = self._write(
+                "batch",
+                {"BatchItemRequest": chunk},
+                requestid=chunk_requestid,
+                operation=f"batch of {len(chunk)} items",
+                is_batch=True,
+            )
+            results.update(batch_results(chunk, payload, chunk_requestid, self._secrets()))
         return [results[e["bId"]] for e in prepared]
-
-    def _send_batch_chunk(self, chunk: list[dict[str, Any]], requestid: str) -> dict[str, dict[str, Any] | QboFault]:
-        payload = self._write(
-            "batch",
-            {"BatchItemRequest": chunk},
-            requestid=requestid,
-            operation=f"batch of {len(chunk)} items",
-            is_batch=True,
-        )
-        answered = {str(r.get("bId")): r for r in payload.get("BatchItemResponse") or []}
-        return {entry["bId"]: self._batch_item_result(entry, answered.get(entry["bId"]), requestid) for entry in chunk}
-
-    def _batch_item_result(
-        self, entry: Mapping[str, Any], response: Mapping[str, Any] | None, requestid: str
-    ) -> dict[str, Any] | QboFault:
-        if response is not None and not response.get("Fault"):
-            return dict(response)
-        entity = next((k for k in entry if k[:1].isupper() and isinstance(entry[k], dict)), None)
-        if entity is not None:
-            what = _describe(str(entry.get("operation") or "write"), entity, entry[entity])
-        else:
-            what = f"query {str(entry.get('Query') or entry.get('CDCQuery') or '')[:80]}"
-        operation = f"batch item {entry['bId']}: {what}"
-        if response is None:
-            return QboFault("QBO's batch answer has no result for this item", requestid=requestid, operation=operation)
-        return build_fault(
-            fault_from_payload(response["Fault"]),
-            status=None,
-            requestid=requestid,
-            operation=operation,
-            secrets=self._secrets(),
-        )
 
     # -- change data capture, preferences, company ---------------------------------------------
 

@@ -255,6 +255,15 @@ def fault_class(code: str, status: int | None, text: str = "") -> type[QboFault]
     return QboFault
 
 
+def describe_operation(verb: str, entity: str, body: Mapping[str, Any] | None = None) -> str:
+    """What a write was about, for a fault's ``operation``: ``create Invoice DocNumber=INV-1``."""
+    words = [verb, entity]
+    for key in ("Id", "DocNumber", "DisplayName", "Name"):
+        if body and body.get(key) not in (None, ""):
+            words.append(f"{key}={body[key]}")
+    return " ".join(words)
+
+
 def normalise_code(code: Any) -> str:
     """QBO's fault code as a plain string: some bodies zero-pad it ("003001" inside a message)."""
     text = str(code or "").strip()
