@@ -116,7 +116,7 @@ class AutotaskClient(BaseHook):
         self.autotask_conn_id = autotask_conn_id
         self.budget_share = float(budget_share)
         self.max_retries = max_retries
-        # Autotask's 429 carries no longer climb: it refuses past a thread limit, not a rate.
+        # A 429 without Retry-After climbs like any failure: the longer climb is Intuit's guidance, for QBO.
         self.backoff = Backoff(
             base=backoff_base,
             cap=max_backoff,
