@@ -148,25 +148,26 @@ class TokenEndpoint:
                 operation=operation,
             )
             raise RetryLater(give_up, f"HTTP {response.status_code}")
+        raise self._refusal(response, body, error, refresh_token)
+
+    def _refusal(self, response: requests.Response, body: Any, error: str, refresh_token: str) -> QboAuthError:
+        """The endpoint refused the app (``invalid_client``) or the refresh for another reason."""
         secrets = [refresh_token, self._client_secret]
         description = redact(str(body.get("error_description") or "") if isinstance(body, dict) else "", secrets)
         if response.status_code == 401 or error == "invalid_client":
-            raise QboAuthError(
+            message = (
                 "the QBO token endpoint refused the app's client credentials (invalid_client): check the "
-                "connection's login (client id) and password (client secret) against the Intuit developer portal",
-                code=error,
-                detail=description,
-                status=response.status_code,
-                intuit_tid=response.headers.get("intuit_tid"),
-                operation=operation,
+                "connection's login (client id) and password (client secret) against the Intuit developer portal"
             )
-        raise QboAuthError(
-            f"the QBO token endpoint refused the refresh ({error or 'no error code'})",
+        else:
+            message = f"the QBO token endpoint refused the refresh ({error or 'no error code'})"
+        return QboAuthError(
+            message,
             code=error,
             detail=description,
             status=response.status_code,
             intuit_tid=response.headers.get("intuit_tid"),
-            operation=operation,
+            operation="refresh the access token",
         )
 
     def _grant_of(self, response: requests.Response) -> TokenGrant:
