@@ -77,7 +77,7 @@ class _ApiCall:
 
 
 class AutotaskClient(BaseHook):
-    """Client of the Autotask PSA REST API for one Airflow connection (conn type ``autotask``).
+    """The way every call reaches the Autotask PSA REST API for one Airflow connection (conn type ``autotask``).
 
     Thread safe: one hook may be shared by worker threads; the per-endpoint cap of 3 concurrent
     calls holds for all hooks of the process with the same integration code.

@@ -49,7 +49,7 @@ class _ApiCall:
 
 
 class QboClient(BaseHook):
-    """Talks to the QuickBooks Online Accounting API v3 for one company (realm).
+    """The way every call reaches the QBO Accounting API v3 for one company (realm).
 
     :param qbo_conn_id: Airflow connection of type ``quickbooks_online``.
     :param state_conn_id: connection of the state ledger holding the OAuth tokens.
