@@ -6,17 +6,34 @@ Everything talks to the real sandbox over HTTP on loopback. ``SandboxControl`` w
 
 from __future__ import annotations
 
+import json
 import re
+import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs
 
 import requests
 
+from atqbo.hooks.qbo import QboFault, QuickBooksOnlineHook, build_fault, parse_fault_body
 from sandbox import Sandbox
 from sandbox.qbo import DEFAULT_REALM_ID
 
 REALM = DEFAULT_REALM_ID
 TOKEN_PATH = "/oauth2/v1/tokens/bearer"
+DATA = Path(__file__).parent / "data" / "qbo"  # QBO's answers in their real shapes (see its README)
+
+
+def fixture(name: str) -> dict:
+    """A QBO answer from ``data/qbo``."""
+    return json.loads((DATA / f"{name}.json").read_text())
+
+
+def fault_of(name: str, status: int = 400, **kwargs) -> QboFault:
+    """The typed fault the hook raises for the fault answer in ``data/qbo/<name>.json``."""
+    doc = fixture(name)
+    return build_fault(parse_fault_body(json.dumps(doc)), status=status, **kwargs)
 
 
 class SandboxControl:
@@ -77,8 +94,7 @@ class SandboxControl:
 
 
 def query_args(entry: dict[str, Any]) -> dict[str, list[str]]:
-    from urllib.parse import parse_qs
-
+    """The query string of a logged request, parsed."""
     return parse_qs(entry["query"], keep_blank_values=True)
 
 
@@ -90,15 +106,12 @@ class RecordingSleep:
         self.cap = cap
 
     def __call__(self, seconds: float) -> None:
-        import time
-
         self.calls.append(seconds)
         time.sleep(min(seconds, self.cap))
 
 
 def hook_factory(ledger: Any) -> Callable[..., Any]:
     """Hooks with fast retries, sharing ``ledger``; keyword arguments override the defaults."""
-    from atqbo.hooks.qbo import QuickBooksOnlineHook
 
     def _make(**kwargs: Any) -> QuickBooksOnlineHook:
         options: dict[str, Any] = {

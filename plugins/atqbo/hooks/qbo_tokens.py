@@ -39,14 +39,9 @@ from typing import Any
 
 import requests
 
-from atqbo.hooks.qbo import (
-    NO_ANSWER_ERRORS,
-    Backoff,
-    QboAuthError,
-    QboServerError,
-    QboTokenRevoked,
-    redact,
-)
+from atqbo.hooks.qbo_fault_parsing import redact
+from atqbo.hooks.qbo_faults import NO_ANSWER_ERRORS, QboAuthError, QboServerError, QboTokenRevoked
+from atqbo.hooks.retry import Backoff, RetryLater, call_with_retries
 
 log = logging.getLogger(__name__)
 
@@ -109,66 +104,71 @@ class TokenEndpoint:
         return f"TokenEndpoint(token_url={self.token_url!r})"
 
     def refresh(self, refresh_token: str) -> TokenGrant:
-        """Exchange a refresh token; raises ``InvalidGrant``, ``QboAuthError`` or ``QboServerError``."""
-        attempt = 0
-        while True:
-            try:
-                response = self._session.post(
-                    self.token_url,
-                    data={"grant_type": "refresh_token", "refresh_token": refresh_token},
-                    auth=(self._client_id, self._client_secret),
-                    headers={"Accept": "application/json", "Content-Type": "application/x-www-form-urlencoded"},
-                    timeout=self.timeout,
-                )
-            except NO_ANSWER_ERRORS as exc:
-                if attempt >= self.max_retries:
-                    raise QboServerError(
-                        f"no answer from the QBO token endpoint after {attempt + 1} attempts ({type(exc).__name__})",
-                        operation="refresh the access token",
-                    ) from None
-                self.sleep(self.backoff.delay(attempt))
-                attempt += 1
-                continue
-            if response.status_code == 200:
-                return self._grant_of(response)
-            try:
-                body = response.json()
-            except ValueError:
-                body = {}
-            error = str(body.get("error") or "") if isinstance(body, dict) else ""
-            if error == "invalid_grant":
-                raise InvalidGrant()
-            if response.status_code == 429 or response.status_code >= 500:
-                if attempt >= self.max_retries:
-                    raise QboServerError(
-                        f"the QBO token endpoint kept answering HTTP {response.status_code}",
-                        status=response.status_code,
-                        intuit_tid=response.headers.get("intuit_tid"),
-                        operation="refresh the access token",
-                    )
-                self.sleep(self.backoff.delay(attempt))
-                attempt += 1
-                continue
-            secrets = [refresh_token, self._client_secret]
-            description = redact(str(body.get("error_description") or "") if isinstance(body, dict) else "", secrets)
-            if response.status_code == 401 or error == "invalid_client":
-                raise QboAuthError(
-                    "the QBO token endpoint refused the app's client credentials (invalid_client): check the "
-                    "connection's login (client id) and password (client secret) against the Intuit developer portal",
-                    code=error,
-                    detail=description,
-                    status=response.status_code,
-                    intuit_tid=response.headers.get("intuit_tid"),
-                    operation="refresh the access token",
-                )
-            raise QboAuthError(
-                f"the QBO token endpoint refused the refresh ({error or 'no error code'})",
-                code=error,
-                detail=description,
+        """Exchange a refresh token; raises ``InvalidGrant``, ``QboAuthError`` or ``QboServerError``.
+
+        No answer, a 429 or a 5xx is retried ``max_retries`` times (plain backoff, no log line).
+        """
+        return call_with_retries(
+            lambda attempt: self._refresh_once(refresh_token, attempt),
+            retries=self.max_retries,
+            wait=self.backoff.wait_after,
+            sleep=self.sleep,
+        )
+
+    def _refresh_once(self, refresh_token: str, attempt: int) -> TokenGrant:
+        operation = "refresh the access token"
+        try:
+            response = self._session.post(
+                self.token_url,
+                data={"grant_type": "refresh_token", "refresh_token": refresh_token},
+                auth=(self._client_id, self._client_secret),
+                headers={"Accept": "application/json", "Content-Type": "application/x-www-form-urlencoded"},
+                timeout=self.timeout,
+            )
+        except NO_ANSWER_ERRORS as exc:
+            give_up = QboServerError(
+                f"no answer from the QBO token endpoint after {attempt + 1} attempts ({type(exc).__name__})",
+                operation=operation,
+            )
+            raise RetryLater(give_up, type(exc).__name__) from None
+        if response.status_code == 200:
+            return self._grant_of(response)
+        try:
+            body = response.json()
+        except ValueError:
+            body = {}
+        error = str(body.get("error") or "") if isinstance(body, dict) else ""
+        if error == "invalid_grant":
+            raise InvalidGrant()
+        if response.status_code == 429 or response.status_code >= 500:
+            give_up = QboServerError(
+                f"the QBO token endpoint kept answering HTTP {response.status_code}",
                 status=response.status_code,
                 intuit_tid=response.headers.get("intuit_tid"),
-                operation="refresh the access token",
+                operation=operation,
             )
+            raise RetryLater(give_up, f"HTTP {response.status_code}")
+        raise self._refusal(response, body, error, refresh_token)
+
+    def _refusal(self, response: requests.Response, body: Any, error: str, refresh_token: str) -> QboAuthError:
+        """The endpoint refused the app (``invalid_client``) or the refresh for another reason."""
+        secrets = [refresh_token, self._client_secret]
+        description = redact(str(body.get("error_description") or "") if isinstance(body, dict) else "", secrets)
+        if response.status_code == 401 or error == "invalid_client":
+            message = (
+                "the QBO token endpoint refused the app's client credentials (invalid_client): check the "
+                "connection's login (client id) and password (client secret) against the Intuit developer portal"
+            )
+        else:
+            message = f"the QBO token endpoint refused the refresh ({error or 'no error code'})"
+        return QboAuthError(
+            message,
+            code=error,
+            detail=description,
+            status=response.status_code,
+            intuit_tid=response.headers.get("intuit_tid"),
+            operation="refresh the access token",
+        )
 
     def _grant_of(self, response: requests.Response) -> TokenGrant:
         try:
@@ -378,7 +378,8 @@ class TokenManager:
         """Save the rotated refresh token before anyone uses the new access token; retried, it matters."""
         self._seen.append(grant.refresh_token)
         self._seen.append(grant.access_token)
-        for attempt in range(3):
+
+        def save(attempt: int) -> None:
             try:
                 self.ledger.save_oauth_token(
                     self.realm_id,
@@ -389,18 +390,20 @@ class TokenManager:
                     source_fingerprint=source_fingerprint,
                     owner=self.owner,
                 )
-                return
             except Exception as exc:  # the DB driver's error types differ; the consequence does not
-                if attempt == 2:
-                    raise QboAuthError(
-                        f"QBO issued a new refresh token for realm {self.realm_id} but the state database "
-                        f"({getattr(self.ledger, 'description', 'ledger')}) could not store it "
-                        f"({type(exc).__name__}). The stored token is now superseded: if the next run fails "
-                        f"with invalid_grant, reconnect the app and put the new refresh token in the connection "
-                        f"{self.conn_id!r} extra 'refresh_token'",
-                        operation="store the rotated refresh token",
-                    ) from None
-                time.sleep(0.2 * (attempt + 1))
+                raise RetryLater(self._unstored_error(exc), type(exc).__name__) from None
+
+        call_with_retries(save, retries=2, wait=lambda attempt, _: 0.2 * (attempt + 1), sleep=time.sleep)
+
+    def _unstored_error(self, exc: Exception) -> QboAuthError:
+        return QboAuthError(
+            f"QBO issued a new refresh token for realm {self.realm_id} but the state database "
+            f"({getattr(self.ledger, 'description', 'ledger')}) could not store it "
+            f"({type(exc).__name__}). The stored token is now superseded: if the next run fails "
+            f"with invalid_grant, reconnect the app and put the new refresh token in the connection "
+            f"{self.conn_id!r} extra 'refresh_token'",
+            operation="store the rotated refresh token",
+        )
 
     def _reconnect_message(self, why: str) -> str:
         return (
