@@ -46,7 +46,8 @@ from sandbox.autotask_schema import (
     child_entity,
     entity_named,
 )
-from sandbox.core import Abort, Gate, Request, Response, RollingWindow
+from sandbox.core import Abort, Request, Response, SeedError
+from sandbox.limits import Gate, RollingWindow
 
 DEFAULT_USERNAME = "atqbo-api@sandbox.local"
 DEFAULT_SECRET = "sandbox-secret"
@@ -693,8 +694,6 @@ class AutotaskApi(ApiEmulator):
     # -- seeds and state -------------------------------------------------------------------
 
     def prepare_seed(self, part: dict[str, Any]) -> Callable[[], None]:
-        from sandbox.server import SeedError
-
         if not isinstance(part, dict):
             raise SeedError("the autotask seed part must be an object")
         unknown = set(part) - set(ENTITIES) - {"credentials", "zone"}

@@ -30,7 +30,8 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from sandbox.api import ApiEmulator
-from sandbox.core import Gate, Request, Response, RollingWindow
+from sandbox.core import Request, Response, SeedError
+from sandbox.limits import Gate, RollingWindow
 from sandbox.qbo_query import PACIFIC, QueryError, check_query, parse_datetime, parse_query, run_query
 
 # -- defaults ------------------------------------------------------------------------------------
@@ -2262,8 +2263,6 @@ class QboApi(ApiEmulator):
     # -- seeds -------------------------------------------------------------------------------------
 
     def prepare_seed(self, part: dict[str, Any]) -> Callable[[], None]:
-        from sandbox.server import SeedError
-
         if not isinstance(part, dict):
             raise SeedError("qbo seed: the 'qbo' part must be an object")
         known = {"realm_id", "oauth", "Preferences", "CompanyInfo", *ENTITIES}

@@ -16,8 +16,9 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 import requests
 
+from sandbox.core import SeedError
 from sandbox.seeds import demo_autotask
-from sandbox.server import Sandbox, SeedError
+from sandbox.server import Sandbox
 
 AT_USER = "atqbo-api@sandbox.local"
 AT_SECRET = "sandbox-secret"
