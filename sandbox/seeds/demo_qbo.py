@@ -14,7 +14,7 @@ import re
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sandbox.qbo import (
+from sandbox.qbo.defaults import (
     ACCOUNT_AR,
     ACCOUNT_CHECKING,
     ACCOUNT_COGS,
@@ -24,7 +24,7 @@ from sandbox.qbo import (
     ACCOUNT_UNDEPOSITED,
     custom_field_prefs,
 )
-from sandbox.qbo_query import PACIFIC
+from sandbox.qbo.times import PACIFIC
 from sandbox.seeds.demo import BILLING_CODES, COMPANIES, PAYMENT_TERMS, PRODUCTS, QBO_CLASSES, VENDORS
 from sandbox.seeds.demo_autotask import synced_invoices
 

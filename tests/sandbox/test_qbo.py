@@ -15,7 +15,7 @@ import requests
 
 from sandbox.core import SeedError
 from sandbox.qbo import DEFAULT_CLIENT_ID, DEFAULT_REALM_ID, DEFAULT_REFRESH_TOKEN, custom_field_prefs
-from sandbox.qbo_query import PACIFIC
+from sandbox.qbo.times import PACIFIC
 from sandbox.seeds import demo_qbo
 from sandbox.server import Sandbox
 from tests.sandbox.qbo_support import QboClient, fault_of

@@ -6,8 +6,10 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from sandbox.qbo import QUERYABLE
-from sandbox.qbo_query import PACIFIC, Condition, QueryError, check_query, parse_query, run_query
+from sandbox.qbo.query import check_query, run_query
+from sandbox.qbo.query_parser import Condition, QueryError, parse_query
+from sandbox.qbo.schema import QUERYABLE
+from sandbox.qbo.times import PACIFIC
 from tests.sandbox.qbo_support import QboClient, fault_of
 
 # -- parser ----------------------------------------------------------------------------------------
