@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from sandbox.autotask_filter import EntityFields, FilterError, parse_query
+from sandbox.autotask.filter import EntityFields, FilterError, parse_query
 
 OWNER = 29682885
 
