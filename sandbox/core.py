@@ -1,8 +1,8 @@
 """The vocabulary every part of the sandbox speaks: a request, a response, the clock, and the two
 ways a part refuses (``Abort`` inside an API handler, ``SeedError`` for a seed document).
 
-The server, both API emulators and the seeds import these; this module imports nothing of the
-sandbox, so it sits at the bottom of the import graph.
+The server and both API emulators import these; this module imports nothing of the sandbox, so
+it sits at the bottom of the import graph.
 """
 
 from __future__ import annotations

@@ -79,6 +79,7 @@ class QboApi(ApiEmulator):
             self._limits.update(doc)
 
     def _limit(self, key: str) -> float:
+        """A limit as it stands now (the OAuth server reads token lifetimes through this)."""
         return self._limits[key]
 
     def airflow_connection(self, base_url: str) -> dict[str, Any]:

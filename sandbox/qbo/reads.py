@@ -21,6 +21,7 @@ CDC_MAX_OBJECTS = 1000
 
 
 def read_record(books: Company, entity: str, record_id: str) -> dict[str, Any]:
+    """``GET {entity}/{id}``: a copy of the record, or 610 when there is none (or it was deleted)."""
     record = books.get(entity, record_id)
     if record is None:
         raise object_not_found(transaction=False)
@@ -28,6 +29,7 @@ def read_record(books: Company, entity: str, record_id: str) -> dict[str, Any]:
 
 
 def query_records(books: Company, text: str) -> dict[str, Any]:
+    """The body of ``QueryResponse`` for a statement; query errors become the real service's faults."""
     try:
         query = parse_query(text)
         check_query(query, QUERYABLE)
