@@ -3,6 +3,7 @@
 See ``sandbox/README.md`` for what it emulates and where it had to guess.
 """
 
-from sandbox.server import Sandbox, SeedError
+from sandbox.core import SeedError
+from sandbox.server import Sandbox
 
 __all__ = ["Sandbox", "SeedError"]

@@ -9,8 +9,9 @@ import signal
 import sys
 import threading
 
+from sandbox.core import SeedError
 from sandbox.seeds import load_seed
-from sandbox.server import Sandbox, SeedError
+from sandbox.server import Sandbox
 
 
 def main(argv: list[str] | None = None) -> int:

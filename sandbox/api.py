@@ -44,7 +44,7 @@ class ApiEmulator:
     def prepare_seed(self, part: dict[str, Any]) -> Callable[[], None]:
         """Validate a seed part against the current state and return a function that merges it.
 
-        Raise ``sandbox.server.SeedError`` naming the record and the rule when the seed breaks
+        Raise ``sandbox.core.SeedError`` naming the record and the rule when the seed breaks
         one; nothing may change before the returned function is called.
         """
         raise NotImplementedError

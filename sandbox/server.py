@@ -17,17 +17,19 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from sandbox.core import Abort, Clock, FaultBook, Request, RequestLog, Response, iso_utc
+from sandbox.autotask import AutotaskApi
+from sandbox.core import Abort, Clock, Request, Response, SeedError, iso_utc
+from sandbox.fault_rules import FaultBook
+from sandbox.mail import MailServer
+from sandbox.qbo import QboApi
+from sandbox.request_log import RequestLog
+from sandbox.seeds import load_seed
 
 log = logging.getLogger("sandbox")
 
 # How long a ``timeout`` fault holds a connection when the rule gives no latency_ms: past QBO's
 # own 120 s request timeout, so any sane client gives up first.
 DEFAULT_TIMEOUT_HOLD_S = 130.0
-
-
-class SeedError(ValueError):
-    """A seed document breaks a rule; nothing of it was loaded."""
 
 
 class Sandbox:
@@ -38,10 +40,6 @@ class Sandbox:
         time_scale: float = 1.0,
         smtp_port: int | None = None,
     ):
-        from sandbox.autotask import AutotaskApi
-        from sandbox.mail import MailServer
-        from sandbox.qbo import QboApi
-
         self.host = host
         self.port = port
         self.clock = Clock(time_scale)
@@ -172,8 +170,6 @@ class Sandbox:
                 self.reset()
                 return Response.json(200, {"status": "reset"})
             if route == "/_sandbox/seed" and req.method == "POST":
-                from sandbox.seeds import load_seed
-
                 name = req.arg("name")
                 doc = load_seed(name) if name else req.json()
                 self.seed(doc)

@@ -1,14 +1,12 @@
-"""The built-in ``demo`` seed: a small but realistic MSP, with dates relative to ``today``.
+"""The names of the built-in ``demo`` seed: a small but realistic MSP.
 
 The names below are shared by both halves so that Autotask and QBO overlap the way a real
 MSP's books do: some customers and items already exist in QBO, others must be created.
-``demo_autotask.build`` and ``demo_qbo.build`` turn them into records; both are deterministic.
+``demo_autotask.build`` and ``demo_qbo.build`` turn them into records (both deterministic, with
+dates relative to ``today``); ``sandbox.seeds.build_demo_seed`` puts the two halves together.
 """
 
 from __future__ import annotations
-
-from datetime import date
-from typing import Any
 
 # (companyName, already a QBO customer?)
 COMPANIES: list[tuple[str, bool]] = [
@@ -92,9 +90,3 @@ PRODUCTS: list[tuple[str, str, float, bool]] = [
     ("APC Back-UPS 1500", "APC-BX1500", 189.00, True),
     ("Logitech MX Keys", "LOG-MXK", 99.00, False),
 ]
-
-
-def build_demo_seed(today: date) -> dict[str, Any]:
-    from sandbox.seeds import demo_autotask, demo_qbo
-
-    return {"autotask": demo_autotask.build(today), "qbo": demo_qbo.build(today)}

@@ -23,7 +23,7 @@ from __future__ import annotations
 import random
 import re
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from sandbox.seeds.demo import BILLING_CODES, COMPANIES, DIVISIONS, PAYMENT_TERMS, PRODUCTS, VENDORS
 
@@ -105,49 +105,9 @@ def build(today: date) -> dict[str, Any]:
     ]
     term_id = {t["name"]: t["id"] for t in payment_terms}
     term_days = {t["id"]: t["paymentDueInDays"] for t in payment_terms}
-
-    level1s, level2s, associations = [], [], []
-    association_id: dict[tuple[str, str], int] = {}
-    for division in DIVISIONS:
-        level1s.append(
-            {"id": len(level1s) + 1, "name": division, "description": f"{division} division", "isActive": True}
-        )
-        for lob in DIVISIONS[division]:
-            level2s.append(
-                {"id": len(level2s) + 1, "name": lob, "description": f"{lob} line of business", "isActive": True}
-            )
-            associations.append(
-                {
-                    "id": len(associations) + 1,
-                    "organizationalLevel1ID": level1s[-1]["id"],
-                    "organizationalLevel2ID": level2s[-1]["id"],
-                    "isActive": True,
-                }
-            )
-            association_id[(division, lob)] = associations[-1]["id"]
-
-    billing_codes = []
-    code_by_number: dict[str | None, dict[str, Any]] = {}
-    for index, (name, number, price, _in_qbo) in enumerate(BILLING_CODES):
-        kind = _code_kind(number)
-        code = {
-            "id": 29682801 + index,
-            "name": name,
-            "externalNumber": number,
-            "description": f"{name} ({_kind_label(kind)})",
-            "billingCodeType": CODE_TYPES[kind][0],
-            "useType": 1,
-            "unitPrice": price,
-            "unitCost": round(price * (0.8 if kind == "hardware" else 0.35), 2),
-            "markupRate": None,
-            "generalLedgerAccount": "4100" if kind == "hardware" else "4000",
-            "isActive": True,
-            "isExcludedFromNewContracts": False,
-            "afterHoursWorkType": 1 if number == "SUP-AH" else None,
-        }
-        billing_codes.append(code)
-        code_by_number[number] = code
-
+    level1s, level2s, associations, association_id = _organizational_levels()
+    billing_codes = [_billing_code(index, *code) for index, code in enumerate(BILLING_CODES)]
+    code_by_number = {code["externalNumber"]: code for code in billing_codes}
     resources = [
         _resource(BILLING_ADMIN_ID, "Alex", "Morgan", "Billing Manager"),
         _resource(TECHNICIAN_ID, "Sam", "Rivera", "Service Technician"),
@@ -156,50 +116,11 @@ def build(today: date) -> dict[str, Any]:
         _currency(USD_ID, "USD", "US Dollar", "$", 1.0, active=True, internal=True),
         _currency(CAD_ID, "CAD", "Canadian Dollar", "C$", 1.36, active=False, internal=False),
     ]
-
-    local_company = {
-        "id": 0,
-        "companyName": "Northstar Managed IT",
-        "companyNumber": "MSP",
-        "companyType": 8,
-        "address1": "200 Civic Center Dr",
-        "city": "Columbus",
-        "state": "OH",
-        "postalCode": "43215",
-        "countryID": US_COUNTRY_ID,
-        "phone": "614-555-0100",
-        "webAddress": "https://northstar-it.example",
-        "ownerResourceID": BILLING_ADMIN_ID,
-        "currencyID": USD_ID,
-        "createDate": _stamp(midnight - timedelta(days=3650)),
-        "userDefinedFields": [{"name": INVOICE_EMAIL_UDF, "value": None}],
-    }
+    local_company = _local_company(midnight)
     customers = [_customer(rng, index, name, midnight) for index, (name, _in_qbo) in enumerate(COMPANIES)]
     vendors = [_vendor(rng, index, name, midnight) for index, (name, _in_qbo) in enumerate(VENDORS)]
     vendor_id = {v["companyName"]: v["id"] for v in vendors}
-
-    products = []
-    for index, (name, sku, cost, _in_qbo) in enumerate(PRODUCTS):
-        code_number, vendor_name, manufacturer = PRODUCT_SOURCING[sku]
-        products.append(
-            {
-                "id": 29683701 + index,
-                "name": name,
-                "sku": sku,
-                "description": f"{manufacturer} {name}",
-                "manufacturerName": manufacturer,
-                "manufacturerProductName": name,
-                "unitCost": cost,
-                "unitPrice": round(cost * 1.3, 2),
-                "msrp": round(cost * 1.45, 2),
-                "productBillingCodeID": code_by_number[code_number]["id"],
-                "defaultVendorID": vendor_id[vendor_name],
-                "vendorProductNumber": f"V-{sku}",
-                "isActive": True,
-                "isSerialized": sku == "DELL-7020",
-                "doesNotRequireProcurement": False,
-            }
-        )
+    products = [_product(index, *product, code_by_number, vendor_id) for index, product in enumerate(PRODUCTS)]
 
     invoices, billing_items = _invoices(
         rng, midnight, customers, code_by_number, association_id, term_id, term_days, products
@@ -243,6 +164,102 @@ def synced_invoices(today: date) -> list[dict[str, Any]]:
 
 
 # -- records -----------------------------------------------------------------------------------
+
+
+def _organizational_levels() -> tuple[
+    list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]], dict[tuple[str, str], int]
+]:
+    """Divisions (level 1), lines of business (level 2), their associations, and the association
+    id of each (division, line of business)."""
+    level1s, level2s, associations = [], [], []
+    association_id: dict[tuple[str, str], int] = {}
+    for division in DIVISIONS:
+        level1s.append(
+            {"id": len(level1s) + 1, "name": division, "description": f"{division} division", "isActive": True}
+        )
+        for lob in DIVISIONS[division]:
+            level2s.append(
+                {"id": len(level2s) + 1, "name": lob, "description": f"{lob} line of business", "isActive": True}
+            )
+            associations.append(
+                {
+                    "id": len(associations) + 1,
+                    "organizationalLevel1ID": level1s[-1]["id"],
+                    "organizationalLevel2ID": level2s[-1]["id"],
+                    "isActive": True,
+                }
+            )
+            association_id[(division, lob)] = associations[-1]["id"]
+    return level1s, level2s, associations, association_id
+
+
+def _billing_code(index: int, name: str, number: str | None, price: float, _in_qbo: str | None) -> dict[str, Any]:
+    kind = _code_kind(number)
+    return {
+        "id": 29682801 + index,
+        "name": name,
+        "externalNumber": number,
+        "description": f"{name} ({_kind_label(kind)})",
+        "billingCodeType": CODE_TYPES[kind][0],
+        "useType": 1,
+        "unitPrice": price,
+        "unitCost": round(price * (0.8 if kind == "hardware" else 0.35), 2),
+        "markupRate": None,
+        "generalLedgerAccount": "4100" if kind == "hardware" else "4000",
+        "isActive": True,
+        "isExcludedFromNewContracts": False,
+        "afterHoursWorkType": 1 if number == "SUP-AH" else None,
+    }
+
+
+def _local_company(midnight: datetime) -> dict[str, Any]:
+    """Company 0, the MSP itself."""
+    return {
+        "id": 0,
+        "companyName": "Northstar Managed IT",
+        "companyNumber": "MSP",
+        "companyType": 8,
+        "address1": "200 Civic Center Dr",
+        "city": "Columbus",
+        "state": "OH",
+        "postalCode": "43215",
+        "countryID": US_COUNTRY_ID,
+        "phone": "614-555-0100",
+        "webAddress": "https://northstar-it.example",
+        "ownerResourceID": BILLING_ADMIN_ID,
+        "currencyID": USD_ID,
+        "createDate": _stamp(midnight - timedelta(days=3650)),
+        "userDefinedFields": [{"name": INVOICE_EMAIL_UDF, "value": None}],
+    }
+
+
+def _product(
+    index: int,
+    name: str,
+    sku: str,
+    cost: float,
+    _in_qbo: bool,
+    code_by_number: dict[str | None, dict[str, Any]],
+    vendor_id: dict[str, int],
+) -> dict[str, Any]:
+    code_number, vendor_name, manufacturer = PRODUCT_SOURCING[sku]
+    return {
+        "id": 29683701 + index,
+        "name": name,
+        "sku": sku,
+        "description": f"{manufacturer} {name}",
+        "manufacturerName": manufacturer,
+        "manufacturerProductName": name,
+        "unitCost": cost,
+        "unitPrice": round(cost * 1.3, 2),
+        "msrp": round(cost * 1.45, 2),
+        "productBillingCodeID": code_by_number[code_number]["id"],
+        "defaultVendorID": vendor_id[vendor_name],
+        "vendorProductNumber": f"V-{sku}",
+        "isActive": True,
+        "isSerialized": sku == "DELL-7020",
+        "doesNotRequireProcurement": False,
+    }
 
 
 def _customer(rng: random.Random, index: int, name: str, midnight: datetime) -> dict[str, Any]:
@@ -312,6 +329,7 @@ def _invoices(
     term_days: dict[int, int],
     products: list[dict[str, Any]],
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """``INVOICE_COUNT`` invoices, oldest first over the 30 days before today, with their billing items."""
     invoices: list[dict[str, Any]] = []
     items: list[dict[str, Any]] = []
     obrien = next(i for i, c in enumerate(customers) if c["companyName"].startswith("O'Brien"))
@@ -328,88 +346,116 @@ def _invoices(
         )
         invoice_id = 29684001 + index
         order_number = f"PO-{7700 + index}" if index % 4 == 2 else None
+        invoice = _InvoicePlan(invoice_id, index, company, invoice_day, created, order_number)
 
-        lines = []
+        lines: list[dict[str, Any]] = []
         for line_no in range(rng.randint(2, 8)):
             number = rng.choice(numbers)
-            code = code_by_number[number]
-            kind = _code_kind(number)
-            quantity = _quantity(rng, number)
-            rate = code["unitPrice"]
-            extended = round(quantity * rate, 2)
-            tax = round(extended * SALES_TAX_RATE, 2) if kind == "hardware" and not company["isTaxExempt"] else 0.0
-            name = _line_name(rng, kind, code, products)
-            description = name
-            if index == LONG_DESCRIPTION_INVOICE_INDEX and line_no == 0:
-                description = "Project notes: " + " ".join(
-                    f"Step {n}: migrated mailboxes, verified DNS records and documented the change."
-                    for n in range(1, 60)
-                )
-            _type, item_type, sub_type = CODE_TYPES[kind]
-            lines.append(
-                {
-                    "id": 29685001 + len(items) + len(lines),
-                    "invoiceID": invoice_id,
-                    "companyID": company["id"],
-                    "billingCodeID": code["id"],
-                    "billingItemType": item_type,
-                    "subType": sub_type,
-                    "organizationalLevelAssociationID": association_id[LOB_BY_CODE[number]],
-                    "itemName": name,
-                    "description": description,
-                    "lineItemFullDescription": description,
-                    "itemDate": _stamp(invoice_day - timedelta(days=rng.randint(1, 27), hours=-rng.randint(8, 17))),
-                    "quantity": quantity,
-                    "rate": rate,
-                    "extendedPrice": extended,
-                    "totalAmount": extended,
-                    "taxDollars": tax,
-                    "ourCost": round(quantity * code["unitCost"], 2),
-                    "internalCurrencyRate": rate,
-                    "internalCurrencyExtendedPrice": extended,
-                    "internalCurrencyTaxDollars": tax,
-                    "internalCurrencyTotalAmount": extended,
-                    "nonBillable": 0,
-                    "itemApproverID": BILLING_ADMIN_ID,
-                    "accountManagerWhenApprovedID": BILLING_ADMIN_ID,
-                    "postedDate": _stamp(invoice_day),
-                    "postedOnTime": _stamp(created),
-                    "purchaseOrderNumber": order_number,
-                    "webServiceDate": None,
-                }
-            )
+            line = _billing_item(rng, invoice, line_no, code_by_number[number], number, association_id, products)
+            lines.append({"id": 29685001 + len(items) + len(lines), **line})
         items.extend(lines)
-        subtotal = round(sum(line["totalAmount"] for line in lines), 2)
-        tax_total = round(sum(line["taxDollars"] for line in lines), 2)
-        synced = index < SYNCED_INVOICES
-        voided = index == VOIDED_INVOICE_INDEX
-        invoices.append(
-            {
-                "id": invoice_id,
-                "batchID": 700 + index // 10,
-                "companyID": company["id"],
-                "invoiceNumber": f"INV-{1001 + index}",
-                "invoiceDateTime": _stamp(invoice_day),
-                "createDateTime": _stamp(created),
-                "creatorResourceID": BILLING_ADMIN_ID,
-                "fromDate": _stamp(invoice_day - timedelta(days=30)),
-                "toDate": _stamp(invoice_day - timedelta(days=1)),
-                "dueDate": _stamp(invoice_day + timedelta(days=term_days[term])),
-                "paymentTerm": term,
-                "invoiceEditorTemplateID": 102,
-                "invoiceTotal": round(subtotal + tax_total, 2),
-                "totalTaxValue": tax_total,
-                "taxRegionName": None if tax_total == 0 else f"{company['state']} Sales Tax",
-                "orderNumber": order_number,
-                "comments": "Thank you for your business." if index % 3 == 0 else None,
-                "isVoided": voided,
-                "voidedDate": _stamp(midnight - timedelta(days=2, hours=-10)) if voided else None,
-                "voidedByResourceID": BILLING_ADMIN_ID if voided else None,
-                "webServiceDate": _stamp(created + timedelta(hours=2)) if synced else None,
-                "paidDate": None,
-            }
-        )
+        invoices.append(_invoice(invoice, lines, term, term_days[term], midnight))
     return invoices, items
+
+
+class _InvoicePlan(NamedTuple):
+    """What an invoice's lines and record are built from."""
+
+    id: int
+    index: int  # 0 = the oldest
+    company: dict[str, Any]
+    day: datetime  # midnight UTC of the invoice date
+    created: datetime
+    order_number: str | None
+
+
+def _billing_item(
+    rng: random.Random,
+    invoice: _InvoicePlan,
+    line_no: int,
+    code: dict[str, Any],
+    number: str | None,
+    association_id: dict[tuple[str, str], int],
+    products: list[dict[str, Any]],
+) -> dict[str, Any]:
+    """One line of ``invoice`` (without its id) billing ``code``; sales tax on hardware of taxable customers."""
+    company, invoice_day = invoice.company, invoice.day
+    kind = _code_kind(number)
+    quantity = _quantity(rng, number)
+    rate = code["unitPrice"]
+    extended = round(quantity * rate, 2)
+    tax = round(extended * SALES_TAX_RATE, 2) if kind == "hardware" and not company["isTaxExempt"] else 0.0
+    name = _line_name(rng, kind, code, products)
+    description = name
+    if invoice.index == LONG_DESCRIPTION_INVOICE_INDEX and line_no == 0:
+        description = "Project notes: " + " ".join(
+            f"Step {n}: migrated mailboxes, verified DNS records and documented the change." for n in range(1, 60)
+        )
+    _type, item_type, sub_type = CODE_TYPES[kind]
+    return {
+        "invoiceID": invoice.id,
+        "companyID": company["id"],
+        "billingCodeID": code["id"],
+        "billingItemType": item_type,
+        "subType": sub_type,
+        "organizationalLevelAssociationID": association_id[LOB_BY_CODE[number]],
+        "itemName": name,
+        "description": description,
+        "lineItemFullDescription": description,
+        "itemDate": _stamp(invoice_day - timedelta(days=rng.randint(1, 27), hours=-rng.randint(8, 17))),
+        "quantity": quantity,
+        "rate": rate,
+        "extendedPrice": extended,
+        "totalAmount": extended,
+        "taxDollars": tax,
+        "ourCost": round(quantity * code["unitCost"], 2),
+        "internalCurrencyRate": rate,
+        "internalCurrencyExtendedPrice": extended,
+        "internalCurrencyTaxDollars": tax,
+        "internalCurrencyTotalAmount": extended,
+        "nonBillable": 0,
+        "itemApproverID": BILLING_ADMIN_ID,
+        "accountManagerWhenApprovedID": BILLING_ADMIN_ID,
+        "postedDate": _stamp(invoice_day),
+        "postedOnTime": _stamp(invoice.created),
+        "purchaseOrderNumber": invoice.order_number,
+        "webServiceDate": None,
+    }
+
+
+def _invoice(
+    invoice: _InvoicePlan, lines: list[dict[str, Any]], term: int, due_days: int, midnight: datetime
+) -> dict[str, Any]:
+    """The invoice record: its total is the lines' amounts plus their tax; the oldest ones are synced."""
+    index, company, invoice_day, created = invoice.index, invoice.company, invoice.day, invoice.created
+    subtotal = round(sum(line["totalAmount"] for line in lines), 2)
+    tax_total = round(sum(line["taxDollars"] for line in lines), 2)
+    synced = index < SYNCED_INVOICES
+    voided = index == VOIDED_INVOICE_INDEX
+    return {
+        "id": invoice.id,
+        "batchID": 700 + index // 10,
+        "companyID": company["id"],
+        "invoiceNumber": f"INV-{1001 + index}",
+        "invoiceDateTime": _stamp(invoice_day),
+        "createDateTime": _stamp(created),
+        "creatorResourceID": BILLING_ADMIN_ID,
+        "fromDate": _stamp(invoice_day - timedelta(days=30)),
+        "toDate": _stamp(invoice_day - timedelta(days=1)),
+        "dueDate": _stamp(invoice_day + timedelta(days=due_days)),
+        "paymentTerm": term,
+        "invoiceEditorTemplateID": 102,
+        "invoiceTotal": round(subtotal + tax_total, 2),
+        "totalTaxValue": tax_total,
+        "taxRegionName": None if tax_total == 0 else f"{company['state']} Sales Tax",
+        "orderNumber": invoice.order_number,
+        "comments": "Thank you for your business." if index % 3 == 0 else None,
+        "isVoided": voided,
+        "voidedDate": _stamp(midnight - timedelta(days=2, hours=-10)) if voided else None,
+        "voidedByResourceID": BILLING_ADMIN_ID if voided else None,
+        "webServiceDate": _stamp(created + timedelta(hours=2)) if synced else None,
+        "paidDate": None,
+    }
 
 
 def _purchase_orders(
@@ -421,6 +467,7 @@ def _purchase_orders(
     local_company: dict[str, Any],
     term_id: dict[str, int],
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Purchase orders in every status, each with 1-3 items."""
     # (status, days before today created, externalPONumber)
     plan = [
         (1, 1, None),
@@ -442,28 +489,9 @@ def _purchase_orders(
         vendor = vendors[index % len(vendors)]
         customer = customers[rng.randrange(len(customers))]
         orders.append(
-            {
-                "id": order_id,
-                "vendorID": vendor["id"],
-                "status": status,
-                "createDateTime": _stamp(created),
-                "creatorResourceID": TECHNICIAN_ID,
-                "submitDateTime": _stamp(created + timedelta(hours=1)) if status >= 2 else None,
-                "cancelDateTime": _stamp(created + timedelta(days=1)) if status == 5 else None,
-                "externalPONumber": external,
-                "purchaseForCompanyID": customer["id"],
-                "paymentTerm": term_id["Net 30 Days"],
-                "shippingType": 1,
-                "shipToName": local_company["companyName"],
-                "shipToAddress1": local_company["address1"],
-                "shipToCity": local_company["city"],
-                "shipToState": local_company["state"],
-                "shipToPostalCode": local_company["postalCode"],
-                "phone": local_company["phone"],
-                "freight": 0.0 if index % 3 else 25.0,
-                "generalMemo": f"For {customer['companyName']}",
-                "vendorInvoiceNumber": f"VI-{5500 + index}" if status >= 3 else None,
-            }
+            _purchase_order(
+                order_id, index, status, external, created, vendor, customer, local_company, term_id["Net 30 Days"]
+            )
         )
         for _ in range(rng.randint(1, 3)):
             product = rng.choice(products)
@@ -479,6 +507,42 @@ def _purchase_orders(
                 }
             )
     return orders, items
+
+
+def _purchase_order(
+    order_id: int,
+    index: int,
+    status: int,
+    external: str | None,
+    created: datetime,
+    vendor: dict[str, Any],
+    customer: dict[str, Any],
+    local_company: dict[str, Any],
+    payment_term: int,
+) -> dict[str, Any]:
+    """A purchase order for ``customer``, shipped to the MSP, stamped as its status says."""
+    return {
+        "id": order_id,
+        "vendorID": vendor["id"],
+        "status": status,
+        "createDateTime": _stamp(created),
+        "creatorResourceID": TECHNICIAN_ID,
+        "submitDateTime": _stamp(created + timedelta(hours=1)) if status >= 2 else None,
+        "cancelDateTime": _stamp(created + timedelta(days=1)) if status == 5 else None,
+        "externalPONumber": external,
+        "purchaseForCompanyID": customer["id"],
+        "paymentTerm": payment_term,
+        "shippingType": 1,
+        "shipToName": local_company["companyName"],
+        "shipToAddress1": local_company["address1"],
+        "shipToCity": local_company["city"],
+        "shipToState": local_company["state"],
+        "shipToPostalCode": local_company["postalCode"],
+        "phone": local_company["phone"],
+        "freight": 0.0 if index % 3 else 25.0,
+        "generalMemo": f"For {customer['companyName']}",
+        "vendorInvoiceNumber": f"VI-{5500 + index}" if status >= 3 else None,
+    }
 
 
 def _resource(resource_id: int, first: str, last: str, title: str) -> dict[str, Any]:

@@ -11,10 +11,12 @@ Deterministic for a given ``today``; all dates are relative to it.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from datetime import date, datetime, timedelta
+from itertools import count
 from typing import Any
 
-from sandbox.qbo import (
+from sandbox.qbo.defaults import (
     ACCOUNT_AR,
     ACCOUNT_CHECKING,
     ACCOUNT_COGS,
@@ -24,7 +26,7 @@ from sandbox.qbo import (
     ACCOUNT_UNDEPOSITED,
     custom_field_prefs,
 )
-from sandbox.qbo_query import PACIFIC
+from sandbox.qbo.times import PACIFIC
 from sandbox.seeds.demo import BILLING_CODES, COMPANIES, PAYMENT_TERMS, PRODUCTS, QBO_CLASSES, VENDORS
 from sandbox.seeds.demo_autotask import synced_invoices
 
@@ -67,49 +69,84 @@ def build(today: date) -> dict[str, Any]:
     last_month_end = this_month - timedelta(days=1)
     last_month = last_month_end.replace(day=1)
 
+    terms, term_ids = _terms()
+    net30 = term_ids.get("Net 30 Days")
+    classes = [{"Id": str(5000000000000000001 + i), "Name": name} for i, name in enumerate(QBO_CLASSES)]
+    name_ids = count(1)  # Customers and Vendors share QBO's name-list Id sequence
+    customers = [_customer(index, name, str(next(name_ids)), net30) for index, name in enumerate(_in_qbo(COMPANIES))]
+    customer_ids = {c["DisplayName"]: c["Id"] for c in customers}
+    vendors = [_vendor(index, name, str(next(name_ids)), net30) for index, name in enumerate(_in_qbo(VENDORS))]
+    items, item_ids = _items(last_month)
+    service_codes = [(n, p) for n, _e, p, m in BILLING_CODES if m is not None and n in item_ids]
+    invoices = _last_month_invoices(customers, item_ids, service_codes, classes, last_month, last_month_end)
+    payments = _payments(invoices, last_month_end)
+    synced = _synced_invoices(
+        today, customers, customer_ids, name_ids, item_ids[service_codes[0][0]], 1001 + len(invoices) + len(payments)
+    )
+    return {
+        "Preferences": {
+            "SalesFormsPrefs": {
+                "CustomField": custom_field_prefs({1: "PO Number"}, enabled=[1]),
+                "CustomTxnNumbers": True,
+            },
+        },
+        "CompanyInfo": {"CompanyName": "Northwind IT Services", "LegalName": "Northwind IT Services LLC"},
+        "Term": terms,
+        "Class": classes,
+        "Customer": customers,
+        "Vendor": vendors,
+        "Item": items,
+        "Invoice": invoices + synced,
+        "Payment": payments,
+    }
+
+
+def _in_qbo(names: list[tuple[str, bool]]) -> list[str]:
+    """The names flagged as already in QBO."""
+    return [name for name, in_qbo in names if in_qbo]
+
+
+def _terms() -> tuple[list[dict[str, Any]], dict[str, str]]:
+    """The payment terms QBO already has, and their Ids by name."""
     terms = []
     term_ids: dict[str, str] = {}
     for index, (name, _in_qbo) in enumerate((t for t in PAYMENT_TERMS if t[1]), start=1):
         term_ids[name] = str(index)
         terms.append({"Id": str(index), "Name": name, "Type": "STANDARD", "DueDays": TERM_DAYS.get(name, 30)})
-    net30 = term_ids.get("Net 30 Days")
+    return terms, term_ids
 
-    classes = [{"Id": str(5000000000000000001 + i), "Name": name} for i, name in enumerate(QBO_CLASSES)]
 
-    customers = []
-    customer_ids: dict[str, str] = {}
-    next_name_id = 1
-    for index, (name, _in_qbo) in enumerate(c for c in COMPANIES if c[1]):
-        cid = str(next_name_id)
-        next_name_id += 1
-        customer_ids[name] = cid
-        record = {
-            "Id": cid,
-            "DisplayName": name,
-            "CompanyName": name,
-            "PrimaryEmailAddr": {"Address": f"ap@{slug(name)}.example"},
-            "PrimaryPhone": {"FreeFormNumber": f"(614) 555-{1000 + index:04d}"},
-            "BillAddr": _address(index),
-        }
-        if net30 and index % 2 == 0:
-            record["SalesTermRef"] = {"value": net30}
-        customers.append(record)
+def _customer(index: int, name: str, cid: str, net30: str | None) -> dict[str, Any]:
+    """A customer that was in QBO before atqbo (Net 30 on every other one)."""
+    record = {
+        "Id": cid,
+        "DisplayName": name,
+        "CompanyName": name,
+        "PrimaryEmailAddr": {"Address": f"ap@{slug(name)}.example"},
+        "PrimaryPhone": {"FreeFormNumber": f"(614) 555-{1000 + index:04d}"},
+        "BillAddr": _address(index),
+    }
+    if net30 and index % 2 == 0:
+        record["SalesTermRef"] = {"value": net30}
+    return record
 
-    vendors = []
-    for index, (name, _in_qbo) in enumerate(v for v in VENDORS if v[1]):
-        vid = str(next_name_id)
-        next_name_id += 1
-        record = {
-            "Id": vid,
-            "DisplayName": name,
-            "CompanyName": name,
-            "PrimaryEmailAddr": {"Address": f"orders@{slug(name)}.example"},
-            "BillAddr": _address(index + 3),
-        }
-        if net30:
-            record["TermRef"] = {"value": net30}
-        vendors.append(record)
 
+def _vendor(index: int, name: str, vid: str, net30: str | None) -> dict[str, Any]:
+    record = {
+        "Id": vid,
+        "DisplayName": name,
+        "CompanyName": name,
+        "PrimaryEmailAddr": {"Address": f"orders@{slug(name)}.example"},
+        "BillAddr": _address(index + 3),
+    }
+    if net30:
+        record["TermRef"] = {"value": net30}
+    return record
+
+
+def _items(last_month: date) -> tuple[list[dict[str, Any]], dict[str, str]]:
+    """Service items for the billing codes QBO has (by name or by external number), then the
+    products it has; and the item Id of each billing code by name."""
     items = []
     item_ids: dict[str, str] = {}  # billing code name -> QBO item Id
     for name, external, price, match in BILLING_CODES:
@@ -129,42 +166,53 @@ def build(today: date) -> dict[str, Any]:
                 "IncomeAccountRef": {"value": ACCOUNT_SERVICES_INCOME},
             }
         )
-    inventory_done = False
-    for name, sku, cost, in_qbo in PRODUCTS:
-        if not in_qbo:
-            continue
-        iid = str(len(items) + 1)
-        item = {
-            "Id": iid,
-            "Name": name,
-            "Sku": sku,
-            "Description": name,
-            "PurchaseDesc": name,
-            "UnitPrice": round(cost * 1.25, 2),
-            "PurchaseCost": cost,
-            "Taxable": True,
-            "IncomeAccountRef": {"value": ACCOUNT_PRODUCT_INCOME},
-            "ExpenseAccountRef": {"value": ACCOUNT_COGS},
-        }
-        if not inventory_done:
-            # The first product is stocked (Inventory); the others are bought to order (NonInventory).
-            item.update(
-                {
-                    "Type": "Inventory",
-                    "AssetAccountRef": {"value": ACCOUNT_INVENTORY_ASSET},
-                    "TrackQtyOnHand": True,
-                    "QtyOnHand": 5,
-                    "InvStartDate": last_month.isoformat(),
-                }
-            )
-            inventory_done = True
-        else:
-            item["Type"] = "NonInventory"
-        items.append(item)
+    products = [(name, sku, cost) for name, sku, cost, in_qbo in PRODUCTS if in_qbo]
+    for position, (name, sku, cost) in enumerate(products):
+        items.append(_product_item(str(len(items) + 1), name, sku, cost, position == 0, last_month))
+    return items, item_ids
 
-    service_codes = [(n, p) for n, _e, p, m in BILLING_CODES if m is not None and n in item_ids]
+
+def _product_item(iid: str, name: str, sku: str, cost: float, stocked: bool, last_month: date) -> dict[str, Any]:
+    """A purchasable product: the first one stocked (Inventory), the others bought to order (NonInventory)."""
+    item = {
+        "Id": iid,
+        "Name": name,
+        "Sku": sku,
+        "Description": name,
+        "PurchaseDesc": name,
+        "UnitPrice": round(cost * 1.25, 2),
+        "PurchaseCost": cost,
+        "Taxable": True,
+        "IncomeAccountRef": {"value": ACCOUNT_PRODUCT_INCOME},
+        "ExpenseAccountRef": {"value": ACCOUNT_COGS},
+    }
+    if stocked:
+        item.update(
+            {
+                "Type": "Inventory",
+                "AssetAccountRef": {"value": ACCOUNT_INVENTORY_ASSET},
+                "TrackQtyOnHand": True,
+                "QtyOnHand": 5,
+                "InvStartDate": last_month.isoformat(),
+            }
+        )
+    else:
+        item["Type"] = "NonInventory"
+    return item
+
+
+def _last_month_invoices(
+    customers: list[dict[str, Any]],
+    item_ids: dict[str, str],
+    service_codes: list[tuple[str, float]],
+    classes: list[dict[str, Any]],
+    last_month: date,
+    last_month_end: date,
+) -> list[dict[str, Any]]:
+    """Nine invoices of last month entered in QBO before atqbo (the first customer has two)."""
     invoices = []
     customer_names = [c["DisplayName"] for c in customers]
+    customer_ids = {c["DisplayName"]: c["Id"] for c in customers}
     plan: list[tuple[str, int]] = [(name, i) for i, name in enumerate(customer_names[:8])]
     plan.append((customer_names[0], 8))  # a second invoice for the first customer
     for number, (customer_name, index) in enumerate(plan):
@@ -198,6 +246,12 @@ def build(today: date) -> dict[str, Any]:
             invoice["ClassRef"] = {"value": classes[0]["Id"]}
         invoice["MetaData"] = _entered_on(txn_date)
         invoices.append(invoice)
+    return invoices
+
+
+def _payments(invoices: list[dict[str, Any]], last_month_end: date) -> list[dict[str, Any]]:
+    """Three payments on last month's end: one pays both of the first customer's invoices, one
+    half of an invoice, one an invoice in full."""
 
     def total(invoice: dict[str, Any]) -> float:
         return round(sum(line["Amount"] for line in invoice["Line"]), 2)
@@ -206,7 +260,7 @@ def build(today: date) -> dict[str, Any]:
     partial = invoices[1]
     full = invoices[2]
     payment_date = last_month_end.isoformat()
-    payments = [
+    return [
         {
             "Id": str(1001 + len(invoices)),
             "TxnDate": payment_date,
@@ -244,23 +298,31 @@ def build(today: date) -> dict[str, Any]:
         },
     ]
 
-    # Invoices atqbo already pushed before the demo starts (the Autotask half marks them with
-    # webServiceDate): their customers and documents exist in QBO, none voided there yet.
+
+def _synced_invoices(
+    today: date,
+    customers: list[dict[str, Any]],
+    customer_ids: dict[str, str],
+    name_ids: Iterator[int],
+    item_id: str,
+    first_id: int,
+) -> list[dict[str, Any]]:
+    """Invoices atqbo already pushed before the demo starts (the Autotask half marks them with
+    webServiceDate): their customers (added to ``customers`` where missing) and documents exist in
+    QBO, none voided there yet."""
     synced = []
     for number, done in enumerate(synced_invoices(today)):
         name = done["companyName"]
         if name not in customer_ids:
-            cid = str(next_name_id)
-            next_name_id += 1
+            cid = str(next(name_ids))
             customer_ids[name] = cid
             customers.append(
                 {"Id": cid, "DisplayName": name, "CompanyName": name, "BillAddr": _address(len(customers))}
             )
-        code_name, _price = service_codes[0]
         day = date.fromisoformat(done["invoiceDate"])
         synced.append(
             {
-                "Id": str(1001 + len(invoices) + len(payments) + number),
+                "Id": str(first_id + number),
                 "DocNumber": done["invoiceNumber"],
                 "TxnDate": done["invoiceDate"],
                 "CustomerRef": {"value": customer_ids[name]},
@@ -271,7 +333,7 @@ def build(today: date) -> dict[str, Any]:
                         "Amount": done["invoiceTotal"],
                         "DetailType": "SalesItemLineDetail",
                         "SalesItemLineDetail": {
-                            "ItemRef": {"value": item_ids[code_name]},
+                            "ItemRef": {"value": item_id},
                             "Qty": 1,
                             "UnitPrice": done["invoiceTotal"],
                         },
@@ -280,20 +342,4 @@ def build(today: date) -> dict[str, Any]:
                 "MetaData": _entered_on(day),
             }
         )
-
-    return {
-        "Preferences": {
-            "SalesFormsPrefs": {
-                "CustomField": custom_field_prefs({1: "PO Number"}, enabled=[1]),
-                "CustomTxnNumbers": True,
-            },
-        },
-        "CompanyInfo": {"CompanyName": "Northwind IT Services", "LegalName": "Northwind IT Services LLC"},
-        "Term": terms,
-        "Class": classes,
-        "Customer": customers,
-        "Vendor": vendors,
-        "Item": items,
-        "Invoice": invoices + synced,
-        "Payment": payments,
-    }
+    return synced

@@ -14,6 +14,12 @@ import requests
 
 from sandbox.qbo import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_REALM_ID, DEFAULT_REFRESH_TOKEN
 
+# The Detail of the 5010 a stale SyncToken gets.
+FIXTURE_5010 = (
+    "Stale Object Error : You and Jane Admin were working on this at the same time. "
+    "Jane Admin finished before you did, so your work was not saved."
+)
+
 
 def basic(client_id: str, secret: str) -> str:
     return "Basic " + base64.b64encode(f"{client_id}:{secret}".encode()).decode()
@@ -121,3 +127,16 @@ def fault_of(response: requests.Response) -> dict[str, Any]:
     error = body["Fault"]["Error"][0]
     assert isinstance(error["code"], str)
     return error
+
+
+def set_preferences(qbo: QboClient, sections: dict[str, Any]) -> dict[str, Any]:
+    """POST Preferences sections (sparse) with the current SyncToken; the Preferences after it."""
+    current = qbo.call("GET", "preferences").json()["Preferences"]
+    response = qbo.post("preferences", {"SyncToken": current["SyncToken"], "sparse": True, **sections})
+    assert response.status_code == 200, response.text
+    return response.json()["Preferences"]
+
+
+def invoice_of(qbo: QboClient, books: dict[str, Any], *amounts: float, **extra: Any) -> dict[str, Any]:
+    """An invoice for the ``books`` fixture's customer, one line of its service item per amount."""
+    return qbo.create("Invoice", qbo.invoice_body(books["customer"]["Id"], books["item"]["Id"], *amounts, **extra))

@@ -14,6 +14,8 @@ import warnings
 
 import pytest
 
+from tests.sandbox.autotask_support import AT_CODE, AT_RESOURCE_ID, AT_SECRET, AT_USER
+
 try:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # py-autotask 2.3.0 still uses pydantic v1 config names
@@ -27,11 +29,6 @@ except ImportError as exc:  # not installed, or one of its imports missing
         allow_module_level=True,
     )
 
-USER = "atqbo-api@sandbox.local"
-SECRET = "sandbox-secret"
-CODE = "ATQBOSANDBOX"
-RESOURCE_ID = 29682885
-
 
 @pytest.fixture
 def client(fresh_sandbox):
@@ -40,14 +37,14 @@ def client(fresh_sandbox):
     AutotaskAuth.clear_zone_cache()
 
 
-def make_client(server, username: str = USER, secret: str = SECRET) -> AutotaskClient:
-    at = AutotaskClient.create(username=username, integration_code=CODE, secret=secret)
+def make_client(server, username: str = AT_USER, secret: str = AT_SECRET) -> AutotaskClient:
+    at = AutotaskClient.create(username=username, integration_code=AT_CODE, secret=secret)
     at.auth.ZONE_INFO_URL = f"{server.base_url}/atservicesrest/v1.0/zoneInformation"
     return at
 
 
 def company(name: str, **fields) -> dict:
-    return {"companyName": name, "companyType": 1, "phone": "614-555-0100", "ownerResourceID": RESOURCE_ID, **fields}
+    return {"companyName": name, "companyType": 1, "phone": "614-555-0100", "ownerResourceID": AT_RESOURCE_ID, **fields}
 
 
 def test_zone_detection_finds_the_sandbox(client, fresh_sandbox):
@@ -78,7 +75,7 @@ def test_create_company_and_todo_then_get(client):
         {
             "companyID": company_id,  # py-autotask posts it to /Companies/{companyID}/ToDos
             "actionType": 1,
-            "assignedToResourceID": RESOURCE_ID,
+            "assignedToResourceID": AT_RESOURCE_ID,
             "activityDescription": "Invoice INV-1001 failed",
             "startDateTime": "2024-06-03T09:00:00Z",
             "endDateTime": "2024-06-03T09:30:00Z",

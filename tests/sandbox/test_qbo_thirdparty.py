@@ -27,7 +27,7 @@ from quickbooks.objects.item import Item
 from quickbooks.objects.payment import Payment, PaymentLine
 
 from sandbox.qbo import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_REALM_ID, DEFAULT_REFRESH_TOKEN
-from sandbox.qbo_query import PACIFIC
+from sandbox.qbo.times import PACIFIC
 
 
 @pytest.fixture

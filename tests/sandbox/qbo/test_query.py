@@ -6,9 +6,11 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from sandbox.qbo import QUERYABLE
-from sandbox.qbo_query import PACIFIC, Condition, QueryError, check_query, parse_query, run_query
-from tests.sandbox.qbo_support import QboClient, fault_of
+from sandbox.qbo.query import check_query, run_query
+from sandbox.qbo.query_parser import Condition, QueryError, parse_query
+from sandbox.qbo.schema import QUERYABLE
+from sandbox.qbo.times import PACIFIC
+from tests.sandbox.qbo_support import fault_of
 
 # -- parser ----------------------------------------------------------------------------------------
 
@@ -144,11 +146,6 @@ def test_evaluation_compares_by_type():
 
 
 # -- over HTTP -------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def qbo(fresh_sandbox) -> QboClient:
-    return QboClient(fresh_sandbox.base_url)
 
 
 def test_get_and_post_queries_agree_and_escapes_round_trip(qbo):

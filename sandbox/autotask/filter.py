@@ -151,54 +151,78 @@ def _parse_item(item: Any, fields: EntityFields) -> Predicate | None:
         parsed = [p for p in (_parse_item(child, fields) for child in items) if p is not None]
         return _all_of(parsed) if op_key == "and" else _any_of(parsed)
 
-    is_udf = _get(item, "udf") is True
-    raw_field = _get(item, "field")
-    if is_udf:
-        if not isinstance(raw_field, str) or not raw_field:
-            raise FilterError("A udf filter needs the user-defined field's name in 'field'")
-        getter = _udf_getter(raw_field)
-        kind = KIND_STRING
-        field_name = raw_field
-    else:
-        field_name = fields.canonical(raw_field)
-        if field_name in fields.not_queryable:
-            raise FilterError(f"The field {field_name} in the {fields.label} Entity is not queryable")
-        kind = fields.kinds[field_name]
-        getter = _field_getter(field_name)
+    operand = _operand(item, fields)
     value = _get(item, "value")
-
     if op_key in PRESENCE_OPS:
         wants_value = op_key == "exist"
-        return lambda record: _is_null(getter(record)) != wants_value
-
+        return lambda record: _is_null(operand.get(record)) != wants_value
     if op_key in LIST_OPS:
-        if not isinstance(value, list):
-            raise FilterError(f"The '{op}' operator on {field_name} needs an array value")
-        wanted = [_coerce(v, kind, field_name, fields.label, is_udf) for v in value]
-        if op_key == "in":
-            return lambda record: _in(getter(record), wanted, kind, is_udf)
-        return lambda record: not _is_null(getter(record)) and not _in(getter(record), wanted, kind, is_udf)
-
+        return _list_test(op, op_key, operand, value)
     if op_key in STRING_OPS:
-        if value is None:
-            raise FilterError(f"The '{op}' operator on {field_name} needs a value")
-        needle = str(value).lower()
-        test = {
-            "beginswith": lambda text: text.startswith(needle),
-            "endswith": lambda text: text.endswith(needle),
-            "contains": lambda text: needle in text,
-        }[op_key]
-        return lambda record: not _is_null(getter(record)) and test(_as_text(getter(record)))
+        return _string_test(op, op_key, operand, value)
+    return _comparison(op, op_key, operand, value)
 
-    # comparisons
+
+@dataclass(frozen=True)
+class _Operand:
+    """What a filter item compares: a field (or UDF) of the entity, how to read it, its kind."""
+
+    name: str
+    kind: str
+    get: Callable[[Mapping[str, Any]], Any]
+    is_udf: bool
+    label: str  # the entity's, for messages
+
+    def coerce(self, value: Any) -> Any:
+        return _coerce(value, self.kind, self.name, self.label, self.is_udf)
+
+
+def _operand(item: Mapping[str, Any], fields: EntityFields) -> _Operand:
+    raw_field = _get(item, "field")
+    if _get(item, "udf") is True:
+        if not isinstance(raw_field, str) or not raw_field:
+            raise FilterError("A udf filter needs the user-defined field's name in 'field'")
+        return _Operand(raw_field, KIND_STRING, _udf_getter(raw_field), True, fields.label)
+    field_name = fields.canonical(raw_field)
+    if field_name in fields.not_queryable:
+        raise FilterError(f"The field {field_name} in the {fields.label} Entity is not queryable")
+    return _Operand(field_name, fields.kinds[field_name], _field_getter(field_name), False, fields.label)
+
+
+def _list_test(op: str, op_key: str, operand: _Operand, value: Any) -> Predicate:
+    if not isinstance(value, list):
+        raise FilterError(f"The '{op}' operator on {operand.name} needs an array value")
+    wanted = [operand.coerce(v) for v in value]
+    getter, kind, is_udf = operand.get, operand.kind, operand.is_udf
+    if op_key == "in":
+        return lambda record: _in(getter(record), wanted, kind, is_udf)
+    return lambda record: not _is_null(getter(record)) and not _in(getter(record), wanted, kind, is_udf)
+
+
+def _string_test(op: str, op_key: str, operand: _Operand, value: Any) -> Predicate:
+    if value is None:
+        raise FilterError(f"The '{op}' operator on {operand.name} needs a value")
+    needle = str(value).lower()
+    test = {
+        "beginswith": lambda text: text.startswith(needle),
+        "endswith": lambda text: text.endswith(needle),
+        "contains": lambda text: needle in text,
+    }[op_key]
+    getter = operand.get
+    return lambda record: not _is_null(getter(record)) and test(_as_text(getter(record)))
+
+
+def _comparison(op: str, op_key: str, operand: _Operand, value: Any) -> Predicate:
+    getter = operand.get
     if value is None:
         if op_key == "eq":
             return lambda record: _is_null(getter(record))
         if op_key == "noteq":
             return lambda record: not _is_null(getter(record))
-        raise FilterError(f"The '{op}' operator on {field_name} needs a value")
-    target = _coerce(value, kind, field_name, fields.label, is_udf)
+        raise FilterError(f"The '{op}' operator on {operand.name} needs a value")
+    target = operand.coerce(value)
     compare = _COMPARATORS[op_key]
+    kind, is_udf = operand.kind, operand.is_udf
 
     def matches(record: Mapping[str, Any]) -> bool:
         current = _typed(getter(record), kind, is_udf, target)

@@ -6,9 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from sandbox.autotask_filter import EntityFields, FilterError, parse_query
-
-OWNER = 29682885
+from sandbox.autotask.filter import EntityFields, FilterError, parse_query
+from tests.sandbox.autotask_support import AT_RESOURCE_ID
 
 
 def company(n: int, **fields) -> dict:
@@ -17,7 +16,7 @@ def company(n: int, **fields) -> dict:
         "companyName": f"Company {n}",
         "companyType": 1,
         "phone": "555-0100",
-        "ownerResourceID": OWNER,
+        "ownerResourceID": AT_RESOURCE_ID,
         **fields,
     }
 

@@ -1,0 +1,113 @@
+"""``GET {Entity}/entityInformation`` and its ``fields`` and ``userDefinedFields``: how a client of a
+real tenant learns an entity's verbs, field types, flags and picklist values (the payment term
+picklists list the tenant's PaymentTerms records).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sandbox.autotask.entities import ENTITIES
+from sandbox.autotask.responses import no_resource, not_allowed
+from sandbox.autotask.schema import PAYMENT_TERM_PICKLIST, PICKLISTS, EntitySpec, FieldSpec
+from sandbox.autotask.tenant import Tenant
+from sandbox.core import Request, Response
+
+
+def entity_information(tenant: Tenant, req: Request, spec: EntitySpec, rest: list[str]) -> Response:
+    if req.method != "GET":
+        return not_allowed(req.method)
+    if not rest:
+        return Response.json(200, {"info": _entity_info(spec)})
+    if rest == ["fields"]:
+        with tenant.lock:
+            terms = sorted(tenant.tables["PaymentTerms"].values(), key=lambda r: r["id"])
+            fields = [_field_info(f, terms) for f in spec.fields.values()]
+        return Response.json(200, {"fields": fields})
+    if rest == ["userdefinedfields"]:
+        with tenant.lock:
+            names: dict[str, str] = {}
+            for record in tenant.tables[spec.name].values():
+                for udf in record.get("userDefinedFields") or []:
+                    names.setdefault(udf["name"].lower(), udf["name"])
+        return Response.json(200, {"fields": [_udf_info(name) for name in sorted(names.values())]})
+    return no_resource(req)
+
+
+def _entity_info(spec: EntitySpec) -> dict[str, Any]:
+    return {
+        "name": spec.label,
+        "canCreate": spec.can_create,
+        "canDelete": spec.can_delete_via_parent,
+        "canQuery": True,
+        "canUpdate": spec.can_update,
+        "userAccessForCreate": "All" if spec.can_create else "None",
+        "userAccessForDelete": "All" if spec.can_delete_via_parent else "None",
+        "userAccessForQuery": "All",
+        "userAccessForUpdate": "All" if spec.can_update else "None",
+        "hasUserDefinedFields": True,
+        "supportsWebhookCallouts": spec.name in ("Companies", "Products"),
+    }
+
+
+def _udf_info(name: str) -> dict[str, Any]:
+    """A user-defined field present on the entity's records (UDFs are stored as text)."""
+    return {
+        "name": name,
+        "label": name,
+        "type": "string",
+        "length": 8000,
+        "isRequired": False,
+        "isReadOnly": False,
+        "isQueryable": True,
+        "isReference": False,
+        "isPickList": False,
+        "picklistValues": None,
+        "isActive": True,
+        "isSupportedWebhookField": False,
+    }
+
+
+def _field_info(field: FieldSpec, payment_terms: list[dict[str, Any]]) -> dict[str, Any]:
+    values = None
+    if field.picklist == PAYMENT_TERM_PICKLIST:
+        values = [
+            {
+                "value": str(term["id"]),
+                "label": term.get("name") or "",
+                "isDefaultValue": False,
+                "sortOrder": index,
+                "parentValue": "",
+                "isActive": bool(term.get("isActive")),
+                "isSystem": False,
+            }
+            for index, term in enumerate(payment_terms, start=1)
+        ]
+    elif field.picklist:
+        values = [
+            {
+                "value": str(value),
+                "label": label,
+                "isDefaultValue": index == 1,
+                "sortOrder": index,
+                "parentValue": "",
+                "isActive": True,
+                "isSystem": True,
+            }
+            for index, (value, label) in enumerate(PICKLISTS[field.picklist], start=1)
+        ]
+    reference = ENTITIES[field.reference].label if field.reference else ""
+    return {
+        "name": field.name,
+        "dataType": field.data_type,
+        "length": field.length if field.data_type == "string" else 0,
+        "isRequired": field.required,
+        "isReadOnly": field.read_only,
+        "isQueryable": field.queryable,
+        "isReference": field.reference is not None,
+        "referenceEntityType": reference,
+        "isPickList": field.picklist is not None,
+        "picklistValues": values,
+        "picklistParentValueField": "",
+        "isSupportedWebhookField": False,
+    }

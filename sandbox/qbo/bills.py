@@ -1,0 +1,123 @@
+"""The rules of a Bill: its vendor (whose currency it must be in), the A/P account and terms taken
+by default, and expense lines: item lines need a purchasable item (one with an expense account),
+account lines an account. The total is the lines' sum; a new bill is fully open.
+"""
+
+from __future__ import annotations
+
+import copy
+from decimal import Decimal
+from typing import Any
+
+from sandbox.qbo.balances import set_home_amounts
+from sandbox.qbo.books import Company
+from sandbox.qbo.checks import check_currency, check_optional_ref, check_ref
+from sandbox.qbo.faults import business, invalid_enum, required
+from sandbox.qbo.transactions import (
+    check_qty_price,
+    checked_lines,
+    line_amount,
+    numbered_line,
+    set_due_date,
+    set_txn_dates,
+)
+from sandbox.qbo.values import money, ref_value
+
+
+def normalize_bill(books: Company, record: dict[str, Any], existing: dict[str, Any] | None) -> None:
+    """Bills: vendor (and its currency), A/P account, purchasable items on item lines, total from lines."""
+    _check_bill_vendor_and_dates(books, record, existing)
+    total = Decimal(0)
+    lines_out = []
+    for number, line in enumerate(checked_lines(record), start=1):
+        amount = line_amount(line, "Line")
+        _check_expense_line(books, line, amount)
+        total += amount
+        line["Amount"] = money(amount)
+        lines_out.append(numbered_line(line, number))
+    record["Line"] = lines_out
+    if total < 0:
+        raise business(
+            f"The bill total ({money(total)}) is negative. A bill total must be zero or more; "
+            "record a vendor credit for a negative amount.",
+            "TotalAmt",
+        )
+    record["TotalAmt"] = money(total)
+    record["Balance"] = money(total)
+    record.setdefault("LinkedTxn", [])
+    set_home_amounts(books, record)
+
+
+def _check_bill_vendor_and_dates(books: Company, record: dict[str, Any], existing: dict[str, Any] | None) -> None:
+    """The vendor (and its currency), dates, the A/P account and the terms (both the vendor's by default)."""
+    if "VendorRef" not in record:
+        raise required("VendorRef")
+    record["VendorRef"] = check_ref(books, record["VendorRef"], "Vendor", "VendorRef")
+    vendor = books.get("Vendor", record["VendorRef"]["value"])
+    assert vendor is not None
+    set_txn_dates(books, record, existing)
+    currency = check_currency(books, record)
+    vendor_currency = ref_value(vendor.get("CurrencyRef")) or books.home_currency
+    if books.multi_currency and currency != vendor_currency:
+        raise business(
+            f"The bill currency ({currency}) must match the currency of vendor '{vendor['DisplayName']}' "
+            f"({vendor_currency}). A vendor's transactions are always in the vendor's currency.",
+            "CurrencyRef",
+        )
+    if "APAccountRef" in record:
+        record["APAccountRef"] = check_ref(books, record["APAccountRef"], "Account", "APAccountRef")
+    else:
+        payable = next(
+            (
+                a
+                for a in books.visible("Account")
+                if a.get("AccountType") == "Accounts Payable" and a.get("Active", True)
+            ),
+            None,
+        )
+        if payable is not None:
+            record["APAccountRef"] = {"value": payable["Id"], "name": payable["Name"]}
+    if "SalesTermRef" not in record and vendor.get("TermRef"):
+        record["SalesTermRef"] = copy.deepcopy(vendor["TermRef"])
+    check_optional_ref(books, record, "SalesTermRef", "Term")
+    set_due_date(books, record, record.get("SalesTermRef"))
+    if "DocNumber" in record:
+        record["DocNumber"] = str(record["DocNumber"])
+
+
+def _check_expense_line(books: Company, line: dict[str, Any], amount: Decimal) -> None:
+    """An item-based line (a purchasable item) or an account-based one, with optional class and customer."""
+    kind = line.get("DetailType")
+    if kind == "ItemBasedExpenseLineDetail":
+        detail = line.setdefault("ItemBasedExpenseLineDetail", {})
+        if "ItemRef" not in detail:
+            raise required("Line.ItemBasedExpenseLineDetail.ItemRef")
+        detail["ItemRef"] = check_ref(books, detail["ItemRef"], "Item", "Line.ItemBasedExpenseLineDetail.ItemRef")
+        item = books.get("Item", detail["ItemRef"]["value"])
+        assert item is not None
+        if not item.get("ExpenseAccountRef"):
+            raise business(
+                f"Item '{item['Name']}' can't be used on a purchase form because it has no expense account. "
+                "Edit the item: turn on 'I purchase this product/service from a vendor' "
+                "and set an expense account (ExpenseAccountRef).",
+                "Line.ItemBasedExpenseLineDetail.ItemRef",
+            )
+        check_qty_price(detail, amount, "Line.ItemBasedExpenseLineDetail")
+        prefix = "Line.ItemBasedExpenseLineDetail"
+    elif kind == "AccountBasedExpenseLineDetail":
+        detail = line.setdefault("AccountBasedExpenseLineDetail", {})
+        if "AccountRef" not in detail:
+            raise required("Line.AccountBasedExpenseLineDetail.AccountRef")
+        detail["AccountRef"] = check_ref(
+            books, detail["AccountRef"], "Account", "Line.AccountBasedExpenseLineDetail.AccountRef"
+        )
+        prefix = "Line.AccountBasedExpenseLineDetail"
+    elif kind in (None, ""):
+        raise required("Line.DetailType")
+    else:
+        raise invalid_enum("Line.DetailType", kind)
+    if "ClassRef" in detail:
+        detail["ClassRef"] = check_ref(books, detail["ClassRef"], "Class", f"{prefix}.ClassRef")
+    if "CustomerRef" in detail:
+        detail["CustomerRef"] = check_ref(books, detail["CustomerRef"], "Customer", f"{prefix}.CustomerRef")
+    detail.setdefault("BillableStatus", "NotBillable")

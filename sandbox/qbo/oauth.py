@@ -1,0 +1,262 @@
+"""Intuit's OAuth 2.0 server as the sandbox plays it: the client credentials, the live access and
+refresh tokens (every refresh rotates the refresh token), and the token, revoke and OpenID
+discovery endpoints; plus the answers an API call gets without a live Bearer token (401) or
+with one for another company (403).
+
+Token lifetimes are limits in sandbox seconds (``clock.seconds()``); ``expires_in`` is reported
+in real seconds so that a client trusting it refreshes in time under a time scale.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import secrets
+import threading
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import parse_qs
+
+from sandbox.core import Clock, Request, Response
+from sandbox.qbo.faults import Fault
+from sandbox.qbo.responses import fault_response, new_tid
+from sandbox.qbo.times import pacific_now, response_time
+
+DEFAULT_CLIENT_ID = "atqbo-sandbox-client"
+DEFAULT_CLIENT_SECRET = "sandbox-client-secret"
+DEFAULT_REFRESH_TOKEN = "sandbox-refresh-token-0"
+
+TOKEN_PATH = "/oauth2/v1/tokens/bearer"
+REVOKE_PATH = "/v2/oauth2/tokens/revoke"
+DISCOVERY_PREFIX = "/.well-known/openid"
+
+# What a seed's ``qbo.oauth`` may hold. live_access_tokens is what a state dump reports; it is
+# accepted (and ignored) so that a dump loads back.
+OAUTH_SEED_KEYS = {
+    "client_id",
+    "client_secret",
+    "refresh_token",
+    "authorization_code",
+    "revoke",
+    "live_access_tokens",
+}
+
+
+class OAuth:
+    """Client credentials and the live tokens. ``lock`` is the emulator's (tokens and books change
+    together under it); ``limit`` reads a current QBO limit (the token lifetimes)."""
+
+    def __init__(self, clock: Clock, lock: threading.RLock, limit: Callable[[str], float]):
+        self.clock = clock
+        self._lock = lock
+        self._limit = limit
+        self.client_id = DEFAULT_CLIENT_ID
+        self.client_secret = DEFAULT_CLIENT_SECRET
+        self.refresh_token: str | None = DEFAULT_REFRESH_TOKEN
+        self.refresh_expires_at: float | None = None  # None: set on first use from the limits
+        self.access_tokens: dict[str, float] = {}  # token -> expires at
+        self.authorization_code: str | None = None
+
+    def __repr__(self) -> str:  # never show secrets
+        return f"OAuth(client_id={self.client_id!r}, live_access_tokens={len(self.access_tokens)})"
+
+    def revoke_all(self) -> None:
+        self.refresh_token = None
+        self.refresh_expires_at = None
+        self.access_tokens.clear()
+
+    # -- state (the caller holds the lock) ---------------------------------------------------------
+
+    def live_refresh_token(self) -> None:
+        """Start the refresh token's lifetime on first sight; drop it once expired."""
+        if self.refresh_token is None:
+            return
+        now = self.clock.seconds()
+        if self.refresh_expires_at is None:
+            self.refresh_expires_at = now + float(self._limit("refresh_token_ttl_s"))
+        elif self.refresh_expires_at <= now:
+            self.refresh_token = None
+            self.refresh_expires_at = None
+
+    def state(self) -> dict[str, Any]:
+        """The credentials and tokens as a state dump shows them."""
+        self.live_refresh_token()
+        now = self.clock.seconds()
+        return {
+            "client_id": self.client_id,
+            "client_secret": self.client_secret,
+            "refresh_token": self.refresh_token,
+            "live_access_tokens": sum(1 for t in self.access_tokens.values() if t > now),
+        }
+
+    def apply_seed(self, oauth: dict[str, Any]) -> None:
+        """A seed's ``oauth``: new credentials, ``revoke`` (the user disconnected), a new refresh
+        token (the user reconnected), an authorization code; ``revoke`` first."""
+        if "client_id" in oauth:
+            self.client_id = str(oauth["client_id"])
+        if "client_secret" in oauth:
+            self.client_secret = str(oauth["client_secret"])
+        if oauth.get("revoke"):
+            self.revoke_all()
+        if "refresh_token" in oauth:
+            self.refresh_token = str(oauth["refresh_token"])
+            self.refresh_expires_at = None
+        if "authorization_code" in oauth:
+            self.authorization_code = str(oauth["authorization_code"])
+
+    def access_token_expiry(self, req: Request) -> tuple[float | None, float]:
+        """When the request's Bearer token expires (None: not a token of ours) and the time now;
+        tokens dead for a day are forgotten."""
+        header = req.header("authorization") or ""
+        scheme, _, token = header.partition(" ")
+        token = token.strip()
+        expires = self.access_tokens.get(token) if scheme.lower() == "bearer" and token else None
+        now = self.clock.seconds()
+        for dead in [t for t, exp in self.access_tokens.items() if exp <= now - 3600 * 24]:
+            del self.access_tokens[dead]
+        return expires, now
+
+    # -- endpoints ---------------------------------------------------------------------------------
+
+    def serve_token(self, req: Request) -> Response:
+        """``POST /oauth2/v1/tokens/bearer``: a refresh_token or authorization_code grant."""
+        headers = {"intuit_tid": new_tid(), "Cache-Control": "no-store"}
+        if req.method != "POST":
+            return Response.json(405, {"error": "invalid_request", "error_description": "use POST"}, headers)
+        if not self._client_ok(req):
+            return Response.json(401, {"error": "invalid_client"}, headers)
+        form = {k: v[0] for k, v in parse_qs(req.body.decode("utf-8", "replace"), keep_blank_values=True).items()}
+        with self._lock:
+            self.live_refresh_token()
+            refused = self._refuse_grant(form, headers)
+            if refused is not None:
+                return refused
+            payload = self._issue_tokens()
+        return Response.json(200, payload, headers)
+
+    def _refuse_grant(self, form: dict[str, str], headers: dict[str, str]) -> Response | None:
+        """The answer to a grant that does not hold; None when it does (a code is then used up)."""
+        grant = form.get("grant_type")
+        if grant == "refresh_token":
+            offered = form.get("refresh_token")
+            if not offered:
+                return Response.json(
+                    400, {"error": "invalid_request", "error_description": "refresh_token is required"}, headers
+                )
+            if self.refresh_token is None or not secrets.compare_digest(offered, self.refresh_token):
+                return Response.json(400, {"error": "invalid_grant", "error_description": "Token invalid"}, headers)
+        elif grant == "authorization_code":
+            code = form.get("code")
+            if not code or self.authorization_code is None or not secrets.compare_digest(code, self.authorization_code):
+                return Response.json(400, {"error": "invalid_grant", "error_description": "Token invalid"}, headers)
+            self.authorization_code = None  # a code works once
+        else:
+            return Response.json(400, {"error": "unsupported_grant_type"}, headers)
+        return None
+
+    def _issue_tokens(self) -> dict[str, Any]:
+        """A new access token and a new refresh token (the previous one is dead at once)."""
+        now = self.clock.seconds()
+        access_ttl = float(self._limit("access_token_ttl_s"))
+        refresh_ttl = float(self._limit("refresh_token_ttl_s"))
+        access = "eyJ" + secrets.token_urlsafe(48)
+        self.access_tokens[access] = now + access_ttl
+        self.refresh_token = "AB11" + secrets.token_hex(24)
+        self.refresh_expires_at = now + refresh_ttl
+        return {
+            "token_type": "bearer",
+            "access_token": access,
+            # Real seconds, so a client that trusts expires_in refreshes in time under a time scale.
+            "expires_in": max(1, int(self.clock.real_seconds(access_ttl))),
+            "refresh_token": self.refresh_token,
+            "x_refresh_token_expires_in": max(1, int(self.clock.real_seconds(refresh_ttl))),
+        }
+
+    def serve_revoke(self, req: Request) -> Response:
+        """``POST /v2/oauth2/tokens/revoke``: revoking the refresh token or a live access token ends every token."""
+        headers = {"intuit_tid": new_tid()}
+        if req.method != "POST":
+            return Response.json(405, {"error": "invalid_request"}, headers)
+        if not self._client_ok(req):
+            return Response.json(401, {"error": "invalid_client"}, headers)
+        try:
+            token = (json.loads(req.body.decode("utf-8") or "{}") or {}).get("token")
+        except (ValueError, AttributeError):
+            token = None
+        if not token:
+            return Response.json(400, {"error": "invalid_request"}, headers)
+        with self._lock:
+            if token == self.refresh_token or token in self.access_tokens:
+                self.revoke_all()
+        return Response(200, b"", headers)
+
+    def _client_ok(self, req: Request) -> bool:
+        """HTTP Basic client authentication with the current client id and secret."""
+        header = req.header("authorization") or ""
+        scheme, _, encoded = header.partition(" ")
+        if scheme.lower() != "basic":
+            return False
+        try:
+            client_id, _, secret = base64.b64decode(encoded.strip()).decode("utf-8").partition(":")
+        except (ValueError, UnicodeDecodeError):
+            return False
+        with self._lock:
+            return secrets.compare_digest(client_id, self.client_id) and secrets.compare_digest(
+                secret, self.client_secret
+            )
+
+
+def serve_discovery(req: Request) -> Response:
+    """The OpenID discovery document, its endpoints on this server (intuitlib fetches it)."""
+    base = f"http://{req.header('host') or 'localhost'}"
+    doc = {
+        "issuer": "https://oauth.platform.intuit.com/op/v1",
+        "authorization_endpoint": base + "/connect/oauth2",
+        "token_endpoint": base + TOKEN_PATH,
+        "userinfo_endpoint": base + "/v1/openid_connect/userinfo",
+        "revocation_endpoint": base + REVOKE_PATH,
+        "jwks_uri": base + "/op/v1/jwks",
+        "response_types_supported": ["code"],
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": ["RS256"],
+        "scopes_supported": ["openid", "email", "profile", "address", "phone"],
+        "token_endpoint_auth_methods_supported": ["client_secret_post", "client_secret_basic"],
+        "claims_supported": ["aud", "exp", "iat", "iss", "realmid", "sub"],
+    }
+    return Response.json(200, doc)
+
+
+def unauthorized_response(expires: float | None) -> Response:
+    """401 for an API call without a live Bearer token (lower-case keys, as seen in the wild)."""
+    detail = "Token expired" if expires is not None else "Token invalid or missing"
+    payload = {
+        "fault": {
+            "error": [
+                {
+                    "message": "message=AuthenticationFailed; errorCode=003200; statusCode=401",
+                    "detail": detail,
+                    "code": "3200",
+                }
+            ],
+            "type": "AUTHENTICATION",
+        },
+        "time": response_time(pacific_now()),
+    }
+    return Response.json(
+        401,
+        payload,
+        {"WWW-Authenticate": 'Bearer realm="Intuit", error="invalid_token"', "intuit_tid": new_tid()},
+    )
+
+
+def wrong_realm_response(realm: str) -> Response:
+    """403 for a live token used on another company's path."""
+    return fault_response(
+        Fault(
+            "3100",
+            "message=ApplicationAuthorizationFailed; errorCode=003100; statusCode=403",
+            f"The access token does not give access to company {realm}.",
+            status=403,
+            kind="AuthorizationFault",
+        )
+    )

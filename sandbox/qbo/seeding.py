@@ -1,0 +1,94 @@
+"""How a QBO company comes to be: the fresh one a reset leaves, and a seed document's ``qbo`` part
+applied to a copy of the current books through the same rules as API writes.
+
+A seed that breaks a rule raises ``SeedError`` naming the record and the rule; since it was
+applied to a copy, nothing of it is loaded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from sandbox.core import SeedError
+from sandbox.qbo.books import Company
+from sandbox.qbo.defaults import DEFAULT_ACCOUNTS, default_company_info, default_preferences
+from sandbox.qbo.faults import Fault
+from sandbox.qbo.oauth import OAUTH_SEED_KEYS
+from sandbox.qbo.schema import ALWAYS_READ_ONLY, ENTITIES, SEED_ORDER
+from sandbox.qbo.times import pacific_now, stamp
+from sandbox.qbo.values import deep_merge
+from sandbox.qbo.writes import save_record
+
+
+def fresh_company(realm_id: str, now: Callable[[], datetime] = pacific_now) -> Company:
+    """The company after a reset: default Preferences and CompanyInfo, and the default chart of accounts."""
+    company = Company(realm_id, now)
+    created = stamp(now())
+    company.preferences = {
+        **default_preferences(),
+        "Id": "1",
+        "SyncToken": "0",
+        "MetaData": {"CreateTime": created, "LastUpdatedTime": created},
+    }
+    company.company_info = {
+        **default_company_info(realm_id),
+        "SyncToken": "0",
+        "MetaData": {"CreateTime": created, "LastUpdatedTime": created},
+    }
+    for account in DEFAULT_ACCOUNTS:
+        save_record(company, "Account", dict(account), seed=True)
+    return company
+
+
+def check_seed_part(part: Any) -> dict[str, Any]:
+    """Check the shape of a seed's ``qbo`` part (keys, ``oauth``); return its ``oauth`` object."""
+    if not isinstance(part, dict):
+        raise SeedError("qbo seed: the 'qbo' part must be an object")
+    known = {"realm_id", "oauth", "Preferences", "CompanyInfo", *ENTITIES}
+    unknown = set(part) - known
+    if unknown:
+        raise SeedError(f"qbo seed: unknown keys {sorted(unknown)}; known: {sorted(known)}")
+    oauth = part.get("oauth") or {}
+    if not isinstance(oauth, dict):
+        raise SeedError("qbo seed: 'oauth' must be an object")
+    unknown = set(oauth) - OAUTH_SEED_KEYS
+    if unknown:
+        raise SeedError(f"qbo seed: unknown oauth keys {sorted(unknown)}")
+    return oauth
+
+
+def seed_books(books: Company, part: dict[str, Any]) -> None:
+    """Apply a checked ``qbo`` part to ``books`` (a copy: on a ``SeedError`` the caller drops it)."""
+    if part.get("realm_id") is not None:
+        books.realm_id = str(part["realm_id"])
+    books.seeding = True
+    try:
+        if part.get("Preferences"):
+            books.merge_preferences({k: v for k, v in part["Preferences"].items() if k not in ALWAYS_READ_ONLY})
+        if part.get("CompanyInfo"):
+            books.company_info = deep_merge(books.company_info, part["CompanyInfo"])
+        for entity in SEED_ORDER:
+            rows = part.get(entity) or []
+            if not isinstance(rows, list):
+                raise SeedError(f"qbo seed: '{entity}' must be a list of records")
+            for index, row in enumerate(rows):
+                try:
+                    save_record(books, entity, row, seed=True)
+                except Fault as fault:
+                    label = _seed_label(entity, row)
+                    raise SeedError(
+                        f"qbo seed: {entity}[{index}] {label} breaks rule {fault.code} {fault.message}: "
+                        f"{fault.detail}" + (f" (element {fault.element})" if fault.element else "")
+                    ) from None
+    finally:
+        books.seeding = False
+
+
+def _seed_label(entity: str, row: Any) -> str:
+    if not isinstance(row, dict):
+        return "(not an object)"
+    name = row.get("DisplayName") or row.get("Name") or row.get("DocNumber")
+    parts = [f"Id={row['Id']}" if row.get("Id") not in (None, "") else "", f"'{name}'" if name else ""]
+    return " ".join(p for p in parts if p) or "(no Id)"
