@@ -12,7 +12,7 @@ from atqbo.runs import RunInfo
 from atqbo.settings import Settings
 from atqbo.sync import payments
 from atqbo.sync.payments import APPLIED, DELETED, VOIDED, PaymentEvent
-from tests.sync import payment_support as ps
+from tests.sync.payments import support as ps
 
 AT_1, AT_2, AT_3, AT_4 = 29686101, 29686102, 29686103, 29686104
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)

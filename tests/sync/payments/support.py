@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from tests.sync import void_support as vs
+from tests.sync.voids import support as vs
 
 COMPANY_ID = vs.COMPANY_ID
 COMPANY_NAME = vs.COMPANY_NAME
