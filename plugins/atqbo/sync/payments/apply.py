@@ -75,6 +75,7 @@ class Decision:
     company: str = ""
 
     def row(self, outcome: str | None = None, reason: str | None = None, fix: str | None = None) -> ReportRow:
+        """The report row: the decided outcome, reason and fix unless given."""
         at = self.autotask_invoice or {}
         qbo = self.qbo_invoice or {}
         at_total, qbo_total = at.get("invoiceTotal"), qbo.get("TotalAmt")

@@ -19,6 +19,7 @@ log = logging.getLogger(__name__)
 
 
 def last_updated(record: dict[str, Any]) -> datetime | None:
+    """When QBO last changed the record (``MetaData.LastUpdatedTime``), aware; None when not given."""
     raw = (record.get("MetaData") or {}).get("LastUpdatedTime")
     if not raw:
         return None

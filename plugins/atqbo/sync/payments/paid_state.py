@@ -53,6 +53,7 @@ def latest_payment_date(payment_ids: Iterable[str], dates: dict[str, str | None]
 
 
 def describe_events(events: Iterable[PaymentEvent]) -> str:
+    """What happened to the invoice's payments, for a reason (each thing once; retries left out)."""
     texts = [e.describe() for e in events if e.kind != RETRY]
     return "; ".join(dict.fromkeys(texts))
 

@@ -33,6 +33,7 @@ class CdcWindow:
 
 
 def utcnow() -> datetime:
+    """Now, in UTC (CDC works on the wall clock)."""
     return datetime.now(UTC)
 
 
@@ -72,10 +73,12 @@ def payment_window(
 
 
 def watermark_key(qbo: QuickBooksOnlineHook) -> str:
+    """The ledger meta key of the watermark of ``qbo``'s company."""
     return WATERMARK_KEY.format(realm_id=qbo.realm_id)
 
 
 def read_watermark(ledger: Ledger, key: str) -> datetime | None:
+    """The last successful run's CDC time, or None before the first one."""
     raw = ledger.get_meta(key)
     return datetime.fromisoformat(raw) if raw else None
 

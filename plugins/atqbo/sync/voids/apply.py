@@ -98,6 +98,7 @@ class VoidStep:
         )
 
     def keep_refusal_silent(self, target: VoidTarget, qbo_invoice: dict[str, Any], record: dict[str, Any]) -> None:
+        """Not tried again and not reported again (the error log holds it); a dry run shows it."""
         self.silent += 1
         log.info(
             "Autotask invoice %s: QBO refused its void before and invoice %s has not changed since; not retried (%s)",
@@ -110,12 +111,15 @@ class VoidStep:
             self.rows.append(void_row(target, "skipped", reason, qbo_invoice=qbo_invoice))
 
     def plan_text(self, qbo_invoice: dict[str, Any], target: VoidTarget) -> str:
+        """What a dry run says it would do, warning of the refusal a payment will cause."""
         text = f"would void {describe_qbo_invoice(qbo_invoice, target)}"
         if has_payments_applied(qbo_invoice):
             text += " (QBO will refuse while payments are applied to it: remove them first)"
         return text
 
     def void(self, target: VoidTarget, qbo_invoice: dict[str, Any], record: dict[str, Any] | None) -> None:
+        """Void it in QBO, the intent recorded first; a refusal about this invoice is recorded and
+        reported, anything that stops the run raises."""
         fingerprint = qbo_state_fingerprint(qbo_invoice)
         attempt = int((record or {}).get("attempts") or 0) + 1  # record_intent counts this attempt
         requestid = void_requestid(target.autotask_id, attempt)
@@ -138,6 +142,7 @@ class VoidStep:
         )
 
     def handle_ambiguous(self, target: VoidTarget) -> None:
+        """Several of atqbo's copies are not voided: a failure for a person to decide, reported once."""
         ids = ", ".join(target.ambiguous_ids)
         reason = (
             f"several QBO invoices (Ids {ids}) carry PrivateNote '{INVOICE_NOTE.mark(target.autotask_id)}' "
@@ -152,6 +157,7 @@ class VoidStep:
     # -- the ledger ----------------------------------------------------------------------------------
 
     def open_errors(self, autotask_id: int) -> list[dict[str, Any]]:
+        """The invoice's open error-log entries (the log is read once per run)."""
         if self._errors is None:
             self._errors = self.ledger.list_errors(entity=INVOICE_VOID)
         return [e for e in self._errors if e["autotask_id"] == autotask_id]
@@ -179,10 +185,12 @@ class VoidStep:
         self.ledger.resolve_errors(INVOICE_VOID, target.autotask_id)
 
     def skip(self, target: VoidTarget, reason: str, qbo_invoice: dict[str, Any] | None = None, fix: str = "") -> None:
+        """Nothing to void: settled as SKIPPED, reported this once."""
         self.settle(target, "SKIPPED", reason, qbo_id=(qbo_invoice or {}).get("Id"))
         self.rows.append(void_row(target, "skipped", reason, fix, qbo_invoice=qbo_invoice))
 
     def fail(self, target: VoidTarget, reason: str, fix: str, qbo_invoice: dict[str, Any] | None = None) -> None:
+        """An ERROR record and an error-log entry (not in a dry run), and a failed row."""
         if not self.dry_run:
             self.ledger.set_sync_status(
                 INVOICE_VOID,
