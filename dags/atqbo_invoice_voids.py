@@ -65,31 +65,29 @@ def atqbo_invoice_voids():
     @task
     def find(run: dict) -> list[dict]:
         """Voided Autotask invoices of the window, resolved to the QBO invoices atqbo created."""
-        from airflow.sdk.exceptions import AirflowSkipException
-
         from atqbo.runs import RunInfo
-        from atqbo.sync import voids
+        from atqbo.switches import skip_unless_enabled
+        from atqbo.sync.voids.tasks import find_void_targets
 
         info = RunInfo.from_xcom(run)
-        if not voids.void_sync_enabled(info):
-            raise AirflowSkipException(voids.VOID_SYNC_OFF)
-        return voids.find_void_targets(info)
+        skip_unless_enabled(info, "void_sync_enabled")
+        return find_void_targets(info)
 
     @task
     def void(run: dict, targets: list[dict]) -> list[dict]:
         """Void them in QBO (or plan it, in a dry run); one report row per invoice."""
         from atqbo.runs import RunInfo
-        from atqbo.sync import voids
+        from atqbo.sync.voids.tasks import apply_voids
 
-        return voids.apply_voids(RunInfo.from_xcom(run), targets)
+        return apply_voids(RunInfo.from_xcom(run), targets)
 
     @task
     def report(run: dict, rows: list[dict]) -> bool:
         """Log the summary; email it when the run did anything."""
         from atqbo.runs import RunInfo
-        from atqbo.sync import voids
+        from atqbo.sync.voids.tasks import report_voids
 
-        return voids.report_voids(RunInfo.from_xcom(run), rows)
+        return report_voids(RunInfo.from_xcom(run), rows)
 
     run = start()
     targets = find(run)

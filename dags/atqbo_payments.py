@@ -70,40 +70,39 @@ def atqbo_payments():
     def find(run: dict) -> dict:
         """QBO payments changed since the last successful run, grouped by invoice."""
         from airflow.sdk import get_current_context
-        from airflow.sdk.exceptions import AirflowSkipException
 
         from atqbo.runs import RunInfo
-        from atqbo.sync import payments
+        from atqbo.switches import skip_unless_enabled
+        from atqbo.sync.payments.tasks import find_payment_changes
 
         info = RunInfo.from_xcom(run)
-        if not payments.payment_sync_enabled(info):
-            raise AirflowSkipException(payments.PAYMENT_SYNC_OFF)
+        skip_unless_enabled(info, "payment_sync_enabled")
         rescan_days = get_current_context()["params"].get("payment_lookback_days")
-        return payments.find_payment_changes(info, rescan_days)
+        return find_payment_changes(info, rescan_days)
 
     @task
     def apply(run: dict, scan: dict) -> list[dict]:
         """Mark paid in Autotask (or plan it, in a dry run); one report row per invoice."""
         from atqbo.runs import RunInfo
-        from atqbo.sync import payments
+        from atqbo.sync.payments.tasks import apply_payments
 
-        return payments.apply_payments(RunInfo.from_xcom(run), scan)
+        return apply_payments(RunInfo.from_xcom(run), scan)
 
     @task
     def report(run: dict, scan: dict, rows: list[dict]) -> bool:
         """Log the summary; email it when the run did anything."""
         from atqbo.runs import RunInfo
-        from atqbo.sync import payments
+        from atqbo.sync.payments.tasks import report_payments
 
-        return payments.report_payments(RunInfo.from_xcom(run), scan, rows)
+        return report_payments(RunInfo.from_xcom(run), scan, rows)
 
     @task
     def advance_watermark(run: dict, scan: dict) -> str | None:
         """The next run reads QBO's changes from this run's read on (not in a dry run)."""
         from atqbo.runs import RunInfo
-        from atqbo.sync import payments
+        from atqbo.sync.payments.tasks import advance_payment_watermark
 
-        return payments.advance_payment_watermark(RunInfo.from_xcom(run), scan)
+        return advance_payment_watermark(RunInfo.from_xcom(run), scan)
 
     run = start()
     scan = find(run)

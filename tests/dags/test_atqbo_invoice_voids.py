@@ -10,7 +10,7 @@ from datetime import timedelta
 import pytest
 
 from tests.dags.dag_support import load_dag, task_states
-from tests.sync import void_support as vs
+from tests.sync.voids import support as vs
 
 pytestmark = pytest.mark.integration
 

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from tests.dags.dag_support import load_dag, task_states
-from tests.sync import payment_support as ps
+from tests.sync.payments import support as ps
 
 pytestmark = pytest.mark.integration
 

@@ -1,58 +1,12 @@
-"""The void sync's logic (atqbo.sync.voids) against the sandbox over HTTP: what is voided, what is
-only reported, and that a second run neither writes nor reports again (VOID-01, VOID-02, BEY-01/03)."""
+"""The void sync's tasks (atqbo.sync.voids.tasks) against the sandbox over HTTP: what is voided, what
+is only reported, and that a second run neither writes nor reports again (VOID-01, VOID-02, BEY-01/03)."""
 
 from __future__ import annotations
 
-from datetime import timedelta
-
-import pytest
-
-from atqbo.runs import RunInfo
-from atqbo.settings import Settings
-from atqbo.sync import voids
-from tests.sync import void_support as vs
+from tests.sync.voids import support as vs
+from tests.sync.voids.support import make_run, run_voids
 
 AT_LEDGER, AT_NOTE, AT_OTHER, AT_NOT_VOIDED = 29684101, 29684102, 29684103, 29684104
-
-
-@pytest.fixture
-def sandbox(sandbox_connections, monkeypatch):
-    vs.reset_sandbox(sandbox_connections, monkeypatch)
-    return sandbox_connections
-
-
-@pytest.fixture
-def ledger(sandbox):
-    from atqbo.ledger import Ledger
-
-    led = Ledger.from_conn_id("atqbo_state")
-    led.create_schema()
-    yield led
-    led.close()
-
-
-@pytest.fixture
-def qbo(ledger):
-    from atqbo.hooks.qbo import QuickBooksOnlineHook
-
-    return QuickBooksOnlineHook("qbo_default", ledger=ledger)
-
-
-def make_run(run_id: str, lookback_days: int = 14, **settings) -> RunInfo:
-    doc = Settings.from_dict({"void_sync_enabled": True, "void_lookback_days": lookback_days, **settings}).to_dict()
-    return RunInfo(
-        dag_id="atqbo_invoice_voids",
-        run_id=run_id,
-        run_key=f"atqbo_invoice_voids/{run_id}",
-        settings=doc,
-        window_start=(vs.INTERVAL_START - timedelta(days=lookback_days)).isoformat(),
-        window_end=vs.WINDOW_END.isoformat(),
-    )
-
-
-def run_voids(run: RunInfo) -> list[dict]:
-    """The find and void tasks, as the DAG chains them (XCom-shaped data in between)."""
-    return voids.apply_voids(run, voids.find_void_targets(run))
 
 
 def rows_by_id(rows: list[dict]) -> dict[int, dict]:
@@ -80,21 +34,6 @@ def seed_mixed_books(sandbox, ledger) -> None:
         ],
     )
     ledger.set_sync_status("invoice", AT_LEDGER, "SYNCED", qbo_id="501", qbo_number="1047")
-
-
-# -- pure helpers ---------------------------------------------------------------------------------
-
-
-def test_void01_invoice_dates_are_queried_in_clusters():
-    from datetime import date
-
-    days = [date(2026, 2, 20), date(2026, 2, 1), date(2026, 2, 25), date(2025, 6, 1)]
-    assert voids.cluster_dates(days) == [(date(2025, 6, 1), date(2025, 6, 1)), (date(2026, 2, 1), date(2026, 2, 25))]
-
-
-def test_void02_retry_after_refusal_gets_a_new_requestid():
-    assert voids.void_requestid(29684101, 1) == "atqbo-void-29684101"
-    assert voids.void_requestid(29684101, 2) == "atqbo-void-29684101-2"
 
 
 # -- against the sandbox --------------------------------------------------------------------------
@@ -340,19 +279,3 @@ def test_void02_several_atqbo_copies_are_not_guessed_between(sandbox, ledger):
     assert vs.void_requests(sandbox) == []
     assert run_voids(make_run("scheduled__2")) == []  # reported once; the open error-log entry stands
     assert len(ledger.list_errors(entity="invoice_void")) == 1
-
-
-def test_void02_a_run_that_only_skipped_is_emailed_once(sandbox, ledger):
-    """Skips alone are not worth an email, but "not created by atqbo" is something a person must
-    hear once (they may have to void QBO's copy by hand): the report carries a note for it."""
-    from atqbo.notify import ReportRow
-
-    vs.seed_books(sandbox, [vs.autotask_invoice(AT_OTHER, "INV-2003")], [])
-    run = make_run("scheduled__1")
-    report = voids.build_void_report(run, [ReportRow.from_dict(r) for r in run_voids(run)])
-    assert [r.outcome for r in report.rows] == ["skipped"]
-    assert report.notes and report.notes[0].startswith("1 invoice(s) voided in Autotask were not created by atqbo")
-    assert report.did_anything()
-
-    run = make_run("scheduled__2")
-    assert not voids.build_void_report(run, [ReportRow.from_dict(r) for r in run_voids(run)]).did_anything()

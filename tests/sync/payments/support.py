@@ -3,21 +3,26 @@ sent, their QBO copies (PrivateNote "Autotask invoice {id} ..."), a QBO invoice 
 create, and QBO payments made through the sandbox's API (or seeded, to date their last change).
 
 CDC works on the wall clock (it reaches back 30 real days), so these tests use real "now";
-payment dates (TxnDate) are fixed.
+payment dates (TxnDate) are fixed. ``seed_four`` is the books most logic tests start from;
+``make_run`` and ``run_payments`` run the tasks as the DAG chains them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from tests.sync import void_support as vs
+from atqbo.runs import RunInfo
+from atqbo.settings import Settings
+from atqbo.sync.payments.tasks import advance_payment_watermark, apply_payments, find_payment_changes
+from tests.sync.voids import support as vs
 
 COMPANY_ID = vs.COMPANY_ID
 COMPANY_NAME = vs.COMPANY_NAME
 QBO_CUSTOMER_ID = vs.QBO_CUSTOMER_ID
 INVOICE_DAY = "2026-02-20"
+AT_1, AT_2, AT_3, AT_4 = 29686101, 29686102, 29686103, 29686104
 
 reset_sandbox = vs.reset_sandbox
 writes = vs.writes
@@ -103,3 +108,50 @@ def changed_since(request: dict[str, Any]) -> datetime:
     from urllib.parse import parse_qs
 
     return datetime.fromisoformat(parse_qs(request["query"])["changedSince"][0])
+
+
+# -- the books of the logic tests, and the tasks run as the DAG chains them --------------------------
+
+
+def seed_four(sandbox, ledger, payments_=()) -> None:
+    """Four Autotask invoices atqbo sent: 501-503 known by their PrivateNote, 504 by the ledger only
+    (its note was edited away); plus 509, a QBO invoice atqbo did not create."""
+    seed_books(
+        sandbox,
+        [
+            autotask_invoice(AT_1, "INV-3001"),
+            autotask_invoice(AT_2, "INV-3002", total=100.0),
+            autotask_invoice(AT_3, "INV-3003", total=120.0),
+            autotask_invoice(AT_4, "INV-3004", total=80.0),
+        ],
+        [
+            qbo_invoice("501", "1101", AT_1),
+            qbo_invoice("502", "1102", AT_2, amount=100.0),
+            qbo_invoice("503", "1103", AT_3, amount=120.0),
+            qbo_invoice("504", "1104", None, amount=80.0),
+            qbo_invoice("509", "1109", None, amount=75.0),
+        ],
+        payments_,
+    )
+    ledger.set_sync_status("invoice", AT_4, "SYNCED", qbo_id="504", qbo_number="1104")
+
+
+def make_run(run_id: str, **settings) -> RunInfo:
+    doc = Settings.from_dict({"payment_sync_enabled": True, **settings}).to_dict()
+    now = datetime.now(UTC)
+    return RunInfo(
+        dag_id="atqbo_payments",
+        run_id=run_id,
+        run_key=f"atqbo_payments/{run_id}",
+        settings=doc,
+        window_start=(now - timedelta(hours=1)).isoformat(),
+        window_end=now.isoformat(),
+    )
+
+
+def run_payments(run: RunInfo, rescan_days: int | None = None) -> tuple[list[dict], dict]:
+    """The DAG's find -> apply -> watermark chain (XCom-shaped data in between); rows and the scan."""
+    scan = find_payment_changes(run, rescan_days)
+    rows = apply_payments(run, scan)
+    advance_payment_watermark(run, scan)
+    return rows, scan

@@ -1,5 +1,6 @@
 """Seeds and look-ups shared by the void sync's tests (logic and DAG): a small Autotask tenant with
-voided invoices and a QBO company holding invoices atqbo created (PrivateNote) and others it did not.
+voided invoices and a QBO company holding invoices atqbo created (PrivateNote) and others it did not;
+and the find and void tasks run as the DAG chains them (``make_run``, ``run_voids``).
 
 All dates are fixed: the DAG tests run at ``LOGICAL_DATE`` (data interval 11:45-12:00 UTC that
 day), the logic tests use ``WINDOW_START``/``WINDOW_END``, the same window with the default
@@ -11,6 +12,10 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
+
+from atqbo.runs import RunInfo
+from atqbo.settings import Settings
+from atqbo.sync.voids.tasks import apply_voids, find_void_targets
 
 LOGICAL_DATE = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 INTERVAL_START = LOGICAL_DATE - timedelta(minutes=15)  # CronDataIntervalTimetable's interval before it
@@ -151,3 +156,23 @@ def writes(sandbox) -> list[dict[str, Any]]:
             continue  # Autotask queries are POSTs; QBO takes long queries as POST; OAuth refresh
         out.append(r)
     return out
+
+
+# -- running the void sync's tasks ---------------------------------------------------------------
+
+
+def make_run(run_id: str, lookback_days: int = 14, **settings) -> RunInfo:
+    doc = Settings.from_dict({"void_sync_enabled": True, "void_lookback_days": lookback_days, **settings}).to_dict()
+    return RunInfo(
+        dag_id="atqbo_invoice_voids",
+        run_id=run_id,
+        run_key=f"atqbo_invoice_voids/{run_id}",
+        settings=doc,
+        window_start=(INTERVAL_START - timedelta(days=lookback_days)).isoformat(),
+        window_end=WINDOW_END.isoformat(),
+    )
+
+
+def run_voids(run: RunInfo) -> list[dict]:
+    """The find and void tasks, as the DAG chains them (XCom-shaped data in between)."""
+    return apply_voids(run, find_void_targets(run))
