@@ -17,8 +17,8 @@ def test_schema_is_idempotent(ledger):
     assert ledger.list_sync_records() == []
 
 
-def test_every_statement_lives_in_include_sql():
-    names = {p.stem for p in SQL_DIR.glob("*.sql")}
+def test_every_statement_is_packaged_sql():
+    names = {p.name.removesuffix(".sql") for p in SQL_DIR.iterdir() if p.name.endswith(".sql")}
     assert {"schema", "sync_record_intent", "token_claim_refresh", "run_lock_acquire", "error_log_insert"} <= names
     with pytest.raises(FileNotFoundError, match="no SQL statement"):
         load_sql("does_not_exist")

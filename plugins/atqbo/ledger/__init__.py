@@ -1,9 +1,10 @@
 """The state ledger: what atqbo sent, what failed, its OAuth tokens and its run locks.
 
 It lives in the database behind the ``atqbo_state`` Airflow connection: SQLite by default,
-PostgreSQL for a distributed Airflow. Every statement is a file in ``include/sql/`` written once
-for both; this module only loads, binds and runs them. Timestamps are ISO-8601 UTC text made
-here, never by the database, so SQLite and PostgreSQL compare them the same way.
+PostgreSQL for a distributed Airflow. Every statement is a file in ``sql/`` (package data, read
+with ``importlib.resources``) written once for both; this module only loads, binds and runs them.
+Timestamps are ISO-8601 UTC text made here, never by the database, so SQLite and PostgreSQL
+compare them the same way.
 """
 
 from __future__ import annotations
@@ -18,13 +19,14 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from functools import cache
+from importlib.resources import files
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
 
 from atqbo.exceptions import AtqboConfigError
 
-SQL_DIR = Path(__file__).resolve().parents[2] / "include" / "sql"
+SQL_DIR = files(__name__) / "sql"
 SCHEMA_VERSION = "2"
 
 SYNC_STATUSES = ("PENDING", "IN_PROGRESS", "SYNCED", "ERROR", "SKIPPED")
@@ -66,7 +68,7 @@ def load_sql(name: str) -> str:
     path = SQL_DIR / f"{name}.sql"
     if not path.is_file():
         raise FileNotFoundError(f"no SQL statement {name!r} in {SQL_DIR}")
-    return path.read_text()
+    return path.read_text(encoding="utf-8")
 
 
 @dataclass(frozen=True)
@@ -87,7 +89,7 @@ POSTGRESQL = _Dialect("postgresql", "BIGSERIAL PRIMARY KEY", "pyformat")
 
 
 class Tx:
-    """One open transaction: run named statements from include/sql/."""
+    """One open transaction: run named statements from the package's sql/."""
 
     def __init__(self, conn: Any, dialect: _Dialect):
         self._conn = conn
