@@ -1,4 +1,4 @@
--- Take the lock when free or expired; the caller checks rowcount (1 = held by owner).
+-- Take the lock when free, expired or already ours; the caller reads the row back (held = its owner is the caller).
 INSERT INTO atqbo_run_locks (name, owner, acquired_at, expires_at, details)
 VALUES (:name, :owner, :now, :expires_at, :details)
 ON CONFLICT (name) DO UPDATE SET

@@ -1,0 +1,194 @@
+"""The run-failure alert (PO-08 for whole runs): a DAG's ``on_failure_callback`` is
+``notify_run_failure``. It emails the report recipients and creates one Autotask to-do under the
+local organization (company 0), once per failed run, even when Airflow calls it twice.
+
+The failure may be the settings themselves, so an invalid settings Variable does not stop the
+alert (``load_alert_settings``); the email and the to-do are attempted independently, and the
+callback never raises: what failed is logged instead.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from atqbo.notify.alert_record import alert_record, open_alert_ledger, save_alert_record
+from atqbo.notify.delivery import report_recipients, send_html_email, smtp_error
+from atqbo.notify.failure import RunFailure
+from atqbo.notify.todos import create_local_todo
+from atqbo.settings import SPEC, VARIABLE_NAME, Settings
+
+log = logging.getLogger(__package__)  # "atqbo.notify", one logger for the package as before its split
+
+ALERT_AUTOTASK_RETRIES = 2  # a callback should finish quickly; the email has gone out already
+# What a failure alert needs from the settings; salvaged one by one when the Variable is invalid.
+ALERT_SETTING_KEYS: tuple[str, ...] = (
+    "autotask_conn_id",
+    "state_conn_id",
+    "smtp_conn_id",
+    "report_to",
+    "autotask_budget_share",
+    "todo_action_type",
+    "todo_resource_id",
+)
+
+
+def notify_run_failure(context: dict[str, Any]) -> None:
+    """DAG ``on_failure_callback``: email the report recipients and create an Autotask to-do.
+
+    Each failed run is alerted once (keyed by DAG id and run id in the state database), even when
+    Airflow calls the callback twice. The email and the to-do are attempted independently, and
+    this function never raises: what failed is logged instead.
+    """
+    try:
+        _notify_run_failure(context)
+    except Exception:  # a callback that raises only adds noise to the dag processor's log
+        log.exception("The atqbo failure alert itself failed; see the error above.")
+
+
+def _notify_run_failure(context: Mapping[str, Any]) -> None:
+    failure = RunFailure.from_context(context)
+    log.error("atqbo run failure:\n%s", "\n".join(failure.summary_lines()))
+    settings, settings_problem = load_alert_settings()
+    if settings_problem:
+        log.warning("Alerting with what is valid of the settings; the Variable has problems: %s", settings_problem)
+    ledger = open_alert_ledger(settings)
+    try:
+        with alert_record(ledger, failure.alert_key) as record:
+            if record is None:
+                log.info("Another callback is alerting about %s right now; nothing more to do.", failure.alert_key)
+                return
+            if record.get("emailed_at"):
+                log.info("Failure email for %s was sent already at %s.", failure.alert_key, record["emailed_at"])
+            else:
+                try:
+                    if email_run_failure(failure, settings, settings_problem):
+                        record["emailed_at"] = datetime.now(UTC).isoformat()
+                        save_alert_record(ledger, failure.alert_key, record)
+                except Exception as exc:
+                    log.error("%s", exc)
+            if record.get("todo_id") or record.get("todo_uncertain"):
+                log.info(
+                    "The Autotask to-do for %s exists already (%s).",
+                    failure.alert_key,
+                    record.get("todo_id") or "unconfirmed",
+                )
+            else:
+                _create_todo_once(failure, settings, settings_problem, record)
+                save_alert_record(ledger, failure.alert_key, record)
+    finally:
+        if ledger is not None:
+            ledger.close()
+
+
+def load_alert_settings() -> tuple[Settings, str]:
+    """Settings for a failure alert, and the settings problem if there is one.
+
+    The failure may be the settings themselves, so an invalid Variable does not stop the alert:
+    each key an alert needs is taken from the Variable when it is valid on its own, else its default.
+    """
+    from atqbo.settings import load_settings
+
+    try:
+        return load_settings(), ""
+    except Exception as exc:  # AtqboConfigError, or the Variable could not be read at all
+        problem = str(exc)
+    salvaged: dict[str, Any] = {}
+    try:
+        from airflow.sdk import Variable
+
+        raw = Variable.get(VARIABLE_NAME, default=None)
+        doc = json.loads(raw) if isinstance(raw, str) else raw
+        if isinstance(doc, dict):
+            for key in ALERT_SETTING_KEYS:
+                if key in doc and SPEC[key][1](doc[key])[1] is None:
+                    salvaged[key] = doc[key]
+    except Exception:  # unreadable or not JSON: defaults for everything
+        salvaged = {}
+    try:
+        return Settings.from_dict(salvaged), problem
+    except Exception:  # cannot happen with keys valid on their own; defaults are the last resort
+        return Settings.from_dict({}), problem
+
+
+def email_run_failure(failure: RunFailure, settings: Settings, settings_problem: str = "") -> bool:
+    """Email the failure to ``report_to``; False (logged) when there is nobody to mail."""
+    recipients = report_recipients(settings)
+    if not recipients:
+        log.warning(
+            "No failure email for %s run %s: report_to is empty. Set report_to in the %s Variable.",
+            failure.dag_id,
+            failure.run_id,
+            VARIABLE_NAME,
+        )
+        return False
+    try:
+        send_html_email(
+            settings.smtp_conn_id, recipients, failure.email_subject(), failure.email_html(settings_problem)
+        )
+    except Exception as exc:
+        raise smtp_error(
+            settings.smtp_conn_id,
+            f"the failure alert for {failure.dag_id} run {failure.run_id}",
+            exc,
+            "the failure itself is in the DAG's callback log",
+        ) from exc
+    log.info("Failure alert for %s run %s emailed to %s.", failure.dag_id, failure.run_id, ", ".join(recipients))
+    return True
+
+
+def create_failure_todo(failure: RunFailure, settings: Settings, settings_problem: str = "") -> int | None:
+    """Create the Autotask to-do for a failed run under company 0; None (logged) when the
+    to-do settings are not set."""
+    missing = [k for k in ("todo_action_type", "todo_resource_id") if getattr(settings, k) is None]
+    if missing:
+        log.warning(
+            "No Autotask to-do for %s run %s: %s not set in the %s Variable (the action type and the resource "
+            "who gets error to-dos).",
+            failure.dag_id,
+            failure.run_id,
+            " and ".join(missing),
+            VARIABLE_NAME,
+        )
+        return None
+    from atqbo.hooks.autotask import AutotaskHook
+
+    hook = AutotaskHook(
+        settings.autotask_conn_id, budget_share=settings.autotask_budget_share, max_retries=ALERT_AUTOTASK_RETRIES
+    )
+    todo_id = create_local_todo(hook, settings, failure.todo_description(settings_problem))
+    log.info("Autotask to-do %s created for %s run %s.", todo_id, failure.dag_id, failure.run_id)
+    return todo_id
+
+
+def _create_todo_once(failure: RunFailure, settings: Settings, settings_problem: str, record: dict[str, Any]) -> None:
+    from atqbo.hooks.autotask import AutotaskAmbiguousWriteError
+
+    try:
+        todo_id = create_failure_todo(failure, settings, settings_problem)
+    except AutotaskAmbiguousWriteError as exc:
+        # Autotask may have created it: do not create a second one on a repeated callback.
+        record["todo_uncertain"] = True
+        log.error(
+            "The Autotask to-do for %s may or may not have been created (%s); check the to-dos of the local "
+            "organization (company 0).",
+            failure.alert_key,
+            exc,
+        )
+    except Exception as exc:
+        log.error(
+            "Could not create the Autotask to-do for %s (%s: %s). Fix: check the Autotask connection %r and that "
+            "todo_action_type %s and todo_resource_id %s exist in Autotask.",
+            failure.alert_key,
+            type(exc).__name__,
+            exc,
+            settings.autotask_conn_id,
+            settings.todo_action_type,
+            settings.todo_resource_id,
+        )
+    else:
+        if todo_id is not None:
+            record["todo_id"] = todo_id
