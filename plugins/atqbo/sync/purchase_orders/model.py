@@ -1,5 +1,9 @@
 """A purchase order as the PO sync sees it: the Autotask PO, its items as bill lines, and how the
-records ``extract`` staged become ``PurchaseOrder``s. No I/O."""
+records ``extract`` staged become ``PurchaseOrder``s. No I/O.
+
+At the end, two small helpers the flow needs until the shared layer has them (see their TODOs):
+reading an Autotask timestamp and a short digest of a text.
+"""
 
 from __future__ import annotations
 
