@@ -2,8 +2,8 @@
 stage one outcome per PO for the write-back and the report.
 
 The order matters and is written once, in ``load_orders``: first every check that only reads
-(currency, the AP account, adoption, lines, items, vendors, bill numbers), so that a PO failing
-one of them creates nothing; then the creates (vendors, items, bills). Each check and create
+QBO (currency, the AP account, adoption, lines, items, vendors, bill numbers), so that a PO
+failing one of them creates nothing; then the creates (vendors, items, bills). Each check and create
 leaves the POs it decided (failed, skipped, adopted) out of the ones after it.
 
 The creates happen under the ledger lock ``purchase_order_sync``: ``atqbo_sync_po`` may be asked
@@ -35,12 +35,8 @@ if TYPE_CHECKING:
 
 
 def load_purchase_orders(run: RunInfo, qbo: QuickBooksOnlineHook, ledger: Ledger) -> dict[str, int]:
-    """Adopt what QBO has, check, then create vendors, items and bills; stage one outcome per PO.
-
-    The creates happen under the ledger lock ``purchase_order_sync``: ``atqbo_sync_po`` may be asked
-    for a PO the scheduled run is sending at the same moment, and two runs that both find no bill for
-    it would both create one (their batch requestids differ).
-    """
+    """Adopt what QBO has, check, then create vendors, items and bills, under the lock; stage one
+    outcome per PO, the run's notes and its run-level problems; return the counts by outcome."""
     reference = ledger.stage_get(run.run_key, "reference")
     orders = purchase_orders_from_staged(ledger.stage_get(run.run_key, "po"), reference)
     held = purchase_orders_from_staged(ledger.stage_get(run.run_key, "po_held"), reference)
