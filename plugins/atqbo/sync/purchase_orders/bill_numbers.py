@@ -13,12 +13,12 @@ from typing import TYPE_CHECKING, Any
 from atqbo.qbo_docs import BILL_NOTE
 from atqbo.sync.purchase_orders.failures import RETRY_HINT
 from atqbo.sync.purchase_orders.model import PurchaseOrder
+from atqbo.transform.invoices import MAX_DOC_NUMBER
 
 if TYPE_CHECKING:
     from atqbo.hooks.qbo import QuickBooksOnlineHook
     from atqbo.sync.purchase_orders.state import LoadState
 
-MAX_DOC_NUMBER = 21
 MAX_EXTERNAL_PO_NUMBER = 50  # Autotask's externalPONumber length
 
 

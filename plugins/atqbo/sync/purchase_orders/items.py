@@ -17,13 +17,13 @@ from atqbo.settings import VARIABLE_NAME
 from atqbo.sync.purchase_orders.accounts import find_expense_account_id
 from atqbo.sync.purchase_orders.failures import RETRY_HINT, fault_text
 from atqbo.sync.purchase_orders.model import PoLine, PurchaseOrder
+from atqbo.transform.invoices import MAX_ITEM_SKU
 
 if TYPE_CHECKING:
     from atqbo.settings import Settings
     from atqbo.sync.purchase_orders.state import LoadState
 
-MAX_PURCHASE_DESC = 1000
-MAX_SKU = 100
+MAX_PURCHASE_DESC = 1000  # a QBO item's PurchaseDesc
 
 Problem = tuple[str, str]  # (what is wrong, how to fix it)
 
@@ -46,7 +46,7 @@ def item_payload(line: PoLine, product: dict[str, Any], expense_account_id: str)
         payload["PurchaseCost"] = json_number(as_decimal(cost))
     sku = str(product.get("sku") or "").strip()
     if sku:
-        payload["Sku"] = sku[:MAX_SKU]
+        payload["Sku"] = sku[:MAX_ITEM_SKU]
     return payload
 
 

@@ -14,10 +14,9 @@ from decimal import Decimal
 from typing import Any
 
 from atqbo.money import as_decimal, to_cents
-from atqbo.transform.invoices import MAX_DISPLAY_NAME, MAX_ITEM_NAME, qbo_name
+from atqbo.transform.invoices import MAX_DISPLAY_NAME, MAX_ITEM_NAME, MAX_LINE_DESCRIPTION, qbo_name
 
 SUBMITTED_LABEL = "Submitted"  # the PurchaseOrders.status label of an eligible PO (its value is read from Autotask)
-MAX_LINE_DESCRIPTION = 4000
 
 
 @dataclass(frozen=True)

@@ -15,15 +15,14 @@ from typing import TYPE_CHECKING, Any
 from atqbo.qbo_names import create_names, find_names
 from atqbo.sync.purchase_orders.failures import RETRY_HINT, fault_text
 from atqbo.sync.purchase_orders.model import PurchaseOrder
-from atqbo.transform.invoices import MAX_DISPLAY_NAME, company_address
+from atqbo.transform.invoices import MAX_DISPLAY_NAME, MAX_PHONE, company_address
 
 if TYPE_CHECKING:
     from atqbo.hooks.qbo import QuickBooksOnlineHook
     from atqbo.sync.purchase_orders.currency import BillCurrency
     from atqbo.sync.purchase_orders.state import LoadState
 
-MAX_NOTES = 2000
-MAX_PHONE = 30
+MAX_NOTES = 2000  # a QBO vendor's Notes
 
 
 def vendor_payload(vendor: dict[str, Any], display_name: str, currency: str | None) -> dict[str, Any]:
