@@ -37,7 +37,7 @@ from airflow.sdk import CronDataIntervalTimetable, task
 
 from atqbo import forms
 from atqbo.dags import sync_dag
-from atqbo.sync.purchase_order_tasks import purchase_order_sync_tasks
+from atqbo.sync.purchase_orders.tasks import purchase_order_sync_tasks
 
 FIELDS = forms.sync_run_fields(
     forms.whole_number(
@@ -60,7 +60,7 @@ def atqbo_purchase_orders():
         from airflow.sdk.exceptions import AirflowSkipException
 
         from atqbo.runs import start_run
-        from atqbo.sync.purchase_orders import PO_SYNC_PAUSED
+        from atqbo.sync.purchase_orders.tasks import PO_SYNC_PAUSED
 
         params = params or {}
         run = start_run(

@@ -51,7 +51,7 @@ from __future__ import annotations
 from airflow.sdk import task
 
 from atqbo.dags import tool_dag
-from atqbo.sync.purchase_order_tasks import purchase_order_sync_tasks
+from atqbo.sync.purchase_orders.tasks import purchase_order_sync_tasks
 from atqbo.tools.purchase_orders import SYNC_PO_FIELDS
 
 
@@ -62,22 +62,9 @@ def atqbo_sync_po():
         """Read the form and the settings (the PO sync's to-do settings are required, PO-08)."""
         from airflow.sdk import get_current_context
 
-        from atqbo.forms import read_form
-        from atqbo.runs import start_tool_run
-        from atqbo.tools.purchase_orders import REPORT_TITLE
+        from atqbo.tools.purchase_orders import start_sync_po
 
-        form = read_form(params, SYNC_PO_FIELDS)
-        run = start_tool_run(get_current_context(), alternate_recipients=form["email"])
-        run.parsed_settings.require_purchase_order_settings()
-        run.ledger().create_schema()
-        recipients = ", ".join(form["email"]) or "report_to"
-        print(f"Syncing Autotask purchase order {form['autotask_po_id']}; the report goes to {recipients}")
-        return {
-            "run": run.to_xcom(),
-            "autotask_ids": [form["autotask_po_id"]],
-            "title": REPORT_TITLE,
-            "always_email": True,
-        }
+        return start_sync_po(get_current_context(), params)
 
     purchase_order_sync_tasks(start())
 

@@ -223,7 +223,7 @@ def test_tool07_a_live_run_holding_the_bill_lock_stops_the_tool_before_any_creat
     """The scheduled PO sync holds ``purchase_order_sync`` while it creates bills: a manual sync of a PO
     it may be sending creates nothing and says which run to wait for. Once that run is over, the
     stale lock is taken over."""
-    from atqbo.sync.purchase_orders import PO_SYNC_LOCK
+    from atqbo.locks import PURCHASE_ORDER_SYNC_LOCK as PO_SYNC_LOCK
 
     owner = live_run("atqbo_purchase_orders")
     ledger = tool.ledger()

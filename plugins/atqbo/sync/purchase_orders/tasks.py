@@ -1,5 +1,5 @@
-"""The purchase order sync's tasks after its first one, written once for ``atqbo_purchase_orders``
-(every 15 minutes) and ``atqbo_sync_po`` (one PO, TOOL-07).
+"""The purchase order sync's Airflow tasks after its first one, written once for
+``atqbo_purchase_orders`` (every 15 minutes) and ``atqbo_sync_po`` (one PO, TOOL-07).
 
 The two DAGs differ only in their ``start`` task, which returns what the other tasks need::
 
@@ -20,13 +20,19 @@ from typing import Any
 
 from airflow.sdk import task
 
+# The scheduled DAG's ``start`` task skips the run with this (PO-01).
+PO_SYNC_PAUSED = (
+    "the purchase order sync is paused: po_lookback_days is 0 in the atqbo_settings Variable (PO-01); "
+    "set it above 0 to resume"
+)
+
 
 @task
 def extract(started: dict) -> dict:
     """The eligible POs of the window (or the ids asked for), their items, vendors, products and
     currencies, staged in the ledger."""
     from atqbo.runs import RunInfo
-    from atqbo.sync.purchase_orders import extract_purchase_orders
+    from atqbo.sync.purchase_orders.extract import extract_purchase_orders
 
     info = RunInfo.from_xcom(started["run"])
     return extract_purchase_orders(info, info.autotask(), info.ledger(), autotask_ids=started.get("autotask_ids"))
@@ -36,7 +42,7 @@ def extract(started: dict) -> dict:
 def load(started: dict, extracted: dict) -> dict:
     """Adopt what QBO already has, check every PO, create vendors, items and bills."""
     from atqbo.runs import RunInfo
-    from atqbo.sync.purchase_orders import load_purchase_orders
+    from atqbo.sync.purchase_orders.load import load_purchase_orders
 
     info = RunInfo.from_xcom(started["run"])
     ledger = info.ledger()
@@ -47,7 +53,7 @@ def load(started: dict, extracted: dict) -> dict:
 def write_back(started: dict, loaded: dict) -> dict:
     """External PO Number = the bill's number (or ERROR); a to-do for every failure."""
     from atqbo.runs import RunInfo
-    from atqbo.sync.purchase_orders import write_back_purchase_orders
+    from atqbo.sync.purchase_orders.write_back import write_back_purchase_orders
 
     info = RunInfo.from_xcom(started["run"])
     return write_back_purchase_orders(info, info.autotask(), info.ledger())
@@ -57,7 +63,7 @@ def write_back(started: dict, loaded: dict) -> dict:
 def report(started: dict, written: dict) -> dict:
     """Email and log what the run did."""
     from atqbo.runs import RunInfo
-    from atqbo.sync.purchase_orders import REPORT_TITLE, report_purchase_orders
+    from atqbo.sync.purchase_orders.report import REPORT_TITLE, report_purchase_orders
 
     info = RunInfo.from_xcom(started["run"])
     return report_purchase_orders(

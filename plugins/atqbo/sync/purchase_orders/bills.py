@@ -1,0 +1,213 @@
+"""PO-02: the bills. One QBO Bill per PO, credited to the ``po_ap_account`` account, its PO items
+as item lines, no tax, numbered per PO-04, in the currency PO-06 says.
+
+Bills are created by QBO batches of 30. Exactly once (BEY-01): each PO's intent and the batch's
+requestid are recorded in the ledger *before* the batch is sent, and the requestid is derived
+from the POs and their (generation, attempt), so a batch sent again after an interruption is
+answered by QBO with its first answer, while a PO sent again after a refusal gets a new key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import TYPE_CHECKING, Any
+
+from atqbo.hooks.qbo import MAX_BATCH_ITEMS, QboFault
+from atqbo.money import cents_text, json_number
+from atqbo.qbo_docs import BILL_NOTE
+from atqbo.qbo_names import chunks
+from atqbo.records import PURCHASE_ORDER
+from atqbo.sync.purchase_orders.bill_numbers import bill_doc_number, bill_number
+from atqbo.sync.purchase_orders.failures import RETRY_HINT, fault_text
+from atqbo.sync.purchase_orders.model import PurchaseOrder, short_digest
+
+if TYPE_CHECKING:
+    from atqbo.sync.purchase_orders.currency import BillCurrency
+    from atqbo.sync.purchase_orders.state import LoadState
+
+NEW = "(new)"  # the Id of a vendor or item a dry run would create (atqbo.qbo_names.create_names)
+
+
+def bill_payload(
+    po: PurchaseOrder,
+    vendor_id: str,
+    ap_account_id: str,
+    item_ids: dict[str, str],
+    currency: BillCurrency,
+    number_source: str,
+) -> dict[str, Any]:
+    """The QBO Bill for a PO (PO-02): item lines, no tax, on the AP account; ``item_ids`` by QBO item name."""
+    lines = [
+        {
+            "DetailType": "ItemBasedExpenseLineDetail",
+            "Amount": json_number(line.amount),
+            "Description": line.description,
+            "ItemBasedExpenseLineDetail": {
+                "ItemRef": {"value": item_ids[line.item_name.lower()]},
+                "Qty": json_number(line.quantity),
+                "UnitPrice": json_number(line.unit_cost),
+            },
+        }
+        for line in po.lines
+    ]
+    payload: dict[str, Any] = {
+        "VendorRef": {"value": vendor_id},
+        "APAccountRef": {"value": ap_account_id},
+        "TxnDate": po.txn_date.isoformat(),
+        "PrivateNote": BILL_NOTE.text(po.autotask_id),
+        "Line": lines,
+    }
+    doc_number = bill_doc_number(po, number_source)
+    if doc_number:
+        payload["DocNumber"] = doc_number
+    if currency.currency:
+        payload["CurrencyRef"] = {"value": currency.currency}
+    if currency.exchange_rate is not None:
+        payload["ExchangeRate"] = json_number(currency.exchange_rate)
+    return payload
+
+
+def bill_batch_requestid(versions: dict[int, tuple[int, int]]) -> str:
+    """The requestid of one batch of bill creates, derived from its POs' ids with each one's
+    (generation, attempt): the same batch sent again after an interruption is answered by QBO with
+    its first answer, while a PO sent again after a refusal gets a new key."""
+    key = ",".join(f"{a}-g{g}-a{n}" for a, (g, n) in sorted(versions.items()))
+    return f"atqbo-pobills-{hashlib.sha256(key.encode()).hexdigest()[:20]}"
+
+
+# -- what a PO must have before its bill is sent ------------------------------------------------------
+
+
+def check_has_lines(state: LoadState, po: PurchaseOrder) -> bool:
+    """A QBO bill needs at least one line: a PO without items fails."""
+    if po.lines:
+        return True
+    state.out.fail(
+        po,
+        f"{po.label()} has no items; a QBO bill needs at least one line",
+        "add the items to the PO in Autotask; " + RETRY_HINT,
+    )
+    return False
+
+
+def warn_unsent_freight(state: LoadState, orders: list[PurchaseOrder]) -> None:
+    """Freight is not an item and has no account setting: the report says what to add by hand."""
+    for po in orders:
+        if po.freight:
+            state.out.warn(
+                po,
+                f"freight of {cents_text(po.freight)} on {po.label()} is not sent (the bill holds the PO items "
+                "only): add it to the bill in QBO if the vendor charges it",
+            )
+
+
+# -- the create ---------------------------------------------------------------------------------------
+
+
+def create_bills(
+    state: LoadState,
+    orders: list[PurchaseOrder],
+    ap_account_id: str,
+    vendors: dict[str, dict[str, Any]],
+    items: dict[str, dict[str, Any]],
+    plans: dict[int, BillCurrency],
+) -> None:
+    """PO-02: the bills, by batch of 30, each PO's intent and requestid in the ledger first (BEY-01).
+    A dry run reports each bill it would create instead."""
+    payloads: dict[int, dict[str, Any]] = {}
+    for po in orders:
+        vendor = vendors[po.vendor_display_name.lower()]
+        item_ids = {line.item_name.lower(): str(items[line.item_name.lower()]["Id"]) for line in po.lines}
+        payloads[po.autotask_id] = bill_payload(
+            po, str(vendor["Id"]), ap_account_id, item_ids, plans[po.autotask_id], state.settings.po_number_source
+        )
+    if state.dry_run:
+        report_planned_bills(state, orders, payloads, vendors, items)
+        return
+    by_id = {po.autotask_id: po for po in orders}
+    versions = bill_versions(state, orders)
+    for chunk in chunks(sorted(by_id), MAX_BATCH_ITEMS):
+        requestid = bill_batch_requestid({a: versions[a] for a in chunk})
+        for autotask_id in chunk:
+            state.ledger.record_intent(
+                PURCHASE_ORDER,
+                autotask_id,
+                payload_hash=short_digest(repr(payloads[autotask_id])),
+                request_id=requestid,
+                run_id=state.run.run_id,
+                realm_id=state.qbo.realm_id,
+                generation=versions[autotask_id][0],
+            )
+        batch = [{"bId": str(a), "operation": "create", "Bill": payloads[a]} for a in chunk]
+        results = state.qbo.batch(batch, requestid=requestid)
+        for autotask_id, result in zip(chunk, results, strict=True):
+            record_bill_result(state, by_id[autotask_id], result)
+
+
+def bill_versions(state: LoadState, orders: list[PurchaseOrder]) -> dict[int, tuple[int, int]]:
+    """Each PO's (generation, attempt) from its ledger record, for the batch requestid.
+
+    The generation grows when a bill atqbo sent is gone and a new one is made; the attempt when a
+    create QBO refused is sent again. An interrupted create (IN_PROGRESS) is sent again as the same
+    attempt, so QBO replays it if it went through.
+    """
+    versions: dict[int, tuple[int, int]] = {}
+    for po in orders:
+        record = state.ledger.get_sync_record(PURCHASE_ORDER, po.autotask_id) or {}
+        generation = int(record.get("generation") or 0)
+        if record.get("status") == "SYNCED":  # it existed once and is gone: a new document
+            generation += 1
+        tries = int(record.get("attempts") or 0)
+        versions[po.autotask_id] = (generation, tries if record.get("status") == "IN_PROGRESS" else tries + 1)
+    return versions
+
+
+def report_planned_bills(
+    state: LoadState,
+    orders: list[PurchaseOrder],
+    payloads: dict[int, dict[str, Any]],
+    vendors: dict[str, dict[str, Any]],
+    items: dict[str, dict[str, Any]],
+) -> None:
+    """Dry run: a "planned" row per bill, naming the vendors and items it would create too."""
+    for po in orders:
+        new = [f"vendor {po.vendor_display_name!r}"] if vendors[po.vendor_display_name.lower()]["Id"] == NEW else []
+        new += [f"item {line.item_name!r}" for line in po.lines if items[line.item_name.lower()]["Id"] == NEW]
+        number = payloads[po.autotask_id].get("DocNumber")
+        state.out.set(
+            po,
+            "planned",
+            f"would create a QBO bill{f' number {number}' if number else ''} for {po.vendor_display_name} "
+            f"({cents_text(po.total)}, {len(po.lines)} line(s))" + (f", creating {', '.join(new)}" if new else ""),
+        )
+
+
+def record_bill_result(state: LoadState, po: PurchaseOrder, result: dict[str, Any] | QboFault) -> None:
+    """One bill's answer in the batch: created (SYNCED), busy (sent by the next run) or refused (failed)."""
+    if isinstance(result, QboFault) and result.retryable:
+        # Throttled or busy after the hook's own retries: nothing is wrong with the PO; no ERROR,
+        # no to-do, the next run sends it (adopting the bill if this one went through after all).
+        state.ledger.set_sync_status(
+            PURCHASE_ORDER, po.autotask_id, "PENDING", last_error=fault_text(result), run_id=state.run.run_id
+        )
+        state.out.set(po, "skipped", f"QBO was busy ({result.message}); the next run sends it", transient=True)
+        return
+    if isinstance(result, QboFault):
+        state.out.fail(
+            po,
+            f"{po.label()} was refused by QBO: {fault_text(result)}",
+            (result.hint or "fix what QBO names") + "; " + RETRY_HINT,
+        )
+        return
+    bill = result["Bill"]
+    state.ledger.set_sync_status(
+        PURCHASE_ORDER,
+        po.autotask_id,
+        "SYNCED",
+        qbo_id=str(bill["Id"]),
+        qbo_number=bill_number(bill),
+        run_id=state.run.run_id,
+        realm_id=state.qbo.realm_id,
+    )
+    state.ledger.resolve_errors(PURCHASE_ORDER, po.autotask_id)
+    state.out.set(po, "transferred", f"created QBO bill {bill_number(bill)}", marker="synced", bill=bill)

@@ -1,0 +1,48 @@
+"""A PO that failed: how its failure tells a person what to do (every fix ends with how to send it
+again), and how the failures of a load step are recorded, in the error log and as the ledger's
+ERROR status. The write-back step then marks each one ERROR in Autotask and makes its to-do.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from atqbo.records import PURCHASE_ORDER
+
+if TYPE_CHECKING:
+    from atqbo.hooks.qbo import QboFault
+    from atqbo.ledger import Ledger
+    from atqbo.runs import RunInfo
+    from atqbo.sync.purchase_orders.outcomes import Outcomes
+
+RETRY_HINT = "then clear ERROR from the PO's External PO Number in Autotask and the next run sends it again"
+
+
+# TODO(shared): the QBO hook renders a fault with its intuit_tid and requestid; a rendering without
+# the per-request ids (so that the same refusal reads, and hashes, the same every run) belongs to
+# atqbo.hooks.qbo.QboFault.
+def fault_text(fault: QboFault) -> str:
+    """A QBO fault without its per-request ids (intuit_tid, requestid), so the same fault reads the same."""
+    said = fault.message or "no message"
+    if fault.detail and fault.detail != fault.message:
+        said += f" -- {fault.detail}"
+    return f"QBO fault {fault.code or '?'}: {said}" + (f" [element {fault.element}]" if fault.element else "")
+
+
+def record_failures(run: RunInfo, ledger: Ledger, out: Outcomes) -> None:
+    """Each failed PO in the error log and the ledger (not in a dry run); the error id goes with
+    the row, so the write-back step creates one to-do per failure."""
+    if run.dry_run:
+        return
+    for row in out.rows.values():
+        if row.get("outcome") != "failed":
+            continue
+        row["error_id"] = ledger.log_error(
+            PURCHASE_ORDER,
+            row["autotask_id"],
+            row["reason"],
+            fix=row["fix"],
+            dag_id=run.dag_id,
+            run_id=run.run_id,
+        )
+        ledger.set_sync_status(PURCHASE_ORDER, row["autotask_id"], "ERROR", last_error=row["reason"], run_id=run.run_id)

@@ -1,0 +1,111 @@
+"""Step 2, load: adopt what QBO already has, check every PO, then create vendors, items and bills;
+stage one outcome per PO for the write-back and the report.
+
+The order matters and is written once, in ``load_orders``: first every check that only reads
+QBO (currency, the AP account, adoption, lines, items, vendors, bill numbers), so that a PO
+failing one of them creates nothing; then the creates (vendors, items, bills). Each check and create
+leaves the POs it decided (failed, skipped, adopted) out of the ones after it.
+
+The creates happen under the ledger lock ``purchase_order_sync``: ``atqbo_sync_po`` may be asked
+for a PO the scheduled run is sending at the same moment, and two runs that both find no bill for
+it would both create one (their batch requestids differ).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from atqbo.locks import PURCHASE_ORDER_SYNC_LOCK, SyncBusy, hold_sync_lock, release_sync_lock
+from atqbo.sync.purchase_orders.accounts import find_ap_account
+from atqbo.sync.purchase_orders.adopt import adopt_existing_bills
+from atqbo.sync.purchase_orders.bill_numbers import check_bill_numbers
+from atqbo.sync.purchase_orders.bills import check_has_lines, create_bills, warn_unsent_freight
+from atqbo.sync.purchase_orders.currency import QboCurrencies, plan_currency, refuse_run_for_currency
+from atqbo.sync.purchase_orders.failures import record_failures
+from atqbo.sync.purchase_orders.items import check_items, create_items
+from atqbo.sync.purchase_orders.model import PurchaseOrder, purchase_orders_from_staged
+from atqbo.sync.purchase_orders.requested import note_busy_retries, note_retries, report_held
+from atqbo.sync.purchase_orders.state import LoadState
+from atqbo.sync.purchase_orders.vendors import check_vendors, create_vendors
+
+if TYPE_CHECKING:
+    from atqbo.hooks.qbo import QuickBooksOnlineHook
+    from atqbo.ledger import Ledger
+    from atqbo.runs import RunInfo
+
+
+def load_purchase_orders(run: RunInfo, qbo: QuickBooksOnlineHook, ledger: Ledger) -> dict[str, int]:
+    """Adopt what QBO has, check, then create vendors, items and bills, under the lock; stage one
+    outcome per PO, the run's notes and its run-level problems; return the counts by outcome."""
+    reference = ledger.stage_get(run.run_key, "reference")
+    orders = purchase_orders_from_staged(ledger.stage_get(run.run_key, "po"), reference)
+    held = purchase_orders_from_staged(ledger.stage_get(run.run_key, "po_held"), reference)
+    requested = ledger.stage_get(run.run_key, "requested")
+    state = LoadState.for_run(run, qbo, ledger, reference)
+    locked = bool(orders) and not run.dry_run
+    if locked:
+        hold_po_sync_lock(run, ledger)
+    try:
+        report_held(state, held, requested)
+        note_retries(state, orders, requested)
+        load_orders(state, orders)
+        record_failures(run, ledger, state.out)
+        note_busy_retries(state, orders, requested)
+    finally:
+        if locked:
+            release_sync_lock(run, ledger, PURCHASE_ORDER_SYNC_LOCK)
+    ledger.stage_put(run.run_key, "outcome", state.out.staged())
+    ledger.stage_put(run.run_key, "notes", {"load": state.notes})
+    ledger.stage_put(run.run_key, "run_problems", {"problems": state.run_problems, "decided": state.decided_currency})
+    return state.out.counts()
+
+
+def load_orders(state: LoadState, orders: list[PurchaseOrder]) -> None:
+    """The checks, then the creates, over the POs to send (see the module's docstring)."""
+    if not orders:
+        return
+    qbo_currencies = QboCurrencies.from_preferences(state.qbo.preferences())
+    state.decided_currency = True
+    if state.currencies.several_active and not qbo_currencies.multi_currency:
+        refuse_run_for_currency(state, orders)
+        return
+    ap_account_id = find_ap_account(state.qbo, state.settings)
+    pending = adopt_existing_bills(state, orders)
+    pending = [po for po in pending if check_has_lines(state, po)]
+    plans = {po.autotask_id: plan_currency(state, po, qbo_currencies) for po in pending}
+    pending = state.undecided(pending)
+    items, expense_account_id = check_items(state, pending)
+    pending = state.undecided(pending)
+    vendors = check_vendors(state, pending, plans)
+    pending = state.undecided(pending)
+    if state.settings.po_number_source == "autotask":
+        check_bill_numbers(state, pending)
+        pending = state.undecided(pending)
+    create_vendors(state, pending, vendors, plans)
+    pending = state.undecided(pending)
+    create_items(state, pending, items, expense_account_id)
+    pending = state.undecided(pending)
+    warn_unsent_freight(state, pending)
+    create_bills(state, pending, ap_account_id, vendors, items, plans)
+
+
+class PurchaseOrderSyncBusy(Exception):
+    """Another run is creating bills (``purchase_order_sync``); this one waits for its retry or a new trigger."""
+
+    def __init__(self, owner: str):
+        self.owner = owner
+        dag_id, _, run_id = owner.partition("/")
+        super().__init__(
+            f"{dag_id} run {run_id!r} is creating QBO bills right now and holds the {PURCHASE_ORDER_SYNC_LOCK!r} "
+            "lock; one run at a time may create bills, so this run created nothing. A scheduled run tries again by "
+            "itself (task retry); trigger a tool again once that run has finished. If that run was killed and Airflow "
+            "still shows it running, mark it failed, or run atqbo_reset"
+        )
+
+
+def hold_po_sync_lock(run: RunInfo, ledger: Ledger) -> None:
+    """Take ``purchase_order_sync`` for this run (a stale one, whose run is over, is taken over)."""
+    try:
+        hold_sync_lock(run, ledger, PURCHASE_ORDER_SYNC_LOCK)
+    except SyncBusy as busy:
+        raise PurchaseOrderSyncBusy(busy.owner) from None

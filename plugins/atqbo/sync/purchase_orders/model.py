@@ -1,0 +1,126 @@
+"""A purchase order as the PO sync sees it: the Autotask PO, its items as bill lines, and how the
+records ``extract`` staged become ``PurchaseOrder``s. No I/O.
+
+At the end, two small helpers the flow needs until the shared layer has them (see their TODOs):
+reading an Autotask timestamp and a short digest of a text.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+from atqbo.money import as_decimal, to_cents
+from atqbo.transform.values import MAX_DISPLAY_NAME, MAX_ITEM_NAME, MAX_LINE_DESCRIPTION, qbo_name
+
+SUBMITTED_LABEL = "Submitted"  # the PurchaseOrders.status label of an eligible PO (its value is read from Autotask)
+
+
+@dataclass(frozen=True)
+class PoLine:
+    """One PO item as a bill line."""
+
+    product_id: int
+    product_name: str  # as in Autotask
+    item_name: str  # the QBO item it matches (PO-05): the product name as QBO accepts names
+    quantity: Decimal
+    unit_cost: Decimal
+    description: str
+
+    @property
+    def amount(self) -> Decimal:
+        return to_cents(self.quantity * self.unit_cost)
+
+
+@dataclass(frozen=True)
+class PurchaseOrder:
+    """An eligible Autotask PO and what its bill is made of."""
+
+    autotask_id: int
+    vendor_id: int
+    vendor_name: str  # the Autotask company name
+    created: datetime
+    txn_date: date
+    freight: Decimal
+    lines: tuple[PoLine, ...]
+
+    @property
+    def reference(self) -> str:
+        return f"PO {self.autotask_id}"
+
+    @property
+    def vendor_display_name(self) -> str:
+        """The QBO vendor name it matches (PO-03): the organization name as QBO accepts names."""
+        return qbo_name(self.vendor_name, MAX_DISPLAY_NAME)
+
+    @property
+    def total(self) -> Decimal:
+        return sum((line.amount for line in self.lines), Decimal(0))
+
+    def label(self) -> str:
+        """How messages name it: ``Autotask PO 29686003 (vendor Pax8)``."""
+        return f"Autotask PO {self.autotask_id} (vendor {self.vendor_name})"
+
+
+def purchase_orders_from_staged(staged: dict[str, Any], reference: dict[str, Any]) -> list[PurchaseOrder]:
+    """The staged Autotask records as ``PurchaseOrder``s, in id order."""
+    products = reference.get("products", {})
+    vendors = reference.get("vendors", {})
+    return [purchase_order_from_records(staged[key], vendors, products) for key in sorted(staged, key=int)]
+
+
+def purchase_order_from_records(
+    bundle: dict[str, Any], vendors: dict[str, dict[str, Any]], products: dict[str, dict[str, Any]]
+) -> PurchaseOrder:
+    """One staged PO (``{"po": ..., "items": [...]}``) with its vendor company and products."""
+    po = bundle["po"]
+    vendor = vendors.get(str(po.get("vendorID"))) or {}
+    created = autotask_datetime(po.get("createDateTime")) or datetime.now(UTC)
+    submitted = autotask_datetime(po.get("submitDateTime"))
+    return PurchaseOrder(
+        autotask_id=int(po["id"]),
+        vendor_id=int(po["vendorID"]),
+        vendor_name=str(vendor.get("companyName") or f"Autotask company {po['vendorID']}"),
+        created=created,
+        txn_date=(submitted or created).date(),
+        freight=as_decimal(po.get("freight")),
+        lines=tuple(po_line(item, products) for item in sorted(bundle["items"], key=lambda i: i["id"])),
+    )
+
+
+def po_line(item: dict[str, Any], products: dict[str, dict[str, Any]]) -> PoLine:
+    """A PurchaseOrderItems record as a bill line, named after its product (the memo describes it)."""
+    product = products.get(str(item.get("productID"))) or {}
+    name = str(product.get("name") or f"Autotask product {item.get('productID')}")
+    description = str(item.get("memo") or product.get("description") or name).strip()
+    return PoLine(
+        product_id=int(item["productID"]),
+        product_name=name,
+        item_name=qbo_name(name, MAX_ITEM_NAME),
+        quantity=as_decimal(item.get("quantity")),
+        unit_cost=as_decimal(item.get("unitCost")),
+        description=description[:MAX_LINE_DESCRIPTION],
+    )
+
+
+# TODO(shared): Autotask's (and QBO's) ISO timestamps are parsed the same way in atqbo.sync.payments
+# (last_updated); one parser belongs in the shared layer (atqbo.autotask_docs, next to paid_on).
+def autotask_datetime(value: Any) -> datetime | None:
+    """An Autotask timestamp (``2026-03-02T11:45:00Z``) as an aware datetime; None when blank or not one."""
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+# TODO(shared): atqbo.qbo_names computes the same digest inline for its batch requestids; one helper
+# belongs in the shared layer.
+def short_digest(text: str) -> str:
+    """The first 16 hex digits of ``text``'s sha256: a short, stable identity for a text."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]

@@ -1,0 +1,56 @@
+"""The load step's state, shared by each of its checks and creates: what they read (the run, its
+settings, the QBO hook, the ledger, the Autotask records ``extract`` staged) and what they write
+(each PO's outcome, the run's notes, the problems that concern the whole run)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from atqbo.sync.purchase_orders.currency import AutotaskCurrencies
+from atqbo.sync.purchase_orders.model import PurchaseOrder
+from atqbo.sync.purchase_orders.outcomes import Outcomes
+
+if TYPE_CHECKING:
+    from atqbo.hooks.qbo import QuickBooksOnlineHook
+    from atqbo.ledger import Ledger
+    from atqbo.runs import RunInfo
+    from atqbo.settings import Settings
+
+
+@dataclass
+class LoadState:
+    """One run's load step: the checks, then the creates, each PO's outcome recorded once."""
+
+    run: RunInfo
+    qbo: QuickBooksOnlineHook
+    ledger: Ledger
+    settings: Settings
+    vendors: dict[str, dict[str, Any]]  # the Autotask vendor companies, by id as text
+    products: dict[str, dict[str, Any]]  # the Autotask products, by id as text
+    currencies: AutotaskCurrencies
+    out: Outcomes = field(default_factory=Outcomes)
+    notes: list[str] = field(default_factory=list)
+    run_problems: dict[str, dict[str, str]] = field(default_factory=dict)  # by to-do key: message, fix
+    decided_currency: bool = False  # the run got as far as the multi-currency decision
+
+    @classmethod
+    def for_run(cls, run: RunInfo, qbo: QuickBooksOnlineHook, ledger: Ledger, reference: dict[str, Any]) -> LoadState:
+        """The state of a load step over the records ``extract`` staged (``reference``)."""
+        return cls(
+            run=run,
+            qbo=qbo,
+            ledger=ledger,
+            settings=run.parsed_settings,
+            vendors=reference.get("vendors", {}),
+            products=reference.get("products", {}),
+            currencies=AutotaskCurrencies.from_records(reference.get("currencies", [])),
+        )
+
+    @property
+    def dry_run(self) -> bool:
+        return self.run.dry_run
+
+    def undecided(self, orders: list[PurchaseOrder]) -> list[PurchaseOrder]:
+        """The POs without an outcome yet: what the next check or create works on."""
+        return [po for po in orders if not self.out.decided(po)]

@@ -1,0 +1,24 @@
+"""The PO sync's step tests run against the sandbox (reset and seeded with the PO tenant of
+``tests.sync.po_support``) and a ledger on the sandbox's state connection."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.sync import po_support as ps
+
+
+@pytest.fixture
+def sandbox(sandbox_connections, monkeypatch):
+    ps.reset_and_seed(sandbox_connections, monkeypatch)
+    return sandbox_connections
+
+
+@pytest.fixture
+def ledger(sandbox):
+    from atqbo.ledger import Ledger
+
+    led = Ledger.from_conn_id("atqbo_state")
+    led.create_schema()
+    yield led
+    led.close()
