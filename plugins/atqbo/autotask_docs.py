@@ -11,7 +11,7 @@ A sent invoice carries a value in the settings' ``invoice_marker_field`` (``webS
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
 from atqbo.records import INVOICE, PURCHASE_ORDER
@@ -45,6 +45,18 @@ def po_marked_synced(po: dict[str, Any]) -> bool:
     """The Autotask PO's External PO Number holds a bill number (not blank, not ERROR)."""
     value = po.get("externalPONumber")
     return bool(str(value or "").strip()) and not is_error_marker(value)
+
+
+def iso_datetime(value: Any) -> datetime | None:
+    """An API timestamp as Autotask and QBO write them (``2026-03-02T11:45:00Z``, ISO-8601) as an
+    aware datetime (UTC when it names no zone); None when blank or not a timestamp."""
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def paid_on(invoice: dict[str, Any]) -> date | None:

@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from atqbo.autotask_docs import iso_datetime
 from atqbo.hooks.qbo import QboObjectNotFound, quote
 from atqbo.qbo_notes import BILL_NOTE, INVOICE_NOTE, DocumentNote, is_voided, pick_document
 
@@ -29,16 +30,43 @@ __all__ = [  # the notes are re-exported: a flow finds and tells apart its docum
     "BILL_NOTE",
     "INVOICE_NOTE",
     "DocumentNote",
+    "BILL_LOOKUP_SLACK",
     "SentDocuments",
+    "TXN_DATE_SLACK",
+    "applied_payment_ids",
     "find_atqbo_bills",
     "find_atqbo_invoices",
     "is_voided",
+    "last_updated",
     "pick_document",
+    "qbo_id_order",
     "read_current",
     "read_or_none",
 ]
 
 log = logging.getLogger(__name__)
+
+# Autotask's invoiceDateTime is UTC; the TxnDate atqbo wrote may be the local date: a day each way.
+TXN_DATE_SLACK = timedelta(days=1)
+# Clocks of Autotask and QBO differ: a bill atqbo created for a PO is created after it, give or take this.
+BILL_LOOKUP_SLACK = timedelta(days=1)
+
+
+def qbo_id_order(value: str) -> tuple[int, str]:
+    """QBO Ids are numbers in text: a sort key that orders them as numbers."""
+    return (int(value), "") if value.isdigit() else (0, value)
+
+
+def applied_payment_ids(invoice: dict[str, Any] | None) -> list[str]:
+    """The QBO payments applied to an invoice (its LinkedTxn of type Payment)."""
+    links = (invoice or {}).get("LinkedTxn") or []
+    return [str(link["TxnId"]) for link in links if link.get("TxnType") == "Payment" and link.get("TxnId")]
+
+
+def last_updated(document: dict[str, Any]) -> datetime | None:
+    """When QBO last changed the document (``MetaData.LastUpdatedTime``), aware; None when not given."""
+    return iso_datetime((document.get("MetaData") or {}).get("LastUpdatedTime"))
+
 
 # -- finding atqbo's documents ---------------------------------------------------------------------
 

@@ -9,11 +9,13 @@ person) adopts the record that has the name instead.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Iterable
 from typing import Any
 
 from atqbo.hooks.qbo import MAX_BATCH_ITEMS, QboDuplicateName, QboFault, QuickBooksOnlineHook, where_eq
+from atqbo.records import short_digest
+
+PLANNED_ID = "(new)"  # the Id of a record a dry run would create
 
 
 def chunks(values: list[Any], size: int) -> Iterable[list[Any]]:
@@ -77,12 +79,12 @@ def create_names(
         return {}, {}
     names = sorted(payloads)
     if dry_run:
-        return {n.lower(): {**payloads[n], "Id": "(new)", "Active": True, "planned": True} for n in names}, {}
+        return {n.lower(): {**payloads[n], "Id": PLANNED_ID, "Active": True, "planned": True} for n in names}, {}
     created: dict[str, dict[str, Any]] = {}
     faults: dict[str, str] = {}
     for chunk in chunks(names, MAX_BATCH_ITEMS):
         batch = [{"bId": str(i), "operation": "create", entity: payloads[n]} for i, n in enumerate(chunk)]
-        digest = hashlib.sha256("\n".join([run_id, *chunk]).encode()).hexdigest()[:16]
+        digest = short_digest("\n".join([run_id, *chunk]))
         results = qbo.batch(batch, requestid=f"atqbo-{entity.lower()}-{digest}")
         for name, result in zip(chunk, results, strict=True):
             if isinstance(result, QboDuplicateName):

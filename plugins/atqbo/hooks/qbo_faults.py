@@ -80,6 +80,14 @@ class QboFault(AtqboError):
             parts.append(f". Fix: {self.hint}")
         return "".join(parts)
 
+    def summary(self) -> str:
+        """The fault without its per-request ids (intuit_tid, requestid), so the same refusal reads,
+        and is remembered, the same every run: ``QBO fault 6000: message -- detail [element X]``."""
+        said = self.message or "no message"
+        if self.detail and self.detail != self.message:
+            said += f" -- {self.detail}"
+        return f"QBO fault {self.code or '?'}: {said}" + (f" [element {self.element}]" if self.element else "")
+
     def __str__(self) -> str:
         return self._render()
 

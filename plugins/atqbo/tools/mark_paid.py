@@ -33,7 +33,7 @@ from atqbo.hooks.qbo import QuickBooksOnlineHook
 from atqbo.ledger import Ledger
 from atqbo.money import as_decimal, cents, money_text
 from atqbo.notify import ReportRow, RunReport
-from atqbo.qbo_docs import find_atqbo_invoices, is_voided, pick_document, read_or_none
+from atqbo.qbo_docs import TXN_DATE_SLACK, find_atqbo_invoices, is_voided, pick_document, read_or_none
 from atqbo.records import INVOICE
 from atqbo.runs import RunInfo
 from atqbo.sync.payments.paid_date import write_paid_dates
@@ -53,10 +53,6 @@ INVOICE_FIELDS = [
 ]
 # A date typed in a time zone ahead of UTC may be tomorrow in UTC; anything later is a typo.
 FUTURE_SLACK = timedelta(days=1)
-# Autotask's invoiceDateTime is UTC; the QBO TxnDate atqbo wrote may be the local date: widen.
-# TODO(shared): the void sync (TXN_DATE_SLACK) and the reconciliation use the same slack; it belongs
-# in atqbo.qbo_docs, beside find_atqbo_invoices.
-TXN_DATE_SLACK = timedelta(days=1)
 ALREADY_PAID = "already paid on that date: nothing changed"
 
 

@@ -4,13 +4,12 @@ task or a re-run never creates a second one."""
 
 from __future__ import annotations
 
-import hashlib
 from typing import TYPE_CHECKING, Any
 
 from atqbo.hooks.qbo import MAX_BATCH_ITEMS, QboDuplicateDocNumber, QboFault, QboPeriodClosed
 from atqbo.qbo_docs import INVOICE_NOTE, read_or_none
 from atqbo.qbo_names import chunks
-from atqbo.records import INVOICE
+from atqbo.records import INVOICE, short_digest
 from atqbo.sync.invoices.adopt import describe_qbo_invoice
 from atqbo.transform.invoices import build_invoice_payload, compare_totals
 
@@ -114,7 +113,7 @@ def send_batch(
     # new key, or QBO would replay an old refusal; what that run must not re-create, it has
     # already adopted from QBO (find_atqbo_invoices) before getting here.
     key = run.run_id + ":" + ",".join(f"{a}-g{generation[a]}" for a in ids)
-    return qbo.batch(items, requestid=f"atqbo-invbatch-{hashlib.sha256(key.encode()).hexdigest()[:20]}")
+    return qbo.batch(items, requestid=f"atqbo-invbatch-{short_digest(key, 20)}")
 
 
 def record_create_result(

@@ -15,12 +15,12 @@ from atqbo.hooks.qbo import QuickBooksOnlineHook
 from atqbo.ledger import Ledger
 from atqbo.money import as_decimal, cents
 from atqbo.notify import ReportRow
-from atqbo.qbo_docs import INVOICE_NOTE, SentDocuments, is_voided, read_current
+from atqbo.qbo_docs import INVOICE_NOTE, SentDocuments, applied_payment_ids, is_voided, qbo_id_order, read_current
 from atqbo.records import INVOICE, PAYMENT
 from atqbo.runs import RunInfo
-from atqbo.sync.payments.model import APPLIED, InvoiceTarget, qbo_id_order
+from atqbo.sync.payments.model import APPLIED, InvoiceTarget
 from atqbo.sync.payments.paid_date import write_paid_dates
-from atqbo.sync.payments.paid_state import PaidState, applied_payment_ids, decide_paid_state, latest_payment_date
+from atqbo.sync.payments.paid_state import PaidState, decide_paid_state, latest_payment_date
 
 log = logging.getLogger(__name__)
 

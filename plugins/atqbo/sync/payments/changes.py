@@ -6,25 +6,16 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from atqbo.hooks.qbo import CDC_MAX_OBJECTS, QuickBooksOnlineHook
 from atqbo.money import as_decimal
-from atqbo.qbo_docs import is_voided
-from atqbo.sync.payments.model import APPLIED, DELETED, RETRY, VOIDED, InvoiceTarget, PaymentEvent, qbo_id_order
+from atqbo.qbo_docs import is_voided, last_updated, qbo_id_order
+from atqbo.sync.payments.model import APPLIED, DELETED, RETRY, VOIDED, InvoiceTarget, PaymentEvent
 
 log = logging.getLogger(__name__)
-
-
-def last_updated(record: dict[str, Any]) -> datetime | None:
-    """When QBO last changed the record (``MetaData.LastUpdatedTime``), aware; None when not given."""
-    raw = (record.get("MetaData") or {}).get("LastUpdatedTime")
-    if not raw:
-        return None
-    parsed = datetime.fromisoformat(str(raw).replace("Z", "+00:00"))
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def read_changed_payments(qbo: QuickBooksOnlineHook, since: datetime) -> tuple[list[dict[str, Any]], str]:

@@ -93,9 +93,3 @@ class PaymentScan:
     def run_with_window(self, run: RunInfo) -> RunInfo:
         """``run`` with its window set to what CDC read, so the report shows that."""
         return replace(run, window_start=self.since, window_end=self.until)
-
-
-def qbo_id_order(value: str) -> tuple[int, str]:
-    """QBO Ids are numbers in text: order them as numbers."""
-    # TODO(shared): atqbo.tools.reconcile has the same key (_id_key); it belongs in atqbo.qbo_docs.
-    return (int(value), "") if value.isdigit() else (0, value)

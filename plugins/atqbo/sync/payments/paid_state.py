@@ -38,14 +38,6 @@ class PaidState:
     plan: str = ""  # what a dry run says it would do
 
 
-def applied_payment_ids(qbo_invoice: dict[str, Any] | None) -> list[str]:
-    """The QBO payments applied to an invoice (its LinkedTxn of type Payment)."""
-    # TODO(shared): the void sync reads the same links (has_payments_applied); this belongs in
-    # atqbo.qbo_docs for both.
-    links = (qbo_invoice or {}).get("LinkedTxn") or []
-    return [str(link["TxnId"]) for link in links if link.get("TxnType") == "Payment" and link.get("TxnId")]
-
-
 def latest_payment_date(payment_ids: Iterable[str], dates: dict[str, str | None]) -> date | None:
     """The day the invoice was paid in full: the latest of its live payments' dates."""
     days = [date.fromisoformat(d[:10]) for pid in payment_ids if (d := dates.get(pid))]

@@ -4,22 +4,15 @@ credited to (``po_ap_account``, PO-02) and the expense account of the items it c
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from atqbo.exceptions import AtqboConfigError
-from atqbo.hooks.qbo import where_eq
+from atqbo.qbo_names import find_account
 from atqbo.settings import VARIABLE_NAME
 
 if TYPE_CHECKING:
     from atqbo.hooks.qbo import QuickBooksOnlineHook
     from atqbo.settings import Settings
-
-
-# TODO(shared): the same look-up is atqbo.sync.invoices.account_id_by_name (used by the item tools
-# too); one "QBO account by name" belongs in atqbo.qbo_names (or the QBO hook).
-def find_account(qbo: QuickBooksOnlineHook, name: str) -> dict[str, Any] | None:
-    """The QBO account named ``name`` (QBO's query returns active accounts only), or None."""
-    return next(iter(qbo.query_all("Account", where=[where_eq("Name", name)])), None)
 
 
 def find_ap_account(qbo: QuickBooksOnlineHook, settings: Settings) -> str:

@@ -10,21 +10,15 @@ again (a new generation).
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from atqbo.qbo_docs import BILL_NOTE, find_atqbo_bills, pick_document, read_or_none
+from atqbo.qbo_docs import BILL_LOOKUP_SLACK, BILL_NOTE, find_atqbo_bills, pick_document, read_or_none
 from atqbo.records import PURCHASE_ORDER
 from atqbo.sync.purchase_orders.bill_numbers import bill_number
 from atqbo.sync.purchase_orders.model import PurchaseOrder
 
 if TYPE_CHECKING:
     from atqbo.sync.purchase_orders.state import LoadState
-
-# TODO(shared): atqbo.tools.reconcile reads atqbo's bills with the same slack; it belongs in
-# atqbo.qbo_docs next to find_atqbo_bills.
-# Clocks of Autotask and QBO differ; a bill atqbo created for a PO is created after it, give or take this.
-BILL_LOOKUP_SLACK = timedelta(days=1)
 
 
 def adopt_existing_bills(state: LoadState, orders: list[PurchaseOrder]) -> list[PurchaseOrder]:

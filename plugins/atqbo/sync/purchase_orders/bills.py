@@ -9,23 +9,20 @@ answered by QBO with its first answer, while a PO sent again after a refusal get
 
 from __future__ import annotations
 
-import hashlib
 from typing import TYPE_CHECKING, Any
 
 from atqbo.hooks.qbo import MAX_BATCH_ITEMS, QboFault
 from atqbo.money import cents_text, json_number
 from atqbo.qbo_docs import BILL_NOTE
-from atqbo.qbo_names import chunks
-from atqbo.records import PURCHASE_ORDER
+from atqbo.qbo_names import PLANNED_ID, chunks
+from atqbo.records import PURCHASE_ORDER, short_digest
 from atqbo.sync.purchase_orders.bill_numbers import bill_doc_number, bill_number
-from atqbo.sync.purchase_orders.failures import RETRY_HINT, fault_text
-from atqbo.sync.purchase_orders.model import PurchaseOrder, short_digest
+from atqbo.sync.purchase_orders.failures import RETRY_HINT
+from atqbo.sync.purchase_orders.model import PurchaseOrder
 
 if TYPE_CHECKING:
     from atqbo.sync.purchase_orders.currency import BillCurrency
     from atqbo.sync.purchase_orders.state import LoadState
-
-NEW = "(new)"  # the Id of a vendor or item a dry run would create (atqbo.qbo_names.create_names)
 
 
 def bill_payload(
@@ -72,7 +69,7 @@ def bill_batch_requestid(versions: dict[int, tuple[int, int]]) -> str:
     (generation, attempt): the same batch sent again after an interruption is answered by QBO with
     its first answer, while a PO sent again after a refusal gets a new key."""
     key = ",".join(f"{a}-g{g}-a{n}" for a, (g, n) in sorted(versions.items()))
-    return f"atqbo-pobills-{hashlib.sha256(key.encode()).hexdigest()[:20]}"
+    return f"atqbo-pobills-{short_digest(key, 20)}"
 
 
 # -- what a PO must have before its bill is sent ------------------------------------------------------
@@ -171,8 +168,12 @@ def report_planned_bills(
 ) -> None:
     """Dry run: a "planned" row per bill, naming the vendors and items it would create too."""
     for po in orders:
-        new = [f"vendor {po.vendor_display_name!r}"] if vendors[po.vendor_display_name.lower()]["Id"] == NEW else []
-        new += [f"item {line.item_name!r}" for line in po.lines if items[line.item_name.lower()]["Id"] == NEW]
+        new = (
+            [f"vendor {po.vendor_display_name!r}"]
+            if vendors[po.vendor_display_name.lower()]["Id"] == PLANNED_ID
+            else []
+        )
+        new += [f"item {line.item_name!r}" for line in po.lines if items[line.item_name.lower()]["Id"] == PLANNED_ID]
         number = payloads[po.autotask_id].get("DocNumber")
         state.out.set(
             po,
@@ -188,14 +189,14 @@ def record_bill_result(state: LoadState, po: PurchaseOrder, result: dict[str, An
         # Throttled or busy after the hook's own retries: nothing is wrong with the PO; no ERROR,
         # no to-do, the next run sends it (adopting the bill if this one went through after all).
         state.ledger.set_sync_status(
-            PURCHASE_ORDER, po.autotask_id, "PENDING", last_error=fault_text(result), run_id=state.run.run_id
+            PURCHASE_ORDER, po.autotask_id, "PENDING", last_error=result.summary(), run_id=state.run.run_id
         )
         state.out.set(po, "skipped", f"QBO was busy ({result.message}); the next run sends it", transient=True)
         return
     if isinstance(result, QboFault):
         state.out.fail(
             po,
-            f"{po.label()} was refused by QBO: {fault_text(result)}",
+            f"{po.label()} was refused by QBO: {result.summary()}",
             (result.hint or "fix what QBO names") + "; " + RETRY_HINT,
         )
         return

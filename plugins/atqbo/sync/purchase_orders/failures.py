@@ -10,23 +10,11 @@ from typing import TYPE_CHECKING
 from atqbo.records import PURCHASE_ORDER
 
 if TYPE_CHECKING:
-    from atqbo.hooks.qbo import QboFault
     from atqbo.ledger import Ledger
     from atqbo.runs import RunInfo
     from atqbo.sync.purchase_orders.outcomes import Outcomes
 
 RETRY_HINT = "then clear ERROR from the PO's External PO Number in Autotask and the next run sends it again"
-
-
-# TODO(shared): the QBO hook renders a fault with its intuit_tid and requestid; a rendering without
-# the per-request ids (so that the same refusal reads, and hashes, the same every run) belongs to
-# atqbo.hooks.qbo.QboFault.
-def fault_text(fault: QboFault) -> str:
-    """A QBO fault without its per-request ids (intuit_tid, requestid), so the same fault reads the same."""
-    said = fault.message or "no message"
-    if fault.detail and fault.detail != fault.message:
-        said += f" -- {fault.detail}"
-    return f"QBO fault {fault.code or '?'}: {said}" + (f" [element {fault.element}]" if fault.element else "")
 
 
 def record_failures(run: RunInfo, ledger: Ledger, out: Outcomes) -> None:

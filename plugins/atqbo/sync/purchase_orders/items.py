@@ -11,19 +11,19 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from atqbo.hooks.qbo import QboFault
 from atqbo.money import as_decimal, json_number
 from atqbo.qbo_names import create_names, find_names
 from atqbo.settings import VARIABLE_NAME
 from atqbo.sync.purchase_orders.accounts import find_expense_account_id
-from atqbo.sync.purchase_orders.failures import RETRY_HINT, fault_text
+from atqbo.sync.purchase_orders.failures import RETRY_HINT
 from atqbo.sync.purchase_orders.model import PoLine, PurchaseOrder
-from atqbo.transform.values import MAX_ITEM_SKU
+from atqbo.transform.values import MAX_ITEM_SKU, MAX_PURCHASE_DESC
 
 if TYPE_CHECKING:
     from atqbo.settings import Settings
     from atqbo.sync.purchase_orders.state import LoadState
 
-MAX_PURCHASE_DESC = 1000  # a QBO item's PurchaseDesc
 
 Problem = tuple[str, str]  # (what is wrong, how to fix it)
 
@@ -158,7 +158,13 @@ def create_items(
                 product = state.products.get(str(line.product_id)) or {}
                 payloads[line.item_name] = item_payload(line, product, expense_account_id)
     created, faults = create_names(
-        state.qbo, "Item", "Name", payloads, run_id=state.run.run_id, dry_run=state.dry_run, describe_fault=fault_text
+        state.qbo,
+        "Item",
+        "Name",
+        payloads,
+        run_id=state.run.run_id,
+        dry_run=state.dry_run,
+        describe_fault=QboFault.summary,
     )
     items.update(created)
     for po in orders:

@@ -7,12 +7,12 @@ reading an Autotask timestamp and a short digest of a text.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
+from atqbo.autotask_docs import iso_datetime
 from atqbo.money import as_decimal, to_cents
 from atqbo.transform.values import MAX_DISPLAY_NAME, MAX_ITEM_NAME, MAX_LINE_DESCRIPTION, qbo_name
 
@@ -78,8 +78,8 @@ def purchase_order_from_records(
     """One staged PO (``{"po": ..., "items": [...]}``) with its vendor company and products."""
     po = bundle["po"]
     vendor = vendors.get(str(po.get("vendorID"))) or {}
-    created = autotask_datetime(po.get("createDateTime")) or datetime.now(UTC)
-    submitted = autotask_datetime(po.get("submitDateTime"))
+    created = iso_datetime(po.get("createDateTime")) or datetime.now(UTC)
+    submitted = iso_datetime(po.get("submitDateTime"))
     return PurchaseOrder(
         autotask_id=int(po["id"]),
         vendor_id=int(po["vendorID"]),
@@ -104,23 +104,3 @@ def po_line(item: dict[str, Any], products: dict[str, dict[str, Any]]) -> PoLine
         unit_cost=as_decimal(item.get("unitCost")),
         description=description[:MAX_LINE_DESCRIPTION],
     )
-
-
-# TODO(shared): Autotask's (and QBO's) ISO timestamps are parsed the same way in atqbo.sync.payments
-# (last_updated); one parser belongs in the shared layer (atqbo.autotask_docs, next to paid_on).
-def autotask_datetime(value: Any) -> datetime | None:
-    """An Autotask timestamp (``2026-03-02T11:45:00Z``) as an aware datetime; None when blank or not one."""
-    if not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
-# TODO(shared): atqbo.qbo_names computes the same digest inline for its batch requestids; one helper
-# belongs in the shared layer.
-def short_digest(text: str) -> str:
-    """The first 16 hex digits of ``text``'s sha256: a short, stable identity for a text."""
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]

@@ -15,9 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 from atqbo.autotask_docs import ERROR_MARKER, is_error_marker
 from atqbo.exceptions import AtqboConfigError
-from atqbo.qbo_docs import BILL_NOTE, find_atqbo_bills, read_or_none
+from atqbo.qbo_docs import BILL_LOOKUP_SLACK, BILL_NOTE, find_atqbo_bills, read_or_none
 from atqbo.records import PURCHASE_ORDER
-from atqbo.sync.purchase_orders.adopt import BILL_LOOKUP_SLACK
 from atqbo.sync.purchase_orders.bill_numbers import bill_number, find_bills_by_number
 from atqbo.sync.purchase_orders.model import SUBMITTED_LABEL, PurchaseOrder
 

@@ -16,9 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 from atqbo.hooks.autotask import AutotaskAmbiguousWriteError, AutotaskError, record_refused
 from atqbo.notify import create_local_todo
-from atqbo.records import PURCHASE_ORDER
+from atqbo.records import PURCHASE_ORDER, short_digest
 from atqbo.settings import VARIABLE_NAME
-from atqbo.sync.purchase_orders.model import short_digest
 
 if TYPE_CHECKING:
     from atqbo.hooks.autotask import AutotaskHook

@@ -9,20 +9,17 @@ created, so atqbo creates a vendor in its Autotask currency).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from atqbo.qbo_names import create_names, find_names
-from atqbo.sync.purchase_orders.failures import RETRY_HINT, fault_text
+from atqbo.hooks.qbo import QboFault
+from atqbo.qbo_names import create_names, find_names, names_taken
+from atqbo.sync.purchase_orders.failures import RETRY_HINT
 from atqbo.sync.purchase_orders.model import PurchaseOrder
-from atqbo.transform.values import MAX_DISPLAY_NAME, MAX_PHONE, company_address
+from atqbo.transform.values import MAX_DISPLAY_NAME, MAX_NOTES, MAX_PHONE, company_address
 
 if TYPE_CHECKING:
-    from atqbo.hooks.qbo import QuickBooksOnlineHook
     from atqbo.sync.purchase_orders.currency import BillCurrency
     from atqbo.sync.purchase_orders.state import LoadState
-
-MAX_NOTES = 2000  # a QBO vendor's Notes
 
 
 def vendor_payload(vendor: dict[str, Any], display_name: str, currency: str | None) -> dict[str, Any]:
@@ -53,7 +50,7 @@ def check_vendors(
     vendor and a currency mismatch (PO-06). Returns the vendors found, by lower-cased name."""
     names = {po.vendor_display_name for po in orders}
     vendors = find_names(state.qbo, "Vendor", "DisplayName", names)
-    owners = name_owners(state.qbo, {n for n in names if n.lower() not in vendors})
+    owners = names_taken(state.qbo, {n for n in names if n.lower() not in vendors}, ("Customer", "Employee"))
     for po in orders:
         key = po.vendor_display_name.lower()
         vendor = vendors.get(key)
@@ -79,17 +76,6 @@ def check_vendors(
         elif mismatch := currency_mismatch(po, vendor, plans[po.autotask_id]):
             state.out.fail(po, *mismatch)
     return vendors
-
-
-# TODO(shared): atqbo.sync.invoices (_name_owners) asks the same of vendors and employees for a
-# customer's name; "which other name list holds these names" belongs in atqbo.qbo_names.
-def name_owners(qbo: QuickBooksOnlineHook, names: Iterable[str]) -> dict[str, tuple[str, dict[str, Any]]]:
-    """The QBO customer or employee holding each of ``names``, by lower-cased name: (kind, record)."""
-    owners: dict[str, tuple[str, dict[str, Any]]] = {}
-    for entity in ("Customer", "Employee"):
-        for name, record in find_names(qbo, entity, "DisplayName", names).items():
-            owners.setdefault(name, (entity.lower(), record))
-    return owners
 
 
 def currency_mismatch(po: PurchaseOrder, vendor: dict[str, Any], plan: BillCurrency) -> tuple[str, str] | None:
@@ -139,7 +125,7 @@ def create_vendors(
         payloads,
         run_id=state.run.run_id,
         dry_run=state.dry_run,
-        describe_fault=fault_text,
+        describe_fault=QboFault.summary,
     )
     vendors.update(created)
     for po in orders:

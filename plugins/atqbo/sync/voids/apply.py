@@ -10,13 +10,12 @@ from typing import Any
 from atqbo.hooks.qbo import QboAuthError, QboFault, QuickBooksOnlineHook
 from atqbo.ledger import Ledger
 from atqbo.notify import ReportRow
-from atqbo.qbo_docs import INVOICE_NOTE, is_voided, read_current
+from atqbo.qbo_docs import INVOICE_NOTE, applied_payment_ids, is_voided, read_current
 from atqbo.records import INVOICE_VOID
 from atqbo.runs import RunInfo
 from atqbo.sync.voids.model import ALREADY_VOIDED, DELETED_IN_QBO, NOT_CREATED_BY_ATQBO, SETTLED, VoidTarget
 from atqbo.sync.voids.refusals import (
     explain_void_refusal,
-    has_payments_applied,
     qbo_state_fingerprint,
     void_requestid,
 )
@@ -113,7 +112,7 @@ class VoidStep:
     def plan_text(self, qbo_invoice: dict[str, Any], target: VoidTarget) -> str:
         """What a dry run says it would do, warning of the refusal a payment will cause."""
         text = f"would void {describe_qbo_invoice(qbo_invoice, target)}"
-        if has_payments_applied(qbo_invoice):
+        if applied_payment_ids(qbo_invoice):
             text += " (QBO will refuse while payments are applied to it: remove them first)"
         return text
 

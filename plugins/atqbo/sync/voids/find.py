@@ -11,17 +11,13 @@ from typing import Any
 from atqbo.hooks.autotask import AutotaskHook, eq, gte, lt
 from atqbo.hooks.qbo import QuickBooksOnlineHook
 from atqbo.ledger import Ledger
-from atqbo.qbo_docs import SentDocuments, find_atqbo_invoices, pick_document
+from atqbo.qbo_docs import TXN_DATE_SLACK, SentDocuments, find_atqbo_invoices, pick_document
 from atqbo.records import INVOICE, INVOICE_VOID
 from atqbo.sync.voids.model import AUTOTASK_INVOICE_FIELDS, SETTLED, VoidedInvoice, VoidTarget
 
 # Invoice dates further apart than this are looked up with separate QBO queries, so that a few
 # old voids do not pull every invoice in between.
 DATE_CLUSTER_GAP = timedelta(days=31)
-# Autotask's invoiceDateTime is UTC; the QBO TxnDate atqbo wrote may be the local date: widen.
-# TODO(shared): the same slack is in atqbo.tools.mark_paid and atqbo.tools.reconcile; it belongs
-# in atqbo.qbo_docs, beside find_atqbo_invoices.
-TXN_DATE_SLACK = timedelta(days=1)
 
 
 def find_voided_invoices(autotask: AutotaskHook, start: datetime, end: datetime) -> list[VoidedInvoice]:

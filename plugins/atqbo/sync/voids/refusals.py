@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from atqbo.hooks.qbo import QboBusinessValidation, QboFault
+from atqbo.qbo_docs import applied_payment_ids
 from atqbo.sync.voids.model import VoidTarget
 
 
@@ -20,13 +21,6 @@ def qbo_state_fingerprint(qbo_invoice: dict[str, Any]) -> str:
     return f"Invoice {qbo_invoice['Id']} SyncToken {qbo_invoice.get('SyncToken')}"
 
 
-def has_payments_applied(qbo_invoice: dict[str, Any]) -> bool:
-    """QBO links a payment to the invoice (QBO refuses to void it until the payment is removed)."""
-    # TODO(shared): the payment sync reads the same links (applied_payment_ids); one
-    # qbo_docs.applied_payment_ids(invoice) should serve both.
-    return any(link.get("TxnType") == "Payment" for link in qbo_invoice.get("LinkedTxn") or [])
-
-
 def explain_void_refusal(target: VoidTarget, qbo_invoice: dict[str, Any], fault: QboFault) -> tuple[str, str]:
     """The failed row's reason and fix for a void QBO refused."""
     doc = qbo_invoice.get("DocNumber") or qbo_invoice["Id"]
@@ -36,7 +30,7 @@ def explain_void_refusal(target: VoidTarget, qbo_invoice: dict[str, Any], fault:
         f"(id {target.autotask_id}): QBO fault {fault.code or '?'}: {said}"
     )
     text = f"{fault.message} {fault.detail}".lower()
-    if isinstance(fault, QboBusinessValidation) and (has_payments_applied(qbo_invoice) or "payment" in text):
+    if isinstance(fault, QboBusinessValidation) and (applied_payment_ids(qbo_invoice) or "payment" in text):
         fix = (
             f"remove the payment in QBO (delete it, or unapply it from invoice {doc}), then the next run voids "
             "the invoice by itself (the change to the invoice is noticed)"

@@ -9,7 +9,7 @@ from atqbo.settings import Settings
 from atqbo.transform.invoices.header import invoice_email
 from atqbo.transform.values import (
     MAX_COMPANY_NAME,
-    MAX_CUSTOMER_NOTES,
+    MAX_NOTES,
     MAX_PHONE,
     as_text,
     bill_to_address,
@@ -27,7 +27,7 @@ def customer_payload(company: dict[str, Any], display_name: str, settings: Setti
     payload: dict[str, Any] = {
         "DisplayName": display_name,
         "CompanyName": clip(re.sub(r"\s+", " ", as_text(company.get("companyName"))).strip(), MAX_COMPANY_NAME),
-        "Notes": clip(f"Autotask company {company.get('id')}", MAX_CUSTOMER_NOTES),
+        "Notes": clip(f"Autotask company {company.get('id')}", MAX_NOTES),
     }
     physical, bill_to = company_address(company), bill_to_address(company)
     if bill_to:
