@@ -5,7 +5,7 @@ Routes (relative to the mount):
 - ``GET /errors``: the page: open errors (entity, Autotask id, message, fix, time, attempts, retry
   requested?) with a Retry button each, and the last run of each DAG with its counts;
 - ``GET /api/errors?entity=&since=&include_resolved=``: the same entries as JSON (the query the
-  ``atqbo_retry_errors`` DAG runs: ``atqbo.tools.errors.select_entries``);
+  ``atqbo_retry_errors`` DAG runs: ``atqbo.tools.errors.entries.select_entries``);
 - ``GET /api/runs?dag_id=&limit=``: the run history with each run's counts;
 - ``POST /api/errors/{id}/retry``: re-queue one entry (``atqbo.ui.retry``).
 
@@ -32,8 +32,10 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from atqbo.ledger import Ledger
+from atqbo.records import ENTITIES
 from atqbo.settings import Settings
-from atqbo.tools.errors import ALL, ENTITIES, NEXT_RUN, needs_marker_cleared, select_entries, since_datetime
+from atqbo.tools.errors.entries import ALL, select_entries, since_datetime
+from atqbo.tools.errors.retry import NEXT_RUN, needs_marker_cleared
 from atqbo.ui import PAGE_PATH
 from atqbo.ui.retry import RETRY_DAG_ID, RetryRefused, retry_error
 from atqbo.ui.state import Unavailable, open_state_db, read_settings

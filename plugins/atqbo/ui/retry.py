@@ -1,6 +1,6 @@
 """The error log's Retry action in the API server (TOOL-08).
 
-A retry re-queues the record in the ledger at once (``atqbo.tools.errors.requeue``). A record whose
+A retry re-queues the record in the ledger at once (``atqbo.tools.errors.retry.requeue``). A record whose
 sync wrote an ERROR marker in Autotask (an invoice in ``invoiceNumber`` marker mode, a purchase
 order) also needs that marker cleared, or the next sync would still see it as done: that is left to
 the ``atqbo_retry_errors`` DAG, triggered here for that one record, so the same code clears it in a
@@ -17,7 +17,7 @@ from typing import Any
 
 from atqbo.ledger import Ledger
 from atqbo.settings import Settings
-from atqbo.tools.errors import RetryOutcome, needs_marker_cleared, requeue
+from atqbo.tools.errors.retry import RetryOutcome, needs_marker_cleared, requeue
 
 RETRY_DAG_ID = "atqbo_retry_errors"
 
