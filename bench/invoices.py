@@ -185,7 +185,7 @@ def run(autotask_latency_ms: int, qbo_latency_ms: int) -> list[dict[str, Any]]:
 def reconcile_afterwards(sandbox: Any, workdir: Path, settings: Any) -> list[dict[str, Any]]:
     """BEY-04 over what the run just sent: ``atqbo_reconcile``'s read and compare steps, 30 days."""
     from atqbo.runs import RunInfo
-    from atqbo.tools import reconcile
+    from atqbo.tools.reconcile import tasks as reconcile
 
     os.environ["AIRFLOW_CONN_ATQBO_STATE"] = json.dumps({"conn_type": "sqlite", "host": str(workdir / "state.db")})
     now = datetime.now(UTC)

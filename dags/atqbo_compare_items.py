@@ -48,7 +48,7 @@ from __future__ import annotations
 from airflow.sdk import task
 
 from atqbo.dags import tool_dag
-from atqbo.tools.items import FIELDS
+from atqbo.tools.items.form import FIELDS
 
 
 @tool_dag("atqbo_compare_items", __doc__, FIELDS)
@@ -60,7 +60,7 @@ def atqbo_compare_items():
 
         from atqbo.forms import read_form
         from atqbo.runs import start_tool_run
-        from atqbo.tools.items import MATCH_FIELD_LABELS, match_field_overrides
+        from atqbo.tools.items.form import MATCH_FIELD_LABELS, match_field_overrides
 
         form = read_form(params, FIELDS)
         run = start_tool_run(
@@ -74,7 +74,7 @@ def atqbo_compare_items():
     def compare(run: dict) -> dict:
         """Read the active billing codes and every QBO item, in bulk, into the state database."""
         from atqbo.runs import RunInfo
-        from atqbo.tools.items import extract_codes_and_items
+        from atqbo.tools.items.read import extract_codes_and_items
 
         info = RunInfo.from_xcom(run)
         ledger = info.ledger()
@@ -84,7 +84,7 @@ def atqbo_compare_items():
     def report(run: dict, compared: dict) -> dict:
         """Email (with the comparison CSV), log and record the comparison (TOOL-01)."""
         from atqbo.runs import RunInfo
-        from atqbo.tools.items import report_comparison
+        from atqbo.tools.items.comparison_report import report_comparison
 
         info = RunInfo.from_xcom(run)
         return report_comparison(info, info.ledger())

@@ -53,7 +53,7 @@ from __future__ import annotations
 from airflow.sdk import task
 
 from atqbo.dags import tool_dag
-from atqbo.tools.items import FIELDS
+from atqbo.tools.items.form import FIELDS
 
 
 @tool_dag("atqbo_copy_missing_items", __doc__, FIELDS)
@@ -65,7 +65,8 @@ def atqbo_copy_missing_items():
 
         from atqbo.forms import read_form
         from atqbo.runs import start_tool_run
-        from atqbo.tools.items import MATCH_FIELD_LABELS, income_account_id, match_field_overrides
+        from atqbo.tools.items.copy_missing import income_account_id
+        from atqbo.tools.items.form import MATCH_FIELD_LABELS, match_field_overrides
 
         form = read_form(params, FIELDS)
         run = start_tool_run(
@@ -85,7 +86,7 @@ def atqbo_copy_missing_items():
     def compare(started: dict) -> dict:
         """Read the active billing codes and every QBO item, in bulk, into the state database."""
         from atqbo.runs import RunInfo
-        from atqbo.tools.items import extract_codes_and_items
+        from atqbo.tools.items.read import extract_codes_and_items
 
         info = RunInfo.from_xcom(started["run"])
         ledger = info.ledger()
@@ -95,7 +96,7 @@ def atqbo_copy_missing_items():
     def copy(started: dict, compared: dict) -> dict:
         """Create the missing items by batch (TOOL-02); adopt any that exist by now."""
         from atqbo.runs import RunInfo
-        from atqbo.tools.items import copy_missing_items
+        from atqbo.tools.items.copy_missing import copy_missing_items
 
         info = RunInfo.from_xcom(started["run"])
         ledger = info.ledger()
@@ -105,7 +106,7 @@ def atqbo_copy_missing_items():
     def report(started: dict, copied: dict) -> dict:
         """Email, log and record what the copy did."""
         from atqbo.runs import RunInfo
-        from atqbo.tools.items import report_copy
+        from atqbo.tools.items.copy_report import report_copy
 
         info = RunInfo.from_xcom(started["run"])
         return report_copy(info, info.ledger())

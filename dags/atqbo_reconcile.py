@@ -76,7 +76,7 @@ def atqbo_reconcile():
     def read(run: dict) -> dict:
         """Both sides of every document in the window, read in bulk and staged (no writes to either system)."""
         from atqbo.runs import RunInfo
-        from atqbo.tools.reconcile import read_documents
+        from atqbo.tools.reconcile.tasks import read_documents
 
         return read_documents(RunInfo.from_xcom(run))
 
@@ -84,7 +84,7 @@ def atqbo_reconcile():
     def report(run: dict, counts: dict) -> dict:
         """Compare, then log and email the report with the CSV of every document checked."""
         from atqbo.runs import RunInfo
-        from atqbo.tools.reconcile import report_reconciliation
+        from atqbo.tools.reconcile.tasks import report_reconciliation
 
         return report_reconciliation(RunInfo.from_xcom(run))
 

@@ -51,7 +51,7 @@ from __future__ import annotations
 from airflow.sdk import task
 
 from atqbo.dags import tool_dag
-from atqbo.tools.errors import RETRY_FIELDS
+from atqbo.tools.errors.entries import RETRY_FIELDS
 
 
 @tool_dag("atqbo_retry_errors", __doc__, RETRY_FIELDS)
@@ -63,7 +63,8 @@ def atqbo_retry_errors():
 
         from atqbo.forms import read_form
         from atqbo.runs import start_tool_run
-        from atqbo.tools.errors import describe_filters, format_entries, select_entries
+        from atqbo.tools.errors.entries import describe_filters, select_entries
+        from atqbo.tools.errors.report import format_entries
 
         form = read_form(params, RETRY_FIELDS)
         run = start_tool_run(get_current_context())
@@ -80,14 +81,9 @@ def atqbo_retry_errors():
         from datetime import date
 
         from atqbo.runs import RunInfo
-        from atqbo.tools.errors import (
-            build_error_log_report,
-            describe_filters,
-            needs_marker_cleared,
-            retry_entries,
-            select_entries,
-            unmatched_ids,
-        )
+        from atqbo.tools.errors.entries import describe_filters, select_entries, unmatched_ids
+        from atqbo.tools.errors.report import build_error_log_report
+        from atqbo.tools.errors.retry import needs_marker_cleared, retry_entries
 
         info = RunInfo.from_xcom(listed["run"])
         ledger = info.ledger()

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from airflow.plugins_manager import AirflowPlugin
 
-from atqbo.ui import PAGE_PATH, URL_PREFIX, DeferredApp
+from atqbo.ui import DeferredApp
+from atqbo.ui.paths import PAGE_PATH, URL_PREFIX
 
 VIEW_NAME = "atqbo error log"
 

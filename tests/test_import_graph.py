@@ -6,8 +6,10 @@ Layers, bottom up: the hooks (each service's I/O) and the pure transforms; the s
 flow uses (runs, locks, money, records, qbo_docs, qbo_names, forms, dags, settings, ledger,
 notify, ...); the flows (``atqbo.sync.<flow>``), which never import each other or a tool; the
 tools (``atqbo.tools.<tool>``), which may import the one flow they wrap but never another tool;
-the UI view on top. Every import counts: at module top, inside a function, or under
-``TYPE_CHECKING``.
+the UI view on top. For the layers every import counts: at module top, inside a function, or
+under ``TYPE_CHECKING``. For cycles, an import only for annotations (under ``TYPE_CHECKING``) does
+not: a report's renderings may name the report type they render without the two modules loading
+each other.
 """
 
 from __future__ import annotations
@@ -32,10 +34,25 @@ def modules() -> dict[str, Path]:
     return {module_name(p): p for p in sorted(PACKAGE.rglob("*.py"))}
 
 
-def imported_modules(name: str, path: Path, known: set[str]) -> Iterator[tuple[str, int]]:
-    """The atqbo modules ``name`` imports (an imported name that is a module counts as that module)."""
+def type_checking_nodes(tree: ast.Module) -> set[int]:
+    """The ids of the import nodes under ``if TYPE_CHECKING:`` blocks."""
+    found: set[int] = set()
+    for node in ast.walk(tree):
+        test = getattr(node, "test", None)
+        if isinstance(node, ast.If) and isinstance(test, ast.Name) and test.id == "TYPE_CHECKING":
+            found |= {id(n) for child in node.body for n in ast.walk(child)}
+    return found
+
+
+def imported_modules(name: str, path: Path, known: set[str], runtime_only: bool = False) -> Iterator[tuple[str, int]]:
+    """The atqbo modules ``name`` imports (an imported name that is a module counts as that module);
+    ``runtime_only``: not those imported only for annotations."""
     is_package = path.name == "__init__.py"
-    for node in ast.walk(ast.parse(path.read_text())):
+    tree = ast.parse(path.read_text())
+    annotations_only = type_checking_nodes(tree) if runtime_only else set()
+    for node in ast.walk(tree):
+        if id(node) in annotations_only:
+            continue
         if isinstance(node, ast.Import):
             targets = [a.name for a in node.names]
         elif isinstance(node, ast.ImportFrom):
@@ -54,13 +71,14 @@ def imported_modules(name: str, path: Path, known: set[str]) -> Iterator[tuple[s
                 yield target, node.lineno
 
 
-def graph() -> dict[str, dict[str, int]]:
+def graph(runtime_only: bool = False) -> dict[str, dict[str, int]]:
     found = modules()
     known = set(found)
-    return {name: dict(imported_modules(name, path, known)) for name, path in found.items()}
+    return {name: dict(imported_modules(name, path, known, runtime_only)) for name, path in found.items()}
 
 
 GRAPH = graph()
+RUNTIME_GRAPH = graph(runtime_only=True)
 
 
 def test_the_package_has_no_import_cycles():
@@ -69,14 +87,14 @@ def test_the_package_has_no_import_cycles():
 
     def visit(node: str, trail: list[str]) -> None:
         state[node] = "open"
-        for target in sorted(GRAPH.get(node, {})):
+        for target in sorted(RUNTIME_GRAPH.get(node, {})):
             if state.get(target) == "open":
                 cycles.append([*trail[trail.index(target) :], target] if target in trail else [node, target])
             elif target not in state:
                 visit(target, [*trail, target])
         state[node] = "done"
 
-    for start in sorted(GRAPH):
+    for start in sorted(RUNTIME_GRAPH):
         if start not in state:
             visit(start, [start])
     assert cycles == [], "import cycles:\n" + "\n".join(" -> ".join(c) for c in cycles)
@@ -159,3 +177,4 @@ def test_the_checker_sees_imports_of_every_kind():
     assert "atqbo.sync.invoices.scope" in GRAPH["atqbo.tools.invoices"]
     assert "atqbo.transform.invoices.plan" in GRAPH["atqbo.transform.invoices"]
     assert layer("atqbo.sync.invoices.load") == ("sync", "invoices") != layer("atqbo.sync.voids")
+    assert "atqbo.ledger" in GRAPH["atqbo.locks"] and "atqbo.ledger" not in RUNTIME_GRAPH["atqbo.locks"]

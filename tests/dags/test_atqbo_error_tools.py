@@ -287,7 +287,7 @@ def test_tool08_bad_form_input_is_refused_by_the_trigger_form_and_nothing_is_wri
 )
 def test_tool08_the_first_task_names_the_bad_field_of_a_hand_written_conf(params, field):
     from atqbo.forms import FormError, read_form
-    from atqbo.tools.errors import RETRY_FIELDS
+    from atqbo.tools.errors.entries import RETRY_FIELDS
 
     with pytest.raises(FormError) as err:
         read_form(params, RETRY_FIELDS)
@@ -300,7 +300,7 @@ def test_tool08_the_first_task_names_the_bad_field_of_a_hand_written_conf(params
 def test_tool09_clears_what_dead_runs_left_keeps_what_live_runs_hold_and_says_which(tenant, live_run):
     from atqbo.ledger import to_ts, utcnow
     from atqbo.locks import INVOICE_SYNC_LOCK, SYNC_LOCK_TTL_S
-    from atqbo.sync.purchase_orders import PO_SYNC_LOCK
+    from atqbo.locks import PURCHASE_ORDER_SYNC_LOCK as PO_SYNC_LOCK
 
     ledger = tenant.ledger()
     dead = "atqbo_invoices/scheduled__2026-03-02T11:45:00+00:00"  # no such run in Airflow: killed and gone

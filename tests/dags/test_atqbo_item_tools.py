@@ -347,13 +347,8 @@ def test_tool02_an_item_created_in_qbo_meanwhile_is_adopted_not_duplicated(tenan
     from atqbo.ledger import Ledger
     from atqbo.runs import RunInfo
     from atqbo.settings import Settings
-    from atqbo.tools.items import (
-        STAGE_COPY,
-        copy_missing_items,
-        extract_codes_and_items,
-        income_account_id,
-        staged_comparison,
-    )
+    from atqbo.tools.items.copy_missing import STAGE_COPY, copy_missing_items, income_account_id
+    from atqbo.tools.items.read import extract_codes_and_items, staged_comparison
 
     now = pendulum.now("UTC").isoformat()
     run = RunInfo(

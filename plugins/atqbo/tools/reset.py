@@ -39,15 +39,15 @@ import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from atqbo.exceptions import AtqboError
-
-log = logging.getLogger(__name__)
+from atqbo.notify import RunReport
 
 if TYPE_CHECKING:
     from atqbo.ledger import Ledger
-    from atqbo.notify import RunReport
+
+log = logging.getLogger(__name__)
 
 REPORT_TITLE = "atqbo reset"
 # The DAGs that write sync records (IN_PROGRESS) or hold sync locks.
@@ -108,58 +108,38 @@ def reset_run_locks(ledger: Ledger, now: datetime, is_active: IsActive) -> list[
     """Clear the stale run locks (see the module docstring); return a finding per lock."""
     findings = []
     for lock in ledger.list_run_locks():
-        name, owner, expires = lock["name"], lock["owner"], lock["expires_at"]
-        expired = expires < now
-        run = run_owner(owner)
-        if run is not None:
-            live = is_active(owner)
-            if live and not expired:
-                findings.append(
-                    Finding(
-                        "lock",
-                        name,
-                        owner,
-                        False,
-                        (
-                            f"its run {run[0]} / {run[1]} is still queued or running in Airflow; if that run is "
-                            "stuck, mark "
-                            "it failed in Airflow, then run atqbo_reset again"
-                        ),
-                    )
-                )
-                continue
-            if expired:
-                why = f"expired at {expires:%Y-%m-%d %H:%M:%S} UTC" + (" (its run is still running)" if live else "")
-            else:
-                why = f"its run {run[0]} / {run[1]} is no longer queued or running in Airflow"
-        else:
-            if not expired:
-                findings.append(
-                    Finding(
-                        "lock",
-                        name,
-                        owner,
-                        False,
-                        (
-                            f"held by {lock.get('details') or 'a process'} outside any DAG run; it expires by itself "
-                            "at "
-                            f"{expires:%Y-%m-%d %H:%M:%S} UTC"
-                        ),
-                    )
-                )
-                continue
-            why = f"held by {lock.get('details') or 'a process'}, expired at {expires:%Y-%m-%d %H:%M:%S} UTC"
+        name, owner = lock["name"], lock["owner"]
+        stale, reason = _judge_lock(lock, now, is_active)
+        if not stale:
+            findings.append(Finding("lock", name, owner, False, reason))
+            continue
         released = ledger.release_run_lock(name, owner)
-        findings.append(
-            Finding(
-                "lock",
-                name,
-                owner,
-                released,
-                why if released else ("released by its owner meanwhile (or taken by another run): nothing to clear"),
-            )
-        )
+        if not released:
+            reason = "released by its owner meanwhile (or taken by another run): nothing to clear"
+        findings.append(Finding("lock", name, owner, released, reason))
     return findings
+
+
+def _judge_lock(lock: dict[str, Any], now: datetime, is_active: IsActive) -> tuple[bool, str]:
+    """Whether a run lock is stale, and why it is (or why it is kept)."""
+    owner, expires = lock["owner"], lock["expires_at"]
+    expired = expires < now
+    until = f"{expires:%Y-%m-%d %H:%M:%S} UTC"
+    run = run_owner(owner)
+    if run is None:  # a failure alert's lock: no Airflow run stands for it, only its expiry says it is stale
+        holder = lock.get("details") or "a process"
+        if expired:
+            return True, f"held by {holder}, expired at {until}"
+        return False, f"held by {holder} outside any DAG run; it expires by itself at {until}"
+    live = is_active(owner)
+    if expired:
+        return True, f"expired at {until}" + (" (its run is still running)" if live else "")
+    if live:
+        return False, (
+            f"its run {run[0]} / {run[1]} is still queued or running in Airflow; if that run is stuck, mark it "
+            "failed in Airflow, then run atqbo_reset again"
+        )
+    return True, f"its run {run[0]} / {run[1]} is no longer queued or running in Airflow"
 
 
 def candidate_dag_ids(ledger: Ledger) -> list[str]:
@@ -196,8 +176,7 @@ def reset_in_progress_records(ledger: Ledger, dag_ids: Iterable[str], is_active:
                 done,
                 (
                     f"IN_PROGRESS since {record['updated_at']}, its run is no longer queued or running: back to "
-                    "PENDING; the "
-                    "next run adopts what QBO already has (PrivateNote) before creating anything"
+                    "PENDING; the next run adopts what QBO already has (PrivateNote) before creating anything"
                     if done
                     else "settled meanwhile by another run: nothing to reset"
                 ),
@@ -216,8 +195,6 @@ def reset_stuck_sync(ledger: Ledger, own_run_key: str, now: datetime, is_active:
 
 def build_reset_report(dag_id: str, run_id: str, findings: list[Finding]) -> RunReport:
     """A note per lock and record looked at, cleared ones first; no rows (nothing was transferred)."""
-    from atqbo.notify import RunReport
-
     cleared = [f for f in findings if f.cleared]
     kept = [f for f in findings if not f.cleared]
     locks, records = sum(f.kind == "lock" for f in cleared), sum(f.kind == "record" for f in cleared)

@@ -6,7 +6,8 @@ Browse menu. The modules:
 
 - ``state``: reads ``atqbo_settings`` and the state-database connection in the API server;
 - ``retry``: the Retry action (re-queue in the ledger, trigger ``atqbo_retry_errors`` for a marker);
-- ``app``: the routes, protected by Airflow's own auth dependencies, and the page.
+- ``app``: the routes, protected by Airflow's own auth dependencies, and the page;
+- ``paths``: where the app is mounted and its page.
 
 This module stays light on purpose: Airflow imports plugin files in every task and DAG-parsing
 process too (for macros and listeners), so the app is built at its first request (``DeferredApp``),
@@ -17,9 +18,6 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from typing import Any
-
-URL_PREFIX = "/atqbo"
-PAGE_PATH = "/errors"  # the page; the JSON API is under /api
 
 Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[dict[str, Any]]]

@@ -5,7 +5,7 @@ Routes (relative to the mount):
 - ``GET /errors``: the page: open errors (entity, Autotask id, message, fix, time, attempts, retry
   requested?) with a Retry button each, and the last run of each DAG with its counts;
 - ``GET /api/errors?entity=&since=&include_resolved=``: the same entries as JSON (the query the
-  ``atqbo_retry_errors`` DAG runs: ``atqbo.tools.errors.select_entries``);
+  ``atqbo_retry_errors`` DAG runs: ``atqbo.tools.errors.entries.select_entries``);
 - ``GET /api/runs?dag_id=&limit=``: the run history with each run's counts;
 - ``POST /api/errors/{id}/retry``: re-queue one entry (``atqbo.ui.retry``).
 
@@ -26,17 +26,19 @@ from typing import Any
 import jinja2
 from airflow.api_fastapi.auth.managers.models.resource_details import DagAccessEntity, DagDetails
 from airflow.api_fastapi.core_api.security import GetUserDep, requires_access_dag
-from fastapi import Depends, FastAPI, Query, Request
+from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from atqbo.ledger import Ledger
+from atqbo.records import ENTITIES
 from atqbo.settings import Settings
-from atqbo.tools.errors import ALL, ENTITIES, NEXT_RUN, needs_marker_cleared, select_entries, since_datetime
-from atqbo.ui import PAGE_PATH
+from atqbo.tools.errors.entries import ALL, select_entries, since_datetime
+from atqbo.tools.errors.retry import NEXT_RUN, needs_marker_cleared
+from atqbo.ui.paths import PAGE_PATH
 from atqbo.ui.retry import RETRY_DAG_ID, RetryRefused, retry_error
-from atqbo.ui.state import Unavailable, open_state_db, read_settings
+from atqbo.ui.state import Unavailable, read_settings, state_db
 
 HERE = Path(__file__).resolve().parent
 STATIC = {"error_log.css": "text/css", "error_log.js": "text/javascript"}
@@ -137,6 +139,14 @@ def shown_counts(counts: dict[str, Any]) -> str:
 def create_app() -> FastAPI:
     # No /docs or /openapi.json: they would be unprotected, and Swagger UI loads from a CDN.
     app = FastAPI(title="atqbo error log", docs_url=None, redoc_url=None, openapi_url=None)
+    add_error_handlers(app)
+    app.include_router(router)
+    return app
+
+
+def add_error_handlers(app: FastAPI) -> None:
+    """A settings or database problem, a refused retry and a bad filter as JSON with the fix; a
+    refused page as a page saying so."""
 
     @app.exception_handler(Unavailable)
     async def _unavailable(request: Request, exc: Unavailable) -> JSONResponse:
@@ -157,93 +167,89 @@ def create_app() -> FastAPI:
             return HTMLResponse(html, status_code=exc.status_code, headers=PAGE_HEADERS)
         return await http_exception_handler(request, exc)
 
-    @app.get("/api/errors", dependencies=[can_read])
-    def api_errors(entity: str | None = None, since: str | None = None, include_resolved: bool = False) -> dict:
-        """Error-log entries, newest first: open ones, or all with include_resolved."""
-        filters = parse_filters(entity, since, include_resolved)
+
+router = APIRouter()
+
+
+@router.get("/api/errors", dependencies=[can_read])
+def api_errors(entity: str | None = None, since: str | None = None, include_resolved: bool = False) -> dict:
+    """Error-log entries, newest first: open ones, or all with include_resolved."""
+    filters = parse_filters(entity, since, include_resolved)
+    settings = read_settings()
+    with state_db(settings) as db:
+        entries = db.run(lambda ledger: query_errors(ledger, filters))
+    return {"errors": [entry_json(e, settings) for e in entries], "total": len(entries), "filters": filters.to_json()}
+
+
+@router.get("/api/runs", dependencies=[can_read])
+def api_runs(dag_id: str | None = None, limit: int = Query(20, ge=1, le=RUNS_SCANNED)) -> dict:
+    """The latest finished runs (all atqbo DAGs, or one), newest first, with their counts."""
+    with state_db(read_settings()) as db:
+        runs = db.run(lambda ledger: ledger.list_runs(dag_id=dag_id or None, limit=limit))
+    return {"runs": runs, "total": len(runs)}
+
+
+@router.post("/api/errors/{error_id}/retry", dependencies=[can_retry])
+def api_retry(error_id: int, user: GetUserDep) -> dict:
+    """Re-queue one entry now; trigger atqbo_retry_errors when its Autotask ERROR marker must be cleared."""
+    settings = read_settings()
+    with state_db(settings) as db:
+        done = db.run(lambda ledger: retry_error(ledger, settings, error_id, user.get_name()))
+    return done.to_json()
+
+
+@router.get(PAGE_PATH, response_class=HTMLResponse, dependencies=[can_read])
+def page(
+    request: Request,
+    user: GetUserDep,
+    entity: str | None = None,
+    since: str | None = None,
+    include_resolved: str | None = None,
+) -> HTMLResponse:
+    """The error log page, rendered here (escaped by Jinja) with a small script for Retry."""
+    show_resolved = (include_resolved or "").lower() in ("on", "true", "1", "yes")
+    context: dict[str, Any] = {
+        "entities": ENTITIES,
+        "entity": (entity or "").strip(),
+        "since": (since or "").strip(),
+        "include_resolved": show_resolved,
+        "problem": None,
+        "entries": [],
+        "runs": [],
+        "can_retry": False,
+        "retry_dag_id": RETRY_DAG_ID,
+        "marker_field": "",
+    }
+    status = 200
+    try:
+        filters = parse_filters(entity, since, show_resolved)
         settings = read_settings()
-        db = open_state_db(settings)
-        try:
-            entries = db.run(lambda ledger: query_errors(ledger, filters))
-        finally:
-            db.close()
-        return {
-            "errors": [entry_json(e, settings) for e in entries],
-            "total": len(entries),
-            "filters": filters.to_json(),
-        }
+        context["marker_field"] = settings.invoice_marker_field
+        context.update(page_content(filters, settings, user))
+    except (Unavailable, BadFilter) as exc:
+        status = 503 if isinstance(exc, Unavailable) else 422
+        context["problem"] = {"message": exc.message, "fix": exc.fix}
+    html = _templates.get_template("error_log.html").render(**context)
+    return HTMLResponse(html, status_code=status, headers=PAGE_HEADERS)
 
-    @app.get("/api/runs", dependencies=[can_read])
-    def api_runs(dag_id: str | None = None, limit: int = Query(20, ge=1, le=RUNS_SCANNED)) -> dict:
-        """The latest finished runs (all atqbo DAGs, or one), newest first, with their counts."""
-        settings = read_settings()
-        db = open_state_db(settings)
-        try:
-            runs = db.run(lambda ledger: ledger.list_runs(dag_id=dag_id or None, limit=limit))
-        finally:
-            db.close()
-        return {"runs": runs, "total": len(runs)}
 
-    @app.post("/api/errors/{error_id}/retry", dependencies=[can_retry])
-    def api_retry(error_id: int, user: GetUserDep) -> dict:
-        """Re-queue one entry now; trigger atqbo_retry_errors when its Autotask ERROR marker must be cleared."""
-        settings = read_settings()
-        db = open_state_db(settings)
-        try:
-            done = db.run(lambda ledger: retry_error(ledger, settings, error_id, user.get_name()))
-        finally:
-            db.close()
-        return done.to_json()
+def page_content(filters: Filters, settings: Settings, user: Any) -> dict[str, Any]:
+    """What the page shows: the entries, each DAG's last run, whether this user may retry."""
+    with state_db(settings) as db:
+        entries = db.run(lambda ledger: query_errors(ledger, filters))
+        runs = db.run(lambda ledger: ledger.list_runs(limit=RUNS_SCANNED))
+    return {
+        "entries": [_page_row(entry_json(e, settings)) for e in entries],
+        "runs": [_page_run(r) for r in latest_run_per_dag(runs)],
+        "can_retry": _may_retry(user),
+    }
 
-    @app.get(PAGE_PATH, response_class=HTMLResponse, dependencies=[can_read])
-    def page(
-        request: Request,
-        user: GetUserDep,
-        entity: str | None = None,
-        since: str | None = None,
-        include_resolved: str | None = None,
-    ) -> HTMLResponse:
-        """The error log page, rendered here (escaped by Jinja) with a small script for Retry."""
-        show_resolved = (include_resolved or "").lower() in ("on", "true", "1", "yes")
-        context: dict[str, Any] = {
-            "entities": ENTITIES,
-            "entity": (entity or "").strip(),
-            "since": (since or "").strip(),
-            "include_resolved": show_resolved,
-            "problem": None,
-            "entries": [],
-            "runs": [],
-            "can_retry": False,
-            "retry_dag_id": RETRY_DAG_ID,
-            "marker_field": "",
-        }
-        status = 200
-        try:
-            filters = parse_filters(entity, since, show_resolved)
-            settings = read_settings()
-            context["marker_field"] = settings.invoice_marker_field
-            db = open_state_db(settings)
-            try:
-                entries = db.run(lambda ledger: query_errors(ledger, filters))
-                runs = db.run(lambda ledger: ledger.list_runs(limit=RUNS_SCANNED))
-            finally:
-                db.close()
-            context["entries"] = [_page_row(entry_json(e, settings)) for e in entries]
-            context["runs"] = [_page_run(r) for r in latest_run_per_dag(runs)]
-            context["can_retry"] = _may_retry(user)
-        except (Unavailable, BadFilter) as exc:
-            status = 503 if isinstance(exc, Unavailable) else 422
-            context["problem"] = {"message": exc.message, "fix": exc.fix}
-        html = _templates.get_template("error_log.html").render(**context)
-        return HTMLResponse(html, status_code=status, headers=PAGE_HEADERS)
 
-    @app.get("/static/{name}", dependencies=[can_read])
-    def static(name: str) -> FileResponse:
-        if name not in STATIC:
-            raise StarletteHTTPException(404, "Not Found")
-        return FileResponse(HERE / "static" / name, media_type=STATIC[name], headers={"Cache-Control": "no-cache"})
-
-    return app
+@router.get("/static/{name}", dependencies=[can_read])
+def static(name: str) -> FileResponse:
+    if name not in STATIC:
+        raise StarletteHTTPException(404, "Not Found")
+    return FileResponse(HERE / "static" / name, media_type=STATIC[name], headers={"Cache-Control": "no-cache"})
 
 
 def _error_json(status: int, message: str, fix: str) -> JSONResponse:

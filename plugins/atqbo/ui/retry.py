@@ -1,6 +1,6 @@
 """The error log's Retry action in the API server (TOOL-08).
 
-A retry re-queues the record in the ledger at once (``atqbo.tools.errors.requeue``). A record whose
+A retry re-queues the record in the ledger at once (``atqbo.tools.errors.retry.requeue``). A record whose
 sync wrote an ERROR marker in Autotask (an invoice in ``invoiceNumber`` marker mode, a purchase
 order) also needs that marker cleared, or the next sync would still see it as done: that is left to
 the ``atqbo_retry_errors`` DAG, triggered here for that one record, so the same code clears it in a
@@ -17,7 +17,7 @@ from typing import Any
 
 from atqbo.ledger import Ledger
 from atqbo.settings import Settings
-from atqbo.tools.errors import RetryOutcome, needs_marker_cleared, requeue
+from atqbo.tools.errors.retry import RetryOutcome, needs_marker_cleared, requeue
 
 RETRY_DAG_ID = "atqbo_retry_errors"
 
@@ -56,20 +56,7 @@ class _RetryDag:
 
 def retry_error(ledger: Ledger, settings: Settings, error_id: int, user_name: str) -> RetryDone:
     """Retry one error-log entry; ``RetryRefused`` says why not (404 / 409 / 503)."""
-    entry = ledger.get_error(error_id)
-    if entry is None:
-        raise RetryRefused(404, f"error-log entry {error_id} does not exist", "reload the error log")
-    record = f"{entry['entity']} {entry['autotask_id'] if entry.get('autotask_id') is not None else '(run-level)'}"
-    if entry.get("resolved_at"):
-        raise RetryRefused(
-            409, f"error-log entry {error_id} ({record}) is already resolved: nothing to retry", "reload the error log"
-        )
-    if entry.get("autotask_id") is None:
-        raise RetryRefused(
-            409,
-            f"error-log entry {error_id} is a run-level error and names no record to re-queue",
-            "fix what it says; the next run tries again",
-        )
+    entry, record = _retryable_entry(ledger, error_id)
     clears_marker = needs_marker_cleared(entry, settings)
     dag = _check_retry_dag() if clears_marker else None
     autotask_id = int(entry["autotask_id"])
@@ -81,20 +68,7 @@ def retry_error(ledger: Ledger, settings: Settings, error_id: int, user_name: st
             "reload the error log",
         )
     requested_at = (ledger.get_error(error_id) or {}).get("retry_requested_at")
-    run_id = None
-    if clears_marker:
-        conf = {"entity": entry["entity"], "autotask_ids": [autotask_id]}
-        try:
-            run_id = _trigger_retry_dag(conf, user_name, f"Retry from the atqbo error log: {record} (entry {error_id})")
-        except Exception as exc:  # the DAG vanished between the check and the trigger, or refused the conf
-            reason = (str(exc).strip().splitlines() or [""])[0][:300]
-            raise RetryRefused(
-                503,
-                f"{record} was re-queued in the ledger, but the {RETRY_DAG_ID} run that clears "
-                f"its ERROR marker in Autotask could not be started ({type(exc).__name__}: {reason})",
-                f"trigger {RETRY_DAG_ID} with entity {entry['entity']!r} and autotask_ids "
-                f"[{autotask_id}] from the Dags page",
-            ) from None
+    run_id = _start_marker_clearing(entry, record, user_name) if clears_marker else None
     # The words the atqbo_retry_errors report uses for the same retry.
     outcome = RetryOutcome(
         error_id=error_id,
@@ -120,6 +94,42 @@ def retry_error(ledger: Ledger, settings: Settings, error_id: int, user_name: st
         dag_paused=bool(dag and dag.paused),
         message=message,
     )
+
+
+def _retryable_entry(ledger: Ledger, error_id: int) -> tuple[dict[str, Any], str]:
+    """The entry and how messages name its record; ``RetryRefused`` when there is nothing to retry."""
+    entry = ledger.get_error(error_id)
+    if entry is None:
+        raise RetryRefused(404, f"error-log entry {error_id} does not exist", "reload the error log")
+    record = f"{entry['entity']} {entry['autotask_id'] if entry.get('autotask_id') is not None else '(run-level)'}"
+    if entry.get("resolved_at"):
+        raise RetryRefused(
+            409, f"error-log entry {error_id} ({record}) is already resolved: nothing to retry", "reload the error log"
+        )
+    if entry.get("autotask_id") is None:
+        raise RetryRefused(
+            409,
+            f"error-log entry {error_id} is a run-level error and names no record to re-queue",
+            "fix what it says; the next run tries again",
+        )
+    return entry, record
+
+
+def _start_marker_clearing(entry: dict[str, Any], record: str, user_name: str) -> str:
+    """Trigger the retry DAG for this one record (it clears the ERROR marker); its run id."""
+    autotask_id = int(entry["autotask_id"])
+    conf = {"entity": entry["entity"], "autotask_ids": [autotask_id]}
+    try:
+        return _trigger_retry_dag(conf, user_name, f"Retry from the atqbo error log: {record} (entry {entry['id']})")
+    except Exception as exc:  # the DAG vanished between the check and the trigger, or refused the conf
+        reason = (str(exc).strip().splitlines() or [""])[0][:300]
+        raise RetryRefused(
+            503,
+            f"{record} was re-queued in the ledger, but the {RETRY_DAG_ID} run that clears "
+            f"its ERROR marker in Autotask could not be started ({type(exc).__name__}: {reason})",
+            f"trigger {RETRY_DAG_ID} with entity {entry['entity']!r} and autotask_ids "
+            f"[{autotask_id}] from the Dags page",
+        ) from None
 
 
 def _check_retry_dag() -> _RetryDag:

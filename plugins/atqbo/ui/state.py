@@ -17,7 +17,8 @@ stack trace); the app answers it with a 503 and the page shows it.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
@@ -97,6 +98,16 @@ class StateDb:
             f"check the connection {self.conn_id!r} in Admin > Connections (host, port, database, "
             "login) and that the database server is running",
         )
+
+
+@contextmanager
+def state_db(settings: Settings) -> Iterator[StateDb]:
+    """``open_state_db`` for one request: closed when the request is done with it."""
+    db = open_state_db(settings)
+    try:
+        yield db
+    finally:
+        db.close()
 
 
 def open_state_db(settings: Settings) -> StateDb:

@@ -39,10 +39,3 @@ invoice), ``paid_date`` (the write), ``apply`` (task 2), ``report``, ``tasks``.
 """
 
 from __future__ import annotations
-
-# TODO(merge): atqbo.tools.reconcile imports this name from here until the refactor-tools branch
-# (which moves it onto the shared layer) is merged; delete this block then. The payment sync itself
-# uses autotask_docs.paid_on.
-from atqbo.autotask_docs import paid_on as autotask_paid_on
-
-__all__ = ["autotask_paid_on"]

@@ -66,23 +66,3 @@ Where each part lives (read them in this order):
 * ``write_back`` (PO-07) and ``todos`` (PO-08): step 3. ``report``: step 4.
 * ``tasks``: the Airflow tasks both DAGs chain after their own ``start``.
 """
-
-import importlib
-
-# TODO(shared): the old module's names that callers outside this flow still import from here:
-# atqbo.tools.reconcile (BILL_LOOKUP_SLACK, find_atqbo_bills, ENTITY) and
-# tests/dags/test_atqbo_error_tools.py (PO_SYNC_LOCK). Looked up only when asked for, so that a DAG
-# file importing ``tasks`` still imports nothing else. Delete this once they import the new homes.
-_MOVED = {
-    "BILL_LOOKUP_SLACK": ("atqbo.sync.purchase_orders.adopt", "BILL_LOOKUP_SLACK"),
-    "ENTITY": ("atqbo.records", "PURCHASE_ORDER"),
-    "PO_SYNC_LOCK": ("atqbo.locks", "PURCHASE_ORDER_SYNC_LOCK"),
-    "find_atqbo_bills": ("atqbo.qbo_docs", "find_atqbo_bills"),
-}
-
-
-def __getattr__(name: str) -> object:
-    if name not in _MOVED:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    module, attribute = _MOVED[name]
-    return getattr(importlib.import_module(module), attribute)

@@ -40,22 +40,3 @@ Modules: ``model`` (what the tasks pass each other), ``find`` (task 1's reads), 
 """
 
 from __future__ import annotations
-
-# TODO(merge): atqbo.tools.reconcile imports these four names from here until the refactor-tools
-# branch (which moves it onto the shared layer) is merged; delete this block then. The void sync
-# itself uses none of them.
-from collections.abc import Iterable
-from typing import Any
-
-from atqbo.autotask_docs import company_names as load_company_names
-from atqbo.hooks.qbo import QuickBooksOnlineHook
-from atqbo.qbo_docs import is_voided as is_voided_in_qbo
-from atqbo.qbo_docs import read_current
-from atqbo.sync.voids.find import TXN_DATE_SLACK
-
-__all__ = ["TXN_DATE_SLACK", "is_voided_in_qbo", "load_company_names", "read_qbo_invoices"]
-
-
-def read_qbo_invoices(qbo: QuickBooksOnlineHook, qbo_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
-    """``qbo_docs.read_current`` of QBO invoices."""
-    return read_current(qbo, "Invoice", qbo_ids)

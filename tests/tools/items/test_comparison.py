@@ -1,6 +1,6 @@
 """The item comparison (TOOL-01) and what the copy (TOOL-02) would create, as pure logic: every match
-field, discrepancies with both values, missing items, blank keys, duplicates, case-insensitive names,
-the CSV, and the trigger form."""
+field, discrepancies with both values, missing items, blank keys, duplicates, case-insensitive names
+and the CSV."""
 
 from __future__ import annotations
 
@@ -9,15 +9,8 @@ import io
 
 import pytest
 
-from atqbo.exceptions import AtqboConfigError
-from atqbo.forms import FormError, read_form
 from atqbo.settings import Settings
-from atqbo.tools.items import (
-    COMPARISON_COLUMNS,
-    FIELDS,
-    compare_billing_codes_to_items,
-    match_field_overrides,
-)
+from atqbo.tools.items.comparison import COMPARISON_COLUMNS, compare_billing_codes_to_items
 from atqbo.transform.invoices import item_key_for_billing_code, item_payload
 
 
@@ -242,26 +235,3 @@ def test_tool01_csv_has_its_own_columns_and_defuses_formulas():
     assert missing["autotask_description"] == "'-5 off" and missing["autotask_unit_price"] == "5.00"
     assert missing["qbo_item_id"] == "" and missing["qbo_description"] == ""
     assert only["status"] == "only_in_qbo" and only["qbo_item_name"] == "'@sum" and only["billing_code_id"] == ""
-
-
-# -- the trigger form ------------------------------------------------------------------------------
-
-
-def test_tool01_form_match_field_settings_keeps_the_setting_and_others_override_it():
-    assert match_field_overrides("settings") == {}
-    for field in ("name", "external_number", "external_number_or_name"):
-        assert match_field_overrides(field) == {"item_match_field": field}
-    with pytest.raises(AtqboConfigError, match="match_field: 'sku'"):
-        match_field_overrides("sku")
-
-
-def test_tool01_form_rejects_an_unknown_match_field_and_a_bad_email_naming_both():
-    assert read_form({}, FIELDS) == {"match_field": "settings", "email": []}
-    assert read_form({"match_field": "name", "email": " a@msp.example ; b@msp.example"}, FIELDS) == {
-        "match_field": "name",
-        "email": ["a@msp.example", "b@msp.example"],
-    }
-    with pytest.raises(FormError) as caught:
-        read_form({"match_field": "sku", "email": ["not-an-address"]}, FIELDS)
-    assert "match_field: 'sku' is not one of 'settings', 'name'" in str(caught.value)
-    assert "email: 'not-an-address' is not an email address" in str(caught.value)

@@ -1,89 +1,14 @@
-"""The error log's retry core (TOOL-08) on a real ledger, SQLite and PostgreSQL: which entries a
-filter selects, what a retry changes in the error log and the sync records (and what it must
-not), what is reported; and, against the sandbox's Autotask, the ERROR marker it clears."""
+"""TOOL-08's retry: the error log asks for it, the ledger re-queues the record (a payment stays
+ERROR), and the Autotask ERROR marker is cleared once per record (the sandbox's Autotask)."""
 
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from atqbo.settings import Settings
-from atqbo.tools.errors import (
-    NEXT_RUN,
-    build_error_log_report,
-    needs_marker_cleared,
-    requeue,
-    retry_entries,
-    select_entries,
-    since_datetime,
-    unmatched_ids,
-)
-
-INVOICE, PO, PAYMENT, VOID = 101, 202, 303, 404
-
-
-def _settings(**changes) -> Settings:
-    return Settings.from_dict(changes)  # the defaults, and these
-
-
-def _fail(ledger, entity: str, autotask_id: int | None, message: str = "it failed") -> dict:
-    """What a sync does when a record fails: an error-log entry, and the record ERROR."""
-    error_id = ledger.log_error(entity, autotask_id, message, fix="fix it", dag_id="atqbo_x", run_id="r1")
-    if autotask_id is not None:
-        ledger.set_sync_status(entity, autotask_id, "ERROR", last_error=message, run_id="r1")
-    return ledger.get_error(error_id)
-
-
-@pytest.fixture
-def failures(ledger):
-    return {
-        "invoice": _fail(ledger, "invoice", INVOICE),
-        "purchase_order": _fail(ledger, "purchase_order", PO),
-        "payment": _fail(ledger, "payment", PAYMENT),
-        "invoice_void": _fail(ledger, "invoice_void", VOID),
-        "run": _fail(ledger, "purchase_order", None, "multi-currency is on in Autotask and off in QBO"),
-    }
-
-
-# -- selecting --------------------------------------------------------------------------------------
-
-
-def test_tool08_select_entries_filters_by_entity_since_and_ids(ledger, failures):
-    every = {e["id"] for e in failures.values()}
-    assert {e["id"] for e in select_entries(ledger)} == every
-    assert {e["id"] for e in select_entries(ledger, "all")} == every
-    assert {e["autotask_id"] for e in select_entries(ledger, "purchase_order")} == {PO, None}
-    assert [e["autotask_id"] for e in select_entries(ledger, autotask_ids=[PO, INVOICE, 999])] in (
-        [PO, INVOICE],
-        [INVOICE, PO],
-    )
-    assert select_entries(ledger, "invoice", autotask_ids=[PO]) == []
-    today = datetime.now(UTC).date()
-    assert {e["id"] for e in select_entries(ledger, since=today)} == every  # a day: from its midnight UTC
-    assert select_entries(ledger, since=today + timedelta(days=1)) == []
-    ledger.resolve_errors("invoice", INVOICE)  # transferred meanwhile: the entry is closed, no longer listed
-    assert select_entries(ledger, "invoice") == []
-    entry = select_entries(ledger, "payment")[0]  # every column the list shows
-    assert {
-        "id",
-        "entity",
-        "autotask_id",
-        "qbo_id",
-        "message",
-        "fix",
-        "occurred_at",
-        "attempts",
-        "retry_requested_at",
-    } <= set(entry)
-
-
-def test_tool08_since_is_the_first_instant_of_the_day_in_utc():
-    assert since_datetime(date(2026, 3, 2)) == datetime(2026, 3, 2, tzinfo=UTC)
-    moment = datetime(2026, 3, 2, 12, 5, tzinfo=UTC)
-    assert since_datetime(moment) is moment and since_datetime(None) is None
-
+from atqbo.tools.errors.retry import NEXT_RUN, needs_marker_cleared, requeue, retry_entries
+from tests.tools.errors.errors_support import INVOICE, PAYMENT, PO, VOID, record_failure, settings_with
 
 # -- re-queueing --------------------------------------------------------------------------------------
 
@@ -114,14 +39,14 @@ def test_tool08_a_resolved_or_run_level_entry_is_not_requeued(ledger, failures):
 def test_tool08_a_retry_that_fails_again_uses_the_request_up(ledger, failures):
     """Else a record failing the same way would be retried at every run without anyone asking."""
     requeue(ledger, failures["invoice"])
-    _fail(ledger, "invoice", INVOICE)  # the next run: the same failure
+    record_failure(ledger, "invoice", INVOICE)  # the next run: the same failure
     entry = ledger.get_error(failures["invoice"]["id"])
     assert entry["attempts"] == 2 and entry["retry_requested_at"] is None
     assert ledger.get_sync_record("invoice", INVOICE)["status"] == "ERROR"
 
 
 def test_tool08_retry_entries_reports_what_happened_to_each(ledger, failures):
-    settings = _settings(invoice_marker_field="webServiceDate")
+    settings = settings_with(invoice_marker_field="webServiceDate")
     chosen = [failures[k] for k in ("invoice", "payment", "run")]
     outcomes = {o.error_id: o for o in retry_entries(ledger, settings, chosen, autotask=None)}
     invoice, payment, run = (outcomes[failures[k]["id"]] for k in ("invoice", "payment", "run"))
@@ -135,7 +60,7 @@ def test_tool08_a_synced_record_is_not_said_to_be_sent_again(ledger):
     """An error logged after the record was created (say a totals mismatch): nothing is re-sent."""
     ledger.set_sync_status("invoice", INVOICE, "SYNCED", qbo_id="77")
     entry = ledger.get_error(ledger.log_error("invoice", INVOICE, "QBO total differs by 0.05", fix="check the tax"))
-    (outcome,) = retry_entries(ledger, _settings(), [entry], autotask=None)
+    (outcome,) = retry_entries(ledger, settings_with(), [entry], autotask=None)
     assert outcome.requeued and outcome.status == "SYNCED"
     assert "already in QBO (ledger status SYNCED)" in outcome.describe() and "re-sends nothing" in outcome.describe()
     assert ledger.get_sync_record("invoice", INVOICE)["status"] == "SYNCED"
@@ -143,8 +68,8 @@ def test_tool08_a_synced_record_is_not_said_to_be_sent_again(ledger):
 
 def test_tool08_markers_need_an_autotask_hook_only_where_a_sync_writes_them(ledger, failures):
     webservice, number = (
-        _settings(invoice_marker_field="webServiceDate"),
-        _settings(invoice_marker_field="invoiceNumber", invoice_numbering="qbo"),
+        settings_with(invoice_marker_field="webServiceDate"),
+        settings_with(invoice_marker_field="invoiceNumber", invoice_numbering="qbo"),
     )
     assert not needs_marker_cleared(failures["invoice"], webservice)
     assert needs_marker_cleared(failures["invoice"], number)
@@ -153,32 +78,6 @@ def test_tool08_markers_need_an_autotask_hook_only_where_a_sync_writes_them(ledg
     with pytest.raises(ValueError, match="an Autotask hook is needed"):
         retry_entries(ledger, webservice, [failures["purchase_order"]], autotask=None)
     assert ledger.get_error(failures["purchase_order"]["id"])["retry_requested_at"] is None  # nothing half-done
-
-
-def test_tool08_unmatched_ids_are_the_ones_no_entry_names(failures):
-    assert unmatched_ids([PO, 5, INVOICE, 5], [failures["purchase_order"], failures["invoice"], failures["run"]]) == [5]
-
-
-def test_tool08_report_has_a_failed_row_per_open_entry_and_a_note_per_retry(ledger, failures):
-    chosen = [failures["purchase_order"]]
-    outcomes = retry_entries(ledger, _settings(), [failures["payment"]], autotask=None)
-    entries = select_entries(ledger)
-    report = build_error_log_report("atqbo_retry_errors", "manual__1", entries, "entity all", outcomes, [5])
-    assert report.always_email and report.counts()["failed"] == len(failures)
-    rows = {row.reference.split(" ")[1]: row for row in report.rows}
-    payment = rows[f"#{failures['payment']['id']}"]
-    assert (payment.entity, payment.autotask_id, payment.reason, payment.fix) == (
-        "payment",
-        PAYMENT,
-        "it failed",
-        "fix it",
-    )
-    assert "retry requested" in payment.reference and "retry requested" not in rows[f"#{chosen[0]['id']}"].reference
-    assert report.notes[0] == f"Open error-log entries: {len(failures)} (entity all)."
-    assert report.notes[1].startswith(f"Retry of payment {PAYMENT} (error #{failures['payment']['id']}): re-queued")
-    assert "No open error-log entry (entity all) for Autotask id(s) 5" in report.notes[2]
-    csv = report.to_csv()
-    assert "multi-currency is on in Autotask and off in QBO" in csv  # the run-level entry is listed too
 
 
 # -- the Autotask marker (the sandbox's Autotask) ----------------------------------------------------------------
@@ -203,11 +102,11 @@ def test_tool08_retry_clears_the_po_error_marker_once_and_leaves_a_number_alone(
     sb, hook = autotask
     po = ps.purchase_orders(sb)[ps.PO_CLASH]
     sb.seed({"autotask": {"PurchaseOrders": [{**po, "externalPONumber": "ERROR"}]}})
-    first = _fail(ledger, "purchase_order", ps.PO_CLASH, "vendor name clash")
-    second = _fail(ledger, "purchase_order", ps.PO_CLASH, "item inactive")  # two open entries, one record
-    billed = _fail(ledger, "purchase_order", ps.PO_BILLED, "write-back refused")  # External PO Number "1001"
+    first = record_failure(ledger, "purchase_order", ps.PO_CLASH, "vendor name clash")
+    second = record_failure(ledger, "purchase_order", ps.PO_CLASH, "item inactive")  # two open entries, one record
+    billed = record_failure(ledger, "purchase_order", ps.PO_BILLED, "write-back refused")  # External PO Number "1001"
     sb.requests.clear()
-    outcomes = retry_entries(ledger, _settings(), [first, second, billed], hook)
+    outcomes = retry_entries(ledger, settings_with(), [first, second, billed], hook)
     assert ps.external_numbers(sb)[ps.PO_CLASH] is None and ps.external_numbers(sb)[ps.PO_BILLED] == "1001"
     assert len(ps.writes(sb, "autotask")) == 1  # one PATCH: cleared once for both entries
     assert [o.marker for o in outcomes] == ["cleared ERROR from its externalPONumber in Autotask"] * 2 + [
@@ -225,9 +124,9 @@ def test_tool08_a_marker_autotask_refuses_to_clear_leaves_the_record_unqueued(le
     hook = AutotaskHook("autotask_default", max_retries=0)  # the error at once, not after the hook's backoff
     po = ps.purchase_orders(sb)[ps.PO_CLASH]
     sb.seed({"autotask": {"PurchaseOrders": [{**po, "externalPONumber": "ERROR"}]}})
-    entry = _fail(ledger, "purchase_order", ps.PO_CLASH)
+    entry = record_failure(ledger, "purchase_order", ps.PO_CLASH)
     sb.faults.add({"api": "autotask", "method": "PATCH", "path": "PurchaseOrders", "mode": "error_500", "times": 1})
-    (outcome,) = retry_entries(ledger, _settings(), [entry], hook)
+    (outcome,) = retry_entries(ledger, settings_with(), [entry], hook)
     assert not outcome.requeued and "could not be cleared in Autotask" in outcome.describe()
     assert ledger.get_sync_record("purchase_order", ps.PO_CLASH)["status"] == "ERROR"
     assert ledger.get_error(entry["id"])["retry_requested_at"] is None

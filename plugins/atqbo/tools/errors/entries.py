@@ -1,0 +1,64 @@
+"""Which error-log entries a run of ``atqbo_retry_errors`` (or the UI) looks at: the trigger form's
+filters (entity, since, Autotask ids) and the ledger's query for them. Imported when the DAG file
+is parsed, so it imports nothing heavy."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, date, datetime, time
+from typing import TYPE_CHECKING, Any
+
+from atqbo import forms
+from atqbo.records import ENTITIES
+
+if TYPE_CHECKING:
+    from atqbo.ledger import Ledger
+
+ALL = "all"
+
+RETRY_FIELDS = (
+    forms.choice("entity", "Which records' errors: all, or one kind.", (ALL, *ENTITIES), ALL),
+    forms.optional_date("since", "Only errors that last occurred on or after this day, YYYY-MM-DD (empty: all)."),
+    forms.autotask_ids(
+        "autotask_ids",
+        "Autotask ids of the records to retry, after fixing what their errors say (empty: only list the errors).",
+    ),
+)
+
+
+def since_datetime(since: date | datetime | None) -> datetime | None:
+    """The form's ``since`` day as the first instant of that day, UTC."""
+    if since is None or isinstance(since, datetime):
+        return since
+    return datetime.combine(since, time.min, tzinfo=UTC)
+
+
+def select_entries(
+    ledger: Ledger,
+    entity: str | None = None,
+    since: date | datetime | None = None,
+    autotask_ids: Iterable[int] | None = None,
+) -> list[dict[str, Any]]:
+    """The open error-log entries matching the filters, newest first (the query the UI shows too).
+
+    ``entity`` None or "all": every entity; ``since``: last occurred on or after it (a day means
+    from its midnight UTC); ``autotask_ids`` None or empty: every record.
+    """
+    ids = list(autotask_ids) if autotask_ids else None
+    return ledger.list_errors(
+        entity=None if entity in (None, ALL) else entity, since=since_datetime(since), autotask_ids=ids
+    )
+
+
+def unmatched_ids(requested: Iterable[int], entries: Iterable[dict[str, Any]]) -> list[int]:
+    """The Autotask ids asked for that no selected entry names."""
+    named = {int(e["autotask_id"]) for e in entries if e.get("autotask_id") is not None}
+    return sorted({int(i) for i in requested} - named)
+
+
+def describe_filters(entity: str | None, since: date | datetime | None) -> str:
+    """``entity purchase_order, last occurred on or after 2026-03-01``: the filters in words."""
+    parts = [f"entity {entity or ALL}"]
+    if since is not None:
+        parts.append(f"last occurred on or after {since.isoformat()}")
+    return ", ".join(parts)

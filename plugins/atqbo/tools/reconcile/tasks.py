@@ -1,0 +1,70 @@
+"""The ``atqbo_reconcile`` DAG's tasks after ``start``: read both sides and stage the pairs
+(``read_documents``), then compare them and publish the report (``report_reconciliation``). The
+pairs wait in the ledger's staging between the two, so a report task retried re-reads nothing."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from atqbo.ledger import Ledger
+from atqbo.runs import RunInfo
+from atqbo.tools.reconcile.compare import DocumentCheck, compare_documents
+from atqbo.tools.reconcile.model import DocumentPair, Rules
+from atqbo.tools.reconcile.read import read_bill_pairs, read_invoice_pairs
+from atqbo.tools.reconcile.report import build_reconcile_report
+from atqbo.transform.invoices import qbo_company_from_preferences
+
+log = logging.getLogger(__name__)
+
+STAGE_DOCUMENTS = "reconcile_document"  # ledger staging kind: one pair per document
+STAGE_META = "reconcile_meta"
+
+
+def read_documents(run: RunInfo) -> dict[str, Any]:
+    """Task 2: read both sides of every document in the window and stage the pairs; returns counts."""
+    ledger = run.ledger()
+    ledger.create_schema()
+    autotask = run.autotask()
+    qbo = run.qbo(ledger)
+    invoices = read_invoice_pairs(run, ledger, autotask, qbo)
+    bills = read_bill_pairs(run, ledger, autotask, qbo)
+    ast = False
+    if invoices:
+        ast = qbo_company_from_preferences(qbo.preferences(), run.parsed_settings).automated_sales_tax
+    ledger.stage_clear(run.run_key)
+    ledger.stage_put(run.run_key, STAGE_DOCUMENTS, {f"{p.kind}:{p.autotask_id}": p.to_doc() for p in invoices + bills})
+    ledger.stage_put(run.run_key, STAGE_META, {"automated_sales_tax": ast})
+    log.info(
+        "read %d invoice(s) and %d bill(s) atqbo sent %s (%d Autotask calls)",
+        len(invoices),
+        len(bills),
+        run.describe_window(),
+        autotask.total_calls,
+    )
+    return {"invoices": len(invoices), "bills": len(bills), "autotask_calls": autotask.total_calls}
+
+
+def staged_checks(run: RunInfo, ledger: Ledger) -> tuple[list[DocumentCheck], bool]:
+    """The staged pairs compared under the run's settings; and whether QBO computes tax."""
+    settings = run.parsed_settings
+    meta = ledger.stage_get(run.run_key, STAGE_META)
+    ast = bool(meta.get("automated_sales_tax"))
+    rules = Rules(
+        rounding_tolerance=settings.rounding_tolerance,
+        automated_sales_tax=ast,
+        marker_field=settings.invoice_marker_field,
+    )
+    pairs = [DocumentPair.from_doc(d) for d in ledger.stage_get(run.run_key, STAGE_DOCUMENTS).values()]
+    return compare_documents(pairs, rules), ast
+
+
+def report_reconciliation(run: RunInfo) -> dict[str, int]:
+    """Task 3: compare, then log and email the report (always) and record the run; staging cleared."""
+    ledger = run.ledger()
+    checks, ast = staged_checks(run, ledger)
+    report = build_reconcile_report(run, checks, ast)
+    run.publish(report, ledger)
+    ledger.stage_clear(run.run_key)
+    agreeing = sum(1 for c in checks if c.agrees)
+    return {"checked": len(checks), "agree": agreeing, "drift": len(checks) - agreeing}
