@@ -60,6 +60,26 @@ def sync_dag(
     """The ``@dag`` decorator of a scheduled atqbo DAG (the syncs, the reconciliation): on
     ``schedule`` from 2026 without catch-up, one run at a time, retried (``DEFAULT_ARGS``), a
     failure emailed and made an Autotask to-do (``on_sync_failure``), the trigger form from ``fields``."""
+    return _atqbo_dag(dag_id, doc_md, schedule, tags, DEFAULT_ARGS, fields, on_failure_callback=on_sync_failure)
+
+
+def tool_dag(dag_id: str, doc_md: str | None, fields: Iterable[Field] = ()) -> Callable[[Callable[..., Any]], Any]:
+    """The ``@dag`` decorator of an operator tool: manual (``schedule=None``), one run at a time,
+    not retried behind the operator's back (``TOOL_DEFAULT_ARGS``), tagged ``tools``, its trigger
+    form built from ``fields``. The DAG file keeps its doc, its form and its tasks."""
+    return _atqbo_dag(dag_id, doc_md, None, ["tools"], TOOL_DEFAULT_ARGS, fields)
+
+
+def _atqbo_dag(
+    dag_id: str,
+    doc_md: str | None,
+    schedule: Any,
+    tags: Iterable[str],
+    default_args: dict[str, Any],
+    fields: Iterable[Field],
+    **more: Any,
+) -> Callable[[Callable[..., Any]], Any]:
+    """What every atqbo DAG is: from 2026 without catch-up, one run at a time, tagged atqbo."""
     return dag(
         dag_id=dag_id,
         schedule=schedule,
@@ -68,26 +88,9 @@ def sync_dag(
         max_active_runs=1,
         doc_md=doc_md,
         tags=["atqbo", *tags],
-        default_args=DEFAULT_ARGS,
-        on_failure_callback=on_sync_failure,
+        default_args=default_args,
         params=form_params(fields),
-    )
-
-
-def tool_dag(dag_id: str, doc_md: str | None, fields: Iterable[Field] = ()) -> Callable[[Callable[..., Any]], Any]:
-    """The ``@dag`` decorator of an operator tool: manual (``schedule=None``), one run at a time,
-    not retried behind the operator's back (``TOOL_DEFAULT_ARGS``), tagged ``tools``, its trigger
-    form built from ``fields``. The DAG file keeps its doc, its form and its tasks."""
-    return dag(
-        dag_id=dag_id,
-        schedule=None,
-        start_date=START_DATE,
-        catchup=False,
-        max_active_runs=1,
-        doc_md=doc_md,
-        tags=["atqbo", "tools"],
-        default_args=TOOL_DEFAULT_ARGS,
-        params=form_params(fields),
+        **more,
     )
 
 

@@ -320,29 +320,6 @@ class AutotaskHook(AutotaskClient):
         )
         return _item_id(answer, f"{parent_entity} {int(parent_id)} {child}")
 
-    def update_child(
-        self,
-        parent_entity: str,
-        parent_id: int,
-        child: str,
-        id: int,
-        fields: dict[str, Any],  # noqa: A002
-    ) -> int:
-        """PATCH a child record through its parent, e.g. a purchase order item; returns its id."""
-        _check_entity(parent_entity)
-        _check_entity(child)
-        path = f"{parent_entity}/{int(parent_id)}/{child}"
-        answer = self._call(
-            "PATCH",
-            path,
-            endpoint=f"{parent_entity}/{{id}}/{child}",
-            body={**fields, "id": int(id)},
-            write=True,
-            entity=f"{parent_entity}/{child}",
-            record=f"parent id {int(parent_id)}, id {int(id)}",
-        )
-        return _item_id(answer, f"{parent_entity} {int(parent_id)} {child} {int(id)}")
-
     def create_todo(
         self,
         company_id: int,

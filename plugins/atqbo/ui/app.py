@@ -37,8 +37,8 @@ from atqbo.settings import Settings
 from atqbo.tools.errors.entries import ALL, select_entries, since_datetime
 from atqbo.tools.errors.retry import NEXT_RUN, needs_marker_cleared
 from atqbo.ui.paths import PAGE_PATH
-from atqbo.ui.retry import RETRY_DAG_ID, RetryRefused, retry_error
-from atqbo.ui.state import Unavailable, read_settings, state_db
+from atqbo.ui.retry import RETRY_DAG_ID, retry_error
+from atqbo.ui.state import Unavailable, ViewProblem, read_settings, state_db
 
 HERE = Path(__file__).resolve().parent
 STATIC = {"error_log.css": "text/css", "error_log.js": "text/javascript"}
@@ -61,11 +61,10 @@ _templates = jinja2.Environment(
 )
 
 
-class BadFilter(Exception):
-    def __init__(self, message: str, fix: str):
-        super().__init__(message)
-        self.message = message
-        self.fix = fix
+class BadFilter(ViewProblem):
+    """A query filter the view cannot use."""
+
+    status = 422
 
 
 @dataclass(frozen=True)
@@ -148,17 +147,9 @@ def add_error_handlers(app: FastAPI) -> None:
     """A settings or database problem, a refused retry and a bad filter as JSON with the fix; a
     refused page as a page saying so."""
 
-    @app.exception_handler(Unavailable)
-    async def _unavailable(request: Request, exc: Unavailable) -> JSONResponse:
-        return _error_json(503, exc.message, exc.fix)
-
-    @app.exception_handler(RetryRefused)
-    async def _refused(request: Request, exc: RetryRefused) -> JSONResponse:
+    @app.exception_handler(ViewProblem)
+    async def _problem(request: Request, exc: ViewProblem) -> JSONResponse:
         return _error_json(exc.status, exc.message, exc.fix)
-
-    @app.exception_handler(BadFilter)
-    async def _bad_filter(request: Request, exc: BadFilter) -> JSONResponse:
-        return _error_json(422, exc.message, exc.fix)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
@@ -227,7 +218,7 @@ def page(
         context["marker_field"] = settings.invoice_marker_field
         context.update(page_content(filters, settings, user))
     except (Unavailable, BadFilter) as exc:
-        status = 503 if isinstance(exc, Unavailable) else 422
+        status = exc.status
         context["problem"] = {"message": exc.message, "fix": exc.fix}
     html = _templates.get_template("error_log.html").render(**context)
     return HTMLResponse(html, status_code=status, headers=PAGE_HEADERS)

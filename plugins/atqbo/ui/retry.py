@@ -18,18 +18,16 @@ from typing import Any
 from atqbo.ledger import Ledger
 from atqbo.settings import Settings
 from atqbo.tools.errors.retry import RetryOutcome, needs_marker_cleared, requeue
+from atqbo.ui.state import ViewProblem
 
 RETRY_DAG_ID = "atqbo_retry_errors"
 
 
-class RetryRefused(Exception):
+class RetryRefused(ViewProblem):
     """The retry was not done; nothing was written unless ``message`` says otherwise."""
 
     def __init__(self, status: int, message: str, fix: str):
-        super().__init__(f"{message}; {fix}")
-        self.status = status
-        self.message = message
-        self.fix = fix
+        super().__init__(message, fix, status)
 
 
 @dataclass(frozen=True)

@@ -32,13 +32,24 @@ T = TypeVar("T")
 _SETTINGS_FIX = f"fix the {VARIABLE_NAME} Variable in Admin > Variables (or AIRFLOW_VAR_ATQBO_SETTINGS)"
 
 
-class Unavailable(Exception):
-    """The view cannot reach atqbo's state: ``message`` says what is wrong, ``fix`` what to do."""
+class ViewProblem(Exception):
+    """What the view could not do, answered with HTTP ``status``: ``message`` says what is wrong,
+    ``fix`` what to do (never a stack trace)."""
 
-    def __init__(self, message: str, fix: str):
+    status = 500
+
+    def __init__(self, message: str, fix: str, status: int | None = None):
         super().__init__(f"{message}; {fix}")
         self.message = message
         self.fix = fix
+        if status is not None:
+            self.status = status
+
+
+class Unavailable(ViewProblem):
+    """The view cannot reach atqbo's state (settings or the state database)."""
+
+    status = 503
 
 
 def read_settings() -> Settings:

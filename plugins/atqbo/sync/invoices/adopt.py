@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from atqbo.autotask_docs import invoice_marked_synced
 from atqbo.qbo_docs import find_atqbo_invoices, is_voided, pick_document, read_or_none
 from atqbo.records import INVOICE
-from atqbo.sync.invoices.outcomes import FAILED_BEFORE, Outcomes, failed_before
+from atqbo.sync.invoices.outcomes import FAILED_BEFORE, Outcomes, failed_before, record_synced
 
 if TYPE_CHECKING:
     from atqbo.hooks.qbo import QuickBooksOnlineHook
@@ -85,14 +85,7 @@ def adopt(
         reason=matched_reason(scope, describe_qbo_invoice(found), run.dry_run, is_marked),
     )
     if not run.dry_run:
-        ledger.set_sync_status(
-            INVOICE,
-            plan.autotask_id,
-            "SYNCED",
-            qbo_id=found["Id"],
-            qbo_number=found.get("DocNumber"),
-            run_id=run.run_id,
-        )
+        record_synced(run, ledger, plan.autotask_id, found)
 
 
 def matched_reason(scope: InvoiceScope, qbo_invoice: str, dry_run: bool, marked: bool) -> str:

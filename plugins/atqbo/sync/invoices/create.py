@@ -11,6 +11,7 @@ from atqbo.qbo_docs import INVOICE_NOTE, read_or_none
 from atqbo.qbo_names import chunks
 from atqbo.records import INVOICE, short_digest
 from atqbo.sync.invoices.adopt import describe_qbo_invoice
+from atqbo.sync.invoices.outcomes import record_synced
 from atqbo.transform.invoices import build_invoice_payload, compare_totals
 
 if TYPE_CHECKING:
@@ -157,15 +158,7 @@ def record_created(
 ) -> None:
     """A created invoice: SYNCED in the ledger, its totals compared (INV-13), emailed by QBO (INV-17)."""
     settings = run.parsed_settings
-    ledger.set_sync_status(
-        INVOICE,
-        plan.autotask_id,
-        "SYNCED",
-        qbo_id=invoice["Id"],
-        qbo_number=invoice.get("DocNumber"),
-        run_id=run.run_id,
-        realm_id=qbo.realm_id,
-    )
+    record_synced(run, ledger, plan.autotask_id, invoice, realm_id=qbo.realm_id)
     ledger.resolve_errors(INVOICE, plan.autotask_id)
     warnings = outcomes.rows[plan.autotask_id]["warnings"]
     reason = f"created QBO invoice {invoice.get('DocNumber') or invoice['Id']}"

@@ -82,6 +82,21 @@ class Outcomes:
         ledger.stage_put(run.run_key, "outcome", {str(k): v for k, v in self.rows.items()})
 
 
+def record_synced(
+    run: RunInfo, ledger: Ledger, autotask_id: int, invoice: dict[str, Any], realm_id: str | None = None
+) -> None:
+    """The Autotask invoice's QBO invoice in the ledger (SYNCED), by this run."""
+    ledger.set_sync_status(
+        INVOICE,
+        autotask_id,
+        "SYNCED",
+        qbo_id=invoice["Id"],
+        qbo_number=invoice.get("DocNumber"),
+        run_id=run.run_id,
+        realm_id=realm_id,
+    )
+
+
 def failure_hash(plan: InvoicePlan) -> str:
     """What a failure is remembered by: the plan's content, or for a plan that never got that far its reason."""
     return plan.payload_hash or hashlib.sha256(plan.reason.encode()).hexdigest()

@@ -5,6 +5,7 @@ and each outcome recorded in the ledger so a state is acted on and reported once
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -244,9 +245,7 @@ def apply_payment_targets(
     if to_mark and not run.dry_run:
         step.write_paid_dates(to_mark)
     rows = [row for d in decisions if (row := step.settle(d)) is not None]
-    counts: dict[str, int] = {}
-    for row in rows:
-        counts[row.outcome] = counts.get(row.outcome, 0) + 1
+    counts = dict(Counter(row.outcome for row in rows))
     log.info(
         "payments%s: %s; %d already handled by earlier runs (not reported again)",
         " (dry run)" if run.dry_run else "",

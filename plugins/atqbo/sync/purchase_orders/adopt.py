@@ -75,13 +75,4 @@ def adopt_bill(state: LoadState, po: PurchaseOrder, bill: dict[str, Any], record
     state.out.set(po, "transferred" if ours else "matched", reason, marker="synced", bill=bill)
     if state.dry_run:
         return
-    # run_id left as it is: it names the run that created the bill (``ours`` above)
-    state.ledger.set_sync_status(
-        PURCHASE_ORDER,
-        po.autotask_id,
-        "SYNCED",
-        qbo_id=str(bill["Id"]),
-        qbo_number=bill_number(bill),
-        realm_id=state.qbo.realm_id,
-    )
-    state.ledger.resolve_errors(PURCHASE_ORDER, po.autotask_id)
+    state.record_bill(po, bill)  # run_id left as it is: it names the run that created the bill

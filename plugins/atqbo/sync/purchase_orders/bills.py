@@ -201,14 +201,5 @@ def record_bill_result(state: LoadState, po: PurchaseOrder, result: dict[str, An
         )
         return
     bill = result["Bill"]
-    state.ledger.set_sync_status(
-        PURCHASE_ORDER,
-        po.autotask_id,
-        "SYNCED",
-        qbo_id=str(bill["Id"]),
-        qbo_number=bill_number(bill),
-        run_id=state.run.run_id,
-        realm_id=state.qbo.realm_id,
-    )
-    state.ledger.resolve_errors(PURCHASE_ORDER, po.autotask_id)
+    state.record_bill(po, bill, run_id=state.run.run_id)
     state.out.set(po, "transferred", f"created QBO bill {bill_number(bill)}", marker="synced", bill=bill)

@@ -11,9 +11,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from atqbo.hooks.qbo import QboFault
 from atqbo.money import as_decimal, json_number
-from atqbo.qbo_names import create_names, find_names
+from atqbo.qbo_names import find_names
 from atqbo.settings import VARIABLE_NAME
 from atqbo.sync.purchase_orders.accounts import find_expense_account_id
 from atqbo.sync.purchase_orders.failures import RETRY_HINT
@@ -157,15 +156,7 @@ def create_items(
             if line.item_name.lower() not in items and line.item_name not in payloads and expense_account_id:
                 product = state.products.get(str(line.product_id)) or {}
                 payloads[line.item_name] = item_payload(line, product, expense_account_id)
-    created, faults = create_names(
-        state.qbo,
-        "Item",
-        "Name",
-        payloads,
-        run_id=state.run.run_id,
-        dry_run=state.dry_run,
-        describe_fault=QboFault.summary,
-    )
+    created, faults = state.create_names("Item", "Name", payloads)
     items.update(created)
     for po in orders:
         broken = [line.item_name for line in po.lines if line.item_name in faults]

@@ -7,6 +7,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from atqbo.hooks.qbo import QboFault
+from atqbo.qbo_names import create_names
+from atqbo.records import PURCHASE_ORDER
+from atqbo.sync.purchase_orders.bill_numbers import bill_number
 from atqbo.sync.purchase_orders.currency import AutotaskCurrencies
 from atqbo.sync.purchase_orders.model import PurchaseOrder
 from atqbo.sync.purchase_orders.outcomes import Outcomes
@@ -50,6 +54,35 @@ class LoadState:
     @property
     def dry_run(self) -> bool:
         return self.run.dry_run
+
+    def create_names(
+        self, entity: str, name_field: str, payloads: dict[str, dict[str, Any]]
+    ) -> tuple[dict[str, dict[str, Any]], dict[str, str]]:
+        """``qbo_names.create_names`` for this run: keyed by the run, nothing in a dry run, faults
+        worded without their per-request ids (so the same refusal reads the same every run)."""
+        return create_names(
+            self.qbo,
+            entity,
+            name_field,
+            payloads,
+            run_id=self.run.run_id,
+            dry_run=self.dry_run,
+            describe_fault=QboFault.summary,
+        )
+
+    def record_bill(self, po: PurchaseOrder, bill: dict[str, Any], run_id: str | None = None) -> None:
+        """The PO's bill in the ledger (SYNCED) and its open errors closed; ``run_id`` names the run
+        that created the bill (None: the one the ledger names stays)."""
+        self.ledger.set_sync_status(
+            PURCHASE_ORDER,
+            po.autotask_id,
+            "SYNCED",
+            qbo_id=str(bill["Id"]),
+            qbo_number=bill_number(bill),
+            run_id=run_id,
+            realm_id=self.qbo.realm_id,
+        )
+        self.ledger.resolve_errors(PURCHASE_ORDER, po.autotask_id)
 
     def undecided(self, orders: list[PurchaseOrder]) -> list[PurchaseOrder]:
         """The POs without an outcome yet: what the next check or create works on."""

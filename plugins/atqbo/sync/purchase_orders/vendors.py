@@ -11,8 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from atqbo.hooks.qbo import QboFault
-from atqbo.qbo_names import create_names, find_names, names_taken
+from atqbo.qbo_names import find_names, names_taken
 from atqbo.sync.purchase_orders.failures import RETRY_HINT
 from atqbo.sync.purchase_orders.model import PurchaseOrder
 from atqbo.transform.values import MAX_DISPLAY_NAME, MAX_NOTES, MAX_PHONE, company_address
@@ -118,15 +117,7 @@ def create_vendors(
         if name.lower() not in vendors and name not in payloads:
             company = state.vendors.get(str(po.vendor_id)) or {"id": po.vendor_id, "companyName": po.vendor_name}
             payloads[name] = vendor_payload(company, name, plans[po.autotask_id].vendor_currency)
-    created, faults = create_names(
-        state.qbo,
-        "Vendor",
-        "DisplayName",
-        payloads,
-        run_id=state.run.run_id,
-        dry_run=state.dry_run,
-        describe_fault=QboFault.summary,
-    )
+    created, faults = state.create_names("Vendor", "DisplayName", payloads)
     vendors.update(created)
     for po in orders:
         if po.vendor_display_name in faults:

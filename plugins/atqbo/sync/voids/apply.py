@@ -5,6 +5,7 @@ safe to resume (BEY-01)."""
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from typing import Any
 
 from atqbo.hooks.qbo import QboAuthError, QboFault, QuickBooksOnlineHook
@@ -218,9 +219,7 @@ def void_targets(run: RunInfo, ledger: Ledger, qbo: QuickBooksOnlineHook, target
     step = VoidStep(run, ledger, qbo)
     for target in targets:
         step.handle(target, state)
-    counts: dict[str, int] = {}
-    for row in step.rows:
-        counts[row.outcome] = counts.get(row.outcome, 0) + 1
+    counts = dict(Counter(row.outcome for row in step.rows))
     log.info(
         "voids%s: %s; %d not reported again (refusals unchanged since, or settled by another run)",
         " (dry run)" if run.dry_run else "",
