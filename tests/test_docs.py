@@ -356,15 +356,7 @@ OUTSIDE = re.compile(r"\.\./shared|/work/shared|shared/spec|spec/api-shapes|seed
 OLD_NOTE_NAME = re.compile(r"(?<![\w/.-])(?:api-facts|features|settings|sandbox)\.md|(?<![\w/.-])api-facts(?![\w.])")
 # Known references the maintainers repoint when they apply the docs/ change (then this empties):
 # file -> the offending texts still tolerated there.
-NOT_YET_REPOINTED: dict[str, set[str]] = {
-    "plugins/atqbo/hooks/qbo.py": {"api-facts"},
-    "plugins/atqbo/settings.py": {"../shared"},
-    "plugins/atqbo/transform/invoices.py": {"api-facts"},
-    "sandbox/README.md": {"/work/shared", "api-facts.md", "api-facts"},
-    "sandbox/autotask_schema.py": {"api-facts.md", "sandbox.md"},
-    "tests/hooks/data/qbo/README.md": {"spec/api-shapes"},
-    "tests/test_settings.py": {"../shared"},
-}
+NOT_YET_REPOINTED: dict[str, set[str]] = {}
 
 
 def test_every_api_facts_section_cited_exists():

@@ -1,4 +1,4 @@
-"""The atqbo_settings contract (../shared/spec/settings.md): keys, defaults, one clear error."""
+"""The atqbo_settings contract (docs/settings.md): keys, defaults, one clear error."""
 
 from __future__ import annotations
 

@@ -127,7 +127,7 @@ def _lob_map(value: Any) -> tuple[Any, str | None]:
     return dict(value), None
 
 
-# key -> (default, checker). The contract of ../shared/spec/settings.md: names never change.
+# key -> (default, checker). The contract documented in docs/settings.md: names never change.
 SPEC: dict[str, tuple[Any, Checker]] = {
     # general
     "autotask_conn_id": ("autotask_default", _str),

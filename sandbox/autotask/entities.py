@@ -1,7 +1,7 @@
 """The Autotask entities the sandbox serves: their real field names, types, and write rules.
 
-Field lists follow the vendor swagger's definitions in camelCase (api-facts.md 1.9); which
-entities can be created or updated follows its verbs (api-facts.md 1.8). Picklist values that
+Field lists follow the vendor swagger's definitions in camelCase (docs/api-facts.md 1.9); which
+entities can be created or updated follows its verbs (docs/api-facts.md 1.8). Picklist values that
 no source confirms are the sandbox's own and are served through entityInformation/fields,
 the way a client for a real tenant must read them. A data table: one ``EntitySpec`` per entity.
 """
@@ -101,7 +101,7 @@ COMPANIES = EntitySpec(
     seed_required=("companyName",),
 )
 
-# Invoices are written by Autotask's own invoicing; the API may only set these (sandbox.md).
+# Invoices are written by Autotask's own invoicing; the API may only set these (docs/sandbox.md).
 INVOICE_WRITABLE = ("comments", "paidDate", "webServiceDate", "invoiceNumber")
 
 INVOICES = EntitySpec(

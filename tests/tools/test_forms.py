@@ -65,7 +65,7 @@ def test_bad_input_is_refused_naming_the_field(params, expected):
         read_form(params, FIELDS)
     assert expected in str(err.value)
     assert "nothing was done" in str(err.value)
-    assert isinstance(err.value, AtqboConfigError)  # not retried (atqbo.sync.runs.NOT_RETRYABLE)
+    assert isinstance(err.value, AtqboConfigError)  # not retried (atqbo.dags.NOT_RETRYABLE)
 
 
 def test_every_bad_field_is_named_in_one_message():

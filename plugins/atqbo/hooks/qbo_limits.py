@@ -1,4 +1,4 @@
-"""QuickBooks Online's published limits and fixed facts (api-facts 2.1, 2.3, 2.5, 2.6, 2.8): one home for each.
+"""QuickBooks Online's published limits and fixed facts (docs/api-facts.md 2.1, 2.3, 2.5, 2.6, 2.8): one home for each.
 
 The hook paces and chunks its calls by these; flows import them (through ``atqbo.hooks.qbo``) to
 size their own chunks and worker pools instead of re-declaring the numbers.

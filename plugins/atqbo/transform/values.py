@@ -1,7 +1,7 @@
 """How Autotask values become QBO values: text, names and addresses within QBO's field limits,
 and Autotask's dates. Shared by the invoice and purchase order transforms; no I/O.
 
-The limits are QBO's (api-facts 2.11); this is the one place they live for the transforms.
+The limits are QBO's (docs/api-facts.md 2.11); this is the one place they live for the transforms.
 """
 
 from __future__ import annotations

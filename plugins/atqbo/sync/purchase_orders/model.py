@@ -1,9 +1,5 @@
 """A purchase order as the PO sync sees it: the Autotask PO, its items as bill lines, and how the
-records ``extract`` staged become ``PurchaseOrder``s. No I/O.
-
-At the end, two small helpers the flow needs until the shared layer has them (see their TODOs):
-reading an Autotask timestamp and a short digest of a text.
-"""
+records ``extract`` staged become ``PurchaseOrder``s. No I/O."""
 
 from __future__ import annotations
 

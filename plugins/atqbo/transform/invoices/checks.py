@@ -48,7 +48,7 @@ def compare_totals(
 
 
 def negative_invoice_message(invoice_id: int, account: str, marker_field: str) -> str:
-    """INV-19: the seed's message (verbatim in invoiceNumber mode)."""
+    """INV-19: the vendor app's message (quoted in docs/features.md), verbatim in invoiceNumber mode."""
     head = "The invoice total is negative. Negative invoices cannot be sent to QuickBooks Online."
     if marker_field == "invoiceNumber":
         # verbatim from the vendor's text, typo ("Autotaskinvoice") included: users search for it
