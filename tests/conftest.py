@@ -120,3 +120,23 @@ def sandbox_connections(sandbox_server, monkeypatch, tmp_path):
         "AIRFLOW_CONN_ATQBO_STATE", json.dumps({"conn_type": "sqlite", "host": str(tmp_path / "atqbo_state.db")})
     )
     return sandbox_server
+
+
+@pytest.fixture
+def state_ledger(sandbox):
+    """The ledger on the state database the sandbox's connections name (``atqbo_state``), its schema
+    created; after the ``sandbox`` fixture of the test's own folder has reset and seeded the sandbox."""
+    from atqbo.ledger import Ledger
+
+    led = Ledger.from_conn_id("atqbo_state")
+    led.create_schema()
+    yield led
+    led.close()
+
+
+@pytest.fixture
+def state_qbo(state_ledger):
+    """A QBO hook on the sandbox, keeping its tokens in ``state_ledger``."""
+    from atqbo.hooks.qbo import QuickBooksOnlineHook
+
+    return QuickBooksOnlineHook("qbo_default", ledger=state_ledger)

@@ -42,3 +42,14 @@ def live_run(airflow_db):
     with create_session() as session:
         for dag_id, run_id in made:
             session.query(DagRun).filter(DagRun.dag_id == dag_id, DagRun.run_id == run_id).delete()
+
+
+@pytest.fixture
+def ledger(state_ledger):
+    """The state ledger (for the tests whose module defines ``sandbox``)."""
+    return state_ledger
+
+
+@pytest.fixture
+def qbo(state_qbo):
+    return state_qbo

@@ -25,16 +25,6 @@ def sandbox(airflow_db, sandbox_connections, monkeypatch):
     return sandbox_connections
 
 
-@pytest.fixture
-def ledger(sandbox):
-    from atqbo.ledger import Ledger
-
-    led = Ledger.from_conn_id("atqbo_state")
-    led.create_schema()
-    yield led
-    led.close()
-
-
 def _settings(monkeypatch, **values) -> None:
     monkeypatch.setenv("AIRFLOW_VAR_ATQBO_SETTINGS", json.dumps(values))
 

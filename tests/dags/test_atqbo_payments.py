@@ -39,23 +39,6 @@ def sandbox(airflow_db, sandbox_connections, monkeypatch):
     return sandbox_connections
 
 
-@pytest.fixture
-def ledger(sandbox):
-    from atqbo.ledger import Ledger
-
-    led = Ledger.from_conn_id("atqbo_state")
-    led.create_schema()
-    yield led
-    led.close()
-
-
-@pytest.fixture
-def qbo(ledger):
-    from atqbo.hooks.qbo import QuickBooksOnlineHook
-
-    return QuickBooksOnlineHook("qbo_default", ledger=ledger)
-
-
 def _settings(monkeypatch, **values) -> None:
     monkeypatch.setenv("AIRFLOW_VAR_ATQBO_SETTINGS", json.dumps(values))
 

@@ -1,4 +1,4 @@
-"""Fixtures of the payment sync's tests: the sandbox reset for each test, the ledger and a QBO hook on it."""
+"""Fixtures of the payment sync's tests: the sandbox reset for each test (``ledger``, ``qbo``: ../conftest.py)."""
 
 from __future__ import annotations
 
@@ -11,20 +11,3 @@ from tests.sync.payments import support as ps
 def sandbox(sandbox_connections, monkeypatch):
     ps.reset_sandbox(sandbox_connections, monkeypatch)
     return sandbox_connections
-
-
-@pytest.fixture
-def ledger(sandbox):
-    from atqbo.ledger import Ledger
-
-    led = Ledger.from_conn_id("atqbo_state")
-    led.create_schema()
-    yield led
-    led.close()
-
-
-@pytest.fixture
-def qbo(ledger):
-    from atqbo.hooks.qbo import QuickBooksOnlineHook
-
-    return QuickBooksOnlineHook("qbo_default", ledger=ledger)

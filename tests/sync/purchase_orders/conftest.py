@@ -1,5 +1,5 @@
 """The PO sync's step tests run against the sandbox (reset and seeded with the PO tenant of
-``tests.sync.po_support``) and a ledger on the sandbox's state connection."""
+``tests.sync.po_support``) (``ledger``: tests/sync/conftest.py)."""
 
 from __future__ import annotations
 
@@ -12,13 +12,3 @@ from tests.sync import po_support as ps
 def sandbox(sandbox_connections, monkeypatch):
     ps.reset_and_seed(sandbox_connections, monkeypatch)
     return sandbox_connections
-
-
-@pytest.fixture
-def ledger(sandbox):
-    from atqbo.ledger import Ledger
-
-    led = Ledger.from_conn_id("atqbo_state")
-    led.create_schema()
-    yield led
-    led.close()
