@@ -26,11 +26,18 @@ from sandbox.qbo.values import display_name, ref_value
 
 
 def existing_for_operation(books: Company, entity: str, body: Any) -> dict[str, Any]:
+    """The transaction a void, delete or send body names (Id and current SyncToken required)."""
     if not isinstance(body, dict) or body.get("Id") in (None, ""):
         raise required("Id")
+    return current_version(books, entity, body, transaction=True)
+
+
+def current_version(books: Company, entity: str, body: dict[str, Any], *, transaction: bool) -> dict[str, Any]:
+    """The stored record ``body`` names by its Id, when ``body`` carries its current SyncToken:
+    otherwise QBO's 610 (no such record), a missing SyncToken, or 5010 (a stale one)."""
     existing = books.get(entity, body["Id"])
     if existing is None:
-        raise object_not_found(transaction=True)
+        raise object_not_found(transaction=transaction)
     token = body.get("SyncToken")
     if token in (None, ""):
         raise required("SyncToken")

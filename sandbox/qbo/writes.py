@@ -12,7 +12,7 @@ from typing import Any
 from sandbox.qbo.balances import apply_payment, move_party_balance
 from sandbox.qbo.bills import normalize_bill
 from sandbox.qbo.books import Company
-from sandbox.qbo.checks import check_books_open, check_lengths, existing_for_operation
+from sandbox.qbo.checks import check_books_open, check_lengths, current_version, existing_for_operation
 from sandbox.qbo.faults import business, invalid_property, object_not_found, required, stale_object, unsupported
 from sandbox.qbo.invoices import normalize_invoice
 from sandbox.qbo.lists import normalize_account, normalize_class, normalize_item, normalize_name, normalize_term
@@ -105,15 +105,7 @@ def _record_to_replace(
         return None
     if create_only:
         raise invalid_property("Id specified is unsupported or invalid for a create", "Id")
-    existing = books.get(entity, raw_id)
-    if existing is None:
-        raise object_not_found(transaction=entity in TRANSACTIONS)
-    token = body.get("SyncToken")
-    if token in (None, ""):
-        raise required("SyncToken")
-    if str(token) != existing["SyncToken"]:
-        raise stale_object()
-    return existing
+    return current_version(books, entity, body, transaction=entity in TRANSACTIONS)
 
 
 def _candidate(entity: str, body: dict[str, Any], existing: dict[str, Any] | None, *, seed: bool) -> dict[str, Any]:
