@@ -11,15 +11,15 @@ from typing import Any
 
 from sandbox.qbo.balances import set_home_amounts
 from sandbox.qbo.books import Company
-from sandbox.qbo.checks import check_currency, check_optional_ref, check_ref
+from sandbox.qbo.checks import check_optional_ref, check_ref
 from sandbox.qbo.faults import business, invalid_enum, required
 from sandbox.qbo.transactions import (
+    check_party_and_dates,
     check_qty_price,
     checked_lines,
     line_amount,
     numbered_line,
     set_due_date,
-    set_txn_dates,
 )
 from sandbox.qbo.values import money, ref_value
 
@@ -50,13 +50,7 @@ def normalize_bill(books: Company, record: dict[str, Any], existing: dict[str, A
 
 def _check_bill_vendor_and_dates(books: Company, record: dict[str, Any], existing: dict[str, Any] | None) -> None:
     """The vendor (and its currency), dates, the A/P account and the terms (both the vendor's by default)."""
-    if "VendorRef" not in record:
-        raise required("VendorRef")
-    record["VendorRef"] = check_ref(books, record["VendorRef"], "Vendor", "VendorRef")
-    vendor = books.get("Vendor", record["VendorRef"]["value"])
-    assert vendor is not None
-    set_txn_dates(books, record, existing)
-    currency = check_currency(books, record)
+    vendor, currency = check_party_and_dates(books, record, existing, "VendorRef", "Vendor")
     vendor_currency = ref_value(vendor.get("CurrencyRef")) or books.home_currency
     if books.multi_currency and currency != vendor_currency:
         raise business(

@@ -12,16 +12,16 @@ from typing import Any
 
 from sandbox.qbo.balances import set_home_amounts
 from sandbox.qbo.books import Company
-from sandbox.qbo.checks import check_currency, check_optional_ref, check_ref
+from sandbox.qbo.checks import check_optional_ref, check_ref
 from sandbox.qbo.faults import business, duplicate_doc_number, invalid_enum, required, too_long
 from sandbox.qbo.schema import CUSTOMER_MEMO_MAX, EMAIL_MAX, LENGTHS
 from sandbox.qbo.transactions import (
+    check_party_and_dates,
     check_qty_price,
     checked_lines,
     line_amount,
     numbered_line,
     set_due_date,
-    set_txn_dates,
 )
 from sandbox.qbo.values import CENT, dec, id_key, money, parse_date, ref_value
 
@@ -51,13 +51,7 @@ def _check_invoice_customer_and_dates(
     """The customer (and its currency and terms), dates, references and DocNumber; returns the customer."""
     if existing is not None and ("Invoice", existing["Id"]) in books.voided:
         raise business("This invoice has been voided and cannot be changed.")
-    if "CustomerRef" not in record:
-        raise required("CustomerRef")
-    record["CustomerRef"] = check_ref(books, record["CustomerRef"], "Customer", "CustomerRef")
-    customer = books.get("Customer", record["CustomerRef"]["value"])
-    assert customer is not None
-    set_txn_dates(books, record, existing)
-    currency = check_currency(books, record)
+    customer, currency = check_party_and_dates(books, record, existing, "CustomerRef", "Customer")
     if books.multi_currency and currency != ref_value(customer.get("CurrencyRef")):
         raise business(
             f"The transaction currency ({currency}) must match the currency of customer "

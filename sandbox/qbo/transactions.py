@@ -9,7 +9,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from sandbox.qbo.books import Company
-from sandbox.qbo.checks import check_books_open
+from sandbox.qbo.checks import check_books_open, check_currency, check_ref
 from sandbox.qbo.faults import Fault, invalid_property, required, too_long
 from sandbox.qbo.schema import LINE_DESCRIPTION_MAX
 from sandbox.qbo.values import CENT, dec, money, number_out, parse_date
@@ -71,3 +71,17 @@ def numbered_line(line: dict[str, Any], number: int) -> dict[str, Any]:
     """A transaction line with its Id and LineNum first, as QBO prints them."""
     rest = {k: v for k, v in line.items() if k not in ("Id", "LineNum")}
     return {"Id": str(number), "LineNum": number, **rest}
+
+
+def check_party_and_dates(
+    books: Company, record: dict[str, Any], existing: dict[str, Any] | None, ref_field: str, entity: str
+) -> tuple[dict[str, Any], str]:
+    """The transaction's customer or vendor (``ref_field`` names a live ``entity``), its dates and its
+    currency: returns (the customer or vendor record, the transaction's currency)."""
+    if ref_field not in record:
+        raise required(ref_field)
+    record[ref_field] = check_ref(books, record[ref_field], entity, ref_field)
+    party = books.get(entity, record[ref_field]["value"])
+    assert party is not None
+    set_txn_dates(books, record, existing)
+    return party, check_currency(books, record)
