@@ -4,6 +4,7 @@ open entry and a note per retry."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from atqbo.notify import ReportRow, RunReport
@@ -33,8 +34,8 @@ def build_error_log_report(
     run_id: str,
     entries: list[dict[str, Any]],
     filters: str,
-    outcomes: list[RetryOutcome] = (),  # type: ignore[assignment]
-    unmatched: list[int] = (),  # type: ignore[assignment]
+    outcomes: Sequence[RetryOutcome] = (),
+    unmatched: Sequence[int] = (),
 ) -> RunReport:
     """The tool's report: one ``failed`` row per open entry (it is a failure still standing, its
     reference says which entry, its attempts and when), and a note per retry and per id asked for
