@@ -713,12 +713,43 @@ def test_inv15_blended_rate_makes_the_qbo_total_match_autotask():
         make_item(2, quantity=3, rate=99.0, extendedPrice=250.0, totalAmount=250.0),
     ]
     invoice = make_invoice(items)  # total 805.55, where rate x quantity would give 1172.00
-    off = plan_one(items, make_settings(), invoice)
     on = plan_one(items, make_settings(blended_rate=True), invoice)
-    assert sum(line.amount for line in off.lines) == Decimal("1172.00")
-    assert any("blended_rate" in w for w in off.warnings)
     assert sum(line.amount for line in on.lines) == on.total == Decimal("805.55")
-    assert on.warnings == ()
+    assert on.warnings == () and on.decision == "send"
+
+
+def test_line02_covered_work_charged_at_rate_times_quantity_is_not_sent():
+    """Autotask bills less than rate x quantity (covered work): without blended_rate the QBO total
+    would be 1172.00 for an invoice of 805.55, so the plan refuses it before any write, line by line."""
+    items = [
+        make_item(1, quantity=7, rate=125.0, extendedPrice=555.55, totalAmount=555.55),
+        make_item(2, quantity=3, rate=99.0, extendedPrice=250.0, totalAmount=250.0),
+    ]
+    plan = plan_one(items, make_settings(), make_invoice(items))
+    assert plan.decision == "error" and plan.lines == ()
+    assert "QBO's total would be 1172.00 (with tax) but Autotask's is 805.55 (difference +366.45)" in plan.reason
+    assert "billing item 1 is sent as 7 x 125.0 = 875.00, Autotask bills 555.55" in plan.reason
+    assert "billing item 2 is sent as 3 x 99.0 = 297.00, Autotask bills 250.00" in plan.reason
+    assert "turn on blended_rate" in plan.fix
+
+
+def test_line02_lines_the_api_user_cannot_see_stop_the_invoice():
+    """Autotask's invoice total holds a line the API user may not read (another line of business):
+    the lines atqbo sees add up to less, so the invoice is not sent, with the access fix."""
+    seen = [make_item(1, quantity=2, rate=100.0, extendedPrice=200.0, totalAmount=200.0)]
+    hidden = make_item(2, quantity=1, rate=50.0, extendedPrice=50.0, totalAmount=50.0)
+    plan = plan_one(seen, make_settings(), make_invoice([*seen, hidden]))
+    assert plan.decision == "error"
+    assert "QBO's total would be 200.00 (with tax) but Autotask's is 250.00 (difference -50.00)" in plan.reason
+    assert "the 1 billing item(s) atqbo can read add up to 200.00 before tax" in plan.reason
+    assert "access to every line of business" in plan.fix
+
+
+def test_line02_a_cent_of_rounding_within_the_tolerance_is_sent():
+    items = [make_item(1, quantity=3, rate=33.33, extendedPrice=100.0, totalAmount=100.0)]
+    plan = plan_one(items, make_settings(), make_invoice(items))  # 3 x 33.33 = 99.99 for 100.00
+    assert plan.decision == "send" and sum(line.amount for line in plan.lines) == Decimal("99.99")
+    assert plan_one(items, make_settings(rounding_tolerance=0), make_invoice(items)).decision == "error"
 
 
 def test_inv15_blended_rate_without_extended_price_uses_total_amount_less_tax():

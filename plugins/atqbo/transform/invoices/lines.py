@@ -131,7 +131,7 @@ def _line_amounts(
     if not settings.blended_rate:
         rate = as_decimal(item.get("rate"))
         return quantity, rate, to_cents(rate * quantity)
-    amount = _billed_amount(item)
+    amount = billed_amount(item)
     if quantity == 0:
         return Decimal(1), amount, amount
     unit_price = (amount / quantity).quantize(Decimal(1).scaleb(-UNIT_PRICE_PLACES), rounding=ROUND_HALF_UP)
@@ -146,7 +146,7 @@ def _line_amounts(
     return quantity, unit_price, amount
 
 
-def _billed_amount(item: dict[str, Any]) -> Decimal:
+def billed_amount(item: dict[str, Any]) -> Decimal:
     """What Autotask bills for an item before tax: extendedPrice; else totalAmount less taxDollars."""
     if item.get("extendedPrice") is not None:
         return cents(item["extendedPrice"])
@@ -189,22 +189,45 @@ def tax_line(head: InvoicePlan, invoice: dict[str, Any]) -> tuple[PlannedLine, .
     )
 
 
-def warn_if_lines_miss_total(
-    head: InvoicePlan, lines: tuple[PlannedLine, ...], settings: Settings, warnings: list[str]
+def refuse_if_lines_miss_total(
+    head: InvoicePlan, lines: tuple[PlannedLine, ...], items: list[dict[str, Any]], settings: Settings
 ) -> None:
-    """Say before sending when QBO's total will not be Autotask's (the INV-13 check comes after)."""
+    """LINE-02: an invoice whose QBO total, as built, would not be Autotask's is not sent.
+
+    Raised before any write, naming each line that QBO would total differently from what Autotask
+    bills for it, and the fix: ``blended_rate`` when lines are charged at rate x quantity but Autotask
+    bills less (work covered by a contract, non-billable labour), or the API user's access to every
+    line of business when the lines atqbo can see do not add up to the invoice (INV-13 would only
+    find out after the invoice exists).
+    """
     planned = sum((line.amount for line in lines), Decimal(0))
     difference = planned - head.total
     if abs(difference) <= settings.rounding_tolerance:
         return
-    hint = (
-        "; turn on blended_rate so the line amounts follow Autotask's billed amounts"
-        if not settings.blended_rate
-        else "; Autotask's items do not add up to its invoice total"
-    )
-    warnings.append(
-        f"{head.label}: the lines add up to {planned} (with tax) but Autotask's total is {head.total} "
-        f"(difference {difference:+}){hint}"
+    billed = {item.get("id"): billed_amount(item) for item in items}
+    differing = [
+        f"billing item {line.billing_item_id} is sent as {line.quantity} x {line.unit_price} = {line.amount}, "
+        f"Autotask bills {billed[line.billing_item_id]}"
+        for line in lines
+        if line.kind == "item" and line.billing_item_id in billed and line.amount != billed[line.billing_item_id]
+    ]
+    if differing:
+        fix = (
+            "turn on blended_rate in atqbo_settings so each line is sent at the amount Autotask bills for it, "
+            "then clear the marker (or retry from the error log)"
+        )
+    else:
+        fix = (
+            "the billing items the atqbo API user can see do not add up to the invoice: give the API user "
+            "access to every line of business (Autotask: Admin > Resources/Users > the API user > Security), "
+            "or correct the invoice in Autotask; then clear the marker (or retry from the error log)"
+        )
+        differing = [f"the {len(items)} billing item(s) atqbo can read add up to {planned - head.tax} before tax"]
+    raise NotSent(
+        "error",
+        f"{head.label}: QBO's total would be {planned} (with tax) but Autotask's is {head.total} "
+        f"(difference {difference:+}), so it was not sent: {'; '.join(differing)}",
+        fix,
     )
 
 

@@ -21,7 +21,7 @@ from atqbo.transform.invoices.header import (
     term_name,
     transaction_class,
 )
-from atqbo.transform.invoices.lines import billing_period_line, item_lines, tax_line, warn_if_lines_miss_total
+from atqbo.transform.invoices.lines import billing_period_line, item_lines, refuse_if_lines_miss_total, tax_line
 from atqbo.transform.invoices.model import AutotaskInvoiceData, InvoicePlan, NotSent
 from atqbo.transform.values import MAX_DISPLAY_NAME, MAX_DOC_NUMBER, as_text, date_of, qbo_name
 
@@ -83,7 +83,7 @@ def _plan_to_send(
         *item_lines(head, items, data, settings, warnings),
         *tax_line(head, invoice),
     )
-    warn_if_lines_miss_total(head, lines, settings, warnings)
+    refuse_if_lines_miss_total(head, lines, items, settings)
     return replace(
         head,
         customer_name=qbo_name(head.company_name, MAX_DISPLAY_NAME),
