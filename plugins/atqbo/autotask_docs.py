@@ -30,6 +30,12 @@ ERROR_MARKER_FIELDS: dict[str, tuple[str, str]] = {
 }
 
 
+def is_blank(value: Any) -> bool:
+    """A marker field that says nothing: null, empty or only blanks (LINE-03). Decided here, not by an
+    Autotask ``notExist`` filter: that does not match a field cleared to ``""``."""
+    return not str(value or "").strip()
+
+
 def is_error_marker(value: Any) -> bool:
     """The field holds atqbo's ERROR marker (any case, surrounding blanks ignored)."""
     return str(value or "").strip().upper() == ERROR_MARKER
@@ -38,13 +44,13 @@ def is_error_marker(value: Any) -> bool:
 def invoice_marked_synced(invoice: dict[str, Any], marker_field: str) -> bool:
     """The Autotask invoice carries atqbo's "sent" marker (an ERROR marker is a failure, not a send)."""
     value = invoice.get(marker_field)
-    return bool(str(value or "").strip()) and not is_error_marker(value)
+    return not is_blank(value) and not is_error_marker(value)
 
 
 def po_marked_synced(po: dict[str, Any]) -> bool:
     """The Autotask PO's External PO Number holds a bill number (not blank, not ERROR)."""
     value = po.get("externalPONumber")
-    return bool(str(value or "").strip()) and not is_error_marker(value)
+    return not is_blank(value) and not is_error_marker(value)
 
 
 def iso_datetime(value: Any) -> datetime | None:

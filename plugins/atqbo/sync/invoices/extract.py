@@ -1,14 +1,19 @@
 """Step 1 of the invoice sync: the run's Autotask invoices and everything they reference, read in
-bulk and staged in the ledger for the plan (INV-02, INV-03)."""
+bulk and staged in the ledger for the plan (INV-02, INV-03).
+
+Invoices and companies are read whole, without ``IncludeFields``: Autotask's docs say some invoice
+fields (``dueDate``, ``taxRegionID``) "return an error when queried", and ``userDefinedFields`` is a
+collection, not a field; whether that covers ``IncludeFields`` is not documented, so the query every
+run makes does not depend on it (docs/api-facts.md 5.4)."""
 
 from __future__ import annotations
 
 import logging
 from typing import TYPE_CHECKING, Any
 
-from atqbo.autotask_docs import BILLING_CODE_FIELDS
+from atqbo.autotask_docs import BILLING_CODE_FIELDS, is_blank
 from atqbo.exceptions import AtqboConfigError
-from atqbo.hooks.autotask import eq, gte, lte, not_exist
+from atqbo.hooks.autotask import eq, gte, lte
 from atqbo.sync.invoices.scope import stage_scope, staged_scope
 from atqbo.transform.invoices import AutotaskInvoiceData
 
@@ -19,22 +24,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-INVOICE_FIELDS = [
-    "id",
-    "companyID",
-    "invoiceNumber",
-    "invoiceDateTime",
-    "dueDate",
-    "fromDate",
-    "toDate",
-    "invoiceTotal",
-    "totalTaxValue",
-    "orderNumber",
-    "paymentTerm",
-    "comments",
-    "isVoided",
-    "webServiceDate",
-]
 BILLING_ITEM_FIELDS = [
     "id",
     "invoiceID",
@@ -51,22 +40,6 @@ BILLING_ITEM_FIELDS = [
     "organizationalLevelAssociationID",
     "purchaseOrderNumber",
 ]
-COMPANY_FIELDS = [
-    "id",
-    "companyName",
-    "address1",
-    "address2",
-    "city",
-    "state",
-    "postalCode",
-    "phone",
-    "billingAddress1",
-    "billingAddress2",
-    "billToCity",
-    "billToState",
-    "billToZipCode",
-    "userDefinedFields",
-]
 
 
 def extract_invoices(run: RunInfo, autotask: AutotaskHook, ledger: Ledger) -> dict[str, int]:
@@ -82,7 +55,7 @@ def extract_invoices(run: RunInfo, autotask: AutotaskHook, ledger: Ledger) -> di
     )
     company_ids = sorted({inv["companyID"] for inv in invoices})
     code_ids = sorted({i["billingCodeID"] for i in items if i.get("billingCodeID")})
-    companies = autotask.get_many("Companies", company_ids, include_fields=COMPANY_FIELDS)
+    companies = autotask.get_many("Companies", company_ids)
     codes = autotask.get_many("BillingCodes", code_ids, include_fields=BILLING_CODE_FIELDS)
     reference = {
         "companies": {str(c["id"]): c for c in companies},
@@ -109,7 +82,7 @@ def extract_invoices(run: RunInfo, autotask: AutotaskHook, ledger: Ledger) -> di
 def read_scope_invoices(run: RunInfo, autotask: AutotaskHook, autotask_ids: tuple[int, ...]) -> list[dict[str, Any]]:
     """The invoices asked for by id (all of them, or the run stops), else the window's unsynced ones."""
     if autotask_ids:
-        invoices = autotask.get_many("Invoices", autotask_ids, include_fields=INVOICE_FIELDS)
+        invoices = autotask.get_many("Invoices", autotask_ids)
         missing = sorted(set(autotask_ids) - {int(inv["id"]) for inv in invoices})
         if missing:
             raise AtqboConfigError(
@@ -117,13 +90,11 @@ def read_scope_invoices(run: RunInfo, autotask: AutotaskHook, autotask_ids: tupl
                 "Fix: check the Autotask invoice id, then trigger again"
             )
         return invoices
-    filters = [
-        gte("invoiceDateTime", run.start.isoformat()),
-        lte("invoiceDateTime", run.end.isoformat()),
-        eq("isVoided", False),
-        not_exist(run.parsed_settings.invoice_marker_field),  # INV-03: "unsynced" is Autotask's word, not ours
-    ]
-    return autotask.query_all("Invoices", filters, include_fields=INVOICE_FIELDS)
+    filters = [gte("invoiceDateTime", run.start.isoformat()), lte("invoiceDateTime", run.end.isoformat())]
+    invoices = autotask.query_all("Invoices", [*filters, eq("isVoided", False)])
+    # INV-03: "unsynced" is Autotask's word, not ours; LINE-03: a blank marker is decided here
+    marker = run.parsed_settings.invoice_marker_field
+    return [invoice for invoice in invoices if is_blank(invoice.get(marker))]
 
 
 def lines_of_business(autotask: AutotaskHook) -> dict[str, str]:

@@ -16,7 +16,8 @@ import logging
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from atqbo.hooks.autotask import eq, gte, lt, not_exist
+from atqbo.autotask_docs import is_blank
+from atqbo.hooks.autotask import eq, gte, lt
 from atqbo.sync.purchase_orders.model import SUBMITTED_LABEL
 from atqbo.sync.purchase_orders.requested import SENT_STATES, PurchaseOrderNotFound, classify_requested_po
 
@@ -96,9 +97,10 @@ def read_eligible_orders(run: RunInfo, autotask: AutotaskHook, submitted: int | 
         eq("status", submitted),
         gte("createDateTime", run.start.isoformat()),
         lt("createDateTime", run.end.isoformat()),
-        not_exist("externalPONumber"),  # blank: never synced, or ERROR cleared by a person
     ]
-    return autotask.query_all("PurchaseOrders", filters, include_fields=PO_FIELDS)
+    orders = autotask.query_all("PurchaseOrders", filters, include_fields=PO_FIELDS)
+    # blank: never synced, or ERROR cleared by a person; decided here, not by notExist (LINE-03)
+    return [po for po in orders if is_blank(po.get("externalPONumber"))]
 
 
 def read_requested_orders(

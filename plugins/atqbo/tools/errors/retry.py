@@ -91,7 +91,7 @@ def clear_error_marker(autotask: AutotaskHook, settings: Settings, entry: dict[s
     value = record.get(field)
     if not is_error_marker(value):
         return f"{field} is {value!r}, not {ERROR_MARKER}: left as it is" if value else ""
-    autotask.update(entity, autotask_id, {field: ""})
+    autotask.update(entity, autotask_id, {field: None})  # null, not "": notExist filters miss "" (LINE-03)
     return f"cleared {ERROR_MARKER} from its {field} in Autotask"
 
 
