@@ -62,6 +62,9 @@ def read_config(part: dict[str, Any]) -> SeedConfig:
 def check_api_users(config: SeedConfig, tenant: Tenant, resource_exists: Callable[[int], bool]) -> None:
     """Each added API user is another resource of the seed or the tenant, named apart from the main one."""
     main = (config.credentials or {}).get("username") or tenant.credentials["username"]
+    seeded = {user["username"].lower() for user in config.api_users or []}
+    if main.lower() in set(tenant.api_users) - seeded:
+        raise SeedError(f"autotask seed: credentials.username {main} is already an added API user; pick another name")
     taken = {user["resourceID"]: name for name, user in tenant.api_users.items()}
     for index, user in enumerate(config.api_users or []):
         where = f"autotask seed api_users[{index}] ({user['username']})"

@@ -73,6 +73,12 @@ def test_a_resource_is_one_api_user_at_most(fresh_sandbox):
         seed(fresh_sandbox, api_users=[{**USER, "username": "someone-else@sandbox.local"}])
 
 
+def test_the_main_api_user_cannot_take_an_added_users_name(fresh_sandbox):
+    seed(fresh_sandbox, Resources=[RESOURCE], api_users=[USER])
+    with pytest.raises(SeedError, match="credentials.username projects-api@sandbox.local is already an added API user"):
+        seed(fresh_sandbox, credentials={"username": USER["username"]})
+
+
 def test_the_seeds_own_settings_decide_how_its_records_are_stored(fresh_sandbox):
     seed(fresh_sandbox, settings={"keep_empty_strings": True}, Companies=[{"id": 5, "companyName": "A", "city": ""}])
     seed(fresh_sandbox, Companies=[{"id": 6, "companyName": "B", "city": ""}])
