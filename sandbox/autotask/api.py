@@ -22,6 +22,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from sandbox.api import ApiEmulator
+from sandbox.autotask.access import Caller, caller_for
 from sandbox.autotask.entities import child_entity, entity_named
 from sandbox.autotask.entity_info import entity_information
 from sandbox.autotask.limits import RequestThreshold
@@ -114,7 +115,7 @@ class AutotaskApi(ApiEmulator):
 
         with self._lock:
             zone = self._tenant.zone
-            creds = dict(self._tenant.credentials)
+            integration_code = self._tenant.credentials["integration_code"]
             limits = self._threshold.current()
         if zone_prefix is None or zone_prefix.lower() != zone.lower():
             # The tenant is not served by this zone URL: the real API answers 401, and clients
@@ -124,10 +125,10 @@ class AutotaskApi(ApiEmulator):
                 "Unauthorized: this database is not served at this zone URL. "
                 "Look up the zone again with zoneInformation?user=<API user>.",
             )
-        self._authenticate(req, creds)
+        caller = self._authenticate(req, integration_code)
 
         endpoint = _endpoint_of(lowered)
-        gate_key = (creds["integration_code"].lower(), endpoint)
+        gate_key = (integration_code.lower(), endpoint)
         if not self._gate.enter(gate_key, int(limits["concurrent_per_endpoint"])):
             return errors_response(
                 429,
@@ -141,7 +142,7 @@ class AutotaskApi(ApiEmulator):
             self.clock.sleep(delay_s)
             if limits["latency_ms"]:
                 time.sleep(limits["latency_ms"] / 1000)
-            return self._route(req, segments, lowered)
+            return self._route(req, segments, lowered, caller)
         finally:
             self._gate.leave(gate_key)
 
@@ -150,8 +151,8 @@ class AutotaskApi(ApiEmulator):
             return not_allowed(req.method)
         user = (req.arg("user") or "").strip()
         with self._lock:
-            username, zone = self._tenant.credentials["username"], self._tenant.zone
-        if not user or user.lower() != username.lower():
+            known, zone = bool(user) and self._tenant.api_user(user) is not None, self._tenant.zone
+        if not known:
             return errors_response(500, "Zone information could not be determined")
         base = request_base(req, self.sandbox.base_url)
         return Response.json(
@@ -164,22 +165,27 @@ class AutotaskApi(ApiEmulator):
             },
         )
 
-    def _authenticate(self, req: Request, creds: dict[str, str]) -> None:
-        """The real API's status codes: bad user 500, bad secret 401, bad integration code 500.
-        Messages never echo the secret."""
+    def _authenticate(self, req: Request, integration_code: str) -> Caller:
+        """The API user the headers name, as a ``Caller``; or the real API's status codes: bad
+        user 500, bad secret 401, bad integration code 500. Messages never echo the secret."""
         username = (req.header("UserName") or "").strip()
-        if not username or username.lower() != creds["username"].lower():
+        with self._lock:
+            user = self._tenant.api_user(username) if username else None
+        if user is None:
             raise Abort(
                 errors_response(
                     500, "User is not authenticated: the UserName header does not name an API user of this database."
                 )
             )
-        if req.header("Secret") != creds["secret"]:
+        secret, resource_id = user
+        if req.header("Secret") != secret:
             raise Abort(errors_response(401, "Unauthorized: the Secret does not match the API user's password."))
-        if (req.header("ApiIntegrationCode") or "").strip().lower() != creds["integration_code"].lower():
+        if (req.header("ApiIntegrationCode") or "").strip().lower() != integration_code.lower():
             raise Abort(errors_response(500, "IntegrationCode is invalid."))
+        with self._lock:
+            return caller_for(self._tenant, resource_id)
 
-    def _route(self, req: Request, segments: list[str], lowered: list[str]) -> Response:
+    def _route(self, req: Request, segments: list[str], lowered: list[str], caller: Caller) -> Response:
         if not lowered or lowered[0] != "v1.0":
             return no_resource(req)
         parts, low = segments[1:], lowered[1:]
@@ -194,14 +200,14 @@ class AutotaskApi(ApiEmulator):
             return no_resource(req)
         rest = low[1:]
         if not rest:
-            return write_entity_root(self._tenant, req, spec)
+            return write_entity_root(self._tenant, req, spec, caller)
         if rest in (["query"], ["query", "count"], ["query", "next"]):
             mode = "query" if len(rest) == 1 else rest[1]
-            return run_query(self._tenant, req, spec, mode, self.sandbox.base_url)
+            return run_query(self._tenant, req, spec, mode, self.sandbox.base_url, caller)
         if rest[0] == "entityinformation":
             return entity_information(self._tenant, req, spec, rest[1:])
         if len(rest) == 1:
-            return read_item(self._tenant, req, spec, parts[1])
+            return read_item(self._tenant, req, spec, parts[1], caller)
         if len(rest) in (2, 3):
             child = child_entity(spec.name, parts[2])
             if child is not None:

@@ -1,6 +1,7 @@
 """``GET {Entity}/entityInformation`` and its ``fields`` and ``userDefinedFields``: how a client of a
 real tenant learns an entity's verbs, field types, flags and picklist values (the payment term
-picklists list the tenant's PaymentTerms records).
+picklists list the tenant's PaymentTerms records). A tenant that refuses the documented
+unqueryable fields reports them with ``isQueryable`` false.
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ def entity_information(tenant: Tenant, req: Request, spec: EntitySpec, rest: lis
     if rest == ["fields"]:
         with tenant.lock:
             terms = sorted(tenant.tables["PaymentTerms"].values(), key=lambda r: r["id"])
-            fields = [_field_info(f, terms) for f in spec.fields.values()]
+            strict = tenant.settings["refuse_unqueryable_fields"]
+            fields = [_field_info(f, terms, strict) for f in spec.fields.values()]
         return Response.json(200, {"fields": fields})
     if rest == ["userdefinedfields"]:
         with tenant.lock:
@@ -68,7 +70,7 @@ def _udf_info(name: str) -> dict[str, Any]:
     }
 
 
-def _field_info(field: FieldSpec, payment_terms: list[dict[str, Any]]) -> dict[str, Any]:
+def _field_info(field: FieldSpec, payment_terms: list[dict[str, Any]], strict: bool) -> dict[str, Any]:
     values = None
     if field.picklist == PAYMENT_TERM_PICKLIST:
         values = [
@@ -103,7 +105,7 @@ def _field_info(field: FieldSpec, payment_terms: list[dict[str, Any]]) -> dict[s
         "length": field.length if field.data_type == "string" else 0,
         "isRequired": field.required,
         "isReadOnly": field.read_only,
-        "isQueryable": field.queryable,
+        "isQueryable": field.queryable and not (strict and field.documented_not_queryable),
         "isReference": field.reference is not None,
         "referenceEntityType": reference,
         "isPickList": field.picklist is not None,

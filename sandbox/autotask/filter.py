@@ -14,7 +14,11 @@ Rules, with where they come from (see sandbox/README.md, "Autotask"):
 - values are typed by the field: numbers compare as numbers, date-times as UTC instants,
   strings case-insensitively (the real database collation is case-insensitive);
 - a null field never satisfies a comparison (SQL semantics); ``exist``/``notExist`` test for
-  null, and an empty string counts as null.
+  null only: a stored empty string is a value (the real API's ``notExist`` does not match ``""``;
+  whether a write of ``""`` is stored at all is the tenant's business, not the grammar's);
+- a field the vendor documents as "cannot be queried" is refused in a filter; with ``strict``
+  (a real-tenant profile) it is refused in ``IncludeFields`` too, and so is
+  ``userDefinedFields``, which is the UDF collection's name rather than a field.
 """
 
 from __future__ import annotations
@@ -53,7 +57,9 @@ class EntityFields:
 
     label: str  # singular entity name used in messages ("Company", "TimeEntry")
     kinds: Mapping[str, str]  # canonical field name -> kind
-    not_queryable: frozenset[str] = frozenset()
+    not_queryable: frozenset[str] = frozenset()  # refused in filters, always
+    # the vendor's "Fields that cannot be queried": refused in filters and IncludeFields when strict
+    documented_not_queryable: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_by_lower", {name.lower(): name for name in self.kinds})
@@ -74,8 +80,9 @@ class Query:
     body: dict[str, Any]  # the body as sent, kept for cursors
 
 
-def parse_query(body: Any, fields: EntityFields, require_filter: bool = True) -> Query:
-    """Parse a query body; raise ``FilterError`` for anything the real API rejects."""
+def parse_query(body: Any, fields: EntityFields, require_filter: bool = True, strict: bool = False) -> Query:
+    """Parse a query body; raise ``FilterError`` for anything the real API rejects (``strict``: also
+    what the vendor's documentation says is refused, though no client has confirmed it)."""
     if body is None:
         body = {}
     if not isinstance(body, dict):
@@ -96,23 +103,32 @@ def parse_query(body: Any, fields: EntityFields, require_filter: bool = True) ->
             raise FilterError(f"MaxRecords must be an integer from 1 to {MAX_PAGE_SIZE}, got {value!r}")
         max_records = value
 
-    include: tuple[str, ...] | None = None
+    include = None
     if "includefields" in keys and body[keys["includefields"]]:
-        raw_include = body[keys["includefields"]]
-        if not isinstance(raw_include, list):
-            raise FilterError("'IncludeFields' must be an array of field names")
-        names = ["id"]
-        for name in raw_include:
-            if isinstance(name, str) and name.lower() == "userdefinedfields":
-                canonical = "userDefinedFields"
-            else:
-                canonical = fields.canonical(name)
-            if canonical not in names:
-                names.append(canonical)
-        include = tuple(names)
+        include = _include_fields(body[keys["includefields"]], fields, strict)
 
-    predicates = [p for p in (_parse_item(item, fields) for item in raw_filter) if p is not None]
+    predicates = [p for p in (_parse_item(item, fields, strict) for item in raw_filter) if p is not None]
     return Query(matches=_all_of(predicates), max_records=max_records, include_fields=include, body=body)
+
+
+def _include_fields(raw: Any, fields: EntityFields, strict: bool) -> tuple[str, ...]:
+    """``IncludeFields`` as canonical names, ``id`` first."""
+    if not isinstance(raw, list):
+        raise FilterError("'IncludeFields' must be an array of field names")
+    names = ["id"]
+    for name in raw:
+        if isinstance(name, str) and name.lower() == "userdefinedfields":
+            if strict:
+                # The UDF collection is not a field; UDFs are included by their label.
+                raise FilterError(f"Unable to find {name} in the {fields.label} Entity")
+            canonical = "userDefinedFields"
+        else:
+            canonical = fields.canonical(name)
+            if strict and canonical in fields.documented_not_queryable:
+                raise FilterError(f"The field {canonical} in the {fields.label} Entity is not queryable")
+        if canonical not in names:
+            names.append(canonical)
+    return tuple(names)
 
 
 def _all_of(predicates: list[Predicate]) -> Predicate:
@@ -137,7 +153,7 @@ def _get(item: Mapping[str, Any], key: str) -> Any:
     return None
 
 
-def _parse_item(item: Any, fields: EntityFields) -> Predicate | None:
+def _parse_item(item: Any, fields: EntityFields, strict: bool) -> Predicate | None:
     if not isinstance(item, dict):
         raise FilterError(f"A filter item must be an object with 'op' and 'field', got {item!r}")
     op = _get(item, "op")
@@ -148,10 +164,10 @@ def _parse_item(item: Any, fields: EntityFields) -> Predicate | None:
         items = _get(item, "items")
         if not isinstance(items, list):
             raise FilterError(f"A '{op}' group needs an 'items' array")
-        parsed = [p for p in (_parse_item(child, fields) for child in items) if p is not None]
+        parsed = [p for p in (_parse_item(child, fields, strict) for child in items) if p is not None]
         return _all_of(parsed) if op_key == "and" else _any_of(parsed)
 
-    operand = _operand(item, fields)
+    operand = _operand(item, fields, strict)
     value = _get(item, "value")
     if op_key in PRESENCE_OPS:
         wants_value = op_key == "exist"
@@ -177,14 +193,14 @@ class _Operand:
         return _coerce(value, self.kind, self.name, self.label, self.is_udf)
 
 
-def _operand(item: Mapping[str, Any], fields: EntityFields) -> _Operand:
+def _operand(item: Mapping[str, Any], fields: EntityFields, strict: bool) -> _Operand:
     raw_field = _get(item, "field")
     if _get(item, "udf") is True:
         if not isinstance(raw_field, str) or not raw_field:
             raise FilterError("A udf filter needs the user-defined field's name in 'field'")
         return _Operand(raw_field, KIND_STRING, _udf_getter(raw_field), True, fields.label)
     field_name = fields.canonical(raw_field)
-    if field_name in fields.not_queryable:
+    if field_name in fields.not_queryable or (strict and field_name in fields.documented_not_queryable):
         raise FilterError(f"The field {field_name} in the {fields.label} Entity is not queryable")
     return _Operand(field_name, fields.kinds[field_name], _field_getter(field_name), False, fields.label)
 
@@ -260,7 +276,7 @@ def _udf_getter(name: str) -> Callable[[Mapping[str, Any]], Any]:
 
 
 def _is_null(value: Any) -> bool:
-    return value is None or value == ""
+    return value is None
 
 
 def _as_text(value: Any) -> str:

@@ -1,6 +1,7 @@
 """Autotask reads: ``GET {Entity}/{id}`` and the query endpoints (``query``, ``query/count``,
 ``query/next``) with their id-cursor paging: records in id order, at most a page, and a
-``nextPageUrl`` that carries the first id of the next page.
+``nextPageUrl`` that carries the first id of the next page. A caller restricted to some lines of
+business reads the others' records as missing (``{"item": null}``, left out of queries and counts).
 """
 
 from __future__ import annotations
@@ -8,9 +9,11 @@ from __future__ import annotations
 import copy
 import json
 from bisect import bisect_left
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
 
+from sandbox.autotask.access import EVERYTHING, Caller
 from sandbox.autotask.filter import FilterError, Query, parse_query
 from sandbox.autotask.responses import errors_response, no_resource, not_allowed, parse_id, parse_json, request_base
 from sandbox.autotask.schema import EntitySpec
@@ -18,7 +21,7 @@ from sandbox.autotask.tenant import Tenant
 from sandbox.core import Abort, Request, Response
 
 
-def read_item(tenant: Tenant, req: Request, spec: EntitySpec, raw_id: str) -> Response:
+def read_item(tenant: Tenant, req: Request, spec: EntitySpec, raw_id: str, caller: Caller = EVERYTHING) -> Response:
     """``GET {Entity}/{id}``: ``{"item": {...}}``, or ``{"item": null}`` with 200 for a missing id."""
     if req.method != "GET":
         return not_allowed(req.method)
@@ -27,28 +30,35 @@ def read_item(tenant: Tenant, req: Request, spec: EntitySpec, raw_id: str) -> Re
         return no_resource(req)
     with tenant.lock:
         record = tenant.tables[spec.name].get(item_id)
-        item = copy.deepcopy(record) if record is not None else None
+        item = copy.deepcopy(record) if record is not None and caller.can_see(spec, record) else None
     return Response.json(200, {"item": item})
 
 
-def run_query(tenant: Tenant, req: Request, spec: EntitySpec, mode: str, server_base_url: str) -> Response:
+def run_query(
+    tenant: Tenant, req: Request, spec: EntitySpec, mode: str, server_base_url: str, caller: Caller = EVERYTHING
+) -> Response:
     """``query`` (first page), ``count`` or ``next`` (the page a cursor points at)."""
     search = req.arg("search")
     body = _query_body(req, search)
+    with tenant.lock:
+        strict = tenant.settings["refuse_unqueryable_fields"]
     try:
-        query = parse_query(body, spec.filter_fields)
+        query = parse_query(body, spec.filter_fields, strict=strict)
     except FilterError as exc:
         return errors_response(500, str(exc))
 
+    def finds(record: dict[str, Any]) -> bool:
+        return query.matches(record) and caller.can_see(spec, record)
+
     if mode == "count":
         with tenant.lock:
-            count = sum(1 for record in tenant.tables[spec.name].values() if query.matches(record))
+            count = sum(1 for record in tenant.tables[spec.name].values() if finds(record))
         return Response.json(200, {"queryCount": count})
 
     page_size, previous, start = query.max_records, [], -1
     if mode == "next":
         page_size, previous, start = _parse_paging(req.arg("paging"))
-    page, next_start = _read_page(tenant, spec, query, page_size, start)
+    page, next_start = _read_page(tenant, spec, query, finds, page_size, start)
 
     with tenant.lock:
         zone = tenant.zone
@@ -95,22 +105,23 @@ def _query_body(req: Request, search: str | None) -> Any:
 
 
 def _read_page(
-    tenant: Tenant, spec: EntitySpec, query: Query, page_size: int, start: int
+    tenant: Tenant, spec: EntitySpec, query: Query, finds: Callable[[dict[str, Any]], bool], page_size: int, start: int
 ) -> tuple[list[dict[str, Any]], int | None]:
-    """The matching records from id ``start`` on, at most ``page_size`` of them (projected), and
-    the id the next page starts at (None on the last page)."""
+    """The records ``finds`` (the query matches them, the caller may see them) from id ``start`` on,
+    at most ``page_size`` of them (projected), and the id the next page starts at (None on the
+    last page)."""
     with tenant.lock:
         table = tenant.tables[spec.name]
-        found: list[dict[str, Any]] = []
+        hits: list[dict[str, Any]] = []
         ordered = sorted(table)
         for item_id in ordered[bisect_left(ordered, start) :]:
             record = table[item_id]
-            if query.matches(record):
-                found.append(record)
-                if len(found) > page_size:
+            if finds(record):
+                hits.append(record)
+                if len(hits) > page_size:
                     break
-        page = [_project(record, query) for record in found[:page_size]]
-    next_start = found[page_size]["id"] if len(found) > page_size else None
+        page = [_project(record, query) for record in hits[:page_size]]
+    next_start = hits[page_size]["id"] if len(hits) > page_size else None
     return page, next_start
 
 

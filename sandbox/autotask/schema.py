@@ -1,7 +1,8 @@
 """How the sandbox describes an Autotask entity: ``FieldSpec`` (a field's name, dataType, flags,
-reference and picklist) and ``EntitySpec`` (its REST name, label, fields and which writes the API
-allows), the dataType -> filter kind map, and the fixed picklists. The entities themselves are
-``sandbox.autotask.entities``.
+reference and picklist) and ``EntitySpec`` (its REST name, label, fields, which writes the API
+allows, whether line-of-business security filters it), the constructors the entity tables are
+written with, the dataType -> filter kind map, and the fixed picklists. The entities themselves
+are ``sandbox.autotask.entities`` and ``sandbox.autotask.billing_entities``.
 """
 
 from __future__ import annotations
@@ -91,6 +92,20 @@ PICKLISTS: dict[str, list[tuple[int, str]]] = {
         (1, "Use Company Address"),
         (2, "Use Bill To Address"),
     ],
+    # The six contract types the Contracts entity page names (AT-HELP ContractsEntity); the
+    # numbers are the ones the SOAP-era docs gave, unconfirmed for REST: read entityInformation.
+    "contractType": [
+        (1, "Time and Materials"),
+        (3, "Fixed Price"),
+        (4, "Block Hours"),
+        (6, "Retainer"),
+        (7, "Recurring Service"),
+        (8, "Per Ticket"),
+    ],
+    "contractStatus": [
+        (0, "Inactive"),
+        (1, "Active"),
+    ],
 }
 
 # Picklists whose values are the ids of another entity's records (the list is live).
@@ -108,6 +123,8 @@ class FieldSpec:
     queryable: bool = True
     date_only: bool = False  # the time part is dropped (Invoice.paidDate)
     length: int = 0
+    # listed by the vendor under "Fields that cannot be queried"; refused in a real-tenant profile
+    documented_not_queryable: bool = False
 
     @property
     def kind(self) -> str:
@@ -125,14 +142,46 @@ class EntitySpec:
     parent: tuple[str, str, str] | None = None
     can_delete_via_parent: bool = False
     seed_required: tuple[str, ...] = ()  # fields a seeded record must have
+    # An API user associated with lines of business sees only records of those (or of none),
+    # through ``organizationalLevelAssociationID`` (sandbox.autotask.access).
+    line_of_business_secured: bool = False
     filter_fields: EntityFields = field(init=False)
 
     def __post_init__(self) -> None:
         kinds = {name: spec.kind for name, spec in self.fields.items()}
         not_queryable = frozenset(name for name, spec in self.fields.items() if not spec.queryable)
-        object.__setattr__(self, "filter_fields", EntityFields(self.label, kinds, not_queryable))
+        documented = frozenset(name for name, spec in self.fields.items() if spec.documented_not_queryable)
+        object.__setattr__(self, "filter_fields", EntityFields(self.label, kinds, not_queryable, documented))
         object.__setattr__(self, "_by_lower", {name.lower(): spec for name, spec in self.fields.items()})
 
     def field(self, name: str) -> FieldSpec | None:
         """The field named ``name``, matched case-insensitively (the real JSON binding is)."""
         return self._by_lower.get(name.lower())  # type: ignore[attr-defined]
+
+
+# Constructors the entity tables are written with: one short call per field.
+
+
+def field_table(*specs: FieldSpec) -> dict[str, FieldSpec]:
+    """An entity's fields by name, ``id`` (read-only) first."""
+    return {spec.name: spec for spec in (FieldSpec("id", "long", read_only=True), *specs)}
+
+
+def text(name: str, length: int = 100, **kw) -> FieldSpec:
+    return FieldSpec(name, "string", length=length, **kw)
+
+
+def integer(name: str, **kw) -> FieldSpec:
+    return FieldSpec(name, "integer", **kw)
+
+
+def double(name: str, **kw) -> FieldSpec:
+    return FieldSpec(name, "double", **kw)
+
+
+def boolean(name: str, **kw) -> FieldSpec:
+    return FieldSpec(name, "boolean", **kw)
+
+
+def date_time(name: str, **kw) -> FieldSpec:
+    return FieldSpec(name, "dateTime", **kw)

@@ -1,9 +1,11 @@
-"""A seed document's ``autotask`` part: credentials, zone, and records by entity, checked whole
-before anything changes. Every field must be known and well typed, ids unique per entity, and
-references, picklist values and the seed-required fields must hold against the seed and the
-records already loaded. A bad seed raises ``SeedError`` naming the record.
+"""A seed document's ``autotask`` part: its tenant configuration (``seed_config``) and records by
+entity, checked whole before anything changes. Every field must be known and well typed, ids
+unique per entity, and references, picklist values, the seed-required fields and the rules no
+Autotask database breaks (``rules.check_seeded``) must hold against the seed and the records
+already loaded. A bad seed raises ``SeedError`` naming the record.
 
-Seeds do not recompute anything: an invoice's ``invoiceTotal`` is what the seed says.
+Seeds do not recompute anything: an invoice's ``invoiceTotal`` is what the seed says. Records are
+stored under the settings the tenant has once the seed is merged (``keep_empty_strings``).
 """
 
 from __future__ import annotations
@@ -12,25 +14,38 @@ from collections.abc import Callable
 from typing import Any
 
 from sandbox.autotask.entities import DEFAULT_ACTIVE, ENTITIES
+from sandbox.autotask.rules import check_seeded
 from sandbox.autotask.schema import EntitySpec
-from sandbox.autotask.tenant import ZONE_NAME, Tenant
+from sandbox.autotask.seed_config import CONFIG_KEYS, check_api_users, read_config
+from sandbox.autotask.tenant import Tenant
 from sandbox.autotask.values import WriteError, blank_record, check_values, merge_udfs, stored_value
 from sandbox.core import SeedError
+
+Prepared = dict[str, list[dict[str, Any]]]
 
 
 def prepare_seed(tenant: Tenant, part: Any) -> Callable[[], None]:
     """Check ``part`` against the tenant; return the function that merges it (nothing changes before)."""
-    credentials, zone = _check_settings(part)
+    if not isinstance(part, dict):
+        raise SeedError("the autotask seed part must be an object")
+    unknown = set(part) - set(ENTITIES) - set(CONFIG_KEYS)
+    if unknown:
+        raise SeedError(
+            f"autotask seed: unknown keys {sorted(unknown)}; use {', '.join(repr(k) for k in CONFIG_KEYS)} "
+            f"and entity names {sorted(ENTITIES)}"
+        )
+    config = read_config(part)
     with tenant.lock:
-        prepared, next_id = _prepare_records(tenant, part)
-        _check_references(tenant, prepared)
+        keep_empty = config.settings_after(tenant)["keep_empty_strings"]
+        prepared, next_id = _prepare_records(tenant, part, keep_empty)
+        exists = _exists_after(tenant, prepared)
+        _check_references(prepared, exists)
+        _check_rules(tenant, prepared)
+        check_api_users(config, tenant, lambda resource_id: exists("Resources", resource_id))
 
     def commit() -> None:
         with tenant.lock:
-            if credentials is not None:
-                tenant.credentials.update(credentials)
-            if zone is not None:
-                tenant.zone = zone
+            config.apply(tenant)
             for name, records in prepared.items():
                 for record in records:
                     tenant.tables[name][record["id"]] = record
@@ -39,36 +54,11 @@ def prepare_seed(tenant: Tenant, part: Any) -> Callable[[], None]:
     return commit
 
 
-def _check_settings(part: Any) -> tuple[dict[str, str] | None, str | None]:
-    """The part's shape and its ``credentials`` and ``zone`` (None where it leaves them)."""
-    if not isinstance(part, dict):
-        raise SeedError("the autotask seed part must be an object")
-    unknown = set(part) - set(ENTITIES) - {"credentials", "zone"}
-    if unknown:
-        raise SeedError(
-            f"autotask seed: unknown keys {sorted(unknown)}; "
-            f"use 'credentials', 'zone' and entity names {sorted(ENTITIES)}"
-        )
-    credentials = part.get("credentials")
-    if credentials is not None:
-        if not isinstance(credentials, dict) or set(credentials) - {"username", "secret", "integration_code"}:
-            raise SeedError("autotask seed: 'credentials' takes only username, secret and integration_code")
-        for key, value in credentials.items():
-            if not isinstance(value, str) or not value.strip():
-                raise SeedError(f"autotask seed: credentials.{key} must be a non-empty string")
-    zone = part.get("zone")
-    if zone is not None and (
-        not isinstance(zone, str) or not ZONE_NAME.match(zone) or zone.lower() == "atservicesrest"
-    ):
-        raise SeedError(f"autotask seed: zone {zone!r} must be a name of letters, digits, '-' or '_' (e.g. 'ws2')")
-    return credentials, zone
-
-
-def _prepare_records(tenant: Tenant, part: dict[str, Any]) -> tuple[dict[str, list[dict[str, Any]]], int]:
+def _prepare_records(tenant: Tenant, part: dict[str, Any], keep_empty: bool) -> tuple[Prepared, int]:
     """First pass: shape, types and ids of every record, so references may point anywhere.
     Returns the records by entity and the id counter after the ids they were given."""
     next_id = tenant.next_id
-    prepared: dict[str, list[dict[str, Any]]] = {}
+    prepared: Prepared = {}
     for name, spec in ENTITIES.items():
         records = part.get(name)
         if records is None:
@@ -80,7 +70,7 @@ def _prepare_records(tenant: Tenant, part: dict[str, Any]) -> tuple[dict[str, li
         for index, raw in enumerate(records):
             where = f"autotask seed {name}[{index}]"
             try:
-                record = _seed_record(spec, raw)
+                record = _seed_record(spec, raw, keep_empty)
             except WriteError as exc:
                 raise SeedError(f"{where}: {exc}") from None
             if record["id"] is None:
@@ -95,15 +85,18 @@ def _prepare_records(tenant: Tenant, part: dict[str, Any]) -> tuple[dict[str, li
     return prepared, next_id
 
 
-def _check_references(tenant: Tenant, prepared: dict[str, list[dict[str, Any]]]) -> None:
-    """Second pass: references, picklists and required fields against state + seed."""
-    seeded: dict[str, set[int]] = {name: set() for name in ENTITIES}
-    for name, records in prepared.items():
-        seeded[name] = {record["id"] for record in records}
+def _exists_after(tenant: Tenant, prepared: Prepared) -> Callable[[str, int], bool]:
+    """Whether a record would exist once the seed is merged."""
+    seeded = {name: {record["id"] for record in records} for name, records in prepared.items()}
 
     def exists(entity: str, item_id: int) -> bool:
-        return item_id in seeded[entity] or item_id in tenant.tables[entity]
+        return item_id in seeded.get(entity, ()) or item_id in tenant.tables[entity]
 
+    return exists
+
+
+def _check_references(prepared: Prepared, exists: Callable[[str, int], bool]) -> None:
+    """Second pass: references, picklists and required fields against state + seed."""
     for name, records in prepared.items():
         spec = ENTITIES[name]
         for index, record in enumerate(records):
@@ -117,14 +110,25 @@ def _check_references(tenant: Tenant, prepared: dict[str, list[dict[str, Any]]])
                 raise SeedError(f"{where}: {exc}") from None
 
 
-def _seed_record(spec: EntitySpec, raw: Any) -> dict[str, Any]:
+def _check_rules(tenant: Tenant, prepared: Prepared) -> None:
+    """Third pass: the rules no Autotask database breaks, over the records it would hold."""
+    taxes = {**tenant.tables["Taxes"], **{record["id"]: record for record in prepared.get("Taxes", [])}}
+    for name, records in prepared.items():
+        for index, record in enumerate(records):
+            try:
+                check_seeded(ENTITIES[name], record, taxes.values())
+            except WriteError as exc:
+                raise SeedError(f"autotask seed {name}[{index}] (id {record['id']}): {exc}") from None
+
+
+def _seed_record(spec: EntitySpec, raw: Any, keep_empty: bool) -> dict[str, Any]:
     """A seeded record in its stored form: every field known and typed, ``isActive`` true when left out."""
     if not isinstance(raw, dict):
         raise WriteError("a record must be an object")
     record = blank_record(spec)
     for key, value in raw.items():
         if key.lower() == "userdefinedfields":
-            record["userDefinedFields"] = merge_udfs([], value, spec)
+            record["userDefinedFields"] = merge_udfs([], value, spec, keep_empty)
             continue
         field = spec.field(key)
         if field is None:
@@ -134,7 +138,7 @@ def _seed_record(spec: EntitySpec, raw: Any) -> dict[str, Any]:
                 raise WriteError(f"id must be a non-negative integer, got {value!r}")
             record["id"] = value
             continue
-        record[field.name] = stored_value(field, value, spec)
+        record[field.name] = stored_value(field, value, spec, keep_empty)
     if DEFAULT_ACTIVE in spec.fields and not any(k.lower() == DEFAULT_ACTIVE.lower() for k in raw):
         record[DEFAULT_ACTIVE] = True
     return record

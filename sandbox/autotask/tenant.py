@@ -1,6 +1,7 @@
 """One Autotask database (tenant) as the emulator holds it: its records by entity, the id counter,
-the API user's credentials and the zone that serves it, and what a reset leaves: the local
-company (id 0) and the API resource.
+its API users (the main one's credentials, and any others a seed adds, each a resource), the zone
+that serves it, its settings (the real-tenant behaviours a seed opts into), and what a reset
+leaves: the local company (id 0), the API resource, every setting off.
 
 ``Tenant`` holds data only; the routes that read and write it lock ``tenant.lock`` (the
 emulator's one lock) and never hold it while a request sleeps.
@@ -29,6 +30,14 @@ API_RESOURCE_ID = 29682885
 LOCAL_COMPANY_ID = 0
 # New ids continue from here (real tenants' ids are large ints, e.g. 29683500).
 FIRST_ASSIGNED_ID = 29690000
+# Real-tenant behaviours, off after reset (the demo tenant): see sandbox/README.md, "Settings".
+DEFAULT_SETTINGS: dict[str, bool] = {
+    # a string written as "" is stored and returned as "" (not null); notExist then misses it
+    "keep_empty_strings": False,
+    # the documented "Fields that cannot be queried" (and userDefinedFields) refused in
+    # IncludeFields as well as in filters
+    "refuse_unqueryable_fields": False,
+}
 
 
 class Tenant:
@@ -46,6 +55,9 @@ class Tenant:
             "integration_code": DEFAULT_INTEGRATION_CODE,
         }
         self.zone = DEFAULT_ZONE
+        self.settings = dict(DEFAULT_SETTINGS)
+        # more API users: lower-cased username -> {"username", "secret", "resourceID"}
+        self.api_users: dict[str, dict[str, Any]] = {}
         self.tables: dict[str, dict[int, dict[str, Any]]] = {name: {} for name in ENTITIES}
         self.next_id = FIRST_ASSIGNED_ID
         now = format_datetime(utcnow())
@@ -74,6 +86,13 @@ class Tenant:
         self.tables["Resources"][API_RESOURCE_ID] = resource
         self.tables["Companies"][LOCAL_COMPANY_ID] = company
 
+    def api_user(self, username: str) -> tuple[str, int] | None:
+        """(secret, resource id) of the API user named ``username`` (without case), or None."""
+        if username.lower() == self.credentials["username"].lower():
+            return self.credentials["secret"], API_RESOURCE_ID
+        user = self.api_users.get(username.lower())
+        return (user["secret"], user["resourceID"]) if user else None
+
     def exists(self, entity: str, item_id: int) -> bool:
         return item_id in self.tables[entity]
 
@@ -83,7 +102,12 @@ class Tenant:
 
     def dump(self) -> dict[str, Any]:
         """The whole state in the seed document's shape (credentials included)."""
-        state: dict[str, Any] = {"credentials": dict(self.credentials), "zone": self.zone}
+        state: dict[str, Any] = {
+            "credentials": dict(self.credentials),
+            "zone": self.zone,
+            "settings": dict(self.settings),
+            "api_users": [dict(self.api_users[name]) for name in sorted(self.api_users)],
+        }
         for name, table in self.tables.items():
             state[name] = [copy.deepcopy(table[i]) for i in sorted(table)]
         return state

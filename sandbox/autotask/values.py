@@ -1,6 +1,10 @@
 """Values as the Autotask API stores and returns them: a written field value in its wire form
 (or the ``WriteError`` naming the field), UDFs merged by name, references and picklist values
 checked, a blank record, and date-times as ISO-8601 UTC with ``Z``.
+
+A string written as ``""`` is stored as null, unless the tenant keeps empty strings
+(``keep_empty``, the ``keep_empty_strings`` setting): the real API does not document which, and a
+real tenant's ``notExist`` filter does not match ``""`` (docs/api-facts.md 5.4).
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ def format_datetime(dt: datetime) -> str:
     return dt.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def stored_value(field: FieldSpec, value: Any, spec: EntitySpec) -> Any:
+def stored_value(field: FieldSpec, value: Any, spec: EntitySpec, keep_empty: bool = False) -> Any:
     """A written value in its stored (wire) form, or ``WriteError`` naming the field."""
     if value is None:
         return None
@@ -41,7 +45,7 @@ def stored_value(field: FieldSpec, value: Any, spec: EntitySpec) -> Any:
         text = str(value)
         if field.length and len(text) > field.length:
             raise WriteError(f"{field.name} in the {spec.label} Entity is longer than {field.length} characters")
-        return text if text != "" else None  # Autotask stores an empty string as null
+        return text if text != "" or keep_empty else None
     scalar = DATA_TYPE_KINDS.get(kind)
     if scalar in (KIND_INTEGER, KIND_DOUBLE, KIND_BOOLEAN):
         try:
@@ -66,8 +70,10 @@ def stored_value(field: FieldSpec, value: Any, spec: EntitySpec) -> Any:
     raise WriteError(bad)
 
 
-def merge_udfs(current: list[dict[str, Any]], value: Any, spec: EntitySpec) -> list[dict[str, Any]]:
-    """userDefinedFields written as [{name, value}], merged into the record's by name."""
+def merge_udfs(
+    current: list[dict[str, Any]], value: Any, spec: EntitySpec, keep_empty: bool = False
+) -> list[dict[str, Any]]:
+    """userDefinedFields written as [{name, value}], merged into the record's by name (as text)."""
     if not isinstance(value, list):
         raise WriteError(f"userDefinedFields of a {spec.label} must be a list of {{name, value}} objects")
     merged = [dict(u) for u in current]
@@ -75,7 +81,9 @@ def merge_udfs(current: list[dict[str, Any]], value: Any, spec: EntitySpec) -> l
         if not isinstance(udf, dict) or not isinstance(udf.get("name"), str) or not udf["name"].strip():
             raise WriteError(f"each userDefinedFields entry of a {spec.label} needs a name, got {udf!r}")
         raw = udf.get("value")
-        text = None if raw is None or raw == "" else (raw if isinstance(raw, str) else json.dumps(raw))
+        text = raw if isinstance(raw, str) else (None if raw is None else json.dumps(raw))
+        if text == "" and not keep_empty:
+            text = None
         for existing in merged:
             if existing["name"].lower() == udf["name"].lower():
                 existing["value"] = text

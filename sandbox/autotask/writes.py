@@ -1,7 +1,8 @@
 """Autotask writes: create (``POST {Entity}``), update (``PATCH``/``PUT {Entity}`` with the id in
 the body), and children written through their parent (``Companies/{id}/ToDos``,
 ``PurchaseOrders/{id}/Items``), with the real API's rules and status codes: every refusal is
-HTTP 500 ``{"errors": [message]}`` naming the field and the entity.
+HTTP 500 ``{"errors": [message]}`` naming the field and the entity. A record the caller may not
+see (line-of-business security) cannot be updated: it is "not found", as for the real API.
 """
 
 from __future__ import annotations
@@ -9,9 +10,10 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from sandbox.autotask.access import EVERYTHING, Caller
 from sandbox.autotask.entities import DEFAULT_ACTIVE
-from sandbox.autotask.filter import parse_datetime
 from sandbox.autotask.responses import body_object, errors_response, no_resource, not_allowed, parse_id
+from sandbox.autotask.rules import check_write
 from sandbox.autotask.schema import EntitySpec
 from sandbox.autotask.tenant import API_RESOURCE_ID, Tenant
 from sandbox.autotask.values import (
@@ -26,11 +28,11 @@ from sandbox.autotask.values import (
 from sandbox.core import Request, Response
 
 
-def write_entity_root(tenant: Tenant, req: Request, spec: EntitySpec) -> Response:
+def write_entity_root(tenant: Tenant, req: Request, spec: EntitySpec, caller: Caller = EVERYTHING) -> Response:
     if req.method == "POST" and spec.can_create and spec.parent is None:
         return create_record(tenant, spec, body_object(req))
     if req.method in ("PATCH", "PUT") and spec.can_update and spec.parent is None:
-        return update_record(tenant, spec, body_object(req), full=req.method == "PUT")
+        return update_record(tenant, spec, body_object(req), full=req.method == "PUT", caller=caller)
     return not_allowed(req.method)
 
 
@@ -55,7 +57,7 @@ def create_record(tenant: Tenant, spec: EntitySpec, body: dict[str, Any], parent
     """Create a record (of a child entity: under ``parent_id``); ``{"itemId": id}``."""
     try:
         with tenant.lock:
-            record = _record_from_create_body(spec, body)
+            record = _record_from_create_body(spec, body, tenant.settings["keep_empty_strings"])
             if spec.parent is not None:
                 _attach_to_parent(tenant, spec, record, parent_id)
             _apply_create_defaults(spec, record, body)
@@ -63,7 +65,7 @@ def create_record(tenant: Tenant, spec: EntitySpec, body: dict[str, Any], parent
                 if field.required and record.get(field.name) is None:
                     raise WriteError(f"Missing required field {field.name} for the {spec.label} Entity")
             check_values(spec, record, tenant.exists)
-            _check_business_rules(tenant, spec, record, None)
+            check_write(tenant.tables, spec, record, None)
             record["id"] = tenant.allocate_id()
             tenant.tables[spec.name][record["id"]] = record
             return Response.json(200, {"itemId": record["id"]})
@@ -71,13 +73,13 @@ def create_record(tenant: Tenant, spec: EntitySpec, body: dict[str, Any], parent
         return errors_response(500, str(exc))
 
 
-def _record_from_create_body(spec: EntitySpec, body: dict[str, Any]) -> dict[str, Any]:
+def _record_from_create_body(spec: EntitySpec, body: dict[str, Any], keep_empty: bool) -> dict[str, Any]:
     """A blank record with the body's fields in their stored form; no id, no read-only values
     (except a child's parent id, which must match the URL)."""
     record = blank_record(spec)
     for key, value in body.items():
         if key.lower() == "userdefinedfields":
-            record["userDefinedFields"] = merge_udfs([], value, spec)
+            record["userDefinedFields"] = merge_udfs([], value, spec, keep_empty)
             continue
         field = spec.field(key)
         if field is None:
@@ -86,7 +88,7 @@ def _record_from_create_body(spec: EntitySpec, body: dict[str, Any]) -> dict[str
             if value not in (None, 0):
                 raise WriteError(f"id must not be set when creating a {spec.label}; the API assigns it")
             continue
-        normalized = stored_value(field, value, spec)
+        normalized = stored_value(field, value, spec, keep_empty)
         if field.read_only and not (spec.parent and field.name == spec.parent[2]):
             if normalized is not None:
                 raise WriteError(f"The field {field.name} in the {spec.label} Entity is read-only and cannot be set")
@@ -106,7 +108,12 @@ def _attach_to_parent(tenant: Tenant, spec: EntitySpec, record: dict[str, Any], 
 
 
 def update_record(
-    tenant: Tenant, spec: EntitySpec, body: dict[str, Any], full: bool, parent_id: int | None = None
+    tenant: Tenant,
+    spec: EntitySpec,
+    body: dict[str, Any],
+    full: bool,
+    parent_id: int | None = None,
+    caller: Caller = EVERYTHING,
 ) -> Response:
     """Update the record whose id the body holds; ``full`` (PUT) sets writable fields left out to null."""
     raw_id = next((v for k, v in body.items() if k.lower() == "id"), None)
@@ -116,17 +123,21 @@ def update_record(
     try:
         with tenant.lock:
             stored = tenant.tables[spec.name].get(item_id)
-            if stored is None or (spec.parent and stored.get(spec.parent[2]) != parent_id):
+            if (
+                stored is None
+                or (spec.parent and stored.get(spec.parent[2]) != parent_id)
+                or not caller.can_see(spec, stored)
+            ):
                 raise WriteError(
                     f"No matching records found for {spec.label} id {item_id}. "
                     "The logged in Resource may not have the required permissions to update the data."
                 )
-            updated = _record_from_update_body(spec, stored, body, full)
+            updated = _record_from_update_body(spec, stored, body, full, tenant.settings["keep_empty_strings"])
             for field in spec.fields.values():
                 if field.required and not field.read_only and updated.get(field.name) is None:
                     raise WriteError(f"Missing required field {field.name} for the {spec.label} Entity")
             check_values(spec, updated, tenant.exists)
-            _check_business_rules(tenant, spec, updated, stored)
+            check_write(tenant.tables, spec, updated, stored)
             _apply_update_effects(spec, updated, stored)
             tenant.tables[spec.name][item_id] = updated
             return Response.json(200, {"itemId": item_id})
@@ -135,21 +146,21 @@ def update_record(
 
 
 def _record_from_update_body(
-    spec: EntitySpec, stored: dict[str, Any], body: dict[str, Any], full: bool
+    spec: EntitySpec, stored: dict[str, Any], body: dict[str, Any], full: bool, keep_empty: bool
 ) -> dict[str, Any]:
     """The stored record with the body's fields applied (read-only ones may only repeat the stored value)."""
     updated = copy.deepcopy(stored)
     touched: set[str] = set()
     for key, value in body.items():
         if key.lower() == "userdefinedfields":
-            updated["userDefinedFields"] = merge_udfs(updated["userDefinedFields"], value, spec)
+            updated["userDefinedFields"] = merge_udfs(updated["userDefinedFields"], value, spec, keep_empty)
             continue
         field = spec.field(key)
         if field is None:
             raise WriteError(f"Unable to find {key} in the {spec.label} Entity")
         if field.name == "id":
             continue
-        normalized = stored_value(field, value, spec)
+        normalized = stored_value(field, value, spec, keep_empty)
         if field.read_only:
             # Sending a read-only field back unchanged (GET, modify, PUT) is fine;
             # changing it is what the real API rejects.
@@ -212,25 +223,3 @@ def _stamp_status_dates(record: dict[str, Any], stored: dict[str, Any] | None, n
         record["submitDateTime"] = now
     if record.get("status") == 5 and previous != 5 and record.get("cancelDateTime") is None:
         record["cancelDateTime"] = now
-
-
-def _check_business_rules(
-    tenant: Tenant, spec: EntitySpec, record: dict[str, Any], stored: dict[str, Any] | None
-) -> None:
-    """Rules the real API enforces beyond field types (AT-HELP entity pages)."""
-    if spec.name == "CompanyToDos":
-        start, end = record.get("startDateTime"), record.get("endDateTime")
-        if start and end and parse_datetime(end) < parse_datetime(start):
-            raise WriteError("endDateTime must be on or after startDateTime")
-    if spec.name == "PurchaseOrderItems":
-        order = tenant.tables["PurchaseOrders"].get(record.get("orderID"))
-        status = order.get("status") if order else None
-        if stored is None and status != 1:
-            raise WriteError(
-                f"Purchase order items can only be added while purchase order {record.get('orderID')} has status New"
-            )
-        if stored is not None and status not in (1, 2, 3):
-            raise WriteError(
-                f"Purchase order items can only be updated while purchase order {record.get('orderID')} "
-                "is New, Submitted or Received Partial"
-            )

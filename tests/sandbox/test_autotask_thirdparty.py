@@ -3,7 +3,8 @@
 The client is pointed at the sandbox the way its API allows: its zone-discovery URL
 (``AutotaskAuth.ZONE_INFO_URL``) is set to the sandbox's, everything else is the client's own
 code. It proves zone detection, creates (a company, a to-do through its parent), filtered
-queries, paging past 500 records, get and update. Where py-autotask is wrong about the real API
+queries, paging past 500 records, get and update, and a second API user restricted to one line
+of business reading tax regions and only its own billing items. Where py-autotask is wrong about the real API
 (see sandbox/README.md, "Autotask"), the tests pin the client's behaviour and show the call the
 real API takes, made through the client's own authenticated session.
 """
@@ -163,3 +164,42 @@ def test_field_info_gives_picklists(client):
     labels = [v["label"] for v in fields["status"]["picklistValues"]]
     assert labels == ["New", "Submitted", "Received Partial", "Received Full", "Canceled"]
     assert client.get_entity_info("BillingCodes")["info"]["canCreate"] is False
+
+
+def test_a_restricted_api_user_through_the_client_sees_only_its_line_of_business(fresh_sandbox):
+    """A second API user, associated with one line of business, signs in through py-autotask's own
+    zone detection and reads tax regions and billing items as the real API would show them."""
+    fresh_sandbox.seed(
+        {
+            "autotask": {
+                "Resources": [{"id": 29682901, "firstName": "API", "lastName": "Helpdesk", "isActive": True}],
+                "api_users": [
+                    {"username": "helpdesk-api@sandbox.local", "secret": "helpdesk-secret", "resourceID": 29682901}
+                ],
+                "TaxRegions": [{"id": 1, "name": "Ontario"}, {"id": 2, "name": "Australia"}],
+                "OrganizationalLevel1s": [{"id": 1, "name": "Managed Services"}],
+                "OrganizationalLevel2s": [{"id": 1, "name": "Helpdesk"}, {"id": 2, "name": "Projects"}],
+                "OrganizationalLevelAssociations": [
+                    {"id": 1, "organizationalLevel1ID": 1, "organizationalLevel2ID": 1},
+                    {"id": 2, "organizationalLevel1ID": 1, "organizationalLevel2ID": 2},
+                ],
+                "OrganizationalResources": [{"resourceID": 29682901, "organizationalLevelAssociationID": 1}],
+                "Companies": [company("Maple Dental", id=701, taxRegionID=1)],
+                "Invoices": [{"id": 801, "companyID": 701, "invoiceTotal": 450.0}],
+                "BillingItems": [
+                    {"id": 901, "invoiceID": 801, "totalAmount": 150.0, "organizationalLevelAssociationID": 1},
+                    {"id": 902, "invoiceID": 801, "totalAmount": 300.0, "organizationalLevelAssociationID": 2},
+                ],
+            }
+        }
+    )
+    AutotaskAuth.clear_zone_cache()
+    helpdesk = make_client(fresh_sandbox, username="helpdesk-api@sandbox.local", secret="helpdesk-secret")
+    try:
+        regions = helpdesk.query("TaxRegions", {"filter": [{"op": "gte", "field": "id", "value": 0}]})
+        assert [r["name"] for r in regions.items] == ["Ontario", "Australia"]
+        lines = helpdesk.query("BillingItems", {"filter": [{"op": "eq", "field": "invoiceID", "value": 801}]})
+        assert [i["id"] for i in lines.items] == [901]
+        assert helpdesk.companies.get(701)["taxRegionID"] == 1
+    finally:
+        AutotaskAuth.clear_zone_cache()

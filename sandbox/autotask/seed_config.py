@@ -1,0 +1,117 @@
+"""A seed's tenant configuration, beside its records: the main API user's ``credentials``, the
+``zone``, the real-tenant ``settings`` and more ``api_users`` (each one a resource, restricted to
+lines of business by OrganizationalResources rows like any resource). Checked before anything
+changes; a mistake raises ``SeedError`` naming the key and the fix.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sandbox.autotask.tenant import API_RESOURCE_ID, DEFAULT_SETTINGS, ZONE_NAME, Tenant
+from sandbox.core import SeedError
+
+CONFIG_KEYS = ("credentials", "zone", "settings", "api_users")
+CREDENTIAL_KEYS = {"username", "secret", "integration_code"}
+API_USER_KEYS = {"username", "secret", "resourceID"}
+
+
+@dataclass(frozen=True)
+class SeedConfig:
+    """What a seed part says about the tenant itself; None where it leaves a thing as it is."""
+
+    credentials: dict[str, str] | None
+    zone: str | None
+    settings: dict[str, bool] | None
+    api_users: list[dict[str, Any]] | None
+
+    def settings_after(self, tenant: Tenant) -> dict[str, bool]:
+        """The tenant's settings once this seed is merged (the seed's records are stored under them)."""
+        return {**tenant.settings, **(self.settings or {})}
+
+    def apply(self, tenant: Tenant) -> None:
+        """Merge into ``tenant`` (the caller holds its lock): API users by username."""
+        if self.credentials is not None:
+            tenant.credentials.update(self.credentials)
+        if self.zone is not None:
+            tenant.zone = self.zone
+        if self.settings is not None:
+            tenant.settings.update(self.settings)
+        for user in self.api_users or []:
+            tenant.api_users[user["username"].lower()] = dict(user)
+
+
+def read_config(part: dict[str, Any]) -> SeedConfig:
+    """The configuration keys of ``part``, each checked for shape."""
+    credentials = part.get("credentials")
+    if credentials is not None:
+        if not isinstance(credentials, dict) or set(credentials) - CREDENTIAL_KEYS:
+            raise SeedError("autotask seed: 'credentials' takes only username, secret and integration_code")
+        for key, value in credentials.items():
+            _require_text(value, f"credentials.{key}")
+    zone = part.get("zone")
+    if zone is not None and (
+        not isinstance(zone, str) or not ZONE_NAME.match(zone) or zone.lower() == "atservicesrest"
+    ):
+        raise SeedError(f"autotask seed: zone {zone!r} must be a name of letters, digits, '-' or '_' (e.g. 'ws2')")
+    return SeedConfig(credentials, zone, _read_settings(part.get("settings")), _read_api_users(part.get("api_users")))
+
+
+def check_api_users(config: SeedConfig, tenant: Tenant, resource_exists: Callable[[int], bool]) -> None:
+    """Each added API user is another resource of the seed or the tenant, named apart from the main one."""
+    main = (config.credentials or {}).get("username") or tenant.credentials["username"]
+    seeded = {user["username"].lower() for user in config.api_users or []}
+    if main.lower() in set(tenant.api_users) - seeded:
+        raise SeedError(f"autotask seed: credentials.username {main} is already an added API user; pick another name")
+    taken = {user["resourceID"]: name for name, user in tenant.api_users.items()}
+    for index, user in enumerate(config.api_users or []):
+        where = f"autotask seed api_users[{index}] ({user['username']})"
+        if user["username"].lower() == main.lower():
+            raise SeedError(f"{where}: that is the main API user's name; give this user another one")
+        if user["resourceID"] == API_RESOURCE_ID or not resource_exists(user["resourceID"]):
+            raise SeedError(
+                f"{where}: resourceID {user['resourceID']} must be a Resources record of the seed or the tenant, "
+                f"other than the main API user's resource {API_RESOURCE_ID}"
+            )
+        holder = taken.get(user["resourceID"])
+        if holder is not None and holder != user["username"].lower():
+            raise SeedError(f"{where}: resource {user['resourceID']} is already the API user {holder}")
+        taken[user["resourceID"]] = user["username"].lower()
+
+
+def _read_settings(settings: Any) -> dict[str, bool] | None:
+    if settings is None:
+        return None
+    if not isinstance(settings, dict) or set(settings) - set(DEFAULT_SETTINGS):
+        raise SeedError(f"autotask seed: 'settings' takes only {sorted(DEFAULT_SETTINGS)}, got {settings!r}")
+    for key, value in settings.items():
+        if not isinstance(value, bool):
+            raise SeedError(f"autotask seed: settings.{key} must be true or false, got {value!r}")
+    return dict(settings)
+
+
+def _read_api_users(users: Any) -> list[dict[str, Any]] | None:
+    if users is None:
+        return None
+    if not isinstance(users, list):
+        raise SeedError("autotask seed: 'api_users' must be a list of {username, secret, resourceID} objects")
+    seen: set[str] = set()
+    for index, user in enumerate(users):
+        where = f"api_users[{index}]"
+        if not isinstance(user, dict) or set(user) != API_USER_KEYS:
+            raise SeedError(f"autotask seed: {where} must have exactly username, secret and resourceID, got {user!r}")
+        _require_text(user["username"], f"{where}.username")
+        _require_text(user["secret"], f"{where}.secret")
+        if isinstance(user["resourceID"], bool) or not isinstance(user["resourceID"], int):
+            raise SeedError(f"autotask seed: {where}.resourceID must be a Resources id, got {user['resourceID']!r}")
+        if user["username"].lower() in seen:
+            raise SeedError(f"autotask seed: {where}: username {user['username']} appears twice")
+        seen.add(user["username"].lower())
+    return [dict(user) for user in users]
+
+
+def _require_text(value: Any, what: str) -> None:
+    if not isinstance(value, str) or not value.strip():
+        raise SeedError(f"autotask seed: {what} must be a non-empty string")
