@@ -718,6 +718,29 @@ def test_inv15_blended_rate_makes_the_qbo_total_match_autotask():
     assert on.warnings == () and on.decision == "send"
 
 
+def test_line01_non_billable_and_contract_covered_items_are_never_charged():
+    """Without blended_rate, a non-billable item and one a block-hour contract covers are sent at
+    what Autotask bills (0 and 150.00), not at rate x quantity (300.00 and 450.00)."""
+    items = [
+        make_item(1, quantity=2, rate=125.0),  # billed in full: rate x quantity
+        make_item(2, quantity=2, rate=150.0, nonBillable=True, extendedPrice=0.0, totalAmount=0.0),
+        make_item(3, quantity=3, rate=150.0, contractID=601, extendedPrice=150.0, totalAmount=150.0),
+        make_item(4, quantity=1, rate=99.0, contractID=602),  # a contract that does not reduce it
+    ]
+    plan = plan_one(items, make_settings(), make_invoice(items))
+    assert plan.decision == "send"
+    sold = {line.billing_item_id: line for line in plan.lines if line.kind == "item"}
+    assert (sold[1].quantity, sold[1].unit_price, sold[1].amount) == (Decimal(2), Decimal("125"), Decimal("250.00"))
+    assert (sold[2].quantity, sold[2].unit_price, sold[2].amount) == (Decimal(2), Decimal("0"), Decimal("0.00"))
+    assert (sold[3].quantity, sold[3].unit_price, sold[3].amount) == (
+        Decimal(3),
+        Decimal("50.00000"),
+        Decimal("150.00"),
+    )
+    assert (sold[4].quantity, sold[4].unit_price, sold[4].amount) == (Decimal(1), Decimal("99"), Decimal("99.00"))
+    assert sum(line.amount for line in plan.lines) == plan.total == Decimal("499.00")
+
+
 def test_line02_covered_work_charged_at_rate_times_quantity_is_not_sent():
     """Autotask bills less than rate x quantity (covered work): without blended_rate the QBO total
     would be 1172.00 for an invoice of 805.55, so the plan refuses it before any write, line by line."""

@@ -46,9 +46,12 @@ def test_line03_a_blank_marker_is_unsynced_whatever_autotask_stored(sandbox, sta
         autotask_invoice(44, "1044"),  # synced: QBO's number written back
         autotask_invoice(45, "ERROR"),  # failed: a person clears it to retry
     ]
-    sandbox.seed({"autotask": {"Companies": [{"id": COMPANY_ID, "companyName": "Contoso Dental", "companyType": 1}]}})
+    company = {"id": COMPANY_ID, "companyName": "Contoso Dental", "companyType": 1}
+    # a tenant that keeps "" as "" (what the real API does is undocumented): notExist misses it
+    sandbox.seed({"autotask": {"settings": {"keep_empty_strings": True}, "Companies": [company]}})
     sandbox.seed({"autotask": {"Invoices": invoices}})
     stored = {i["id"]: i["invoiceNumber"] for i in sandbox.state()["autotask"]["Invoices"]}
+    assert stored[42] == "" and stored[41] is None
     end = datetime(2026, 3, 2, tzinfo=UTC)
     run = RunInfo(
         "atqbo_invoices",

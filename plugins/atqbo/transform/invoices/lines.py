@@ -126,10 +126,15 @@ def _match_field_label(settings: Settings) -> str:
 def _line_amounts(
     head: InvoicePlan, item: dict[str, Any], settings: Settings, warnings: list[str]
 ) -> tuple[Decimal, Decimal, Decimal]:
-    """INV-15: (Qty, UnitPrice, Amount) of a billing item, by Autotask's rate or by its billed amount."""
+    """INV-15: (Qty, UnitPrice, Amount) of a billing item, by Autotask's rate or by its billed amount.
+
+    LINE-01: a non-billable item, or one a contract covers (Autotask bills less than rate x
+    quantity), is always sent at what Autotask bills for it, ``blended_rate`` or not: covered work
+    is never charged.
+    """
     quantity = as_decimal(item.get("quantity"))
-    if not settings.blended_rate:
-        rate = as_decimal(item.get("rate"))
+    rate = as_decimal(item.get("rate"))
+    if not settings.blended_rate and not not_charged_in_full(item, rate, quantity):
         return quantity, rate, to_cents(rate * quantity)
     amount = billed_amount(item)
     if quantity == 0:
@@ -144,6 +149,14 @@ def _line_amounts(
         )
         return Decimal(1), amount, amount
     return quantity, unit_price, amount
+
+
+def not_charged_in_full(item: dict[str, Any], rate: Decimal, quantity: Decimal) -> bool:
+    """LINE-01: Autotask bills less than rate x quantity because the work is non-billable or covered
+    by a contract (block hours, retainer, recurring service)."""
+    if item.get("nonBillable"):
+        return True
+    return item.get("contractID") is not None and billed_amount(item) < to_cents(rate * quantity)
 
 
 def billed_amount(item: dict[str, Any]) -> Decimal:
