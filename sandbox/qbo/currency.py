@@ -24,7 +24,7 @@ from sandbox.qbo.faults import business, one_foreign_currency, required
 from sandbox.qbo.schema import CURRENCY_NAMES
 from sandbox.qbo.values import dec, id_key, money, number_out, ref_value
 
-# The account QBO opens for each foreign currency, named after the home-currency one.
+# The names of the home-currency A/R and A/P accounts of a new company (foreign ones add " - CAD").
 CURRENCY_ACCOUNT_NAMES = {
     "Accounts Receivable": "Accounts Receivable (A/R)",
     "Accounts Payable": "Accounts Payable (A/P)",
@@ -145,6 +145,24 @@ def normalize_company_currency(books: Company, record: dict[str, Any], existing:
     record.setdefault("Active", True)
 
 
+def set_home_currency(books: Company, old: str) -> None:
+    """A company created in another home currency than the reset one (a seed's CurrencyPrefs): its
+    accounts, customers and vendors in the old home currency are in the new one. QBO fixes the home
+    currency when the company is created, so a company with transactions cannot change it."""
+    if any(books.records[kind] for kind in ("Invoice", "Bill", "Payment")):
+        raise business(
+            f"The home currency is {old} and the company has transactions: the home currency is set when a "
+            "company is created. Seed CurrencyPrefs.HomeCurrency into a reset sandbox.",
+            "CurrencyPrefs.HomeCurrency",
+        )
+    if books.home_currency not in CURRENCY_NAMES:
+        raise business(f"{books.home_currency} is not a currency QuickBooks supports.", "CurrencyPrefs.HomeCurrency")
+    for kind in ("Account", "Customer", "Vendor"):
+        for record in books.records[kind].values():
+            if ref_value(record.get("CurrencyRef")) == old:
+                record["CurrencyRef"] = currency_ref(books.home_currency)
+
+
 # -- helpers -----------------------------------------------------------------------------------------
 
 
@@ -179,10 +197,12 @@ def _account_in(books: Company, account_type: str, currency: str) -> dict[str, A
 
 
 def _open_currency_account(books: Company, record: dict[str, Any], account_type: str, currency: str) -> dict[str, Any]:
-    """The account QBO opens at a currency's first transaction, created with the record."""
+    """The account QBO opens at a currency's first transaction, named after the home-currency one
+    ("Accounts Payable (A/P) - CAD"), created with the record."""
+    home = _account_in(books, account_type, books.home_currency)
     account = {
         "Id": books.peek_id("Account"),
-        "Name": f"{CURRENCY_ACCOUNT_NAMES[account_type]} - {currency}",
+        "Name": f"{home['Name'] if home else CURRENCY_ACCOUNT_NAMES[account_type]} - {currency}",
         "AccountType": account_type,
         "CurrencyRef": {"value": currency},
     }

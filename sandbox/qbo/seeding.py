@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from sandbox.core import SeedError
 from sandbox.qbo.books import Company
+from sandbox.qbo.currency import set_home_currency
 from sandbox.qbo.defaults import DEFAULT_ACCOUNTS, default_company_info, default_preferences
 from sandbox.qbo.exchange_rates import save_exchange_rate
 from sandbox.qbo.faults import Fault
@@ -67,7 +69,10 @@ def seed_books(books: Company, part: dict[str, Any]) -> None:
     books.seeding = True
     try:
         if part.get("Preferences"):
+            home = books.home_currency
             books.merge_preferences({k: v for k, v in part["Preferences"].items() if k not in ALWAYS_READ_ONLY})
+            if books.home_currency != home:
+                _seed_step("Preferences", "CurrencyPrefs.HomeCurrency", partial(set_home_currency, books, home))
         if part.get("CompanyInfo"):
             # null (or "") removes a key: a UK company's address has no CountrySubDivisionCode.
             books.company_info = clean(deep_merge(books.company_info, part["CompanyInfo"]))
@@ -82,17 +87,22 @@ def _seed_rows(books: Company, entity: str, rows: Any) -> None:
     if not isinstance(rows, list):
         raise SeedError(f"qbo seed: '{entity}' must be a list of records")
     for index, row in enumerate(rows):
-        try:
-            if entity == "ExchangeRate":
-                save_exchange_rate(books, row, seed=True)
-            else:
-                save_record(books, entity, row, seed=True)
-        except Fault as fault:
-            label = _seed_label(entity, row)
-            raise SeedError(
-                f"qbo seed: {entity}[{index}] {label} breaks rule {fault.code} {fault.message}: "
-                f"{fault.detail}" + (f" (element {fault.element})" if fault.element else "")
-            ) from None
+        if entity == "ExchangeRate":
+            step = partial(save_exchange_rate, books, row, seed=True)
+        else:
+            step = partial(save_record, books, entity, row, seed=True)
+        _seed_step(f"{entity}[{index}]", _seed_label(entity, row), step)
+
+
+def _seed_step(where: str, label: str, step: Callable[[], Any]) -> None:
+    """Run one step of a seed; a fault becomes the SeedError that names the record and the rule."""
+    try:
+        step()
+    except Fault as fault:
+        raise SeedError(
+            f"qbo seed: {where} {label} breaks rule {fault.code} {fault.message}: "
+            f"{fault.detail}" + (f" (element {fault.element})" if fault.element else "")
+        ) from None
 
 
 def _seed_label(entity: str, row: Any) -> str:

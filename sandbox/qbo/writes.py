@@ -22,7 +22,7 @@ from sandbox.qbo.payments import normalize_payment
 from sandbox.qbo.schema import ALWAYS_READ_ONLY, NAME_LISTS, READ_ONLY, SEED_ONLY, TRANSACTIONS
 from sandbox.qbo.tax_lists import normalize_tax_agency, normalize_tax_code, normalize_tax_rate
 from sandbox.qbo.times import stamp
-from sandbox.qbo.values import clean
+from sandbox.qbo.values import clean, ref_value
 
 # The rules of each entity but the name lists and invoices: (books, record, existing).
 RULES: dict[str, Callable[[Company, dict[str, Any], dict[str, Any] | None], None]] = {
@@ -229,6 +229,12 @@ def update_preferences(books: Company, body: Any) -> dict[str, Any]:
     if str(token) != books.preferences["SyncToken"]:
         raise stale_object()
     sections = {k: v for k, v in body.items() if k not in ALWAYS_READ_ONLY}
+    home = ref_value((sections.get("CurrencyPrefs") or {}).get("HomeCurrency"))
+    if home and home != books.home_currency:
+        raise business(
+            f"The home currency is {books.home_currency}; it is set when the company is created and can't be changed.",
+            "CurrencyPrefs.HomeCurrency",
+        )
     books.merge_preferences(sections)
     return copy.deepcopy(books.preferences)
 
