@@ -17,7 +17,7 @@ from typing import Any
 
 from sandbox.qbo.schema import ENTITIES, NAME_LISTS
 from sandbox.qbo.times import pacific_now, stamp
-from sandbox.qbo.values import deep_merge, id_key, parse_date, ref_value
+from sandbox.qbo.values import clean, deep_merge, id_key, parse_date, ref_value
 
 # Id sequences: names share one (as in QBO), transactions share one, the other lists their own.
 ID_SEQUENCE = {
@@ -155,6 +155,14 @@ class Company:
         merged["SyncToken"] = str(int(self.preferences.get("SyncToken", "0")) + 1) if self.preferences else "0"
         merged.setdefault("MetaData", {})["LastUpdatedTime"] = stamp(self.now())
         self.preferences = merged
+
+    def merge_company_info(self, sections: dict[str, Any]) -> None:
+        """Seeded CompanyInfo: objects merge key by key, but an address (``...Addr``) is replaced whole,
+        and a null removes a key, so a UK company keeps no US state from the reset one."""
+        addresses = {k: v for k, v in sections.items() if k.endswith("Addr")}
+        merged = deep_merge(self.company_info, {k: v for k, v in sections.items() if k not in addresses})
+        merged.update(copy.deepcopy(addresses))
+        self.company_info = clean(merged)
 
     # -- Ids and indexes --------------------------------------------------------------------------
 

@@ -21,7 +21,6 @@ from sandbox.qbo.faults import Fault
 from sandbox.qbo.oauth import OAUTH_SEED_KEYS
 from sandbox.qbo.schema import ALWAYS_READ_ONLY, ENTITIES, SEED_ORDER
 from sandbox.qbo.times import pacific_now, stamp
-from sandbox.qbo.values import clean, deep_merge
 from sandbox.qbo.writes import save_record
 
 
@@ -74,8 +73,7 @@ def seed_books(books: Company, part: dict[str, Any]) -> None:
             if books.home_currency != home:
                 _seed_step("Preferences", "CurrencyPrefs.HomeCurrency", partial(set_home_currency, books, home))
         if part.get("CompanyInfo"):
-            # null (or "") removes a key: a UK company's address has no CountrySubDivisionCode.
-            books.company_info = clean(deep_merge(books.company_info, part["CompanyInfo"]))
+            books.merge_company_info(part["CompanyInfo"])
         for entity in ("ExchangeRate", *SEED_ORDER):
             _seed_rows(books, entity, part.get(entity) or [])
     finally:

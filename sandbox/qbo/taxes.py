@@ -131,9 +131,10 @@ def _line_tax_code(books: Company, taxable: TaxableLine, tax_word: str) -> dict[
 
 def _net_of_inclusive(taxable: TaxableLine, percent: Decimal) -> Decimal:
     """A TaxInclusive line: its gross (TaxInclusiveAmt, else the Amount entered) less the tax in it;
-    the line keeps the gross as TaxInclusiveAmt and the net as Amount (and a net UnitPrice)."""
+    the line keeps the gross as TaxInclusiveAmt and the net as Amount (and a net UnitPrice). A zero
+    TaxInclusiveAmt is absent: python-quickbooks sends 0 for every line."""
     gross = taxable.amount
-    if taxable.detail.get("TaxInclusiveAmt") not in (None, ""):
+    if taxable.detail.get("TaxInclusiveAmt") not in (None, "", 0):
         gross = dec(taxable.detail["TaxInclusiveAmt"], f"{taxable.element}.TaxInclusiveAmt")
     gross = gross.quantize(CENT, rounding=ROUND_HALF_UP)
     net = (gross * 100 / (100 + percent)).quantize(CENT, rounding=ROUND_HALF_UP)
