@@ -6,7 +6,8 @@ it has transactions, and a currency new to the company joins its CompanyCurrency
 is in its customer's or vendor's currency (any other is a second currency, refused with QBO's "one
 foreign currency" fault), at the ExchangeRate sent or the company's rate for its date, with its home
 amounts computed; its A/R or A/P account is the one of its currency, which QBO opens at the
-currency's first transaction ("Accounts Payable (A/P) - CAD").
+currency's first transaction ("Accounts Payable (A/P) - CAD"); a home-currency one is refused once
+the currency has its own (``check_currency_account``).
 
 Records a write creates alongside the one it saves (a CompanyCurrency, an account) are listed in the
 record's ``_create`` (entity, body) pairs; ``sandbox.qbo.writes`` checks and stores them with it.
@@ -109,11 +110,16 @@ def check_currency_account(
 ) -> None:
     """The A/R or A/P account (``key``, already a checked reference when given) of a transaction in
     ``currency``: one in that currency. Left out, it is the company's account of that type in that
-    currency (``set_default``: named on the record), opened when the currency has none yet."""
+    currency (``set_default``: named on the record), opened when the currency has none yet.
+
+    Opt-in, so that what the sandbox accepted before still passes: a home-currency account on a
+    foreign transaction is refused once the company has an account of that type in the transaction's
+    currency (seeded, or opened at an earlier transaction that named none). Real QBO refuses it always."""
     if key in record:
         account = books.get("Account", record[key]["value"])
         account_currency = ref_value((account or {}).get("CurrencyRef")) or books.home_currency
-        if account_currency != currency:
+        tolerated = account_currency == books.home_currency and _account_in(books, account_type, currency) is None
+        if account_currency != currency and not tolerated:
             raise one_foreign_currency(
                 f"{key} '{record[key]['name']}' is an account in {account_currency} and the transaction is in "
                 f"{currency}: leave {key} out, or name the {account_type} account in {currency}."

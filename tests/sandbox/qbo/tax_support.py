@@ -3,7 +3,7 @@
 
 A profile file is the ``qbo`` part of a seed document for a company of that kind, multi-currency off;
 ``profile_seed(name, multi_currency=True)`` turns multi-currency on and adds a customer and a vendor
-in a foreign currency with the rate of that currency on 2024-05-01.
+in a foreign currency, the rate of that currency on 2024-05-01, and its A/R and A/P accounts.
 """
 
 from __future__ import annotations
@@ -36,6 +36,20 @@ def profile_seed(name: str, *, multi_currency: bool = False) -> dict[str, Any]:
         part["Preferences"] = copy.deepcopy(part["Preferences"])
         part["Preferences"]["CurrencyPrefs"]["MultiCurrencyEnabled"] = True
         part["ExchangeRate"] = [{"SourceCurrencyCode": code, "AsOfDate": "2024-05-01", "Rate": rate}]
+        # The accounts QBO keeps for the currency: with them, a home-currency one on a foreign
+        # transaction is refused (sandbox.qbo.currency.check_currency_account).
+        part["Account"] = part.get("Account", []) + [
+            {
+                "Name": f"Accounts Receivable (A/R) - {code}",
+                "AccountType": "Accounts Receivable",
+                "CurrencyRef": {"value": code},
+            },
+            {
+                "Name": f"Accounts Payable (A/P) - {code}",
+                "AccountType": "Accounts Payable",
+                "CurrencyRef": {"value": code},
+            },
+        ]
         part["Customer"] = part["Customer"] + [
             {"Id": FOREIGN_CUSTOMER_ID, "DisplayName": f"Overseas Client ({code})", "CurrencyRef": {"value": code}}
         ]

@@ -19,6 +19,7 @@ from tests.sandbox.qbo.tax_support import (
     sales_line,
     tax_lines,
 )
+from tests.sandbox.qbo_support import fault_of
 
 # name -> (invoice body, its TotalTax, its TotalAmt, its tax lines by rate: (tax, net), bill body, its TotalAmt)
 HOME_CASES: dict[str, tuple[dict[str, Any], float, float, dict[str, tuple[float, float]], dict[str, Any], float]] = {
@@ -154,6 +155,10 @@ def test_a_profile_seeds_and_taxes_an_invoice_and_a_bill_as_worked_out_by_hand(
     assert foreign_bill["APAccountRef"]["name"] == f"Accounts Payable (A/P) - {code}"
     receivable = qbo.query(f"select * from Account where Name = 'Accounts Receivable (A/R) - {code}'")["Account"]
     assert [a["CurrencyRef"]["value"] for a in receivable] == [code]
+    home_ap = {"VendorRef": {"value": FOREIGN_VENDOR_ID}, "APAccountRef": {"value": "4"}, "Line": bill_lines}
+    assert fault_of(qbo.post("bill", home_ap))["Detail"].startswith(
+        "Business Validation Error: You can only use one foreign currency per transaction."
+    )
 
 
 @pytest.mark.parametrize("name", PROFILE_NAMES)
