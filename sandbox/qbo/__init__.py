@@ -3,9 +3,10 @@
 A client written against the real service (python-quickbooks with intuitlib, or atqbo's own
 hook) works against this one after changing only its base URLs. It keeps one company (realm)
 with Customers, Vendors, Employees, Items, Accounts, Terms, Classes, Invoices, Bills and
-Payments, and enforces the business rules, faults and limits the real service is known for
-(see ``sandbox/README.md``, section "QuickBooks Online", for every rule and every guess, and
-for which module holds what).
+Payments, and the company's tax and currency setup (TaxAgency, TaxRate, TaxCode,
+CompanyCurrency, exchange rates), and enforces the business rules, faults and limits the real
+service is known for, US or not, in one currency or several (see ``sandbox/README.md``, section
+"QuickBooks Online", for every rule and every guess, and for which module holds what).
 
 This package re-exports the names seeds, tests and the server use: the defaults a reset leaves
 (realm, client credentials, the chart of accounts' Ids, Preferences) and ``QboApi``.

@@ -1,6 +1,6 @@
-"""Balances that follow from transactions: an invoice's balance and links as payments apply to it,
-Customer.Balance / Vendor.Balance as the open balance of their invoices / bills, and the home
-currency amounts of a foreign-currency transaction.
+"""Balances that follow from transactions: an invoice's balance and links as payments apply to it
+(and its home-currency balance), Customer.Balance / Vendor.Balance as the open balance of their
+invoices / bills.
 """
 
 from __future__ import annotations
@@ -10,18 +10,9 @@ from decimal import Decimal
 from typing import Any
 
 from sandbox.qbo.books import Company
+from sandbox.qbo.currency import set_home_amounts
 from sandbox.qbo.times import stamp
-from sandbox.qbo.values import dec, id_key, money, number_out, ref_value
-
-
-def set_home_amounts(books: Company, record: dict[str, Any]) -> None:
-    if not books.multi_currency:
-        return
-    rate = dec(record.get("ExchangeRate", 1), "ExchangeRate")
-    record["ExchangeRate"] = number_out(rate)
-    record["HomeTotalAmt"] = money(Decimal(str(record["TotalAmt"])) * rate)
-    if "Balance" in record:
-        record["HomeBalance"] = money(Decimal(str(record["Balance"])) * rate)
+from sandbox.qbo.values import id_key, money, ref_value
 
 
 def move_party_balance(books: Company, entity: str, old: dict[str, Any] | None, new: dict[str, Any] | None) -> None:

@@ -1,6 +1,7 @@
-"""The rules of a Bill: its vendor (whose currency it must be in), the A/P account and terms taken
-by default, and expense lines: item lines need a purchasable item (one with an expense account),
-account lines an account. The total is the lines' sum; a new bill is fully open.
+"""The rules of a Bill: its vendor (whose currency it is in), the A/P account (of that currency) and
+terms taken by default, and expense lines: item lines need a purchasable item (one with an expense
+account), account lines an account. The total is the lines' sum plus the purchase tax a global
+company computes (``sandbox.qbo.taxes``); a new bill is fully open.
 """
 
 from __future__ import annotations
@@ -9,10 +10,11 @@ import copy
 from decimal import Decimal
 from typing import Any
 
-from sandbox.qbo.balances import set_home_amounts
 from sandbox.qbo.books import Company
 from sandbox.qbo.checks import check_optional_ref, check_ref
+from sandbox.qbo.currency import check_currency_account, set_home_amounts
 from sandbox.qbo.faults import business, invalid_enum, required
+from sandbox.qbo.taxes import TaxableLine, apply_purchase_tax
 from sandbox.qbo.transactions import (
     check_party_and_dates,
     check_qty_price,
@@ -21,21 +23,24 @@ from sandbox.qbo.transactions import (
     numbered_line,
     set_due_date,
 )
-from sandbox.qbo.values import money, ref_value
+from sandbox.qbo.values import money
 
 
 def normalize_bill(books: Company, record: dict[str, Any], existing: dict[str, Any] | None) -> None:
-    """Bills: vendor (and its currency), A/P account, purchasable items on item lines, total from lines."""
+    """Bills: vendor (and its currency), A/P account, purchasable items on item lines, total from
+    lines and purchase tax."""
     _check_bill_vendor_and_dates(books, record, existing)
-    total = Decimal(0)
     lines_out = []
+    expenses = []
     for number, line in enumerate(checked_lines(record), start=1):
         amount = line_amount(line, "Line")
-        _check_expense_line(books, line, amount)
-        total += amount
         line["Amount"] = money(amount)
+        detail, item, element = _check_expense_line(books, line, amount)
         lines_out.append(numbered_line(line, number))
+        expenses.append(TaxableLine(lines_out[-1], detail, item, element))
     record["Line"] = lines_out
+    tax = apply_purchase_tax(books, record, expenses)
+    total = sum((expense.amount for expense in expenses), Decimal(0)) + tax
     if total < 0:
         raise business(
             f"The bill total ({money(total)}) is negative. A bill total must be zero or more; "
@@ -50,27 +55,10 @@ def normalize_bill(books: Company, record: dict[str, Any], existing: dict[str, A
 
 def _check_bill_vendor_and_dates(books: Company, record: dict[str, Any], existing: dict[str, Any] | None) -> None:
     """The vendor (and its currency), dates, the A/P account and the terms (both the vendor's by default)."""
-    vendor, currency = check_party_and_dates(books, record, existing, "VendorRef", "Vendor")
-    vendor_currency = ref_value(vendor.get("CurrencyRef")) or books.home_currency
-    if books.multi_currency and currency != vendor_currency:
-        raise business(
-            f"The bill currency ({currency}) must match the currency of vendor '{vendor['DisplayName']}' "
-            f"({vendor_currency}). A vendor's transactions are always in the vendor's currency.",
-            "CurrencyRef",
-        )
+    vendor, currency = check_party_and_dates(books, record, existing, "VendorRef", "Vendor", "bill")
     if "APAccountRef" in record:
         record["APAccountRef"] = check_ref(books, record["APAccountRef"], "Account", "APAccountRef")
-    else:
-        payable = next(
-            (
-                a
-                for a in books.visible("Account")
-                if a.get("AccountType") == "Accounts Payable" and a.get("Active", True)
-            ),
-            None,
-        )
-        if payable is not None:
-            record["APAccountRef"] = {"value": payable["Id"], "name": payable["Name"]}
+    check_currency_account(books, record, "APAccountRef", "Accounts Payable", currency, set_default=True)
     if "SalesTermRef" not in record and vendor.get("TermRef"):
         record["SalesTermRef"] = copy.deepcopy(vendor["TermRef"])
     check_optional_ref(books, record, "SalesTermRef", "Term")
@@ -79,8 +67,12 @@ def _check_bill_vendor_and_dates(books: Company, record: dict[str, Any], existin
         record["DocNumber"] = str(record["DocNumber"])
 
 
-def _check_expense_line(books: Company, line: dict[str, Any], amount: Decimal) -> None:
-    """An item-based line (a purchasable item) or an account-based one, with optional class and customer."""
+def _check_expense_line(
+    books: Company, line: dict[str, Any], amount: Decimal
+) -> tuple[dict[str, Any], dict[str, Any] | None, str]:
+    """An item-based line (a purchasable item) or an account-based one, with optional class and
+    customer. Returns its detail, its item (None for an account line) and the detail's path."""
+    item = None
     kind = line.get("DetailType")
     if kind == "ItemBasedExpenseLineDetail":
         detail = line.setdefault("ItemBasedExpenseLineDetail", {})
@@ -115,3 +107,4 @@ def _check_expense_line(books: Company, line: dict[str, Any], amount: Decimal) -
     if "CustomerRef" in detail:
         detail["CustomerRef"] = check_ref(books, detail["CustomerRef"], "Customer", f"{prefix}.CustomerRef")
     detail.setdefault("BillableStatus", "NotBillable")
+    return detail, item, prefix

@@ -17,7 +17,7 @@ from typing import Any
 
 from sandbox.qbo.schema import ENTITIES, NAME_LISTS
 from sandbox.qbo.times import pacific_now, stamp
-from sandbox.qbo.values import deep_merge, id_key, parse_date, ref_value
+from sandbox.qbo.values import clean, deep_merge, id_key, parse_date, ref_value
 
 # Id sequences: names share one (as in QBO), transactions share one, the other lists their own.
 ID_SEQUENCE = {
@@ -31,8 +31,31 @@ ID_SEQUENCE = {
     "Account": "Account",
     "Term": "Term",
     "Class": "Class",
+    "CompanyCurrency": "CompanyCurrency",
+    "TaxAgency": "TaxAgency",
+    "TaxRate": "TaxRate",
+    "TaxCode": "TaxCode",
 }
-ID_START = {"name": 1, "txn": 1001, "Item": 1, "Account": 1, "Term": 1, "Class": 5000000000000000001}
+ID_START = {
+    "name": 1,
+    "txn": 1001,
+    "Item": 1,
+    "Account": 1,
+    "Term": 1,
+    "Class": 5000000000000000001,
+    "CompanyCurrency": 1,
+    "TaxAgency": 1,
+    "TaxRate": 1,
+    "TaxCode": 1,
+}
+# The property that names a record of a list, unique within its list (case-insensitively).
+LIST_NAME = {
+    "Term": "Name",
+    "TaxRate": "Name",
+    "TaxCode": "Name",
+    "TaxAgency": "DisplayName",
+    "CompanyCurrency": "Code",
+}
 
 
 class Company:
@@ -53,6 +76,8 @@ class Company:
         self.doc_numbers: dict[str, set[str]] = {}  # Invoice DocNumber -> Ids
         self.max_doc_number = 1000
         self.applied: dict[str, dict[str, Decimal]] = {}  # invoice Id -> payment Id -> amount
+        # ExchangeRate records (no Id in QBO): (currency code, AsOfDate) -> record.
+        self.exchange_rates: dict[tuple[str, str], dict[str, Any]] = {}
         # During a batch: (entity, Id) of objects created by it, invisible to its other items.
         self.hidden: set[tuple[str, str]] | None = None
         # While loading a seed: skip the closed-books rule (seeds may hold history).
@@ -71,6 +96,7 @@ class Company:
             "doc_numbers",
             "max_doc_number",
             "applied",
+            "exchange_rates",
         ):
             setattr(twin, attr, copy.deepcopy(getattr(self, attr)))
         return twin
@@ -107,6 +133,11 @@ class Company:
     def multi_currency(self) -> bool:
         return bool(self.pref("CurrencyPrefs", "MultiCurrencyEnabled", default=False))
 
+    @property
+    def country(self) -> str:
+        """CompanyInfo.Country: "US", or the country of a global (non-US) edition such as GB, CA or AU."""
+        return str(self.company_info.get("Country") or "US").upper()
+
     def today(self) -> str:
         return self.now().date().isoformat()
 
@@ -125,6 +156,14 @@ class Company:
         merged.setdefault("MetaData", {})["LastUpdatedTime"] = stamp(self.now())
         self.preferences = merged
 
+    def merge_company_info(self, sections: dict[str, Any]) -> None:
+        """Seeded CompanyInfo: objects merge key by key, but an address (``...Addr``) is replaced whole,
+        and a null removes a key, so a UK company keeps no US state from the reset one."""
+        addresses = {k: v for k, v in sections.items() if k.endswith("Addr")}
+        merged = deep_merge(self.company_info, {k: v for k, v in sections.items() if k not in addresses})
+        merged.update(copy.deepcopy(addresses))
+        self.company_info = clean(merged)
+
     # -- Ids and indexes --------------------------------------------------------------------------
 
     def next_id(self, entity: str) -> str:
@@ -132,6 +171,10 @@ class Company:
         value = self.sequences[sequence]
         self.sequences[sequence] = value + 1
         return str(value)
+
+    def peek_id(self, entity: str) -> str:
+        """The Id the next record of ``entity`` will get (a write refers to a record it creates with it)."""
+        return str(self.sequences[ID_SEQUENCE[entity]])
 
     def reserve_id(self, entity: str, rid: str) -> None:
         if rid.isdigit():
@@ -164,8 +207,8 @@ class Company:
             return ("name", record["DisplayName"].casefold())
         if entity in ("Item", "Account", "Class"):
             return (entity, record["FullyQualifiedName"].casefold())
-        if entity == "Term":
-            return ("Term", record["Name"].casefold())
+        if entity in LIST_NAME:
+            return (entity, str(record[LIST_NAME[entity]]).casefold())
         return None
 
     # -- state ------------------------------------------------------------------------------------
@@ -178,4 +221,5 @@ class Company:
         }
         for entity in ENTITIES:
             out[entity] = [copy.deepcopy(self.records[entity][k]) for k in sorted(self.records[entity], key=id_key)]
+        out["ExchangeRate"] = [copy.deepcopy(self.exchange_rates[k]) for k in sorted(self.exchange_rates)]
         return out

@@ -1,6 +1,6 @@
 """Rules every QBO write shares: the Id + SyncToken of an update, closed books, string lengths,
-references (2500 missing, 610 inactive), the company's currencies, and names (no colon, tab or
-new line; unique within their group).
+references (2500 missing, 610 inactive), and names (no colon, tab or new line; unique within their
+group).
 """
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ from typing import Any
 from sandbox.qbo.books import Company
 from sandbox.qbo.faults import (
     Fault,
-    business,
     duplicate_name,
     inactive_reference,
     invalid_property,
@@ -21,7 +20,7 @@ from sandbox.qbo.faults import (
     stale_object,
     too_long,
 )
-from sandbox.qbo.schema import CURRENCY_NAMES, LENGTHS
+from sandbox.qbo.schema import LENGTHS
 from sandbox.qbo.values import display_name, ref_value
 
 
@@ -85,18 +84,6 @@ def check_optional_ref(
         record[key] = check_ref(books, record[key], target, element or key)
         return books.get(target, record[key]["value"])
     return None
-
-
-def check_currency(books: Company, record: dict[str, Any]) -> str:
-    code = ref_value(record.get("CurrencyRef")) or books.home_currency
-    if not books.multi_currency and code != books.home_currency:
-        raise business(
-            f"Multicurrency is not enabled for this company, so everything is in {books.home_currency}; "
-            f"CurrencyRef {code} cannot be used.",
-            "CurrencyRef",
-        )
-    record["CurrencyRef"] = {"value": code, "name": CURRENCY_NAMES.get(code, code)}
-    return code
 
 
 def check_name_text(prop: str, value: str, extra_forbidden: str = "") -> None:

@@ -122,6 +122,17 @@ def one_name_at_a_time() -> Fault:
     return business("You can only add or edit one name at a time. Please try again.", replayable=False)
 
 
+def one_foreign_currency(detail: str) -> Fault:
+    """A transaction that mixes currencies (the real text, QB-FX), followed by what was mixed."""
+    return business(f"You can only use one foreign currency per transaction. {detail}", "CurrencyRef")
+
+
+def missing_tax_rate(tax_word: str) -> Fault:
+    """A line of a global (non-US) company's transaction without a TaxCodeRef: the real text, with
+    "VAT" (UK), "GST/HST" (Canada) or "GST" (Australia)."""
+    return business(f"Make sure all your transactions have a {tax_word} rate before you save.")
+
+
 def stale_object() -> Fault:
     return Fault(
         "5010",

@@ -1,7 +1,7 @@
 """The rules of an Invoice: its customer and the defaults taken from it, dates and closed books,
-numbering (DocNumber), delivery fields, sales custom fields, and the server's own amounts: lines,
-discounts, sales tax (automated: a fixed rate on taxable lines), total and balance (total less
-the payments applied).
+currency and A/R account, numbering (DocNumber), delivery fields, sales custom fields, and the
+server's own amounts: lines, discounts, sales tax (``sandbox.qbo.taxes``), total and balance (total
+less the payments applied).
 """
 
 from __future__ import annotations
@@ -10,11 +10,12 @@ import copy
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from sandbox.qbo.balances import set_home_amounts
 from sandbox.qbo.books import Company
 from sandbox.qbo.checks import check_optional_ref, check_ref
+from sandbox.qbo.currency import check_currency_account, set_home_amounts
 from sandbox.qbo.faults import business, duplicate_doc_number, invalid_enum, required, too_long
 from sandbox.qbo.schema import CUSTOMER_MEMO_MAX, EMAIL_MAX, LENGTHS
+from sandbox.qbo.taxes import TaxableLine, apply_sales_tax
 from sandbox.qbo.transactions import (
     check_party_and_dates,
     check_qty_price,
@@ -25,21 +26,17 @@ from sandbox.qbo.transactions import (
 )
 from sandbox.qbo.values import CENT, dec, id_key, money, parse_date, ref_value
 
-# Automated sales tax (Preferences.TaxPrefs.PartnerTaxEnabled): one fixed rate for every taxable line.
-AST_RATE = Decimal("0.07")
-AST_TAX_RATE_ID = "1"
-
 
 def normalize_invoice(
     books: Company, record: dict[str, Any], existing: dict[str, Any] | None, options: set[str]
 ) -> None:
-    """Invoices: references, dates and closed books, numbering, custom fields, and the server's own
-    totals (lines, discounts, automated sales tax) and balance (total less payments applied)."""
+    """Invoices: references, dates and closed books, currency, numbering, custom fields, and the
+    server's own totals (lines, discounts, sales tax) and balance (total less payments applied)."""
     customer = _check_invoice_customer_and_dates(books, record, existing, options)
     _check_invoice_delivery(books, record, customer)
-    automated_tax = bool(books.pref("TaxPrefs", "PartnerTaxEnabled", default=False))
-    lines_out, subtotal, discount, taxable_base = _invoice_lines(books, record, customer, automated_tax)
-    tax = _set_invoice_tax(record, taxable_base, automated_tax)
+    lines_out, discount, sales = _invoice_lines(books, record)
+    tax = apply_sales_tax(books, record, sales, customer)
+    subtotal = sum((taxable.amount for taxable in sales), Decimal(0))
     lines_out.append({"Amount": money(subtotal), "DetailType": "SubTotalLineDetail", "SubTotalLineDetail": {}})
     record["Line"] = lines_out
     _set_invoice_total_and_balance(books, record, existing, subtotal - discount + tax)
@@ -51,13 +48,7 @@ def _check_invoice_customer_and_dates(
     """The customer (and its currency and terms), dates, references and DocNumber; returns the customer."""
     if existing is not None and ("Invoice", existing["Id"]) in books.voided:
         raise business("This invoice has been voided and cannot be changed.")
-    customer, currency = check_party_and_dates(books, record, existing, "CustomerRef", "Customer")
-    if books.multi_currency and currency != ref_value(customer.get("CurrencyRef")):
-        raise business(
-            f"The transaction currency ({currency}) must match the currency of customer "
-            f"'{customer['DisplayName']}' ({ref_value(customer.get('CurrencyRef'))}).",
-            "CurrencyRef",
-        )
+    customer, currency = check_party_and_dates(books, record, existing, "CustomerRef", "Customer", "invoice")
     if "SalesTermRef" not in record and customer.get("SalesTermRef"):
         record["SalesTermRef"] = copy.deepcopy(customer["SalesTermRef"])
     check_optional_ref(books, record, "SalesTermRef", "Term")
@@ -65,6 +56,7 @@ def _check_invoice_customer_and_dates(
     check_optional_ref(books, record, "ClassRef", "Class")
     check_optional_ref(books, record, "DepositToAccountRef", "Account")
     check_optional_ref(books, record, "ARAccountRef", "Account")
+    check_currency_account(books, record, "ARAccountRef", "Accounts Receivable", currency, set_default=False)
     set_doc_number(books, record, existing, options)
     return customer
 
@@ -105,14 +97,12 @@ def _check_invoice_delivery(books: Company, record: dict[str, Any], customer: di
     check_custom_fields(books, record)
 
 
-def _invoice_lines(
-    books: Company, record: dict[str, Any], customer: dict[str, Any], automated_tax: bool
-) -> tuple[list[dict[str, Any]], Decimal, Decimal, Decimal]:
-    """The lines, checked and numbered (without the subtotal line, which the server adds), and
-    their subtotal, discount and taxable base."""
-    subtotal = Decimal(0)
+def _invoice_lines(books: Company, record: dict[str, Any]) -> tuple[list[dict[str, Any]], Decimal, list[TaxableLine]]:
+    """The lines, checked and numbered (without the subtotal line, which the server adds), their
+    discount, and the sales lines whose tax the company's regime decides."""
+    subtotal = Decimal(0)  # so far: a percent discount applies to the lines above it
     discount = Decimal(0)
-    taxable_base = Decimal(0)
+    sales: list[TaxableLine] = []
     lines_out = []
     number = 0
     for line in checked_lines(record):
@@ -121,10 +111,8 @@ def _invoice_lines(
             continue  # QBO computes the subtotal line itself
         number += 1
         if kind == "SalesItemLineDetail":
-            amount, taxable = _check_sales_line(books, line, customer, automated_tax)
-            if taxable:
-                taxable_base += amount
-            subtotal += amount
+            sales.append(_check_sales_line(books, line))
+            subtotal += sales[-1].amount
         elif kind == "DescriptionOnly":
             line.pop("Amount", None)
             line.setdefault("DescriptionOnly", {})
@@ -143,14 +131,13 @@ def _invoice_lines(
             raise invalid_enum("Line.DetailType", kind)
         line.pop("LinkedTxn", None)
         lines_out.append(numbered_line(line, number))
-    return lines_out, subtotal, discount, taxable_base
+        if kind == "SalesItemLineDetail":
+            sales[-1].line = lines_out[-1]  # the tax regime may restate the Amount of the line printed
+    return lines_out, discount, sales
 
 
-def _check_sales_line(
-    books: Company, line: dict[str, Any], customer: dict[str, Any], automated_tax: bool
-) -> tuple[Decimal, bool]:
-    """A sales item line: its item, class, service date, Qty x UnitPrice and tax code. Returns its
-    amount and whether it counts toward the taxable base."""
+def _check_sales_line(books: Company, line: dict[str, Any]) -> TaxableLine:
+    """A sales item line: its item (and income account), class, service date and Qty x UnitPrice."""
     detail = line.setdefault("SalesItemLineDetail", {})
     amount = line_amount(line, "Line")
     if "ItemRef" not in detail:
@@ -165,42 +152,8 @@ def _check_sales_line(
     if "ServiceDate" in detail:
         detail["ServiceDate"] = parse_date(detail["ServiceDate"], "Line.SalesItemLineDetail.ServiceDate")
     check_qty_price(detail, amount, "Line.SalesItemLineDetail")
-    code = ref_value(detail.get("TaxCodeRef"))
-    taxable = code == "TAX" if code in ("TAX", "NON") else bool(item.get("Taxable"))
-    if automated_tax:
-        detail["TaxCodeRef"] = {"value": "TAX" if taxable else "NON"}
     line["Amount"] = money(amount)
-    return amount, bool(taxable and customer.get("Taxable", True))
-
-
-def _set_invoice_tax(record: dict[str, Any], taxable_base: Decimal, automated_tax: bool) -> Decimal:
-    """TxnTaxDetail: computed at the fixed rate with automated sales tax, else the client's TotalTax."""
-    if automated_tax:
-        tax = (taxable_base * AST_RATE).quantize(CENT, rounding=ROUND_HALF_UP)
-        detail = {"TotalTax": money(tax)}
-        if tax:
-            detail["TaxLine"] = [
-                {
-                    "Amount": money(tax),
-                    "DetailType": "TaxLineDetail",
-                    "TaxLineDetail": {
-                        "TaxRateRef": {"value": AST_TAX_RATE_ID},
-                        "PercentBased": True,
-                        "TaxPercent": float(AST_RATE * 100),
-                        "NetAmountTaxable": money(taxable_base),
-                    },
-                }
-            ]
-        if ref_value((record.get("TxnTaxDetail") or {}).get("TxnTaxCodeRef")):
-            detail["TxnTaxCodeRef"] = record["TxnTaxDetail"]["TxnTaxCodeRef"]
-        record["TxnTaxDetail"] = detail
-    else:
-        given = record.get("TxnTaxDetail") or {}
-        tax = dec(given.get("TotalTax", 0), "TxnTaxDetail.TotalTax").quantize(CENT, rounding=ROUND_HALF_UP)
-        if tax < 0:
-            raise business("The sales tax amount cannot be negative.", "TxnTaxDetail.TotalTax")
-        record["TxnTaxDetail"] = {**given, "TotalTax": money(tax)}
-    return tax
+    return TaxableLine(line, detail, item, "Line.SalesItemLineDetail")
 
 
 def _set_invoice_total_and_balance(

@@ -8,21 +8,16 @@ from __future__ import annotations
 from typing import Any
 
 from sandbox.qbo.books import Company
-from sandbox.qbo.checks import (
-    check_currency,
-    check_lengths,
-    check_name_text,
-    check_optional_ref,
-    claim_name,
-)
+from sandbox.qbo.checks import check_lengths, check_name_text, check_optional_ref, claim_name
+from sandbox.qbo.currency import check_currency, check_party_currency, currency_ref
 from sandbox.qbo.faults import business, invalid_enum, required, too_long
 from sandbox.qbo.schema import (
     ACCOUNT_CLASSIFICATION,
     ACCOUNT_SUBTYPE,
-    CURRENCY_NAMES,
     EMAIL_MAX,
     ITEM_TYPES,
     LENGTHS,
+    TAX_EXEMPTION_REASONS,
 )
 from sandbox.qbo.values import dec, number_out, parse_date
 
@@ -42,19 +37,13 @@ def normalize_name(books: Company, entity: str, record: dict[str, Any], existing
     record.setdefault("Active", True)
     if entity in ("Customer", "Vendor"):
         record.setdefault("PrintOnCheckName", name[: LENGTHS[(entity, "PrintOnCheckName")]])
-        if books.multi_currency or "CurrencyRef" in record:
-            check_currency(books, record)
-        else:
-            record["CurrencyRef"] = {
-                "value": books.home_currency,
-                "name": CURRENCY_NAMES.get(books.home_currency, books.home_currency),
-            }
+        check_party_currency(books, entity, record, existing)
         record["Balance"] = existing.get("Balance", 0) if existing else 0
     email = (record.get("PrimaryEmailAddr") or {}).get("Address")
     if isinstance(email, str) and len(email) > EMAIL_MAX:
         raise too_long("PrimaryEmailAddr.Address", EMAIL_MAX, len(email))
     if entity == "Customer":
-        record.setdefault("Taxable", True)
+        _check_tax_exemption(record)
         record.setdefault("Job", False)
         record.setdefault("BillWithParent", False)
         parent = check_optional_ref(books, record, "ParentRef", "Customer")
@@ -70,6 +59,18 @@ def normalize_name(books: Company, entity: str, record: dict[str, Any], existing
         check_optional_ref(books, record, "APAccountRef", "Account")
     else:
         record.setdefault("BillableTime", False)
+
+
+def _check_tax_exemption(customer: dict[str, Any]) -> None:
+    """Taxable defaults to true, to false for a customer with a TaxExemptionReasonId (Intuit's rule
+    since minor version 10); the reason is one of Intuit's 15."""
+    reason = customer.get("TaxExemptionReasonId")
+    if reason is not None:
+        number = dec(reason, "TaxExemptionReasonId")
+        if number not in TAX_EXEMPTION_REASONS:
+            raise invalid_enum("TaxExemptionReasonId", reason)
+        customer["TaxExemptionReasonId"] = int(number)
+    customer.setdefault("Taxable", reason is None)
 
 
 def normalize_item(books: Company, record: dict[str, Any], existing: dict[str, Any] | None) -> None:
@@ -144,10 +145,7 @@ def normalize_account(books: Company, record: dict[str, Any], existing: dict[str
     if "CurrencyRef" in record:
         check_currency(books, record)
     else:
-        record["CurrencyRef"] = {
-            "value": books.home_currency,
-            "name": CURRENCY_NAMES.get(books.home_currency, books.home_currency),
-        }
+        record["CurrencyRef"] = currency_ref(books.home_currency)
 
 
 def normalize_term(books: Company, record: dict[str, Any], existing: dict[str, Any] | None) -> None:

@@ -8,9 +8,9 @@ from __future__ import annotations
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from sandbox.qbo.balances import set_home_amounts
 from sandbox.qbo.books import Company
-from sandbox.qbo.checks import check_currency, check_optional_ref, check_ref
+from sandbox.qbo.checks import check_optional_ref, check_ref
+from sandbox.qbo.currency import check_transaction_currency, set_home_amounts
 from sandbox.qbo.defaults import ACCOUNT_UNDEPOSITED
 from sandbox.qbo.faults import business, invalid_reference, required
 from sandbox.qbo.transactions import line_amount, set_txn_dates
@@ -24,7 +24,9 @@ def normalize_payment(books: Company, record: dict[str, Any], existing: dict[str
     record["CustomerRef"] = check_ref(books, record["CustomerRef"], "Customer", "CustomerRef")
     customer_id = record["CustomerRef"]["value"]
     set_txn_dates(books, record, existing)
-    check_currency(books, record)
+    customer = books.get("Customer", customer_id)
+    assert customer is not None
+    check_transaction_currency(books, record, customer, "payment")
     check_optional_ref(books, record, "DepositToAccountRef", "Account")
     check_optional_ref(books, record, "ARAccountRef", "Account")
     undeposited = books.get("Account", ACCOUNT_UNDEPOSITED)

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sandbox.qbo.books import Company
+from sandbox.qbo.exchange_rates import exchange_rate_rows
 from sandbox.qbo.faults import Fault, invalid_property, object_not_found, required
 from sandbox.qbo.query import check_query, run_query
 from sandbox.qbo.query_parser import QueryError, parse_query
@@ -39,6 +40,8 @@ def query_records(books: Company, text: str) -> dict[str, Any]:
         rows = [books.preferences]
     elif query.entity == "CompanyInfo":
         rows = [books.company_info]
+    elif query.entity == "ExchangeRate":
+        rows = exchange_rate_rows(books)
     else:
         rows = books.visible(query.entity)
         if query.entity in LISTS and not any(c.path == "Active" for c in query.conditions):

@@ -1,7 +1,7 @@
 """What a QBO API path asks for: ``/v3/company/{realm}/<resource>[/...]`` mapped onto reads and
-writes of the books (query, batch, cdc, preferences, companyinfo, entity create / read / update /
-delete / void, invoice pdf and send), and the request parts the API reads before routing (the
-JSON body, ``include`` / ``optionsData`` options, whether it writes a name).
+writes of the books (query, batch, cdc, preferences, companyinfo, exchangerate, entity create /
+read / update / delete / void, invoice pdf and send), and the request parts the API reads before
+routing (the JSON body, ``include`` / ``optionsData`` options, whether it writes a name).
 
 Everything here runs under the emulator's lock; auth, limits and latency happened before.
 """
@@ -16,6 +16,7 @@ from sandbox.core import Request, Response
 from sandbox.mail import MailServer
 from sandbox.qbo.books import Company
 from sandbox.qbo.delivery import deliver_invoice, invoice_pdf
+from sandbox.qbo.exchange_rates import read_exchange_rate, save_exchange_rate
 from sandbox.qbo.faults import Fault, invalid_property, one_name_at_a_time, required, unsupported, wrong_shape
 from sandbox.qbo.reads import changes_since, query_records, read_record
 from sandbox.qbo.responses import new_tid
@@ -53,6 +54,10 @@ def route(
         return {"Preferences": update_preferences(books, body)}
     if resource == "companyinfo" and req.method == "GET":
         return {"CompanyInfo": copy.deepcopy(books.company_info)}
+    if resource == "exchangerate":
+        if req.method == "GET":
+            return read_exchange_rate(books, req.arg("sourcecurrencycode"), req.arg("asofdate"))
+        return {"ExchangeRate": save_exchange_rate(books, body)}
     entity = URL_ENTITIES.get(resource)
     if entity is None:
         raise unsupported(f"Operation {req.method} {rest[0]} is not supported.")

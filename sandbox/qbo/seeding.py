@@ -9,16 +9,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from sandbox.core import SeedError
 from sandbox.qbo.books import Company
+from sandbox.qbo.currency import set_home_currency
 from sandbox.qbo.defaults import DEFAULT_ACCOUNTS, default_company_info, default_preferences
+from sandbox.qbo.exchange_rates import save_exchange_rate
 from sandbox.qbo.faults import Fault
 from sandbox.qbo.oauth import OAUTH_SEED_KEYS
 from sandbox.qbo.schema import ALWAYS_READ_ONLY, ENTITIES, SEED_ORDER
 from sandbox.qbo.times import pacific_now, stamp
-from sandbox.qbo.values import deep_merge
 from sandbox.qbo.writes import save_record
 
 
@@ -46,7 +48,7 @@ def check_seed_part(part: Any) -> dict[str, Any]:
     """Check the shape of a seed's ``qbo`` part (keys, ``oauth``); return its ``oauth`` object."""
     if not isinstance(part, dict):
         raise SeedError("qbo seed: the 'qbo' part must be an object")
-    known = {"realm_id", "oauth", "Preferences", "CompanyInfo", *ENTITIES}
+    known = {"realm_id", "oauth", "Preferences", "CompanyInfo", "ExchangeRate", *ENTITIES}
     unknown = set(part) - known
     if unknown:
         raise SeedError(f"qbo seed: unknown keys {sorted(unknown)}; known: {sorted(known)}")
@@ -66,29 +68,46 @@ def seed_books(books: Company, part: dict[str, Any]) -> None:
     books.seeding = True
     try:
         if part.get("Preferences"):
+            home = books.home_currency
             books.merge_preferences({k: v for k, v in part["Preferences"].items() if k not in ALWAYS_READ_ONLY})
+            if books.home_currency != home:
+                _seed_step("Preferences", "CurrencyPrefs.HomeCurrency", partial(set_home_currency, books, home))
         if part.get("CompanyInfo"):
-            books.company_info = deep_merge(books.company_info, part["CompanyInfo"])
-        for entity in SEED_ORDER:
-            rows = part.get(entity) or []
-            if not isinstance(rows, list):
-                raise SeedError(f"qbo seed: '{entity}' must be a list of records")
-            for index, row in enumerate(rows):
-                try:
-                    save_record(books, entity, row, seed=True)
-                except Fault as fault:
-                    label = _seed_label(entity, row)
-                    raise SeedError(
-                        f"qbo seed: {entity}[{index}] {label} breaks rule {fault.code} {fault.message}: "
-                        f"{fault.detail}" + (f" (element {fault.element})" if fault.element else "")
-                    ) from None
+            books.merge_company_info(part["CompanyInfo"])
+        for entity in ("ExchangeRate", *SEED_ORDER):
+            _seed_rows(books, entity, part.get(entity) or [])
     finally:
         books.seeding = False
+
+
+def _seed_rows(books: Company, entity: str, rows: Any) -> None:
+    """A seed's records of one entity, each through the rules of an API write."""
+    if not isinstance(rows, list):
+        raise SeedError(f"qbo seed: '{entity}' must be a list of records")
+    for index, row in enumerate(rows):
+        if entity == "ExchangeRate":
+            step = partial(save_exchange_rate, books, row, seed=True)
+        else:
+            step = partial(save_record, books, entity, row, seed=True)
+        _seed_step(f"{entity}[{index}]", _seed_label(entity, row), step)
+
+
+def _seed_step(where: str, label: str, step: Callable[[], Any]) -> None:
+    """Run one step of a seed; a fault becomes the SeedError that names the record and the rule."""
+    try:
+        step()
+    except Fault as fault:
+        raise SeedError(
+            f"qbo seed: {where} {label} breaks rule {fault.code} {fault.message}: "
+            f"{fault.detail}" + (f" (element {fault.element})" if fault.element else "")
+        ) from None
 
 
 def _seed_label(entity: str, row: Any) -> str:
     if not isinstance(row, dict):
         return "(not an object)"
-    name = row.get("DisplayName") or row.get("Name") or row.get("DocNumber")
+    name = next(
+        (row[k] for k in ("DisplayName", "Name", "DocNumber", "Code", "SourceCurrencyCode") if row.get(k)), None
+    )
     parts = [f"Id={row['Id']}" if row.get("Id") not in (None, "") else "", f"'{name}'" if name else ""]
     return " ".join(p for p in parts if p) or "(no Id)"

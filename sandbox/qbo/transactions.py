@@ -9,7 +9,8 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from sandbox.qbo.books import Company
-from sandbox.qbo.checks import check_books_open, check_currency, check_ref
+from sandbox.qbo.checks import check_books_open, check_ref
+from sandbox.qbo.currency import check_transaction_currency
 from sandbox.qbo.faults import Fault, invalid_property, required, too_long
 from sandbox.qbo.schema import LINE_DESCRIPTION_MAX
 from sandbox.qbo.values import CENT, dec, money, number_out, parse_date
@@ -74,14 +75,14 @@ def numbered_line(line: dict[str, Any], number: int) -> dict[str, Any]:
 
 
 def check_party_and_dates(
-    books: Company, record: dict[str, Any], existing: dict[str, Any] | None, ref_field: str, entity: str
+    books: Company, record: dict[str, Any], existing: dict[str, Any] | None, ref_field: str, entity: str, kind: str
 ) -> tuple[dict[str, Any], str]:
-    """The transaction's customer or vendor (``ref_field`` names a live ``entity``), its dates and its
-    currency: returns (the customer or vendor record, the transaction's currency)."""
+    """The ``kind`` of transaction's customer or vendor (``ref_field`` names a live ``entity``), its
+    dates, and its currency and exchange rate: returns (the customer or vendor record, the currency)."""
     if ref_field not in record:
         raise required(ref_field)
     record[ref_field] = check_ref(books, record[ref_field], entity, ref_field)
     party = books.get(entity, record[ref_field]["value"])
     assert party is not None
     set_txn_dates(books, record, existing)
-    return party, check_currency(books, record)
+    return party, check_transaction_currency(books, record, party, kind)

@@ -93,4 +93,4 @@ def display_name(entity: str, record: dict[str, Any]) -> str:
         return record.get("DisplayName", "")
     if entity in ("Account", "Class", "Item"):
         return record.get("FullyQualifiedName") or record.get("Name", "")
-    return record.get("Name", "")
+    return record.get("Name") or record.get("DisplayName") or record.get("Code", "")

@@ -6,43 +6,56 @@ balances). Every write checks all its rules before ``commit`` changes anything.
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from sandbox.qbo.balances import apply_payment, move_party_balance
 from sandbox.qbo.bills import normalize_bill
 from sandbox.qbo.books import Company
 from sandbox.qbo.checks import check_books_open, check_lengths, current_version, existing_for_operation
+from sandbox.qbo.currency import normalize_company_currency
 from sandbox.qbo.faults import business, invalid_property, object_not_found, required, stale_object, unsupported
+from sandbox.qbo.fields import FIELDS
 from sandbox.qbo.invoices import normalize_invoice
 from sandbox.qbo.lists import normalize_account, normalize_class, normalize_item, normalize_name, normalize_term
 from sandbox.qbo.payments import normalize_payment
-from sandbox.qbo.schema import ALWAYS_READ_ONLY, FIELDS, NAME_LISTS, READ_ONLY, TRANSACTIONS
+from sandbox.qbo.schema import ALWAYS_READ_ONLY, NAME_LISTS, READ_ONLY, SEED_ONLY, TRANSACTIONS
+from sandbox.qbo.tax_lists import normalize_tax_agency, normalize_tax_code, normalize_tax_rate
 from sandbox.qbo.times import stamp
-from sandbox.qbo.values import clean
+from sandbox.qbo.values import clean, ref_value
+
+# The rules of each entity but the name lists and invoices: (books, record, existing).
+RULES: dict[str, Callable[[Company, dict[str, Any], dict[str, Any] | None], None]] = {
+    "Item": normalize_item,
+    "Account": normalize_account,
+    "Term": normalize_term,
+    "Class": normalize_class,
+    "Bill": normalize_bill,
+    "Payment": normalize_payment,
+    "CompanyCurrency": normalize_company_currency,
+    "TaxAgency": normalize_tax_agency,
+    "TaxRate": normalize_tax_rate,
+    "TaxCode": normalize_tax_code,
+}
 
 
 def normalize(
     books: Company, entity: str, record: dict[str, Any], existing: dict[str, Any] | None, options: set[str]
 ) -> dict[str, Any]:
-    """Complete a record by its entity's rules (or raise the fault that refuses it)."""
+    """Complete a record by its entity's rules (or raise the fault that refuses it), and the records
+    the write creates with it (its ``_create`` list: entity, checked record, Id)."""
     if entity in NAME_LISTS:
         normalize_name(books, entity, record, existing)
-    elif entity == "Item":
-        normalize_item(books, record, existing)
-    elif entity == "Account":
-        normalize_account(books, record, existing)
-    elif entity == "Term":
-        normalize_term(books, record, existing)
-    elif entity == "Class":
-        normalize_class(books, record, existing)
     elif entity == "Invoice":
         normalize_invoice(books, record, existing, options)
-    elif entity == "Bill":
-        normalize_bill(books, record, existing)
-    elif entity == "Payment":
-        normalize_payment(books, record, existing)
+    else:
+        RULES[entity](books, record, existing)
     check_lengths(entity, record)
+    if "_create" in record:
+        record["_create"] = [
+            (kind, normalize(books, kind, clean(side), None, set()), str(side.get("Id") or ""))
+            for kind, side in record["_create"]
+        ]
     return record
 
 
@@ -61,6 +74,11 @@ def save_record(
     MetaData as given (see ``commit``)."""
     if not isinstance(body, dict):
         raise invalid_property(f"{entity} body specified is unsupported or invalid")
+    if entity in SEED_ONLY and not seed:
+        raise unsupported(
+            f"Operation Create/Update is not supported for {entity}: QuickBooks creates tax codes and rates "
+            "through the TaxService resource, which the sandbox does not serve. Put them in the seed document."
+        )
     unknown = sorted(k for k in body if k not in FIELDS[entity])
     if unknown:
         raise invalid_property(
@@ -164,8 +182,9 @@ def void_transaction(books: Company, entity: str, body: Any) -> dict[str, Any]:
         if "Amount" in line:
             line["Amount"] = 0
         for detail_key in ("SalesItemLineDetail", "ItemBasedExpenseLineDetail"):
-            if detail_key in line and "Qty" in line[detail_key]:
-                line[detail_key]["Qty"] = 0
+            for zeroed in ("Qty", "TaxInclusiveAmt"):
+                if zeroed in line.get(detail_key, {}):
+                    line[detail_key][zeroed] = 0
     note = existing.get("PrivateNote")
     record["PrivateNote"] = f"Voided - {note}" if note else "Voided"
     record["TotalAmt"] = 0
@@ -210,6 +229,12 @@ def update_preferences(books: Company, body: Any) -> dict[str, Any]:
     if str(token) != books.preferences["SyncToken"]:
         raise stale_object()
     sections = {k: v for k, v in body.items() if k not in ALWAYS_READ_ONLY}
+    home = ref_value((sections.get("CurrencyPrefs") or {}).get("HomeCurrency"))
+    if home and home != books.home_currency:
+        raise business(
+            f"The home currency is {books.home_currency}; it is set when the company is created and can't be changed.",
+            "CurrencyPrefs.HomeCurrency",
+        )
     books.merge_preferences(sections)
     return copy.deepcopy(books.preferences)
 
@@ -227,6 +252,8 @@ def commit(
     """Store a validated record. ``seed_id`` not None means a seed: its Id (or a new one when
     empty), MetaData and SyncToken (default "0") are taken as given."""
     applications = record.pop("_applications", None)
+    for kind, side, side_id in record.pop("_create", []):
+        commit(books, kind, side, None, seed_id=side_id)  # created with the record: a currency, an account
     now = stamp(books.now())
     if seed_id is not None:
         rid = existing["Id"] if existing is not None else (seed_id or books.next_id(entity))

@@ -20,14 +20,19 @@ from quickbooks.batch import batch_create
 from quickbooks.cdc import change_data_capture
 from quickbooks.exceptions import AuthorizationException, ObjectNotFoundException, QuickbooksException
 from quickbooks.objects.base import Ref
+from quickbooks.objects.companycurrency import CompanyCurrency
 from quickbooks.objects.customer import Customer
 from quickbooks.objects.detailline import SalesItemLine, SalesItemLineDetail
+from quickbooks.objects.exchangerate import ExchangeRate
 from quickbooks.objects.invoice import Invoice
 from quickbooks.objects.item import Item
 from quickbooks.objects.payment import Payment, PaymentLine
+from quickbooks.objects.taxcode import TaxCode
+from quickbooks.objects.taxrate import TaxRate
 
 from sandbox.qbo import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_REALM_ID, DEFAULT_REFRESH_TOKEN
 from sandbox.qbo.times import PACIFIC
+from tests.sandbox.qbo.tax_support import profile_seed
 
 
 @pytest.fixture
@@ -75,8 +80,13 @@ def new_item(qb: QuickBooks, name: str, price: float) -> Item:
     return item.save(qb=qb)
 
 
-def new_invoice(qb: QuickBooks, customer: Customer, item: Item, qty: int, doc_number: str) -> Invoice:
+def new_invoice(
+    qb: QuickBooks, customer: Customer, item: Item, qty: int, doc_number: str, tax_code: str | None = None
+) -> Invoice:
     detail = SalesItemLineDetail()
+    if tax_code is not None:
+        detail.TaxCodeRef = Ref()
+        detail.TaxCodeRef.value = tax_code
     detail.ItemRef = item.to_ref()
     detail.Qty = qty
     detail.UnitPrice = item.UnitPrice
@@ -236,3 +246,28 @@ def test_library_sees_an_expired_session_as_authorization_failure(qb, fresh_sand
     with pytest.raises(AuthorizationException) as denied:
         Customer.all(qb=qb)
     assert denied.value.error_code == 401
+
+
+def test_a_uk_company_through_the_library_tax_codes_rates_and_a_vat_invoice(qb, fresh_sandbox):
+    fresh_sandbox.seed(profile_seed("uk-vat"))
+    assert [c.Name for c in TaxCode.all(qb=qb)] == ["20.0% S", "5.0% R", "0.0% Z", "Exempt", "No VAT"]
+    standard = TaxCode.get("1", qb=qb)
+    assert standard.SalesTaxRateList.TaxRateDetail[0].TaxRateRef.value == "1"
+    assert TaxRate.get("1", qb=qb).RateValue == 20
+    customer = Customer.get("1", qb=qb)
+    item = Item.get("1", qb=qb)  # Managed Services, 45.00
+
+    with pytest.raises(QuickbooksException) as refused:
+        new_invoice(qb, customer, item, 10, "TV-1")
+    assert refused.value.error_code == 6000
+    assert "Make sure all your transactions have a VAT rate before you save." in refused.value.detail
+
+    invoice = new_invoice(qb, customer, item, 10, "TV-1", tax_code="1")  # 450.00 + 20% VAT
+    assert (invoice.TxnTaxDetail.TotalTax, invoice.TotalAmt) == (90, 540)
+
+
+def test_a_multi_currency_company_through_the_library_currencies_and_rates(qb, fresh_sandbox):
+    fresh_sandbox.seed(profile_seed("uk-vat", multi_currency=True))
+    assert [c.Code for c in CompanyCurrency.all(qb=qb)] == ["EUR"]
+    rates = ExchangeRate.filter(SourceCurrencyCode="EUR", qb=qb)
+    assert [(r.AsOfDate, r.Rate, r.TargetCurrencyCode) for r in rates] == [("2024-05-01", 0.85, "GBP")]
