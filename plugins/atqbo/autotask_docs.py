@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 ERROR_MARKER = "ERROR"
 # What atqbo reads of an Autotask billing code: its item name, number, description, price, state
 # (the invoice sync's items, INV-06/07, and the item tools, TOOL-01/02).
-BILLING_CODE_FIELDS = ["id", "name", "externalNumber", "description", "unitPrice", "isActive"]
+BILLING_CODE_FIELDS = ["id", "name", "externalNumber", "description", "unitPrice", "isActive", "taxCategoryID"]
 # The Autotask entity and field that hold a record's ERROR marker, by ledger entity.
 ERROR_MARKER_FIELDS: dict[str, tuple[str, str]] = {
     INVOICE: ("Invoices", "invoiceNumber"),

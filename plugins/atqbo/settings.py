@@ -117,6 +117,16 @@ def _emails(value: Any) -> tuple[Any, str | None]:
     return list(value), None
 
 
+def _name_map(value: Any) -> tuple[Any, str | None]:
+    allowed = "an object of Autotask tax category name -> QBO tax code name pairs (non-empty strings)"
+    if not isinstance(value, dict):
+        return None, allowed
+    for key, code in value.items():
+        if not isinstance(key, str) or not key.strip() or not isinstance(code, str) or not code.strip():
+            return None, f"{allowed} (bad pair {key!r}: {code!r})"
+    return dict(value), None
+
+
 def _lob_map(value: Any) -> tuple[Any, str | None]:
     allowed = 'an object of at most 10 "Division:Line of business" -> QBO class name pairs'
     if not isinstance(value, dict) or len(value) > 10:
@@ -163,6 +173,12 @@ SPEC: dict[str, tuple[Any, Checker]] = {
     "allow_ach": (False, _bool),
     "email_invoices": (False, _bool),
     "ast_shipping_address": ("company", _choice("company", "bill_to")),
+    # tax and currency (real tenants: TAX-01..05, CUR-01..03)
+    "tax_mode": ("qbo", _choice("qbo", "autotask")),
+    "sales_tax_code": (None, _opt_str),
+    "exempt_sales_tax_code": (None, _opt_str),
+    "purchase_tax_code": (None, _opt_str),
+    "tax_code_map": ({}, _name_map),
     # voids and payments
     "void_sync_enabled": (False, _bool),
     "void_lookback_days": (14, _int_range(0, 3650)),
@@ -215,6 +231,11 @@ class Settings:
     allow_ach: bool
     email_invoices: bool
     ast_shipping_address: str
+    tax_mode: str
+    sales_tax_code: str | None
+    exempt_sales_tax_code: str | None
+    purchase_tax_code: str | None
+    tax_code_map: dict[str, str]
     void_sync_enabled: bool
     void_lookback_days: int
     payment_sync_enabled: bool
@@ -275,14 +296,22 @@ class Settings:
             return self
         return Settings.from_dict({**self.to_dict(), **given})
 
+    @property
+    def non_us(self) -> bool:
+        """The QBO company is not a US one: every line carries a tax code of its own (TAX-01..03)."""
+        return self.qbo_edition == "non-US"
+
     def require_purchase_order_settings(self) -> None:
-        """PO-08: to-dos need an action type and a resource; say so before syncing any PO."""
+        """PO-08: to-dos need an action type and a resource, and (TAX-03) a non-US company's bills a
+        purchase tax code; say so before syncing any PO."""
         missing = [k for k in ("todo_action_type", "todo_resource_id") if getattr(self, k) is None]
+        if self.non_us and not self.purchase_tax_code:
+            missing.append("purchase_tax_code")
         if missing:
             raise AtqboConfigError(
                 f"the purchase order sync needs {' and '.join(missing)} in the {VARIABLE_NAME} Variable "
-                "(the Autotask action type and resource id for error to-dos); set them, "
-                "or set po_lookback_days to 0 to pause the PO sync"
+                "(the Autotask action type and resource id for error to-dos; for a non-US QBO company, the "
+                "QBO tax code every bill line carries); set them, or set po_lookback_days to 0 to pause the PO sync"
             )
 
 
@@ -302,6 +331,11 @@ def _cross_key_problems(values: dict[str, Any]) -> list[str]:
         )
     if values["credit_card_only_with_default_method"] and not values["allow_credit_card"]:
         problems.append("credit_card_only_with_default_method: needs allow_credit_card to be true as well")
+    if values["qbo_edition"] == "non-US" and values["invoice_sync_enabled"] and not values["sales_tax_code"]:
+        problems.append(
+            'sales_tax_code: required when qbo_edition is "non-US" (every invoice line needs a QBO tax code: '
+            'the name of the one for taxable sales, e.g. "20.0% S", "HST ON", "GST")'
+        )
     return problems
 
 

@@ -62,7 +62,7 @@ CODES: dict[int, dict[str, Any]] = {
 }
 LOBS = {1: "Managed Services:Helpdesk", 2: "Professional Services:Projects", 3: "Professional Services:Hardware"}
 TERMS = {1: "Net 30 Days", 2: "Net 15 Days"}
-AST_OFF_LINE = QboCompany(automated_sales_tax=False, class_tracking="line", custom_fields={}, custom_txn_numbers=True)
+AST_OFF_LINE = QboCompany(tax_regime="none", class_tracking="line", custom_fields={}, custom_txn_numbers=True)
 
 
 def make_settings(**overrides: Any) -> Settings:
@@ -652,14 +652,18 @@ def test_inv13_tolerance_is_configurable():
     assert compare_totals(plan, created_invoice("325.06"), AST_OFF_LINE, wide)[0] == "error"
 
 
-def test_inv13_with_automated_sales_tax_totals_are_compared_without_tax():
+def test_tax04_with_automated_sales_tax_totals_are_compared_with_tax():
     items = [make_item(1)]
     plan = plan_one(items, invoice=make_invoice(items, tax=18.13))  # Autotask: 250.00 + 18.13
-    ast = replace(AST_OFF_LINE, automated_sales_tax=True)
-    # QBO computed its own 17.50 of tax: totals differ, sales before tax agree
-    assert compare_totals(plan, created_invoice("267.50", tax="17.50"), ast, make_settings()) == ("ok", "")
+    ast = replace(AST_OFF_LINE, tax_regime="automated")
+    assert compare_totals(plan, created_invoice("268.13", tax="18.13"), ast, make_settings()) == ("ok", "")
+    # QBO computed its own 17.50 of tax: the sales agree, the totals do not, and the report says why
+    status, message = compare_totals(plan, created_invoice("267.50", tax="17.50"), ast, make_settings())
+    assert status == "error"
+    assert "QBO's total 267.50 (tax 17.50) differs from Autotask's 268.13 (tax 18.13) by -0.63" in message
+    assert "QBO's automated sales tax computed the tax" in message and "tax_mode 'autotask'" in message
     status, message = compare_totals(plan, created_invoice("268.50", tax="17.50"), ast, make_settings())
-    assert status == "error" and "before tax" in message
+    assert status == "error" and "compare the QBO invoice's lines" in message
 
 
 # -- INV-14 zero invoices ------------------------------------------------------------------------
@@ -750,7 +754,8 @@ def test_line02_covered_work_charged_at_rate_times_quantity_is_not_sent():
     ]
     plan = plan_one(items, make_settings(), make_invoice(items))
     assert plan.decision == "error" and plan.lines == ()
-    assert "QBO's total would be 1172.00 (with tax) but Autotask's is 805.55 (difference +366.45)" in plan.reason
+    assert "QBO's lines would add up to 1172.00 before tax but Autotask's invoice is 805.55 before tax" in plan.reason
+    assert "(total 805.55, tax 0.00; difference +366.45)" in plan.reason
     assert "billing item 1 is sent as 7 x 125.0 = 875.00, Autotask bills 555.55" in plan.reason
     assert "billing item 2 is sent as 3 x 99.0 = 297.00, Autotask bills 250.00" in plan.reason
     assert "turn on blended_rate" in plan.fix
@@ -763,8 +768,8 @@ def test_line02_lines_the_api_user_cannot_see_stop_the_invoice():
     hidden = make_item(2, quantity=1, rate=50.0, extendedPrice=50.0, totalAmount=50.0)
     plan = plan_one(seen, make_settings(), make_invoice([*seen, hidden]))
     assert plan.decision == "error"
-    assert "QBO's total would be 200.00 (with tax) but Autotask's is 250.00 (difference -50.00)" in plan.reason
-    assert "the 1 billing item(s) atqbo can read add up to 200.00 before tax" in plan.reason
+    assert "QBO's lines would add up to 200.00 before tax but Autotask's invoice is 250.00 before tax" in plan.reason
+    assert "the 1 billing item(s) atqbo can read add up to 200.00" in plan.reason
     assert "access to every line of business" in plan.fix
 
 
@@ -855,7 +860,7 @@ def test_inv17_several_addresses_in_the_invoice_email_field_use_the_first():
 
 # -- INV-18 sales tax ----------------------------------------------------------------------------
 
-AST = QboCompany(automated_sales_tax=True, class_tracking="none", custom_txn_numbers=True)
+AST = QboCompany(tax_regime="automated", class_tracking="none", custom_txn_numbers=True)
 
 
 def test_inv18_without_ast_autotask_tax_is_one_extra_line():
@@ -910,8 +915,9 @@ def test_inv18_blank_bill_to_address_falls_back_to_the_company_address_with_a_wa
 def test_inv18_ast_needs_a_us_company():
     prefs = {"TaxPrefs": {"PartnerTaxEnabled": True}}
     assert qbo_company_from_preferences(prefs, make_settings(qbo_edition="US")).automated_sales_tax is True
-    assert qbo_company_from_preferences(prefs, make_settings(qbo_edition="non-US")).automated_sales_tax is False
-    plan = plan_one(settings=make_settings(qbo_edition="non-US"))
+    non_us = make_settings(qbo_edition="non-US", sales_tax_code="20.0% S")
+    assert qbo_company_from_preferences(prefs, non_us).automated_sales_tax is False
+    plan = plan_one(settings=non_us)
     assert plan.ship_address is None
 
 
@@ -1060,9 +1066,7 @@ def test_qbo_company_from_the_sandbox_default_preferences():
     from sandbox.qbo import default_preferences
 
     company = qbo_company_from_preferences(default_preferences(), make_settings())
-    assert company == QboCompany(
-        automated_sales_tax=False, class_tracking="line", custom_fields={}, custom_txn_numbers=True
-    )
+    assert company == QboCompany(tax_regime="none", class_tracking="line", custom_fields={}, custom_txn_numbers=True)
 
 
 def test_qbo_company_reads_enabled_custom_fields_tracking_ast_and_numbering():
@@ -1183,7 +1187,15 @@ class QboNames:
     "case",
     [
         {"settings": {"blended_rate": True, "po_number_custom_field": "PO Number"}, "ast": False},
-        {"settings": {"invoice_numbering": "autotask_number", "ast_shipping_address": "bill_to"}, "ast": True},
+        # TAX-05: under AST QBO takes Autotask's tax only as the override (tax_mode autotask)
+        {
+            "settings": {
+                "invoice_numbering": "autotask_number",
+                "ast_shipping_address": "bill_to",
+                "tax_mode": "autotask",
+            },
+            "ast": True,
+        },
     ],
     ids=["no-ast-blended", "ast-autotask-numbers"],
 )

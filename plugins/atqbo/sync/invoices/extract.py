@@ -39,6 +39,8 @@ BILLING_ITEM_FIELDS = [
     "itemDate",
     "organizationalLevelAssociationID",
     "purchaseOrderNumber",
+    "contractID",  # LINE-01: covered by a contract
+    "nonBillable",  # LINE-01: shown at 0
 ]
 
 
@@ -62,6 +64,8 @@ def extract_invoices(run: RunInfo, autotask: AutotaskHook, ledger: Ledger) -> di
         "billing_codes": {str(c["id"]): c for c in codes},
         "payment_terms": autotask.picklist("Invoices", "paymentTerm") if invoices else {},
         "lines_of_business": lines_of_business(autotask) if items else {},
+        **tax_tables(run, autotask, codes),
+        **currencies(autotask, companies),
     }
     by_invoice: dict[str, dict[str, Any]] = {str(inv["id"]): {"invoice": inv, "items": []} for inv in invoices}
     for item in items:
@@ -110,6 +114,30 @@ def lines_of_business(autotask: AutotaskHook) -> dict[str, str]:
     return out
 
 
+def tax_tables(run: RunInfo, autotask: AutotaskHook, codes: list[dict[str, Any]]) -> dict[str, dict[str, str]]:
+    """TAX-01: for a non-US company, the names of Autotask's tax categories and regions (two small
+    reads), which ``tax_code_map`` maps to QBO tax codes; nothing for a US one."""
+    if not run.parsed_settings.non_us or not codes:
+        return {}
+    everything = [gte("id", 0)]
+    return {
+        "tax_categories": {str(r["id"]): r["name"] for r in autotask.query_all("TaxCategories", everything)},
+        "tax_regions": {str(r["id"]): r["name"] for r in autotask.query_all("TaxRegions", everything)},
+    }
+
+
+def currencies(autotask: AutotaskHook, companies: list[dict[str, Any]]) -> dict[str, Any]:
+    """CUR-01: Autotask's currencies (id -> ISO code) and its internal one, when the run's companies
+    name a currency (one small read; none when multi-currency is not installed in Autotask)."""
+    if not any(c.get("currencyID") is not None for c in companies):
+        return {}
+    records = autotask.query_all("Currencies", [gte("id", 0)])
+    return {
+        "currencies": {str(r["id"]): str(r["name"]) for r in records},
+        "internal_currency": next((str(r["name"]) for r in records if r.get("isInternalCurrency")), None),
+    }
+
+
 def staged_invoice_data(run: RunInfo, ledger: Ledger) -> AutotaskInvoiceData:
     """What ``extract_invoices`` staged, as the transform takes it."""
     staged = ledger.stage_get(run.run_key, "invoice")
@@ -122,4 +150,8 @@ def staged_invoice_data(run: RunInfo, ledger: Ledger) -> AutotaskInvoiceData:
         billing_codes={int(k): v for k, v in reference.get("billing_codes", {}).items()},
         payment_terms={int(k): v for k, v in reference.get("payment_terms", {}).items()},
         lines_of_business={int(k): v for k, v in reference.get("lines_of_business", {}).items()},
+        tax_categories={int(k): v for k, v in reference.get("tax_categories", {}).items()},
+        tax_regions={int(k): v for k, v in reference.get("tax_regions", {}).items()},
+        currencies={int(k): v for k, v in reference.get("currencies", {}).items()},
+        internal_currency=reference.get("internal_currency"),
     )

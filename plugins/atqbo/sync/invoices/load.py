@@ -12,7 +12,7 @@ from atqbo.sync.invoices.outcomes import FAILED_BEFORE, Outcomes, failed_before
 from atqbo.sync.invoices.plan import staged_plans
 from atqbo.sync.invoices.references import find_or_create_references
 from atqbo.sync.invoices.scope import staged_scope
-from atqbo.transform.invoices import qbo_company_from_preferences
+from atqbo.sync.invoices.taxes import read_qbo_company, refuse_before_writing
 
 if TYPE_CHECKING:
     from atqbo.hooks.qbo import QuickBooksOnlineHook
@@ -61,15 +61,18 @@ def send(
     outcomes: Outcomes,
     notes: list[str],
 ) -> None:
-    """The plans to send: adopted when QBO has them, else their references found or created and
-    the invoices created."""
-    company = qbo_company_from_preferences(qbo.preferences(), run.parsed_settings)
+    """The plans to send: adopted when QBO has them, else checked (currency, tax), their references
+    found or created and the invoices created."""
+    company, codes = read_qbo_company(qbo, run.parsed_settings)
     marked = marked_in_autotask(ledger.stage_get(run.run_key, "invoice"), run.parsed_settings)
     to_create, older = adopt_existing_invoices(run, qbo, ledger, plans, outcomes, staged_scope(run, ledger), marked)
     if not to_create:
         return
+    tax_codes, failures = refuse_before_writing(to_create, company, codes, run.parsed_settings)
+    checked = [p for p in to_create if p.autotask_id not in failures]
     reference = ledger.stage_get(run.run_key, "reference")
-    refs, failures, warnings = find_or_create_references(run, qbo, to_create, reference, company, notes)
+    refs, more, warnings = find_or_create_references(run, qbo, checked, reference, company, notes, tax_codes)
+    failures.update(more)
     for plan in to_create:
         if plan.autotask_id in failures:
             reason, fix = failures[plan.autotask_id]

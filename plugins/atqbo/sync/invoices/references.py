@@ -1,10 +1,12 @@
-"""The QBO names an invoice refers to, found or created before the invoices are: customers (INV-05),
+"""The QBO names an invoice refers to, found or created before the invoices are: customers (INV-05)
+in the company's currency (CUR-01) and non-taxable when Autotask exempts the company (TAX-04),
 items (INV-06, INV-07, INV-22), terms (INV-08) and classes (INV-09)."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from atqbo.hooks.qbo import QboFault
 from atqbo.qbo_names import create_names, find_account, find_names, names_taken
 from atqbo.transform.invoices import (
     GENERIC_ITEM_NAME,
@@ -22,6 +24,7 @@ if TYPE_CHECKING:
     from atqbo.transform.invoices import InvoicePlan, QboCompany
 
 Failures = dict[int, tuple[str, str]]  # Autotask id -> (reason, fix) of a plan that cannot be sent
+US_SALES_TAX = ("automated", "manual")  # the US tax regimes where a customer's Taxable matters (TAX-04)
 
 
 def find_or_create_references(
@@ -31,15 +34,19 @@ def find_or_create_references(
     reference: dict[str, Any],
     company: QboCompany,
     notes: list[str],
+    tax_codes: dict[int, dict[str, str]] | None = None,
 ) -> tuple[dict[int, QboRefs], Failures, dict[int, list[str]]]:
     """Customers, items, terms and classes for ``plans``: found, or created.
 
-    ``reference`` is what the extract staged (Autotask companies and billing codes, by id as text).
+    ``reference`` is what the extract staged (Autotask companies and billing codes, by id as text);
+    ``tax_codes``: each plan's QBO tax code ids by name (``taxes.refuse_before_writing``).
     Returns the refs of each plan that can be sent, (reason, fix) of each that cannot, and
     warnings per plan, all by Autotask id; run-level problems go to ``notes``.
     """
     failures: Failures = {}
-    customers = find_or_create_customers(run, qbo, plans, reference.get("companies", {}), failures)
+    warnings: dict[int, list[str]] = {plan.autotask_id: [] for plan in plans}
+    customers = find_or_create_customers(run, qbo, plans, reference.get("companies", {}), company, failures)
+    keep_exempt_customers_non_taxable(run, qbo, plans, customers, company, failures, warnings)
     needed = {p.autotask_id: item_keys_needed(p, company) for p in plans}
     items, alias = find_or_create_items(run, qbo, needed, reference.get("billing_codes", {}), notes)
     for plan in plans:
@@ -54,12 +61,10 @@ def find_or_create_references(
     terms = {t["Name"]: t["Id"] for t in qbo.query_all("Term")} if any(p.term_name for p in plans) else {}
     classes = {c["Name"]: c["Id"] for c in qbo.query_all("Class")} if company.class_tracking != "none" else {}
     refs: dict[int, QboRefs] = {}
-    warnings: dict[int, list[str]] = {}
     for plan in plans:
         if plan.autotask_id in failures:
             continue
         customer = customers[plan.customer_name.lower()]
-        warnings[plan.autotask_id] = []
         if plan.term_name and plan.term_name not in terms:
             warnings[plan.autotask_id].append(
                 f"no payment term named {plan.term_name!r} in QBO; invoice created without terms (INV-08)"
@@ -72,6 +77,7 @@ def find_or_create_references(
             classes={name: classes[name] for name in wanted if name in classes},
             customer_has_default_payment_method=bool(customer.get("PaymentMethodRef")),
             customer_email=(customer.get("PrimaryEmailAddr") or {}).get("Address"),
+            tax_codes=(tax_codes or {}).get(plan.autotask_id, {}),
         )
     return refs, failures, warnings
 
@@ -81,16 +87,23 @@ def find_or_create_customers(
     qbo: QuickBooksOnlineHook,
     plans: list[InvoicePlan],
     companies: dict[str, Any],
+    company: QboCompany,
     failures: Failures,
 ) -> dict[str, dict[str, Any]]:
-    """Each plan's QBO customer by its (lower-cased) name, created when missing (INV-05); a name QBO
-    gives a vendor or employee, a customer QBO refuses to create or an inactive customer is a
-    failure of the plans that need it."""
+    """Each plan's QBO customer by its (lower-cased) name, created when missing (INV-05) in the
+    plan's currency; a name QBO gives a vendor or employee, a customer QBO refuses to create, an
+    inactive customer or one in another currency (CUR-01) is a failure of the plans that need it."""
     customers = find_names(qbo, "Customer", "DisplayName", {p.customer_name for p in plans}, active_only=False)
     missing = {p.customer_name: p for p in plans if p.customer_name.lower() not in customers}
     owners = {name: kind for name, (kind, _) in names_taken(qbo, missing, ("Vendor", "Employee")).items()}
     creatable = {
-        name: customer_payload(companies[str(plan.company_id)], name, run.parsed_settings)
+        name: customer_payload(
+            companies[str(plan.company_id)],
+            name,
+            run.parsed_settings,
+            currency=(plan.currency or company.home_currency) if company.multi_currency else None,
+            non_taxable=plan.tax_exempt and company.tax_regime in US_SALES_TAX,
+        )
         for name, plan in missing.items()
         if name.lower() not in owners
     }
@@ -114,7 +127,86 @@ def find_or_create_customers(
                 f"the QBO customer {plan.customer_name!r} is inactive",
                 "make the customer active in QBO, then clear the marker",
             )
+        elif found is not None and company.multi_currency:
+            mismatch = customer_currency_problem(plan, found, company)
+            if mismatch:
+                failures[plan.autotask_id] = mismatch
     return customers
+
+
+def customer_currency_problem(
+    plan: InvoicePlan, customer: dict[str, Any], company: QboCompany
+) -> tuple[str, str] | None:
+    """CUR-01: a QBO customer's currency is fixed once it has transactions; an invoice in another
+    currency cannot be its."""
+    theirs = (customer.get("CurrencyRef") or {}).get("value") or company.home_currency
+    ours = plan.currency or company.home_currency
+    if theirs == ours:
+        return None
+    return (
+        f"the QBO customer {plan.customer_name!r} is in {theirs}, but Autotask bills the company in {ours}; "
+        "a QBO invoice is in its customer's currency, so it was not sent",
+        f"give the {theirs} customer another name in QBO (atqbo then creates a {ours} customer named after the "
+        f"Autotask company), or bill the company in {theirs} in Autotask; then clear the marker",
+    )
+
+
+def keep_exempt_customers_non_taxable(
+    run: RunInfo,
+    qbo: QuickBooksOnlineHook,
+    plans: list[InvoicePlan],
+    customers: dict[str, dict[str, Any]],
+    company: QboCompany,
+    failures: Failures,
+    warnings: dict[int, list[str]],
+) -> None:
+    """TAX-04: a taxable QBO customer of a company Autotask exempts from tax is made non-taxable (a
+    sparse update of ``Taxable``), once per customer, and each invoice of it says so; when QBO
+    refuses the update, its invoices are not sent (QBO would tax them)."""
+    if company.tax_regime not in US_SALES_TAX or run.parsed_settings.tax_mode != "qbo":
+        return
+    done: dict[str, tuple[str, bool]] = {}
+    for plan in plans:
+        customer = customers.get(plan.customer_name.lower())
+        if not plan.tax_exempt or plan.autotask_id in failures or customer is None:
+            continue
+        if customer.get("Taxable") is False and customer["Id"] not in done:
+            continue
+        if customer["Id"] not in done:
+            done[customer["Id"]] = _make_non_taxable(run, qbo, customer)
+        message, made = done[customer["Id"]]
+        if made:
+            warnings[plan.autotask_id].append(message)
+        else:
+            failures[plan.autotask_id] = (message, "make the customer non-taxable in QBO, then clear the marker")
+
+
+def _make_non_taxable(run: RunInfo, qbo: QuickBooksOnlineHook, customer: dict[str, Any]) -> tuple[str, bool]:
+    """(what happened, whether the customer is (or in a dry run would be) non-taxable now)."""
+    name = customer.get("DisplayName")
+    if run.dry_run:
+        return (
+            f"the QBO customer {name!r} is taxable; the company is tax-exempt in Autotask: would make it non-taxable",
+            True,
+        )
+    try:
+        updated = qbo.update(
+            "Customer",
+            {"Id": customer["Id"], "SyncToken": customer.get("SyncToken"), "Taxable": False},
+            requestid=f"atqbo-exempt-{qbo.realm_id}-{customer['Id']}-{customer.get('SyncToken')}",
+        )
+    except QboFault as fault:
+        return (
+            f"the QBO customer {name!r} is taxable but the company is tax-exempt in Autotask, and QBO refused to make "
+            f"it non-taxable: {fault}",
+            False,
+        )
+    customer.update(updated)
+    return (
+        f"the QBO customer {name!r} was taxable; it is now non-taxable, as the company is tax-exempt in Autotask "
+        "(pick its exemption reason in QBO)",
+        True,
+    )
 
 
 def find_or_create_items(

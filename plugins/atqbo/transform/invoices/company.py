@@ -1,5 +1,5 @@
-"""What a QBO company allows an invoice to carry, read from its Preferences: automated sales tax,
-class tracking, custom fields, custom transaction numbers."""
+"""What a QBO company allows an invoice to carry, read from its Preferences: how it taxes a sale
+(its tax regime), class tracking, custom fields, custom transaction numbers, multi-currency."""
 
 from __future__ import annotations
 
@@ -8,18 +8,22 @@ from collections.abc import Iterable
 from typing import Any, Literal
 
 from atqbo.settings import Settings
-from atqbo.transform.invoices.model import QboCompany
+from atqbo.transform.invoices.model import QboCompany, TaxRegime
+from atqbo.transform.tax_codes import TaxCodes
 
 
-def qbo_company_from_preferences(preferences: dict[str, Any], settings: Settings) -> QboCompany:
-    """Read AST, class tracking, enabled custom fields and custom numbering from QBO Preferences.
+def qbo_company_from_preferences(
+    preferences: dict[str, Any], settings: Settings, tax_codes: TaxCodes | None = None
+) -> QboCompany:
+    """Read the tax regime, class tracking, enabled custom fields, custom numbering and currencies
+    from QBO Preferences (and, for a US company without automated sales tax, its tax codes).
 
     Takes the Preferences entity (or the ``{"Preferences": ...}`` answer around it).
     """
     prefs = preferences.get("Preferences", preferences)
     accounting = prefs.get("AccountingInfoPrefs") or {}
     sales_forms = prefs.get("SalesFormsPrefs") or {}
-    tax = prefs.get("TaxPrefs") or {}
+    currency = prefs.get("CurrencyPrefs") or {}
     if accounting.get("ClassTrackingPerTxnLine"):
         tracking: Literal["none", "transaction", "line"] = "line"
     elif accounting.get("ClassTrackingPerTxn"):
@@ -27,13 +31,29 @@ def qbo_company_from_preferences(preferences: dict[str, Any], settings: Settings
     else:
         tracking = "none"
     return QboCompany(
-        # AST exists only in US companies; a non-US setting wins over a stray preference flag
-        automated_sales_tax=settings.qbo_edition == "US" and bool(tax.get("PartnerTaxEnabled")),
+        tax_regime=tax_regime(prefs.get("TaxPrefs") or {}, settings, tax_codes),
         class_tracking=tracking,
         custom_fields=_enabled_custom_fields(sales_forms.get("CustomField") or []),
         # absent means we cannot tell; True is the safe guess (we then ask QBO to number explicitly)
         custom_txn_numbers=bool(sales_forms.get("CustomTxnNumbers", True)),
+        multi_currency=bool(currency.get("MultiCurrencyEnabled")),
+        home_currency=str((currency.get("HomeCurrency") or {}).get("value") or "USD"),
     )
+
+
+def tax_regime(tax_prefs: dict[str, Any], settings: Settings, tax_codes: TaxCodes | None) -> TaxRegime:
+    """How the company taxes a sale. The edition is the setting's (``qbo_edition``): a non-US company
+    always taxes from line codes, and automated sales tax exists only in US companies, so a non-US
+    setting wins over a stray preference flag. A US company without it computes sales tax only when
+    sales tax is on (``UsingSalesTax``) and it has tax codes of its own (manual sales tax); else QBO
+    keeps the tax it is sent (``tax_codes`` None: not read, taken as none)."""
+    if settings.non_us:
+        return "global"
+    if tax_prefs.get("PartnerTaxEnabled"):
+        return "automated"
+    if tax_prefs.get("UsingSalesTax", True) and tax_codes is not None and tax_codes.has_own_codes:
+        return "manual"
+    return "none"
 
 
 def _enabled_custom_fields(groups: list[dict[str, Any]]) -> dict[str, str]:

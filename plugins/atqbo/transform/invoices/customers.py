@@ -1,4 +1,5 @@
-"""The QBO customer created for an Autotask company (INV-05)."""
+"""The QBO customer created for an Autotask company (INV-05), in the company's currency (CUR-01)
+and, for a tax-exempt company of a US company, not taxable (TAX-04)."""
 
 from __future__ import annotations
 
@@ -18,11 +19,19 @@ from atqbo.transform.values import (
 )
 
 
-def customer_payload(company: dict[str, Any], display_name: str, settings: Settings) -> dict[str, Any]:
+def customer_payload(
+    company: dict[str, Any],
+    display_name: str,
+    settings: Settings,
+    currency: str | None = None,
+    non_taxable: bool = False,
+) -> dict[str, Any]:
     """The QBO Customer to create for an Autotask company (INV-05).
 
     BillAddr is the company's bill-to address when Autotask has one (then ShipAddr is the company
-    address), else the company address.
+    address), else the company address. ``currency``: its CurrencyRef (multi-currency on: a
+    customer's currency cannot change once it has transactions). ``non_taxable``: ``Taxable`` false
+    (Autotask gives no exemption reason, so none is sent: QBO leaves it to pick in the customer).
     """
     payload: dict[str, Any] = {
         "DisplayName": display_name,
@@ -42,4 +51,8 @@ def customer_payload(company: dict[str, Any], display_name: str, settings: Setti
     email = invoice_email(company, f"Autotask company {company.get('id')}", [])
     if email:
         payload["PrimaryEmailAddr"] = {"Address": email}
+    if currency:
+        payload["CurrencyRef"] = {"value": currency}
+    if non_taxable:
+        payload["Taxable"] = False
     return payload

@@ -1,6 +1,7 @@
 """The lines of a QBO invoice, planned from Autotask's billing items: items, amounts and blended
-rates (INV-06, INV-15), descriptions (INV-22), the billing period line (INV-11), Autotask's tax
-when QBO does not compute it (INV-18); and what the lines need in QBO (items, classes)."""
+rates (INV-06, INV-15), descriptions (INV-22), the billing period line (INV-11), each line's tax
+code (non-US, TAX-01/02), Autotask's tax as a line when QBO keeps the tax it is sent (INV-18); and
+what the lines need in QBO (items, classes)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from atqbo.money import as_decimal, cents, to_cents
 from atqbo.settings import Settings
 from atqbo.transform.invoices.items import TAX_ITEM_NAME, generic_item_name, item_key_for_billing_code
 from atqbo.transform.invoices.model import AutotaskInvoiceData, InvoicePlan, NotSent, PlannedLine, QboCompany
+from atqbo.transform.invoices.tax import line_tax_code
 from atqbo.transform.values import MAX_LINE_DESCRIPTION, UNIT_PRICE_PLACES, as_text, clip, date_of
 
 _DATE_FORMATS = {"MM/DD/YYYY": "%m/%d/%Y", "DD/MM/YYYY": "%d/%m/%Y", "YYYY-MM-DD": "%Y-%m-%d"}
@@ -60,6 +62,9 @@ def _item_line(
     quantity, unit_price, amount = _line_amounts(head, item, settings, warnings)
     description = _line_description(head, item, code, warnings)
     lob = data.lines_of_business.get(item.get("organizationalLevelAssociationID"))
+    category = data.tax_categories.get((code or {}).get("taxCategoryID"))
+    region = data.tax_regions.get((data.companies.get(head.company_id) or {}).get("taxRegionID"))
+    tax_code, tax_reason = line_tax_code(head, item, category, region, amount, settings)
     return PlannedLine(
         description=description,
         item_key=key,
@@ -71,6 +76,9 @@ def _item_line(
         class_name=settings.lob_class_map.get(lob) if lob else None,
         kind="item",
         billing_item_id=item.get("id"),
+        autotask_tax=cents(item.get("taxDollars")),
+        tax_code=tax_code,
+        tax_reason=tax_reason,
     )
 
 
@@ -182,9 +190,11 @@ def _line_description(head: InvoicePlan, item: dict[str, Any], code: dict[str, A
     return clip(text, MAX_LINE_DESCRIPTION, ellipsis=True)
 
 
-def tax_line(head: InvoicePlan, invoice: dict[str, Any]) -> tuple[PlannedLine, ...]:
-    """INV-18: Autotask's tax as a line, so QBO's total matches; dropped at build time under AST."""
-    if head.tax <= 0:
+def tax_line(head: InvoicePlan, invoice: dict[str, Any], settings: Settings) -> tuple[PlannedLine, ...]:
+    """INV-18: Autotask's tax as a line, so QBO's total matches (the vendor app's way), for a US
+    company in ``tax_mode`` ``qbo``; dropped at build time when QBO computes the tax itself. Never
+    for a non-US company or in ``tax_mode`` ``autotask``: tax is not income (TAX-01, TAX-05)."""
+    if head.tax <= 0 or settings.non_us or settings.tax_mode == "autotask":
         return ()
     region = as_text(invoice.get("taxRegionName")).strip()
     return (
@@ -205,16 +215,18 @@ def tax_line(head: InvoicePlan, invoice: dict[str, Any]) -> tuple[PlannedLine, .
 def refuse_if_lines_miss_total(
     head: InvoicePlan, lines: tuple[PlannedLine, ...], items: list[dict[str, Any]], settings: Settings
 ) -> None:
-    """LINE-02: an invoice whose QBO total, as built, would not be Autotask's is not sent.
+    """LINE-02: an invoice whose QBO lines, as built, would not add up to Autotask's (before tax) is
+    not sent.
 
     Raised before any write, naming each line that QBO would total differently from what Autotask
     bills for it, and the fix: ``blended_rate`` when lines are charged at rate x quantity but Autotask
-    bills less (work covered by a contract, non-billable labour), or the API user's access to every
-    line of business when the lines atqbo can see do not add up to the invoice (INV-13 would only
-    find out after the invoice exists).
+    bills less, or the API user's access to every line of business when the lines atqbo can see do
+    not add up to the invoice (INV-13 would only find out after the invoice exists). The tax is
+    checked on its own: ``tax.tax_difference`` where QBO computes it, INV-13 after creation.
     """
-    planned = sum((line.amount for line in lines), Decimal(0))
-    difference = planned - head.total
+    planned = sum((line.amount for line in lines if line.kind == "item"), Decimal(0))
+    expected = head.total - head.tax
+    difference = planned - expected
     if abs(difference) <= settings.rounding_tolerance:
         return
     billed = {item.get("id"): billed_amount(item) for item in items}
@@ -235,11 +247,12 @@ def refuse_if_lines_miss_total(
             "access to every line of business (Autotask: Admin > Resources/Users > the API user > Security), "
             "or correct the invoice in Autotask; then clear the marker (or retry from the error log)"
         )
-        differing = [f"the {len(items)} billing item(s) atqbo can read add up to {planned - head.tax} before tax"]
+        differing = [f"the {len(items)} billing item(s) atqbo can read add up to {planned}"]
     raise NotSent(
         "error",
-        f"{head.label}: QBO's total would be {planned} (with tax) but Autotask's is {head.total} "
-        f"(difference {difference:+}), so it was not sent: {'; '.join(differing)}",
+        f"{head.label}: QBO's lines would add up to {planned} before tax but Autotask's invoice is {expected} "
+        f"before tax (total {head.total}, tax {head.tax}; difference {difference:+}), so it was not sent: "
+        f"{'; '.join(differing)}",
         fix,
     )
 
@@ -247,7 +260,7 @@ def refuse_if_lines_miss_total(
 def item_keys_needed(plan: InvoicePlan, company: QboCompany) -> dict[str, int | None]:
     """The items ``build_invoice_payload`` will reference: item key -> billing code id (None: generic/tax).
 
-    For the load step: under AST the tax line is not sent, so its item is not needed.
+    For the load step: when QBO computes the tax the tax line is not sent, so its item is not needed.
     """
     needed: dict[str, int | None] = {}
     for line in lines_to_send(plan, company):
@@ -267,8 +280,8 @@ def class_names_needed(plan: InvoicePlan, company: QboCompany, settings: Setting
 
 
 def lines_to_send(plan: InvoicePlan, company: QboCompany) -> list[PlannedLine]:
-    """The plan's lines QBO gets: all but the tax line under AST (QBO taxes itself; twice would overcharge)."""
-    return [line for line in plan.lines if not (line.kind == "tax" and company.automated_sales_tax)]
+    """The plan's lines QBO gets: all but the tax line when QBO computes the tax (twice would overcharge)."""
+    return [line for line in plan.lines if not (line.kind == "tax" and company.computes_tax)]
 
 
 def line_class(line: PlannedLine, settings: Settings) -> str | None:

@@ -18,7 +18,9 @@ class AutotaskInvoiceData:
     invoices: Invoices records; billing_items: BillingItems records of those invoices;
     companies: id -> Companies record; billing_codes: id -> BillingCodes record;
     payment_terms: picklist value (int) -> label (Invoices.paymentTerm, e.g. 1 -> "Net 30 Days");
-    lines_of_business: organizationalLevelAssociationID -> "Division:Line of business".
+    lines_of_business: organizationalLevelAssociationID -> "Division:Line of business";
+    tax_categories, tax_regions: id -> name (read for a non-US company only: TAX-01);
+    currencies: Currencies id -> ISO code, and the tenant's internal currency (CUR-01).
     """
 
     invoices: list[dict[str, Any]]
@@ -27,6 +29,10 @@ class AutotaskInvoiceData:
     billing_codes: dict[int, dict[str, Any]]
     payment_terms: dict[int, str]
     lines_of_business: dict[int, str]
+    tax_categories: dict[int, str] = field(default_factory=dict)
+    tax_regions: dict[int, str] = field(default_factory=dict)
+    currencies: dict[int, str] = field(default_factory=dict)
+    internal_currency: str | None = None
 
 
 @dataclass(frozen=True)
@@ -45,6 +51,9 @@ class PlannedLine:
     # "tax": Autotask's tax, sent only when QBO does not calculate tax itself (INV-18)
     kind: Literal["item", "description", "tax"] = "item"
     billing_item_id: int | None = None  # the Autotask BillingItems id, for messages
+    autotask_tax: Decimal = Decimal("0")  # the item's taxDollars: what Autotask taxes it
+    tax_code: str | None = None  # non-US: the QBO tax code name of the line (TAX-01/02)
+    tax_reason: str = ""  # why that code, for messages ("category 'Standard', region 'Ontario'")
 
 
 @dataclass(frozen=True)
@@ -73,6 +82,8 @@ class InvoicePlan:
     bill_email: str | None = None  # INV-17
     ship_address: dict[str, str] | None = None  # INV-18 (QBO PhysicalAddress shape)
     private_note: str = ""  # "Autotask invoice {id} ({number}) ..." (how atqbo recognises its own)
+    currency: str | None = None  # the Autotask company's currency (CUR-01); None: Autotask has none
+    tax_exempt: bool = False  # the Autotask company's isTaxExempt (TAX-02, TAX-04)
     payload_hash: str = ""  # stable hash of everything sent: a changed invoice is noticed
 
     @property
@@ -81,14 +92,34 @@ class InvoicePlan:
         return invoice_label(self.autotask_id, self.invoice_number, self.company_name or f"company {self.company_id}")
 
 
+TaxRegime = Literal["global", "automated", "manual", "none"]
+
+
 @dataclass(frozen=True)
 class QboCompany:
-    """What the QBO company allows, from its Preferences (looked up once per run)."""
+    """What the QBO company allows, from its Preferences (looked up once per run).
 
-    automated_sales_tax: bool  # US edition and TaxPrefs.PartnerTaxEnabled
+    ``tax_regime``: how QBO taxes a sale. ``global``: a non-US company, tax from each line's tax code
+    (TAX-01); ``automated``: US automated sales tax (TaxPrefs.PartnerTaxEnabled); ``manual``: a US
+    company with sales tax but not automated (tax codes and rates of its own); ``none``: a US
+    company without sales tax, where QBO keeps the tax it is sent (the demo company).
+    """
+
+    tax_regime: TaxRegime
     class_tracking: Literal["none", "transaction", "line"]
     custom_fields: dict[str, str] = field(default_factory=dict)  # enabled custom field name -> DefinitionId
     custom_txn_numbers: bool = True  # SalesFormsPrefs.CustomTxnNumbers
+    multi_currency: bool = False  # CurrencyPrefs.MultiCurrencyEnabled
+    home_currency: str = "USD"  # CurrencyPrefs.HomeCurrency
+
+    @property
+    def automated_sales_tax(self) -> bool:
+        return self.tax_regime == "automated"
+
+    @property
+    def computes_tax(self) -> bool:
+        """QBO computes the tax of a sale itself: the tax is not sent as a line (twice would overcharge)."""
+        return self.tax_regime != "none"
 
 
 @dataclass(frozen=True)
@@ -101,6 +132,7 @@ class QboRefs:
     classes: dict[str, str] = field(default_factory=dict)  # class name -> Class Id
     customer_has_default_payment_method: bool = False
     customer_email: str | None = None  # PrimaryEmailAddr of the QBO customer
+    tax_codes: dict[str, str] = field(default_factory=dict)  # QBO tax code name (as set) -> TaxCode Id
 
 
 class NotSent(Exception):

@@ -1,6 +1,6 @@
 """The QBO Invoice JSON of a plan: the plan + the QBO ids found or created for its names + what the
 QBO company allows (numbering INV-04, online payment INV-16, email INV-17, custom field INV-10,
-classes INV-09, automated sales tax INV-18)."""
+classes INV-09, sales tax INV-18 and TAX-01..05, currency CUR-01)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from atqbo.settings import Settings
 from atqbo.transform.invoices.header import INVOICE_EMAIL_FIELD, class_amounts
 from atqbo.transform.invoices.lines import line_class, lines_to_send
 from atqbo.transform.invoices.model import InvoicePlan, PlannedLine, QboCompany, QboRefs
+from atqbo.transform.invoices.tax import header_tax_fields, line_tax_code_ref
 from atqbo.transform.values import MAX_CUSTOM_FIELD_VALUE
 
 # -- the QBO invoice -----------------------------------------------------------------------------
@@ -33,6 +34,10 @@ def build_invoice_payload(
     if plan.due_date:
         payload["DueDate"] = plan.due_date.isoformat()
     payload["CustomerRef"] = {"value": str(refs.customer_id)}
+    if company.multi_currency:
+        # CUR-01: with multi-currency on every transaction names its currency; the load step has
+        # refused a foreign one into a company without it (CUR-02)
+        payload["CurrencyRef"] = {"value": plan.currency or company.home_currency}
     if refs.term_id:
         payload["SalesTermRef"] = {"value": str(refs.term_id)}
     payload["PrivateNote"] = plan.private_note
@@ -44,6 +49,7 @@ def build_invoice_payload(
     payload.update(_transaction_class_ref(plan, refs, company, settings, warnings))
     if company.automated_sales_tax:
         payload.update(_ast_ship_address(plan, warnings))
+    payload.update(header_tax_fields(plan, refs, company, settings))
     payload["Line"] = _payload_lines(plan, refs, company, settings, warnings)
     return payload, tuple(warnings)
 
@@ -211,6 +217,9 @@ def _sales_item_detail(
         detail["UnitPrice"] = json_number(line.unit_price)
     if line.service_date:
         detail["ServiceDate"] = line.service_date.isoformat()
+    tax_code = line_tax_code_ref(line, plan, refs, company)
+    if tax_code:
+        detail["TaxCodeRef"] = tax_code
     if company.class_tracking == "line":
         ref = _class_ref(line_class(line, settings), plan, refs, warnings)
         if ref:

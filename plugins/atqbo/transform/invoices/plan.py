@@ -54,6 +54,8 @@ def plan_invoice(
         decision="send",
         total=cents(invoice.get("invoiceTotal")),
         tax=cents(invoice.get("totalTaxValue")),
+        currency=company_currency(company, data),
+        tax_exempt=bool((company or {}).get("isTaxExempt")),
     )
     try:
         plan = _plan_to_send(head, invoice, items, company, data, settings, today)
@@ -61,6 +63,15 @@ def plan_invoice(
         txn_date = date_of(invoice.get("invoiceDateTime"))
         return replace(head, decision=stop.decision, reason=stop.reason, fix=stop.fix, txn_date=txn_date)
     return replace(plan, payload_hash=payload_hash(plan))
+
+
+def company_currency(company: dict[str, Any] | None, data: AutotaskInvoiceData) -> str | None:
+    """CUR-01: the ISO code of the company's currency (its currencyID), else Autotask's internal
+    currency; None when Autotask told us of no currency."""
+    currency_id = (company or {}).get("currencyID")
+    if currency_id is not None and currency_id in data.currencies:
+        return data.currencies[currency_id]
+    return data.internal_currency
 
 
 def _plan_to_send(
@@ -81,7 +92,7 @@ def _plan_to_send(
     lines = (
         *billing_period_line(invoice, settings),
         *item_lines(head, items, data, settings, warnings),
-        *tax_line(head, invoice),
+        *tax_line(head, invoice, settings),
     )
     refuse_if_lines_miss_total(head, lines, items, settings)
     return replace(
