@@ -55,6 +55,11 @@ CONTRACT_KEYS = {
     "po_ap_account",
     "todo_action_type",
     "todo_resource_id",
+    "tax_mode",
+    "sales_tax_code",
+    "exempt_sales_tax_code",
+    "purchase_tax_code",
+    "tax_code_map",
 }
 
 
