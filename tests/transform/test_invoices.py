@@ -140,6 +140,10 @@ def make_data(invoices: list[dict[str, Any]], items: list[dict[str, Any]], **par
         billing_codes=parts.get("billing_codes", CODES),
         payment_terms=parts.get("payment_terms", TERMS),
         lines_of_business=parts.get("lines_of_business", LOBS),
+        tax_categories=parts.get("tax_categories", {}),
+        tax_regions=parts.get("tax_regions", {}),
+        currencies=parts.get("currencies", {}),
+        internal_currency=parts.get("internal_currency"),
     )
 
 

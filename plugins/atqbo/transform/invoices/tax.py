@@ -92,7 +92,7 @@ def tax_code_names(plan: InvoicePlan, company: QboCompany, settings: Settings) -
     """The QBO tax code names the invoice's payload will name (resolved by the load step)."""
     if company.tax_regime == "global":
         return list(dict.fromkeys(line.tax_code for line in plan.lines if line.kind == "item" and line.tax_code))
-    if company.tax_regime in ("manual", "none") and settings.tax_mode == "autotask" and settings.sales_tax_code:
+    if company.tax_regime == "manual" and settings.tax_mode == "autotask" and settings.sales_tax_code:
         return [settings.sales_tax_code]
     return []
 
@@ -196,7 +196,7 @@ def header_tax_fields(plan: InvoicePlan, refs: QboRefs, company: QboCompany, set
     if company.tax_regime == "automated":
         # the AST override: a TAX (or, for no tax, NON) code with the total tax
         detail["TxnTaxCodeRef"] = {"value": "TAX" if plan.tax else "NON"}
-    elif settings.sales_tax_code and settings.sales_tax_code in refs.tax_codes:
+    elif company.tax_regime == "manual" and settings.sales_tax_code in refs.tax_codes:
         detail["TxnTaxCodeRef"] = {"value": refs.tax_codes[settings.sales_tax_code]}
     detail["TotalTax"] = json_number(plan.tax)
     return {"TxnTaxDetail": detail}
