@@ -222,6 +222,9 @@ def test_bey04_every_drift_is_reported_exactly_with_both_values_and_the_fix(tena
     def total(autotask_id: int) -> str:
         return _money(at[autotask_id]["invoiceTotal"])
 
+    def tax(autotask_id: int) -> str:
+        return _money(at[autotask_id]["totalTaxValue"] or 0)
+
     number = {i: at[i]["invoiceNumber"] for i in at}
     assert reason(a_deleted) == (
         f"the QBO invoice atqbo created was deleted: Autotask {number[a_deleted]} total {total(a_deleted)}, "
@@ -232,7 +235,10 @@ def test_bey04_every_drift_is_reported_exactly_with_both_values_and_the_fix(tena
     assert reason(c_at_void) == "voided in Autotask, not in QBO: Autotask voided, QBO not voided"
     assert rows[c_at_void]["fix"].startswith(f"Void QBO invoice {qbo_docs[c_at_void]['DocNumber']} (Id ")
     grown = _money(Decimal(total(d_total)) + 25)
-    assert reason(d_total) == f"total differs by +25.00: Autotask {total(d_total)}, QBO {grown}"
+    assert reason(d_total) == (
+        f"total (with tax) differs by +25.00; the tax is Autotask's, sent as a sales tax line: "
+        f"Autotask {total(d_total)} (tax {tax(d_total)}), QBO {grown} (tax {tax(d_total)})"
+    )
     assert (rows[d_total]["autotask_total"], rows[d_total]["qbo_total"]) == (total(d_total), grown)
     assert reason(f_at_paid) == (
         f"paid in Autotask, money still owed in QBO: Autotask paid on 2026-11-02, "

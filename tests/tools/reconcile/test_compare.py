@@ -154,8 +154,8 @@ def test_bey04_total_drift_starts_past_the_rounding_tolerance(qbo_total, toleran
     if drifts:
         drift = only_drift(check)
         assert drift.kind == TOTAL
-        assert drift.what == f"total differs by {difference:+}"
-        assert (drift.autotask_value, drift.qbo_value) == ("250.00", qbo_total)
+        assert drift.what == f"total (with tax) differs by {difference:+}"
+        assert (drift.autotask_value, drift.qbo_value) == ("250.00 (tax 0.00)", f"{qbo_total} (tax 0.00)")
     else:
         assert check.notes == (f"total differs by {difference:+} (within rounding_tolerance {tolerance})",)
 
@@ -171,20 +171,22 @@ def test_bey04_total_drift_of_a_bill():
     assert drift.fix == "correct QBO bill Id 95 in QBO to match the PO's items (or the PO in Autotask)"
 
 
-def test_bey04_under_automated_sales_tax_totals_are_compared_before_tax():
-    """QBO computed 8.40 of tax where Autotask had 7.00: as compare_totals does, only the amounts before tax count."""
+def test_tax04_invoice_totals_are_compared_with_tax_naming_both_taxes_and_who_computed_qbos():
+    """QBO's automated sales tax computed 8.40 where Autotask had 7.00: the customer pays 1.40 more, a drift."""
     at = at_invoice("107.00", tax=Decimal("7.00"))
     qbo = qbo_invoice("108.40", tax=Decimal("8.40"))
-    assert compare_document(invoice_pair(at, qbo), Rules(automated_sales_tax=True)).agrees
-    drift = only_drift(compare_document(invoice_pair(at, qbo), RULES))
-    assert drift.what == "total differs by +1.40"
-    off = qbo_invoice("110.40", tax=Decimal("8.40"))
-    drift = only_drift(compare_document(invoice_pair(at, off), Rules(automated_sales_tax=True)))
+    rules = Rules(tax_source="QBO's automated sales tax computed the tax")
+    drift = only_drift(compare_document(invoice_pair(at, qbo), rules))
     assert (drift.what, drift.autotask_value, drift.qbo_value) == (
-        "total before tax differs by +2.00",
-        "100.00",
-        "102.00",
+        "total (with tax) differs by +1.40; QBO's automated sales tax computed the tax",
+        "107.00 (tax 7.00)",
+        "108.40 (tax 8.40)",
     )
+    assert drift.fix.startswith("the amounts before tax agree, the tax does not")
+    off = qbo_invoice("110.40", tax=Decimal("8.40"))  # the lines differ too
+    drift = only_drift(compare_document(invoice_pair(at, off), rules))
+    assert drift.what.startswith("total (with tax) differs by +3.40") and drift.fix.startswith("compare the lines")
+    assert compare_document(invoice_pair(at, qbo_invoice("107.00", tax=Decimal("7.00"))), rules).agrees
 
 
 # -- paid state ---------------------------------------------------------------------------------------------
@@ -237,7 +239,8 @@ def test_bey04_several_drifts_of_one_document_make_one_row_with_every_value_and_
         Decimal("275.00"),
     )
     assert row.reason == (
-        "total differs by +25.00: Autotask 250.00, QBO 275.00; paid in full in QBO, not paid in Autotask: "
+        "total (with tax) differs by +25.00: Autotask 250.00 (tax 0.00), QBO 275.00 (tax 0.00); "
+        "paid in full in QBO, not paid in Autotask: "
         "Autotask no paid date, QBO balance 0.00 of 275.00 (paid)"
     )
     assert row.fix.startswith("Compare the lines of QBO invoice 1044 (Id 187)")

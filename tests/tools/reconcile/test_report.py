@@ -35,7 +35,7 @@ def test_bey04_report_rows_only_for_drift_counts_in_a_note_and_a_csv_line_per_do
         ],
         RULES,
     )
-    report = build_reconcile_report(_run(), checks, automated_sales_tax=False)
+    report = build_reconcile_report(_run(), checks)
     assert [r.autotask_id for r in report.rows] == [29684002]
     assert report.always_email and report.counts()["warning"] == 1
     assert report.notes[0] == (
@@ -56,10 +56,10 @@ def test_bey04_report_rows_only_for_drift_counts_in_a_note_and_a_csv_line_per_do
 
 def test_bey04_report_says_all_agree_when_nothing_differs():
     checks = compare_documents([invoice_pair(at_invoice(), qbo_invoice())], RULES)
-    report = build_reconcile_report(_run(), checks, automated_sales_tax=True)
+    report = build_reconcile_report(_run(), checks, "QBO's automated sales tax computed the tax")
     assert report.rows == []
     assert report.notes[0] == (
         "1 document(s) checked (1 invoice(s), 0 bill(s) from purchase orders): 1 in agreement, 0 with drift: "
         "all agree between Autotask and QBO"
     )
-    assert "invoice totals are compared before tax" in report.notes[1]
+    assert report.notes[1] == "invoice totals are compared with tax (QBO's automated sales tax computed the tax)"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from atqbo.qbo_tax import read_qbo_company
 from atqbo.records import INVOICE
 from atqbo.sync.invoices.adopt import adopt_existing_invoices, marked_in_autotask
 from atqbo.sync.invoices.create import create_invoices
@@ -12,7 +13,7 @@ from atqbo.sync.invoices.outcomes import FAILED_BEFORE, Outcomes, failed_before
 from atqbo.sync.invoices.plan import staged_plans
 from atqbo.sync.invoices.references import find_or_create_references
 from atqbo.sync.invoices.scope import staged_scope
-from atqbo.sync.invoices.taxes import read_qbo_company, refuse_before_writing
+from atqbo.sync.invoices.taxes import refuse_before_writing, require_invoice_tax_code
 
 if TYPE_CHECKING:
     from atqbo.hooks.qbo import QuickBooksOnlineHook
@@ -63,11 +64,12 @@ def send(
 ) -> None:
     """The plans to send: adopted when QBO has them, else checked (currency, tax), their references
     found or created and the invoices created."""
-    company, codes = read_qbo_company(qbo, run.parsed_settings)
     marked = marked_in_autotask(ledger.stage_get(run.run_key, "invoice"), run.parsed_settings)
     to_create, older = adopt_existing_invoices(run, qbo, ledger, plans, outcomes, staged_scope(run, ledger), marked)
     if not to_create:
         return
+    company, codes = read_qbo_company(qbo, run.parsed_settings)
+    require_invoice_tax_code(company, codes, run.parsed_settings)
     tax_codes, failures = refuse_before_writing(to_create, company, codes, run.parsed_settings)
     checked = [p for p in to_create if p.autotask_id not in failures]
     reference = ledger.stage_get(run.run_key, "reference")

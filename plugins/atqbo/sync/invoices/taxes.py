@@ -1,7 +1,8 @@
-"""The QBO company's tax setup and currency, as the invoice load step needs them, and the checks
-every invoice passes before anything is written for it: its currency allowed in QBO (CUR-02), the
-tax codes it names found (TAX-01..03), and QBO's tax from those codes equal to Autotask's (TAX-01,
-TAX-05). An invoice that fails one is not sent; nothing was created for it."""
+"""The checks every invoice passes before anything is written for it (the invoice load step): its
+currency allowed in QBO (CUR-02), the tax codes it names found (TAX-01, TAX-02, TAX-05), and QBO's
+tax from those codes equal to Autotask's (TAX-01, TAX-05); and the setting ``tax_mode`` ``autotask``
+needs on a company with manual sales tax. An invoice that fails one is not sent; nothing was
+created for it."""
 
 from __future__ import annotations
 
@@ -9,38 +10,25 @@ from typing import TYPE_CHECKING
 
 from atqbo.exceptions import AtqboConfigError
 from atqbo.settings import VARIABLE_NAME
-from atqbo.transform.invoices import qbo_company_from_preferences
 from atqbo.transform.invoices.tax import tax_code_names, tax_difference
 from atqbo.transform.tax_codes import TaxCodes
 
 if TYPE_CHECKING:
-    from atqbo.hooks.qbo import QuickBooksOnlineHook
     from atqbo.settings import Settings
     from atqbo.transform.invoices import InvoicePlan, QboCompany
 
 Failures = dict[int, tuple[str, str]]  # Autotask id -> (reason, fix) of a plan that cannot be sent
 
 
-def read_qbo_company(qbo: QuickBooksOnlineHook, settings: Settings) -> tuple[QboCompany, TaxCodes]:
-    """The company's preferences and, unless it has automated sales tax, its tax codes (and their
-    rates, when it has codes of its own): one to three reads. Stops the run when ``tax_mode``
-    ``autotask`` needs ``sales_tax_code`` (TAX-05 on a company with manual sales tax) and it is unset."""
-    preferences = qbo.preferences()
-    prefs = preferences.get("Preferences", preferences)
-    codes = TaxCodes({})
-    if settings.non_us or not (prefs.get("TaxPrefs") or {}).get("PartnerTaxEnabled"):
-        records = list(qbo.query_all("TaxCode", order_by="Id"))
-        codes = TaxCodes.from_records(records)
-        if codes.has_own_codes:
-            codes = TaxCodes.from_records(records, qbo.query_all("TaxRate", order_by="Id"))
-    company = qbo_company_from_preferences(preferences, settings, codes)
+def require_invoice_tax_code(company: QboCompany, codes: TaxCodes, settings: Settings) -> None:
+    """Stop the invoice run when ``tax_mode`` ``autotask`` needs ``sales_tax_code`` (TAX-05 on a
+    company with manual sales tax) and it is unset."""
     if company.tax_regime == "manual" and settings.tax_mode == "autotask" and not settings.sales_tax_code:
         raise AtqboConfigError(
             "tax_mode is 'autotask' and QBO computes sales tax from its own tax codes (no automated sales tax), "
             f"so each invoice must name one: set sales_tax_code in the {VARIABLE_NAME} Variable to the QBO tax "
             f"code Autotask's tax is at (QBO's codes: {codes.describe()}); nothing was written"
         )
-    return company, codes
 
 
 def refuse_before_writing(

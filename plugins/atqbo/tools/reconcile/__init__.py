@@ -17,8 +17,9 @@ What is compared, per document (the pure part: ``compare.compare_document``):
 * missing on either side: the QBO document deleted, the Autotask record gone, or an Autotask
   invoice marked synced with no QBO invoice of atqbo's at all;
 * several live QBO documents carrying the same PrivateNote;
-* total drift beyond ``rounding_tolerance``, in cents (``atqbo.money``); under QBO's automated sales
-  tax invoice totals are compared before tax, as ``compare_totals`` does after a create;
+* total drift beyond ``rounding_tolerance``, in cents (``atqbo.money``), totals with tax, as
+  ``compare_totals`` does after a create (TAX-04): an invoice's drift names both taxes and who
+  computed QBO's;
 * void state: voided in one system and not the other (a PO is "voided" when Canceled);
 * paid state (invoices): QBO balance 0 while Autotask has no paid date, and an Autotask paid date
   while QBO still shows a balance. Autotask POs have no paid state, so bills are not compared on it.

@@ -4,8 +4,6 @@ here; which drifts a document has is ``compare``'s. No I/O."""
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 from atqbo.money import cents_text
 from atqbo.qbo_docs import BILL_NOTE, INVOICE_NOTE
 from atqbo.tools.reconcile.model import (
@@ -148,33 +146,36 @@ def void_state(pair: DocumentPair, at: AutotaskDoc, qbo: QboDoc) -> Drift:
     )
 
 
-def invoice_amounts(at: AutotaskDoc, qbo: QboDoc, rules: Rules) -> tuple[Decimal, Decimal, str]:
-    """(Autotask amount, QBO amount, basis) compared for total drift; without tax under automated sales tax."""
-    if rules.automated_sales_tax:
-        return at.total - at.tax, qbo.total - qbo.tax, "total before tax"
-    return at.total, qbo.total, "total"
-
-
 def total(pair: DocumentPair, at: AutotaskDoc, qbo: QboDoc, rules: Rules, notes: list[str]) -> Drift | None:
-    """The totals differ by more than ``rounding_tolerance``; a smaller difference is added to ``notes``."""
-    if pair.kind == INVOICE:
-        at_amount, qbo_amount, basis = invoice_amounts(at, qbo, rules)
-    else:
-        at_amount, qbo_amount, basis = at.total, qbo.total, "total"
+    """The totals, with tax (TAX-04), differ by more than ``rounding_tolerance``; a smaller difference
+    is added to ``notes``. An invoice's drift names both taxes and who computed QBO's."""
+    at_amount, qbo_amount, basis = at.total, qbo.total, "total"
     difference = qbo_amount - at_amount
     if difference == 0:
         return None
     if abs(difference) <= rules.rounding_tolerance:
         notes.append(f"{basis} differs by {difference:+} (within rounding_tolerance {rules.rounding_tolerance})")
         return None
-    if pair.kind == INVOICE:
-        fix = (
-            f"compare the lines of {qbo.describe(pair.kind)} with Autotask invoice {at.reference} and correct "
-            "the one that is wrong (a changed QBO invoice is not sent again by atqbo)"
-        )
-    else:
+    if pair.kind != INVOICE:
         fix = f"correct {qbo.describe(pair.kind)} in QBO to match the PO's items (or the PO in Autotask)"
-    return Drift(TOTAL, f"{basis} differs by {difference:+}", cents_text(at_amount), cents_text(qbo_amount), fix)
+        return Drift(TOTAL, f"{basis} differs by {difference:+}", cents_text(at_amount), cents_text(qbo_amount), fix)
+    fix = (
+        f"compare the lines of {qbo.describe(pair.kind)} with Autotask invoice {at.reference} and correct "
+        "the one that is wrong (a changed QBO invoice is not sent again by atqbo)"
+    )
+    if at.total - at.tax == qbo.total - qbo.tax:
+        fix = (
+            f"the amounts before tax agree, the tax does not: check the tax of {qbo.describe(pair.kind)} "
+            "(the customer's tax status, the lines' tax codes) against Autotask's"
+        )
+    what = f"total (with tax) differs by {difference:+}" + (f"; {rules.tax_source}" if rules.tax_source else "")
+    return Drift(
+        TOTAL,
+        what,
+        f"{cents_text(at_amount)} (tax {cents_text(at.tax)})",
+        f"{cents_text(qbo_amount)} (tax {cents_text(qbo.tax)})",
+        fix,
+    )
 
 
 def paid_state(pair: DocumentPair, at: AutotaskDoc, qbo: QboDoc) -> Drift | None:

@@ -123,7 +123,7 @@ class Rules:
     """What the comparison depends on besides the two documents."""
 
     rounding_tolerance: Decimal = Decimal("0.01")
-    automated_sales_tax: bool = False  # QBO computes the tax: invoice totals are compared before tax
+    tax_source: str = ""  # who computed QBO's invoice tax, for the message of a total drift (TAX-04)
     marker_field: str = "webServiceDate"  # for the fixes: what to clear so atqbo sends an invoice again
 
 

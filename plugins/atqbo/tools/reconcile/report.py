@@ -33,7 +33,7 @@ DOCUMENT_CSV_COLUMNS: tuple[str, ...] = (
 _CSV_TEXT_COLUMNS = frozenset({"reference", "company", "qbo_number", "drift", "details", "fix"})
 
 
-def build_reconcile_report(run: RunInfo, checks: list[DocumentCheck], automated_sales_tax: bool) -> RunReport:
+def build_reconcile_report(run: RunInfo, checks: list[DocumentCheck], tax_source: str = "") -> RunReport:
     """One warning row per drifted document, the counts as notes, every document in a CSV attachment."""
     drifted = sum(1 for c in checks if not c.agrees)
     report = RunReport(
@@ -42,7 +42,7 @@ def build_reconcile_report(run: RunInfo, checks: list[DocumentCheck], automated_
         run_id=run.run_id,
         window=f"documents sent {run.describe_window()}",
         rows=[c.report_row() for c in checks if not c.agrees],
-        notes=_notes(run, checks, automated_sales_tax),
+        notes=_notes(run, checks, tax_source),
         always_email=True,
         headline=(f"{len(checks)} checked, " + (f"{drifted} with drift" if drifted else "all agree"))
         if checks
@@ -52,7 +52,7 @@ def build_reconcile_report(run: RunInfo, checks: list[DocumentCheck], automated_
     return report
 
 
-def _notes(run: RunInfo, checks: list[DocumentCheck], automated_sales_tax: bool) -> list[str]:
+def _notes(run: RunInfo, checks: list[DocumentCheck], tax_source: str) -> list[str]:
     """The counts, what the totals were compared on, and that nothing was changed."""
     invoices = sum(1 for c in checks if c.pair.kind == INVOICE)
     bills = len(checks) - invoices
@@ -65,8 +65,8 @@ def _notes(run: RunInfo, checks: list[DocumentCheck], automated_sales_tax: bool)
     notes = [counts + (": all agree between Autotask and QBO" if not drifted and checks else "")]
     if not checks:
         notes = ["no documents sent by atqbo in the window: nothing to compare"]
-    if automated_sales_tax:
-        notes.append("QBO computes sales tax (automated sales tax): invoice totals are compared before tax")
+    if any(c.pair.kind == INVOICE for c in checks):
+        notes.append("invoice totals are compared with tax" + (f" ({tax_source})" if tax_source else ""))
     notes.append(
         f"totals agree within rounding_tolerance {run.parsed_settings.rounding_tolerance}; read-only: nothing was "
         "changed in Autotask or QBO"

@@ -11,6 +11,7 @@ from atqbo.autotask_docs import invoice_marked_synced, paid_on, po_marked_synced
 from atqbo.money import as_decimal, cents, to_cents
 from atqbo.qbo_docs import is_voided, pick_document
 from atqbo.tools.reconcile.model import AutotaskDoc, DocumentPair, QboDoc
+from atqbo.transform.invoices.items import TAX_ITEM_NAME
 
 
 def autotask_invoice_doc(invoice: dict[str, Any], company: str, marker_field: str) -> AutotaskDoc:
@@ -48,9 +49,21 @@ def qbo_doc(record: dict[str, Any]) -> QboDoc:
         qbo_id=str(record["Id"]),
         doc_number=record.get("DocNumber") or None,
         total=cents(record.get("TotalAmt")),
-        tax=cents((record.get("TxnTaxDetail") or {}).get("TotalTax")),
+        tax=cents((record.get("TxnTaxDetail") or {}).get("TotalTax")) + _tax_item_lines(record),
         balance=cents(record.get("Balance")),
         voided=is_voided(record),
+    )
+
+
+def _tax_item_lines(record: dict[str, Any]) -> Decimal:
+    """Autotask's tax sent as lines of the tax item (INV-18, a company without sales tax in QBO)."""
+    return sum(
+        (
+            cents(line.get("Amount"))
+            for line in record.get("Line") or []
+            if ((line.get("SalesItemLineDetail") or {}).get("ItemRef") or {}).get("name") == TAX_ITEM_NAME
+        ),
+        Decimal(0),
     )
 
 

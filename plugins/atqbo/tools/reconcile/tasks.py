@@ -8,12 +8,13 @@ import logging
 from typing import Any
 
 from atqbo.ledger import Ledger
+from atqbo.qbo_tax import read_qbo_company
 from atqbo.runs import RunInfo
 from atqbo.tools.reconcile.compare import DocumentCheck, compare_documents
 from atqbo.tools.reconcile.model import DocumentPair, Rules
 from atqbo.tools.reconcile.read import read_bill_pairs, read_invoice_pairs
 from atqbo.tools.reconcile.report import build_reconcile_report
-from atqbo.transform.invoices import qbo_company_from_preferences
+from atqbo.transform.invoices.tax import tax_source
 
 log = logging.getLogger(__name__)
 
@@ -29,12 +30,13 @@ def read_documents(run: RunInfo) -> dict[str, Any]:
     qbo = run.qbo(ledger)
     invoices = read_invoice_pairs(run, ledger, autotask, qbo)
     bills = read_bill_pairs(run, ledger, autotask, qbo)
-    ast = False
+    source = ""
     if invoices:
-        ast = qbo_company_from_preferences(qbo.preferences(), run.parsed_settings).automated_sales_tax
+        company, _ = read_qbo_company(qbo, run.parsed_settings)
+        source = tax_source(company, run.parsed_settings)
     ledger.stage_clear(run.run_key)
     ledger.stage_put(run.run_key, STAGE_DOCUMENTS, {f"{p.kind}:{p.autotask_id}": p.to_doc() for p in invoices + bills})
-    ledger.stage_put(run.run_key, STAGE_META, {"automated_sales_tax": ast})
+    ledger.stage_put(run.run_key, STAGE_META, {"tax_source": source})
     log.info(
         "read %d invoice(s) and %d bill(s) atqbo sent %s (%d Autotask calls)",
         len(invoices),
@@ -45,25 +47,25 @@ def read_documents(run: RunInfo) -> dict[str, Any]:
     return {"invoices": len(invoices), "bills": len(bills), "autotask_calls": autotask.total_calls}
 
 
-def staged_checks(run: RunInfo, ledger: Ledger) -> tuple[list[DocumentCheck], bool]:
-    """The staged pairs compared under the run's settings; and whether QBO computes tax."""
+def staged_checks(run: RunInfo, ledger: Ledger) -> tuple[list[DocumentCheck], str]:
+    """The staged pairs compared under the run's settings; and who computed QBO's invoice tax."""
     settings = run.parsed_settings
     meta = ledger.stage_get(run.run_key, STAGE_META)
-    ast = bool(meta.get("automated_sales_tax"))
+    source = str(meta.get("tax_source") or "")
     rules = Rules(
         rounding_tolerance=settings.rounding_tolerance,
-        automated_sales_tax=ast,
+        tax_source=source,
         marker_field=settings.invoice_marker_field,
     )
     pairs = [DocumentPair.from_doc(d) for d in ledger.stage_get(run.run_key, STAGE_DOCUMENTS).values()]
-    return compare_documents(pairs, rules), ast
+    return compare_documents(pairs, rules), source
 
 
 def report_reconciliation(run: RunInfo) -> dict[str, int]:
     """Task 3: compare, then log and email the report (always) and record the run; staging cleared."""
     ledger = run.ledger()
-    checks, ast = staged_checks(run, ledger)
-    report = build_reconcile_report(run, checks, ast)
+    checks, source = staged_checks(run, ledger)
+    report = build_reconcile_report(run, checks, source)
     run.publish(report, ledger)
     ledger.stage_clear(run.run_key)
     agreeing = sum(1 for c in checks if c.agrees)
