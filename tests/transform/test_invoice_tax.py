@@ -4,11 +4,13 @@ rates, and the QBO company's tax codes (``atqbo.transform.tax_codes``)."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from decimal import Decimal
 
 import pytest
 
+from atqbo.sync.invoices.plan import plan_from_doc, plan_to_doc
 from atqbo.sync.invoices.taxes import currency_problem, refuse_before_writing
 from atqbo.transform.invoices import QboCompany, build_invoice_payload, customer_payload
 from atqbo.transform.invoices.tax import tax_code_names, tax_difference
@@ -302,3 +304,12 @@ def test_cur02_a_foreign_currency_invoice_into_a_single_currency_company_is_refu
     assert currency_problem(plan, replace(UK, multi_currency=True)) is None
     _, failures = refuse_before_writing([plan], UK, UK_CODES, uk_settings())
     assert failures[INVOICE_ID][0] == reason
+
+
+def test_tax01_a_plan_keeps_its_tax_codes_currency_and_autotask_tax_through_staging():
+    """The load step works on plans staged as JSON: what the tax checks read comes back as it was."""
+    items = [taxed_item(1, "20"), make_item(2, code=10, quantity=1.0, rate=75.0)]
+    plan = uk_plan(items, company=make_company(taxRegionID=1, currencyID=3), currencies={3: "EUR"})
+    again = plan_from_doc(json.loads(json.dumps(plan_to_doc(plan), default=str)))
+    assert again == plan
+    assert [line.autotask_tax for line in again.lines if line.kind == "item"] == [Decimal("50.00"), Decimal("0.00")]

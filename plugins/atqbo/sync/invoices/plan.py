@@ -47,6 +47,7 @@ def plan_from_doc(doc: dict[str, Any]) -> InvoicePlan:
                 "quantity": dec(line["quantity"]),
                 "unit_price": dec(line["unit_price"]),
                 "amount": dec(line["amount"]),
+                "autotask_tax": dec(line.get("autotask_tax") or 0),
                 "service_date": day(line["service_date"]),
             }
         )
