@@ -214,6 +214,19 @@ def test_bey04_a_zero_invoice_is_not_paid_by_having_no_balance():
     assert compare_document(invoice_pair(at_invoice("0.00"), qbo_invoice("0.00")), RULES).agrees
 
 
+def test_tax03_a_bill_with_qbo_purchase_tax_is_compared_before_that_tax():
+    """A non-US bill: QBO added 20% VAT to the PO's 199.00; the PO carries no tax, so that is no drift."""
+    taxed = QboDoc(qbo_id="95", total=Decimal("238.80"), tax=Decimal("39.80"), balance=Decimal("238.80"))
+    assert compare_document(bill_pair(qbo=taxed), RULES).agrees
+    grown = QboDoc(qbo_id="95", total=Decimal("250.80"), tax=Decimal("39.80"), balance=Decimal("250.80"))
+    drift = only_drift(compare_document(bill_pair(qbo=grown), RULES))
+    assert (drift.what, drift.autotask_value, drift.qbo_value) == (
+        "total before QBO's purchase tax differs by +12.00",
+        "199.00",
+        "211.00",
+    )
+
+
 def test_bey04_bills_have_no_paid_state_to_compare():
     pair = bill_pair()
     settled = DocumentPair(**{**pair.__dict__, "qbo": QboDoc(qbo_id="95", total=Decimal("199.00"), balance=Decimal(0))})

@@ -150,6 +150,9 @@ def total(pair: DocumentPair, at: AutotaskDoc, qbo: QboDoc, rules: Rules, notes:
     """The totals, with tax (TAX-04), differ by more than ``rounding_tolerance``; a smaller difference
     is added to ``notes``. An invoice's drift names both taxes and who computed QBO's."""
     at_amount, qbo_amount, basis = at.total, qbo.total, "total"
+    if pair.kind != INVOICE and qbo.tax:
+        # TAX-03: an Autotask PO carries no tax; QBO added the purchase tax code's to the bill
+        qbo_amount, basis = qbo.total - qbo.tax, "total before QBO's purchase tax"
     difference = qbo_amount - at_amount
     if difference == 0:
         return None
