@@ -352,6 +352,8 @@ def test_tax01_tax04_cur02_invoices_voids_and_payments_on_every_company_profile(
     else:  # US: the exempt company's customer is not taxable (TAX-04)
         assert customers["Riverside Charity"]["Taxable"] is False
         assert customers["Maple Dental"].get("Taxable", True) is not False
+        if name == "us-ast":  # Autotask does not tax the labour: its new item is not taxable
+            assert {i["Name"]: i for i in tenant.sb.state()["qbo"]["Item"]}["Remote Support"]["Taxable"] is False
     # CUR-02: the company billed in another currency is not booked in the home currency
     assert INV_FOREIGN not in books and "Overseas Holdings" not in customers
     report = tenant.report()
@@ -468,3 +470,17 @@ def test_cur01_an_existing_customer_in_another_currency_fails_the_invoice_with_b
     report = tenant.report()
     assert "Overseas Client (EUR)" in report and "EUR" in report and "GBP" in report
     assert not tenant.at_invoices()[INV_TAXED]["webServiceDate"]
+
+
+def test_tax04_items_atqbo_creates_under_ast_are_taxable_as_autotask_taxes_them(make_tenant):
+    """Autotask taxes the labour too: the "Remote Support" item atqbo creates is taxable, so QBO's
+    automated sales tax (7%) taxes both lines and QBO's total is Autotask's; an item Autotask does not
+    tax is created non-taxable."""
+    tenant = make_tenant("us-ast", rates={LABOUR: "7", HARDWARE: "7"})
+    tenant.run("atqbo_invoices")
+    at, inv = tenant.at_invoices()[INV_TAXED], tenant.qbo_invoices()[INV_TAXED]
+    assert at["totalTaxValue"] == 45.5  # 17.50 + 28.00
+    assert _tax(inv) == Decimal("45.50") and Decimal(str(inv["TotalAmt"])) == Decimal("695.50")
+    items = {i["Name"]: i for i in tenant.sb.state()["qbo"]["Item"]}
+    assert items["Remote Support"]["Taxable"] is True
+    assert _tax(tenant.qbo_invoices()[INV_EXEMPT]) == 0  # the exempt customer is not taxed

@@ -48,7 +48,8 @@ def find_or_create_references(
     customers = find_or_create_customers(run, qbo, plans, reference.get("companies", {}), company, failures)
     keep_exempt_customers_non_taxable(run, qbo, plans, customers, company, failures, warnings)
     needed = {p.autotask_id: item_keys_needed(p, company) for p in plans}
-    items, alias = find_or_create_items(run, qbo, needed, reference.get("billing_codes", {}), notes)
+    taxable = taxed_item_keys(plans) if company.automated_sales_tax else None
+    items, alias = find_or_create_items(run, qbo, needed, reference.get("billing_codes", {}), notes, taxable)
     for plan in plans:
         absent = sorted(k for k in needed[plan.autotask_id] if (alias.get(k) or k).lower() not in items)
         if absent and plan.autotask_id not in failures:
@@ -209,16 +210,26 @@ def _make_non_taxable(run: RunInfo, qbo: QuickBooksOnlineHook, customer: dict[st
     )
 
 
+def taxed_item_keys(plans: list[InvoicePlan]) -> set[str]:
+    """TAX-04: the items Autotask taxes (a line of it carries tax). QBO's automated sales tax taxes a
+    line by its item's ``Taxable``, so an item atqbo creates is taxable exactly when Autotask taxed
+    the line that needed it; one created before keeps what it has (a person may have set it)."""
+    return {line.item_key for plan in plans for line in plan.lines if line.item_key and line.autotask_tax > 0}
+
+
 def find_or_create_items(
     run: RunInfo,
     qbo: QuickBooksOnlineHook,
     needed: dict[int, dict[str, int | None]],
     codes: dict[str, Any],
     notes: list[str],
+    taxable: set[str] | None = None,
 ) -> tuple[dict[str, dict[str, Any]], dict[str, str]]:
     """The QBO items the plans' lines need, by lower-cased name, found or handled as
     ``missing_item_action`` says (INV-07): created (the generic and tax items always are), or
-    replaced by ``default_item_name`` (returned as an alias: item key -> the name used)."""
+    replaced by ``default_item_name`` (returned as an alias: item key -> the name used).
+    ``taxable``: under automated sales tax, the keys of the items to create taxable (the rest are
+    created non-taxable); None: QBO's default."""
     settings = run.parsed_settings
     code_by_key = {key: code for keys in needed.values() for key, code in keys.items()}
     items = find_names(qbo, "Item", "Name", set(code_by_key), active_only=True)
@@ -244,7 +255,11 @@ def find_or_create_items(
         return items, alias
     payloads = {
         key: item_payload(
-            key, codes.get(str(code_by_key[key])) if code_by_key.get(key) else None, income["Id"], settings
+            key,
+            codes.get(str(code_by_key[key])) if code_by_key.get(key) else None,
+            income["Id"],
+            settings,
+            None if taxable is None else key in taxable,
         )
         for key in to_create
     }

@@ -35,14 +35,21 @@ def item_key_for_billing_code(code: dict[str, Any], settings: Settings) -> str:
 
 
 def item_payload(
-    item_key: str, billing_code: dict[str, Any] | None, income_account_id: str, settings: Settings
+    item_key: str,
+    billing_code: dict[str, Any] | None,
+    income_account_id: str,
+    settings: Settings,
+    taxable: bool | None = None,
 ) -> dict[str, Any]:
-    """The QBO Item (Service) to create for a missing item (INV-07, INV-22)."""
+    """The QBO Item (Service) to create for a missing item (INV-07, INV-22). ``taxable``: its
+    ``Taxable`` flag, which QBO's automated sales tax goes by (TAX-04); None leaves it to QBO."""
     payload: dict[str, Any] = {
         "Name": qbo_name(item_key, MAX_ITEM_NAME),
         "Type": "Service",
         "IncomeAccountRef": {"value": str(income_account_id)},
     }
+    if taxable is not None:
+        payload["Taxable"] = taxable
     if billing_code is None:
         payload["Description"] = (
             "Sales tax calculated by Autotask"
