@@ -7,6 +7,7 @@ py-autotask) read it unchanged. The settings each profile ships are valid atqbo 
 
 from __future__ import annotations
 
+import importlib.util
 import subprocess
 import sys
 from collections import defaultdict
@@ -24,6 +25,7 @@ from sandbox.__main__ import main
 from sandbox.seeds import SEED_NAMES, load_seed
 from sandbox.seeds.profile_autotask import API_USER_NAME, API_USER_SECRET
 from sandbox.seeds.profiles import FOREIGN_COMPANY, PROFILE_NAMES, PROFILE_SETTINGS, PROFILES
+from tests.net_support import REPO
 from tests.sandbox.autotask_support import ALL_IDS
 from tests.sandbox.qbo_support import fault_of
 from tests.sandbox.test_autotask_thirdparty import AutotaskAuth, make_client
@@ -269,10 +271,33 @@ def test_the_payments_entered_before_atqbo_still_pay_their_invoices(profile, qbo
 # -- the profiles' settings ---------------------------------------------------------------------------
 
 
+def run_configuration():
+    """scripts/configure_local_airflow.py (what `make run` stores in the atqbo_settings Variable)."""
+    spec = importlib.util.spec_from_file_location(
+        "configure_local_airflow", REPO / "scripts" / "configure_local_airflow.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 @pytest.mark.parametrize("name", PROFILE_NAMES)
 def test_the_profile_settings_are_valid_atqbo_settings(name):
     settings = parse_settings({**PROFILE_SETTINGS[name], "invoice_sync_enabled": True})
     assert {key: getattr(settings, key) for key in PROFILE_SETTINGS[name]} == PROFILE_SETTINGS[name]
+
+
+@pytest.mark.parametrize("name", [*PROFILE_NAMES, "demo"])
+def test_make_run_stores_the_seed_s_tax_settings_with_the_demo_s(name):
+    """`make run SEED=NAME` starts with the demo's settings and the seed's tax and currency keys, valid
+    together (a non-US company syncing purchase orders needs purchase_tax_code)."""
+    configure = run_configuration()
+    stored = configure.seed_settings(load_seed(name), name)
+    settings = parse_settings(stored)
+    assert settings.todo_action_type == 1 and settings.po_number_custom_field == "PO Number"
+    expected = PROFILE_SETTINGS["us-ast" if name == "demo" else name]
+    assert {key: getattr(settings, key) for key in expected} == expected
+    assert configure.tax_settings("seeds/mine.json") == {}
 
 
 # -- public clients ------------------------------------------------------------------------------
