@@ -63,7 +63,8 @@ class _TaxCodes:
         return self.by_name[name]["Id"]
 
     def for_line(self, category: str | None, exempt_company: bool) -> str:
-        """The name of the code atqbo's settings give an Autotask line (TAX-01, TAX-02)."""
+        """The name of the code atqbo's settings give an Autotask line (`tax_code_map`, else the sales
+        code; the exempt code for a tax-exempt company)."""
         if exempt_company:
             return self.settings["exempt_sales_tax_code"]
         return self.settings["tax_code_map"].get(category, self.settings["sales_tax_code"])

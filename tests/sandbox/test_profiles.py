@@ -228,7 +228,7 @@ def test_the_foreign_customer_is_in_its_currency_where_qbo_has_multi_currency(pr
         assert customer["CurrencyRef"]["value"] == spec.foreign.code
         rate = qbo.call("GET", "exchangerate", params={"sourcecurrencycode": spec.foreign.code}).json()
         assert rate["ExchangeRate"]["Rate"] == spec.foreign_rate
-    else:  # au-gst: NZD is refused, as atqbo must refuse the NZD company's invoices (CUR-02)
+    else:  # au-gst: NZD is refused, as atqbo must refuse the NZD company's invoices
         assert customer["CurrencyRef"]["value"] == spec.home.code
         body = {"DisplayName": "Auckland Dental (NZD)", "CurrencyRef": {"value": spec.foreign.code}}
         assert "Multicurrency is not enabled" in fault_of(qbo.post("customer", body))["Detail"]
