@@ -47,6 +47,10 @@ def build(demo: dict[str, Any], profile: Profile) -> dict[str, Any]:
     foreign = next((c for c in part["Companies"] if c["companyName"] == FOREIGN_COMPANY), None)
     if foreign is None or any(inv["webServiceDate"] for inv in part["Invoices"] if inv["companyID"] == foreign["id"]):
         raise ValueError(f"demo seed: {FOREIGN_COMPANY!r} must be a customer whose invoices are all unsynced")
+    for index in (COVERED_INVOICE_INDEX, NON_BILLABLE_INVOICE_INDEX):
+        invoice = part["Invoices"][index]
+        if invoice["webServiceDate"] or invoice["companyID"] == foreign["id"]:
+            raise ValueError(f"demo seed: invoice {invoice['id']} must be unsynced and in the home currency")
     part["settings"] = {"keep_empty_strings": profile.keep_empty_strings}
     part["Currencies"] = _currencies(profile)
     if profile.cities:

@@ -16,6 +16,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import pytest
+import requests
 from quickbooks.objects.customer import Customer
 from quickbooks.objects.invoice import Invoice
 from quickbooks.objects.taxcode import TaxCode
@@ -77,6 +78,16 @@ def test_every_named_seed_is_a_seed_name_and_loads_whole(profile, autotask, qbo)
     assert autotask.count("PurchaseOrders", ALL_IDS) == 11
     assert qbo.query("select count(*) from Invoice")["totalCount"] == 15
     assert qbo.query("select count(*) from Payment")["totalCount"] == 3
+
+
+def test_a_named_seed_loads_through_the_control_endpoint_and_its_state_loads_back(fresh_sandbox, qbo):
+    response = requests.post(f"{fresh_sandbox.base_url}/_sandbox/seed", params={"name": "ca-gst"}, timeout=30)
+    assert response.json() == {"status": "seeded"}
+    state = fresh_sandbox.state()
+    fresh_sandbox.reset()
+    fresh_sandbox.seed(state)
+    assert fresh_sandbox.state()["autotask"]["Invoices"] == state["autotask"]["Invoices"]
+    assert qbo.query("select * from TaxCode where Name = 'HST ON'")["TaxCode"][0]["Id"] == "2"
 
 
 def test_an_unknown_seed_name_is_refused_naming_the_names(capsys):
