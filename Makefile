@@ -1,5 +1,6 @@
 # atqbo: two commands on a fresh machine.
 #   make run   - Airflow standalone (SQLite) + the sandbox seeded with demo data, UI on :8080
+#                (another seed: make run SEED=uk-vat; us-ast, us-manual-tax, uk-vat, ca-gst, au-gst)
 #   make test  - the whole test suite
 # Both set up what they need themselves (.venv, pinned install).
 
@@ -7,6 +8,8 @@ PYTHON ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+# The sandbox's seed for `make run` and `make sandbox`: demo, a named real-tenant seed, or a JSON file.
+SEED ?= $(if $(ATQBO_SEED),$(ATQBO_SEED),demo)
 
 .PHONY: setup run test test-fast lint format browser sandbox lock bench clean
 
@@ -22,7 +25,7 @@ $(STAMP): requirements.txt requirements-clients.txt pyproject.toml
 	touch $(STAMP)
 
 run: setup
-	scripts/run.sh
+	ATQBO_SEED=$(SEED) scripts/run.sh
 
 # The formatter check and the linter first (ruff, configured in pyproject.toml), Chromium for the
 # browser tests where this machine lets us install it, then every test.
@@ -46,7 +49,7 @@ browser:
 	@scripts/install-browser.sh
 
 sandbox: setup
-	$(PY) -m sandbox --seed demo --smtp-port 8725
+	$(PY) -m sandbox --seed $(SEED) --smtp-port 8725
 
 lock:
 	rm -rf .lockenv && $(PYTHON) -m venv .lockenv && .lockenv/bin/pip install --quiet "pip==24.3.1" \

@@ -10,7 +10,7 @@ import sys
 import threading
 
 from sandbox.core import SeedError
-from sandbox.seeds import load_seed
+from sandbox.seeds import SEED_NAMES, load_seed
 from sandbox.server import Sandbox
 
 
@@ -18,7 +18,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m sandbox", description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8700)
-    parser.add_argument("--seed", default="demo", help="demo, empty, or a path to a seed JSON document")
+    parser.add_argument(
+        "--seed",
+        default="demo",
+        help=f"{', '.join(SEED_NAMES)}, or a path to a seed JSON document",
+    )
     parser.add_argument("--smtp-port", type=int, default=None)
     parser.add_argument("--time-scale", type=float, default=1.0)
     parser.add_argument("--log-level", default="WARNING")

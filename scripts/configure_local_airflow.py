@@ -1,7 +1,9 @@
 """Point a local Airflow home at the sandbox: connections, the settings Variable, the login.
 
 Run by ``scripts/run.sh`` after ``airflow db migrate``. Connections go into the metadata
-database (not environment variables) so that they show, and can be tested, in the UI.
+database (not environment variables) so that they show, and can be tested, in the UI. The
+Variable's tax and currency keys follow the sandbox's seed (``--seed``): a named real-tenant seed's
+``PROFILE_SETTINGS``, the US defaults for ``demo``, on every start; the other keys are set once.
 """
 
 from __future__ import annotations
@@ -15,6 +17,11 @@ import tempfile
 from pathlib import Path
 
 import requests
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))  # the sandbox package is not installed: it is read from the repository
+
+from sandbox.seeds.profiles import PROFILE_SETTINGS  # noqa: E402
 
 AIRFLOW = str(Path(sys.executable).with_name("airflow"))
 
@@ -40,10 +47,24 @@ def demo_settings(state: dict) -> dict:
     }
 
 
+def tax_settings(seed: str) -> dict:
+    """The tax and currency keys of the seed's company: a named seed's own, the US defaults (the
+    us-ast ones) for the demo, nothing for another seed (a JSON file: the user's to set)."""
+    if seed == "demo":
+        return dict(PROFILE_SETTINGS["us-ast"])
+    return dict(PROFILE_SETTINGS.get(seed, {}))
+
+
+def seed_settings(state: dict, seed: str) -> dict:
+    """The settings a first start against ``seed`` stores."""
+    return {**demo_settings(state), **tax_settings(seed)}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sandbox", required=True, help="sandbox base URL")
     parser.add_argument("--airflow-home", required=True)
+    parser.add_argument("--seed", default="demo", help="the sandbox's seed (its tax and currency settings)")
     args = parser.parse_args()
     home = Path(args.airflow_home)
 
@@ -61,10 +82,13 @@ def main() -> int:
     print(f"atqbo: connections {', '.join(sorted(conns))} point at the sandbox")
 
     state = requests.get(f"{args.sandbox}/_sandbox/state", timeout=10).json()
-    existing = subprocess.run([AIRFLOW, "variables", "get", "atqbo_settings"], capture_output=True)
-    if existing.returncode != 0:  # keep what a user edited in the UI across restarts
-        airflow("variables", "set", "atqbo_settings", json.dumps(demo_settings(state)))
-    print("atqbo: Variable atqbo_settings set")
+    existing = subprocess.run([AIRFLOW, "variables", "get", "atqbo_settings"], capture_output=True, text=True)
+    if existing.returncode != 0:
+        settings = seed_settings(state, args.seed)
+    else:  # keep what a user edited in the UI across restarts, but for the seed's tax and currency keys
+        settings = {**json.loads(existing.stdout), **tax_settings(args.seed)}
+    airflow("variables", "set", "atqbo_settings", json.dumps(settings))
+    print(f"atqbo: Variable atqbo_settings set (tax and currency keys of the {args.seed} seed)")
 
     passwords = home / "simple_auth_manager_passwords.json.generated"
     password_file = home / "admin-password"

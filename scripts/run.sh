@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # `make run`: the sandbox (demo seed + SMTP) and Airflow standalone on SQLite, wired together.
-# Ctrl-C (or SIGTERM) stops everything this script started.
+# Another seed: `make run SEED=uk-vat` (ATQBO_SEED: demo, a named real-tenant seed - us-ast,
+# us-manual-tax, uk-vat, ca-gst, au-gst - or a seed JSON file); the atqbo_settings Variable gets
+# that seed's tax and currency keys. Ctrl-C (or SIGTERM) stops everything this script started.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REPO="$PWD"
@@ -17,6 +19,7 @@ export AIRFLOW__API__PORT="${ATQBO_UI_PORT:-8080}"
 export AIRFLOW__CORE__EXECUTION_API_SERVER_URL="http://127.0.0.1:$AIRFLOW__API__PORT/execution/"
 SANDBOX_PORT="${ATQBO_SANDBOX_PORT:-8700}"
 SMTP_PORT="${ATQBO_SMTP_PORT:-8725}"
+SEED="${ATQBO_SEED:-demo}"
 # airflow standalone starts its parts as `airflow ...` from PATH: use the venv's.
 export PATH="$REPO/.venv/bin:$PATH"
 PY="$REPO/.venv/bin/python"
@@ -41,8 +44,8 @@ stop_all() {
 }
 trap stop_all EXIT INT TERM
 
-echo "atqbo: starting the sandbox on http://127.0.0.1:$SANDBOX_PORT (SMTP on $SMTP_PORT), demo seed"
-setsid "$PY" -m sandbox --port "$SANDBOX_PORT" --smtp-port "$SMTP_PORT" --seed demo >"$AIRFLOW_HOME/logs/sandbox.log" 2>&1 &
+echo "atqbo: starting the sandbox on http://127.0.0.1:$SANDBOX_PORT (SMTP on $SMTP_PORT), $SEED seed"
+setsid "$PY" -m sandbox --port "$SANDBOX_PORT" --smtp-port "$SMTP_PORT" --seed "$SEED" >"$AIRFLOW_HOME/logs/sandbox.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 1 50); do
   curl -fsS "http://127.0.0.1:$SANDBOX_PORT/_sandbox/health" >/dev/null 2>&1 && break
@@ -52,7 +55,7 @@ done
 
 echo "atqbo: preparing the Airflow metadata database (SQLite in $AIRFLOW_HOME)"
 "$AIRFLOW" db migrate >"$AIRFLOW_HOME/logs/db-migrate.log" 2>&1 || { tail -30 "$AIRFLOW_HOME/logs/db-migrate.log"; exit 1; }
-"$PY" scripts/configure_local_airflow.py --sandbox "http://127.0.0.1:$SANDBOX_PORT" --airflow-home "$AIRFLOW_HOME"
+"$PY" scripts/configure_local_airflow.py --sandbox "http://127.0.0.1:$SANDBOX_PORT" --airflow-home "$AIRFLOW_HOME" --seed "$SEED"
 
 setsid "$AIRFLOW" standalone >"$AIRFLOW_HOME/logs/standalone.log" 2>&1 &
 pids+=($!)

@@ -4,7 +4,8 @@ unique per entity, and references, picklist values, the seed-required fields and
 Autotask database breaks (``rules.check_seeded``) must hold against the seed and the records
 already loaded. A bad seed raises ``SeedError`` naming the record.
 
-Seeds do not recompute anything: an invoice's ``invoiceTotal`` is what the seed says. Records are
+Seeds do not recompute anything: an invoice's ``invoiceTotal`` is what the seed says, and in a
+tenant with tax tables it must agree with its lines and their tax rates (``tax_totals``). Records are
 stored under the settings the tenant has once the seed is merged (``keep_empty_strings``).
 """
 
@@ -17,6 +18,7 @@ from sandbox.autotask.entities import DEFAULT_ACTIVE, ENTITIES
 from sandbox.autotask.rules import check_seeded
 from sandbox.autotask.schema import EntitySpec
 from sandbox.autotask.seed_config import CONFIG_KEYS, check_api_users, read_config
+from sandbox.autotask.tax_totals import TAX_TOTALS_ENTITIES, check_invoice_tax
 from sandbox.autotask.tenant import Tenant
 from sandbox.autotask.values import WriteError, blank_record, check_values, merge_udfs, stored_value
 from sandbox.core import SeedError
@@ -111,14 +113,24 @@ def _check_references(prepared: Prepared, exists: Callable[[str, int], bool]) ->
 
 
 def _check_rules(tenant: Tenant, prepared: Prepared) -> None:
-    """Third pass: the rules no Autotask database breaks, over the records it would hold."""
-    taxes = {**tenant.tables["Taxes"], **{record["id"]: record for record in prepared.get("Taxes", [])}}
+    """Third pass: the rules no Autotask database breaks, over the records it would hold; last, the
+    tax and totals of the invoices the seed adds or adds lines to (``tax_totals``)."""
+    after = {
+        name: {**tenant.tables[name], **{record["id"]: record for record in prepared.get(name, [])}}
+        for name in TAX_TOTALS_ENTITIES
+    }
     for name, records in prepared.items():
         for index, record in enumerate(records):
             try:
-                check_seeded(ENTITIES[name], record, taxes.values())
+                check_seeded(ENTITIES[name], record, after["Taxes"].values())
             except WriteError as exc:
                 raise SeedError(f"autotask seed {name}[{index}] (id {record['id']}): {exc}") from None
+    touched = {record["id"] for record in prepared.get("Invoices", [])}
+    touched |= {record["invoiceID"] for record in prepared.get("BillingItems", []) if record.get("invoiceID")}
+    try:
+        check_invoice_tax(after, touched)
+    except WriteError as exc:
+        raise SeedError(f"autotask seed: {exc}") from None
 
 
 def _seed_record(spec: EntitySpec, raw: Any, keep_empty: bool) -> dict[str, Any]:

@@ -1,5 +1,5 @@
 """Builders for the tax and currency tests of the QBO emulator: the company profiles' seed documents
-(``profiles/*.json``, one per profile the seeds are named after), and transaction lines with tax codes.
+(``sandbox/seeds/qbo_profiles/*.json``, one per named seed), and transaction lines with tax codes.
 
 A profile file is the ``qbo`` part of a seed document for a company of that kind, multi-currency off;
 ``profile_seed(name, multi_currency=True)`` turns multi-currency on and adds a customer and a vendor
@@ -9,27 +9,21 @@ in a foreign currency, the rate of that currency on 2024-05-01, and its A/R and 
 from __future__ import annotations
 
 import copy
-import json
-from pathlib import Path
 from typing import Any
 
-PROFILES = Path(__file__).parent / "profiles"
-PROFILE_NAMES = ("us-ast", "us-manual-tax", "uk-vat", "ca-gst", "au-gst")
-# The foreign currency each profile's multi-currency variant trades in, and its rate on 2024-05-01.
-FOREIGN = {
-    "us-ast": ("CAD", 0.74),
-    "us-manual-tax": ("CAD", 0.74),
-    "uk-vat": ("EUR", 0.85),
-    "ca-gst": ("USD", 1.37),
-    "au-gst": ("NZD", 0.91),
-}
+from sandbox.seeds.profiles import PROFILE_NAMES, PROFILES, qbo_profile
+
+__all__ = ["PROFILE_NAMES"]
+# The foreign currency each profile's multi-currency variant trades in, and its rate on 2024-05-01
+# (the named seeds' own).
+FOREIGN = {name: (profile.foreign.code, profile.foreign_rate) for name, profile in PROFILES.items()}
 FOREIGN_CUSTOMER_ID = "91"
 FOREIGN_VENDOR_ID = "92"
 
 
 def profile_seed(name: str, *, multi_currency: bool = False) -> dict[str, Any]:
     """The seed document of a profile, optionally with multi-currency on (and foreign parties)."""
-    doc = json.loads((PROFILES / f"{name}.json").read_text())
+    doc = qbo_profile(name)
     if multi_currency:
         code, rate = FOREIGN[name]
         part = doc["qbo"]

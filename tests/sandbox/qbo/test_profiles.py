@@ -1,4 +1,4 @@
-"""The five company profiles the seeds are named after (``profiles/*.json``), each seeded over real
+"""The five company profiles the seeds are named after (``sandbox/seeds/qbo_profiles/*.json``), each seeded over real
 HTTP into a reset sandbox, with and without multi-currency: a taxed invoice and a bill in each, their
 totals worked out by hand below."""
 
