@@ -118,14 +118,14 @@ def _item(iid: int, invoice: int, company: int, code: int, qty: str, rate: str, 
         "quantity": float(qty),
         "rate": float(rate),
         "extendedPrice": float(extended),
-        "totalAmount": float(extended + tax),
+        "totalAmount": float(extended),  # before tax, as the sandbox's tenants keep it
         "taxDollars": float(tax),
     }
 
 
 def _invoice(iid: int, company: int, items: list[dict]) -> dict:
     tax = sum(Decimal(str(i["taxDollars"])) for i in items)
-    total = sum(Decimal(str(i["totalAmount"])) for i in items)
+    total = sum(Decimal(str(i["totalAmount"])) for i in items) + tax
     return {
         "id": iid,
         "companyID": company,
