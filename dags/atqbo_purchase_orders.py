@@ -16,9 +16,11 @@ pauses the sync: the run stops at `start` and says so, without calling either AP
 3. `load`: adopts the bills QBO already has for them (PrivateNote `Autotask PO {id}`, and the state
    database), checks every PO, then creates what is missing: vendors matched by organization name
    (PO-03), items matched by product name, created with `po_new_item_expense_account` or "error
-   and stop" per `po_missing_item_action` (PO-05), and the bills on the `po_ap_account` account,
-   item lines only, no tax (PO-02), numbered per `po_number_source` (PO-04), in the currency PO-06
-   says, by QBO batches of 30 with a `requestid` recorded before each is sent.
+   and stop" per `po_missing_item_action` (PO-05), and the bills on the `po_ap_account` account
+   (a bill in a foreign currency: QBO's A/P account of that currency, CUR-03), item lines only
+   (PO-02), no tax for a US company and `purchase_tax_code` on every line for a non-US one
+   (TAX-03), numbered per `po_number_source` (PO-04), in the currency PO-06 says, by QBO batches
+   of 30 with a `requestid` recorded before each is sent.
 4. `write_back`: External PO Number = the bill's number (its Id when QBO gave it none), `ERROR`
    for a failed PO (PO-07); one Autotask to-do under company 0 per failure, assigned to
    `todo_resource_id` with `todo_action_type` (PO-08). Clearing ERROR makes the next run retry.
@@ -26,9 +28,9 @@ pauses the sync: the run stops at `start` and says so, without calling either AP
    a CSV, and in this task's log.
 
 A failed PO never fails the run; it is reported, kept in the error log and gets a to-do. The run
-fails only when it cannot proceed (settings, authentication, an unreachable API, no AP account);
-the failure email and an Autotask to-do then say why. `dry_run` reports the whole plan and writes
-nothing anywhere.
+fails only when it cannot proceed (settings, authentication, an unreachable API, no AP account,
+a `purchase_tax_code` QBO does not have); the failure email and an Autotask to-do then say why.
+`dry_run` reports the whole plan and writes nothing anywhere.
 """
 
 from __future__ import annotations

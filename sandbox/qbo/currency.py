@@ -6,8 +6,8 @@ it has transactions, and a currency new to the company joins its CompanyCurrency
 is in its customer's or vendor's currency (any other is a second currency, refused with QBO's "one
 foreign currency" fault), at the ExchangeRate sent or the company's rate for its date, with its home
 amounts computed; its A/R or A/P account is the one of its currency, which QBO opens at the
-currency's first transaction ("Accounts Payable (A/P) - CAD"); a home-currency one is refused once
-the currency has its own (``check_currency_account``).
+currency's first transaction ("Accounts Payable (A/P) - CAD"); an account in another currency (a
+home-currency one on a foreign transaction included) is refused (``check_currency_account``).
 
 Records a write creates alongside the one it saves (a CompanyCurrency, an account) are listed in the
 record's ``_create`` (entity, body) pairs; ``sandbox.qbo.writes`` checks and stores them with it.
@@ -112,14 +112,13 @@ def check_currency_account(
     ``currency``: one in that currency. Left out, it is the company's account of that type in that
     currency (``set_default``: named on the record), opened when the currency has none yet.
 
-    Opt-in, so that what the sandbox accepted before still passes: a home-currency account on a
-    foreign transaction is refused once the company has an account of that type in the transaction's
-    currency (seeded, or opened at an earlier transaction that named none). Real QBO refuses it always."""
+    An account in another currency is refused, a home-currency one on a foreign transaction
+    included, whether or not the company has an account in the transaction's currency yet: real QBO
+    refuses a transaction whose A/R or A/P account mixes currencies (docs/api-facts.md 5.2)."""
     if key in record:
         account = books.get("Account", record[key]["value"])
         account_currency = ref_value((account or {}).get("CurrencyRef")) or books.home_currency
-        tolerated = account_currency == books.home_currency and _account_in(books, account_type, currency) is None
-        if account_currency != currency and not tolerated:
+        if account_currency != currency:
             raise one_foreign_currency(
                 f"{key} '{record[key]['name']}' is an account in {account_currency} and the transaction is in "
                 f"{currency}: leave {key} out, or name the {account_type} account in {currency}."

@@ -247,6 +247,7 @@ def test_po05_error_and_stop_leaves_every_po_after_the_first_missing_item_unproc
 
 
 def test_po06_both_on_bills_in_the_vendor_currency_and_a_currency_mismatch_is_an_error(tenant):
+    """The CAD bill names no A/P account (QBO has none in CAD yet) and QBO opens its own (CUR-03)."""
     ps.multi_currency_qbo(
         tenant.sb, [{"Id": "80", "DisplayName": "Maple Leaf Supply", "CurrencyRef": {"value": "CAD"}}]
     )
@@ -257,6 +258,7 @@ def test_po06_both_on_bills_in_the_vendor_currency_and_a_currency_mismatch_is_an
     tenant.run()
     bills = ps.bills(tenant.sb)
     assert bills[39600021]["CurrencyRef"]["value"] == "CAD" and bills[39600021]["VendorRef"]["value"] == "80"
+    assert bills[39600021]["APAccountRef"]["name"] == "Accounts Payable (A/P) - CAD"  # not the USD one
     assert bills[ps.PO_NEW]["CurrencyRef"]["value"] == "USD"  # Pax8 is in USD (internal) in Autotask
     assert ps.named(tenant.sb, "Vendor")["Pax8"]["CurrencyRef"]["value"] == "USD"
     assert ps.PO_OK not in bills and ps.external_numbers(tenant.sb)[ps.PO_OK] == "ERROR"
@@ -283,6 +285,92 @@ def test_po06_autotask_on_qbo_off_transfers_nothing_and_says_so_once(tenant):
     assert "Multi-currency is on in Autotask" in todo["activityDescription"] and todo["companyID"] == 0
     tenant.run(minutes_later=15)
     assert len(ps.todos(tenant.sb)) == 1  # the same problem, not a second to-do
+
+
+# -- TAX-03, CUR-03 (real tenants) ---------------------------------------------------------------------------
+
+
+def test_tax03_uk_vat_company_bills_carry_the_purchase_code_and_qbo_adds_the_vat(tenant):
+    ps.uk_vat_qbo(tenant.sb)
+    tenant.settings(**ps.UK_SETTINGS)
+    tenant.run()
+    bills = ps.bills(tenant.sb)
+    assert set(bills) == {ps.PO_OK, ps.PO_NEW, ps.PO_LATER}
+    items = {i["orderID"]: i for i in tenant.sb.state()["autotask"]["PurchaseOrderItems"]}
+    for po_id, bill in bills.items():
+        assert bill["GlobalTaxCalculation"] == "TaxExcluded" and bill["CurrencyRef"]["value"] == "GBP"
+        for line in bill["Line"]:
+            assert line["ItemBasedExpenseLineDetail"]["TaxCodeRef"] == {"value": ps.UK_STANDARD_CODE}
+        po_total = Decimal(str(items[po_id]["quantity"])) * Decimal(str(items[po_id]["unitCost"]))
+        ((rate, vat),) = [
+            (t["TaxLineDetail"]["TaxRateRef"]["value"], Decimal(str(t["Amount"])))
+            for t in bill["TxnTaxDetail"]["TaxLine"]
+        ]
+        assert rate == "1" and vat == (po_total / 5).quantize(Decimal("0.01"))  # 20.0% S: 20% as QBO computed it
+        assert (
+            Decimal(str(bill["TotalAmt"]))
+            == po_total + vat
+            == po_total + Decimal(str(bill["TxnTaxDetail"]["TotalTax"]))
+        )
+    assert bills[ps.PO_OK]["TotalAmt"] == 2157.6  # 1,798.00 + 359.60, by hand
+    mail = tenant.last_mail()
+    assert mail["subject"] == "[atqbo] purchase orders: 3 transferred, 2 failed, 1 warning"  # totals agree before tax
+    assert "QBO added 359.60 of tax: the bill's total is 2157.60" in mail["attachments"][0]["text"]
+
+
+def test_tax03_a_purchase_code_qbo_does_not_have_fails_the_run_once_and_writes_nothing(tenant, capfd):
+    ps.uk_vat_qbo(tenant.sb)
+    tenant.settings(**{**ps.UK_SETTINGS, "purchase_tax_code": "VAT 20%"})
+    dagrun = tenant.run(expect="failed")
+    states = task_states(dagrun)
+    assert (states["extract"], states["load"], states["write_back"]) == ("success", "failed", "upstream_failed")
+    assert ps.writes(tenant.sb, "qbo") == [] and ps.bills(tenant.sb) == {}
+    (alert_todo,) = ps.writes(tenant.sb, "autotask")  # no ERROR marker, no per-PO to-do: the run's one alert
+    assert alert_todo["path"].endswith("/Companies/0/ToDos")
+    (todo,) = ps.todos(tenant.sb)
+    assert "atqbo_purchase_orders run failed" in todo["activityDescription"]
+    assert "Failed task(s): load" in todo["activityDescription"]
+    log = capfd.readouterr().out
+    assert log.count("QBO has no active tax code named 'VAT 20%' (purchase_tax_code)") == 1  # not retried
+    assert "QBO's tax codes: 20.0% S (20%), 5.0% R (5%), 0.0% Z (0%), Exempt (0%), No VAT" in log
+    alerts = [m for m in tenant.sb.mail.messages() if m["subject"] == "[atqbo] atqbo_purchase_orders run failed"]
+    assert len(alerts) == 1
+
+
+def test_cur03_a_cad_vendor_is_billed_in_cad_on_the_cad_ap_account(tenant):
+    ps.multi_currency_qbo(
+        tenant.sb, [{"Id": "80", "DisplayName": "Maple Leaf Supply", "CurrencyRef": {"value": "CAD"}}]
+    )
+    tenant.sb.seed(
+        {
+            "qbo": {
+                "Account": [
+                    {  # a second CAD payables account: atqbo takes the one QBO named after po_ap_account
+                        "Id": "41",
+                        "Name": "Trade Creditors CAD",
+                        "AccountType": "Accounts Payable",
+                        "CurrencyRef": {"value": "CAD"},
+                    },
+                    {
+                        "Id": "42",
+                        "Name": "Accounts Payable (A/P) - CAD",
+                        "AccountType": "Accounts Payable",
+                        "CurrencyRef": {"value": "CAD"},
+                    },
+                ]
+            }
+        }
+    )
+    ps.canadian_vendor(tenant.sb)
+    ps.add_po(tenant.sb, 39600021, ps.MAPLE, ps.DELL, 2, 1200.0)
+    tenant.run()
+    bills = ps.bills(tenant.sb)
+    cad = bills[39600021]
+    assert (cad["CurrencyRef"]["value"], cad["VendorRef"]["value"], cad["TotalAmt"]) == ("CAD", "80", 2400)
+    assert cad["APAccountRef"] == {"value": "42", "name": "Accounts Payable (A/P) - CAD"}
+    assert cad["HomeTotalAmt"] == round(2400 * cad["ExchangeRate"], 2)  # QBO's rate for the date
+    assert bills[ps.PO_OK]["APAccountRef"]["value"] == ps.ACCOUNT_AP  # a USD bill: po_ap_account
+    assert ps.external_numbers(tenant.sb)[39600021] == cad["Id"]
 
 
 # -- PO-08, BEY-01 -----------------------------------------------------------------------------------------

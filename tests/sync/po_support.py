@@ -190,6 +190,21 @@ def multi_currency_qbo(sandbox, vendors: list[dict[str, Any]] = ()) -> None:
     sandbox.seed({"qbo": {"Preferences": {"CurrencyPrefs": {"MultiCurrencyEnabled": True}}, "Vendor": list(vendors)}})
 
 
+def uk_vat_qbo(sandbox) -> None:
+    """Make the QBO company a UK VAT one, as the profile sandbox/seeds/qbo_profiles/uk-vat.json has
+    it (country GB, home currency GBP, HMRC's rates and the codes "20.0% S", "5.0% R", "0.0% Z",
+    "Exempt", "No VAT"); the PO tenant's vendors, customer and items stay."""
+    from tests.sandbox.qbo.tax_support import profile_seed
+
+    profile = profile_seed("uk-vat")["qbo"]
+    sandbox.seed({"qbo": {k: profile[k] for k in ("CompanyInfo", "Preferences", "TaxAgency", "TaxRate", "TaxCode")}})
+
+
+# UK VAT settings: a non-US company whose bills carry the standard-rate purchase code (TAX-03).
+UK_SETTINGS: dict[str, Any] = {"qbo_edition": "non-US", "purchase_tax_code": "20.0% S", "invoice_sync_enabled": False}
+UK_STANDARD_CODE = "1"  # the Id of "20.0% S" in the profile
+
+
 def canadian_vendor(sandbox, active_cad: bool = True) -> None:
     """Maple Leaf Supply bills in CAD in Autotask; CAD active (Autotask multi-currency on) or not."""
     state = sandbox.state()["autotask"]

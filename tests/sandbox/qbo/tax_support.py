@@ -30,8 +30,8 @@ def profile_seed(name: str, *, multi_currency: bool = False) -> dict[str, Any]:
         part["Preferences"] = copy.deepcopy(part["Preferences"])
         part["Preferences"]["CurrencyPrefs"]["MultiCurrencyEnabled"] = True
         part["ExchangeRate"] = [{"SourceCurrencyCode": code, "AsOfDate": "2024-05-01", "Rate": rate}]
-        # The accounts QBO keeps for the currency: with them, a home-currency one on a foreign
-        # transaction is refused (sandbox.qbo.currency.check_currency_account).
+        # The accounts QBO keeps for the currency once the company has traded in it: a foreign
+        # transaction that names none uses them (sandbox.qbo.currency.check_currency_account).
         part["Account"] = part.get("Account", []) + [
             {
                 "Name": f"Accounts Receivable (A/R) - {code}",

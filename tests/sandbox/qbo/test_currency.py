@@ -70,22 +70,24 @@ def test_a_transaction_is_in_its_customers_or_vendors_currency(qbo, books):
     assert fault_of(qbo.post("payment", payment))["Detail"].startswith(ONE_CURRENCY)
 
 
-def test_a_home_currency_ap_account_on_a_foreign_bill_is_refused_once_the_currency_has_its_own(qbo, books):
+def test_a_home_currency_ap_account_on_a_foreign_bill_is_refused_even_before_the_currency_has_its_own(qbo, books):
     cad = multi_currency(qbo, books)
     home_ap = {
         "VendorRef": {"value": cad["vendor"]["Id"]},
         "APAccountRef": {"value": "4"},
         "Line": [account_expense_line("3", 50)],
     }
-    # Tolerated while CAD has no A/P account, so that what the sandbox accepted before still passes
-    # (real QBO refuses it always: atqbo's PO-06 sends it; see sandbox/README.md, "Where the sandbox guessed").
-    assert qbo.create("Bill", home_ap)["APAccountRef"]["value"] == "4"
+    refusals = []
+    # CAD has no A/P account yet: the home one is refused all the same (real QBO mixes no currencies)
+    refusals.append(fault_of(qbo.post("bill", home_ap)))
+    assert qbo.query("select * from Account where Name LIKE '%- CAD'") == {}  # nothing opened by the refusal
     opened = qbo.create("Bill", {**home_ap, "APAccountRef": None})  # QBO's choice: opens A/P - CAD
     assert opened["APAccountRef"]["name"] == "Accounts Payable (A/P) - CAD"
-    error = fault_of(qbo.post("bill", home_ap))
-    assert (
-        error["Detail"].startswith(ONE_CURRENCY) and "'Accounts Payable (A/P)' is an account in USD" in error["Detail"]
-    )
+    refusals.append(fault_of(qbo.post("bill", home_ap)))  # and once it has one
+    for error in refusals:
+        assert error["code"] == "6000" and error["Detail"].startswith(ONE_CURRENCY)
+        assert "'Accounts Payable (A/P)' is an account in USD" in error["Detail"]
+    assert qbo.create("Bill", {**home_ap, "APAccountRef": {"value": opened["APAccountRef"]["value"]}})["TotalAmt"] == 50
     receivable = {
         "CustomerRef": {"value": cad["customer"]["Id"]},
         "ARAccountRef": {"value": opened["APAccountRef"]["value"]},  # CAD, but the invoice is named in USD

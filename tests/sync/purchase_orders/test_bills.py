@@ -63,6 +63,36 @@ def test_po04_autotask_numbering_puts_the_po_id_in_docnumber_and_po06_the_curren
     assert (payload["CurrencyRef"], payload["ExchangeRate"]) == ({"value": "USD"}, 1)
 
 
+def test_tax03_a_non_us_bill_puts_the_purchase_tax_code_on_every_line_and_its_amounts_before_tax():
+    two = PoLine(
+        product_id=2,
+        product_name="Logitech MX Keys",
+        item_name="Logitech MX Keys",
+        quantity=Decimal(2),
+        unit_cost=Decimal("99.5"),
+        description="Keyboards",
+    )
+    po = _order(lines=(*_order().lines, two))
+    plan = plan_bill_currency(False, QBO_OFF, "GBP")
+    ids = {"dell- optiplex": "12", "logitech mx keys": "13"}
+    payload = bill_payload(po, "71", "4", ids, plan, "qbo", tax_code_id="1")
+    assert payload["GlobalTaxCalculation"] == "TaxExcluded"
+    details = [line["ItemBasedExpenseLineDetail"] for line in payload["Line"]]
+    assert [d["TaxCodeRef"] for d in details] == [{"value": "1"}, {"value": "1"}]
+    assert [line["Amount"] for line in payload["Line"]] == [100.01, 199]  # the PO's amounts: QBO adds the tax
+    assert "TxnTaxDetail" not in payload  # QBO computes it from the code
+    # a US company's bill is the same bill without any of it
+    us = bill_payload(po, "71", "4", ids, plan, "qbo")
+    assert "GlobalTaxCalculation" not in us and all("TaxCodeRef" not in line[line["DetailType"]] for line in us["Line"])
+
+
+def test_cur03_a_foreign_bill_without_a_currency_ap_account_names_none():
+    plan = plan_bill_currency(True, QBO_ON, "CAD")
+    payload = bill_payload(_order(), "80", None, {"dell- optiplex": "12"}, plan, "qbo")
+    assert "APAccountRef" not in payload  # QBO opens (or picks) its A/P account in CAD
+    assert payload["CurrencyRef"] == {"value": "CAD"} and "ExchangeRate" not in payload
+
+
 def test_bey01_bill_batch_applied_but_its_answer_lost_creates_each_bill_once(sandbox, ledger):
     # the vendor and the item batches go through; the bill batch is applied and answered 502
     sandbox.faults.add(

@@ -8,7 +8,9 @@ ledger's staging (XCom carries only the run key and counts), as in the invoice s
    companies and Autotask's currencies, in bulk. ``atqbo_sync_po`` (TOOL-07) runs the same steps
    over one PO asked for by id instead (see ``classify_requested_po``).
 2. ``load_purchase_orders``: one QBO Bill per PO (PO-02), credited to the account named
-   ``po_ap_account``, item lines only, no tax. First every check that needs only reads, then the
+   ``po_ap_account`` (a bill in a foreign currency: QBO's A/P account of that currency, CUR-03),
+   item lines only; no tax for a US company, ``purchase_tax_code`` on every line of a non-US
+   company's bill (TAX-03). First every check that needs only reads, then the
    writes: vendors by name, created when missing (PO-03); items by product name, created or
    "error and stop" per ``po_missing_item_action`` (PO-05); the bill number (PO-04); the three
    multi-currency cases (PO-06). Before anything is created the run adopts what QBO already has:
@@ -21,8 +23,9 @@ ledger's staging (XCom carries only the run key and counts), as in the invoice s
 
 A failed PO never fails the run: it becomes a ``failed`` row, an error-log entry, an ERROR
 marker and a to-do. Only what stops the whole run raises (settings, authentication, an
-unreachable API, an AP account that does not exist). With ``dry_run`` everything is read and the
-plan reported; nothing is written to QBO, Autotask or the ledger's records.
+unreachable API, an AP account or a purchase tax code that QBO does not have). With ``dry_run``
+everything is read and the plan reported; nothing is written to QBO, Autotask or the ledger's
+records.
 
 Choices where the vendor app is silent:
 
@@ -36,7 +39,12 @@ Choices where the vendor app is silent:
   warns with the amount so it can be added in QBO.
 * Multi-currency, both on: the bill is in the vendor's currency and QBO applies its own exchange
   rate for the bill date (Autotask's rate is not sent). A vendor created by atqbo gets the
-  Autotask vendor's currency.
+  Autotask vendor's currency. A foreign bill is credited to QBO's A/P account of its currency
+  (the one named after ``po_ap_account`` + " - CAD" when there are several); when QBO has none
+  yet, the bill names none and QBO opens its own (CUR-03).
+* Non-US company: every line carries ``purchase_tax_code`` and the bill is "TaxExcluded" (the PO's
+  amounts are before tax); QBO adds the code's tax. The report compares the PO's total with the
+  bill's total before that tax and says the tax (TAX-03).
 * Missing items are created as NonInventory, purchase-only (ExpenseAccountRef =
   ``po_new_item_expense_account``, PurchaseCost and PurchaseDesc from the product).
 * "error and stop": POs are taken in id order; the first one needing a missing item fails, the
@@ -59,8 +67,9 @@ Where each part lives (read them in this order):
 * ``extract``: step 1; ``requested``: what ``atqbo_sync_po`` does with a PO asked for by id.
 * ``load``: step 2, in order, under the lock. Its checks and creates, one concept a module, all
   over one ``state.LoadState`` (the run, the hooks, each PO's ``outcomes.Outcomes``):
-  ``adopt`` (bills QBO already has, BEY-01), ``currency`` (PO-06), ``accounts`` (the AP and
-  expense accounts), ``items`` (PO-05), ``vendors`` (PO-03), ``bill_numbers`` (PO-04) and
+  ``adopt`` (bills QBO already has, BEY-01), ``currency`` (PO-06), ``accounts`` (the A/P account
+  of each currency, CUR-03, and the expense account), ``taxes`` (the purchase tax code of a non-US
+  company, TAX-03), ``items`` (PO-05), ``vendors`` (PO-03), ``bill_numbers`` (PO-04) and
   ``bills`` (the bill creates, PO-02); ``failures`` words a failure's fix and records the
   failures in the error log.
 * ``write_back`` (PO-07) and ``todos`` (PO-08): step 3. ``report``: step 4.

@@ -1,5 +1,7 @@
-"""PO-02: the bills. One QBO Bill per PO, credited to the ``po_ap_account`` account, its PO items
-as item lines, no tax, numbered per PO-04, in the currency PO-06 says.
+"""PO-02: the bills. One QBO Bill per PO, credited to the A/P account of its currency
+(``po_ap_account``, or QBO's own for a foreign bill: CUR-03), its PO items as item lines, numbered
+per PO-04, in the currency PO-06 says; no tax for a US company, the ``purchase_tax_code`` on every
+line of a non-US company's bill, its amounts before tax (TAX-03).
 
 Bills are created by QBO batches of 30. Exactly once (BEY-01): each PO's intent and the batch's
 requestid are recorded in the ledger *before* the batch is sent, and the requestid is derived
@@ -19,8 +21,10 @@ from atqbo.records import PURCHASE_ORDER, short_digest
 from atqbo.sync.purchase_orders.bill_numbers import bill_doc_number, bill_number
 from atqbo.sync.purchase_orders.failures import RETRY_HINT
 from atqbo.sync.purchase_orders.model import PurchaseOrder
+from atqbo.sync.purchase_orders.taxes import TAX_EXCLUDED
 
 if TYPE_CHECKING:
+    from atqbo.sync.purchase_orders.accounts import ApAccounts
     from atqbo.sync.purchase_orders.currency import BillCurrency
     from atqbo.sync.purchase_orders.state import LoadState
 
@@ -28,12 +32,15 @@ if TYPE_CHECKING:
 def bill_payload(
     po: PurchaseOrder,
     vendor_id: str,
-    ap_account_id: str,
+    ap_account_id: str | None,
     item_ids: dict[str, str],
     currency: BillCurrency,
     number_source: str,
+    tax_code_id: str | None = None,
 ) -> dict[str, Any]:
-    """The QBO Bill for a PO (PO-02): item lines, no tax, on the AP account; ``item_ids`` by QBO item name."""
+    """The QBO Bill for a PO (PO-02): item lines on the A/P account (None: QBO's own for the bill's
+    currency, CUR-03); ``item_ids`` by QBO item name. ``tax_code_id`` (a non-US company, TAX-03): the
+    tax code of every line, the amounts before tax; None: nothing about tax."""
     lines = [
         {
             "DetailType": "ItemBasedExpenseLineDetail",
@@ -47,13 +54,14 @@ def bill_payload(
         }
         for line in po.lines
     ]
-    payload: dict[str, Any] = {
-        "VendorRef": {"value": vendor_id},
-        "APAccountRef": {"value": ap_account_id},
-        "TxnDate": po.txn_date.isoformat(),
-        "PrivateNote": BILL_NOTE.text(po.autotask_id),
-        "Line": lines,
-    }
+    payload: dict[str, Any] = {"VendorRef": {"value": vendor_id}}
+    if ap_account_id:
+        payload["APAccountRef"] = {"value": ap_account_id}
+    payload.update({"TxnDate": po.txn_date.isoformat(), "PrivateNote": BILL_NOTE.text(po.autotask_id), "Line": lines})
+    if tax_code_id:
+        for line in lines:  # whatever the line's detail (item- or account-based), it names the code
+            line[line["DetailType"]]["TaxCodeRef"] = {"value": tax_code_id}
+        payload["GlobalTaxCalculation"] = TAX_EXCLUDED
     doc_number = bill_doc_number(po, number_source)
     if doc_number:
         payload["DocNumber"] = doc_number
@@ -104,22 +112,31 @@ def warn_unsent_freight(state: LoadState, orders: list[PurchaseOrder]) -> None:
 def create_bills(
     state: LoadState,
     orders: list[PurchaseOrder],
-    ap_account_id: str,
+    ap_accounts: ApAccounts,
+    tax_code: dict[str, Any] | None,
     vendors: dict[str, dict[str, Any]],
     items: dict[str, dict[str, Any]],
     plans: dict[int, BillCurrency],
 ) -> None:
-    """PO-02: the bills, by batch of 30, each PO's intent and requestid in the ledger first (BEY-01).
-    A dry run reports each bill it would create instead."""
+    """PO-02: the bills, by batch of 30, each PO's intent and requestid in the ledger first (BEY-01),
+    each on the A/P account of its currency (CUR-03), with ``tax_code`` on every line (TAX-03; None:
+    a US company). A dry run reports each bill it would create instead."""
     payloads: dict[int, dict[str, Any]] = {}
     for po in orders:
         vendor = vendors[po.vendor_display_name.lower()]
         item_ids = {line.item_name.lower(): str(items[line.item_name.lower()]["Id"]) for line in po.lines}
+        plan = plans[po.autotask_id]
         payloads[po.autotask_id] = bill_payload(
-            po, str(vendor["Id"]), ap_account_id, item_ids, plans[po.autotask_id], state.settings.po_number_source
+            po,
+            str(vendor["Id"]),
+            ap_accounts.for_currency(plan.currency),
+            item_ids,
+            plan,
+            state.settings.po_number_source,
+            str(tax_code["Id"]) if tax_code else None,
         )
     if state.dry_run:
-        report_planned_bills(state, orders, payloads, vendors, items)
+        report_planned_bills(state, orders, payloads, vendors, items, tax_code)
         return
     by_id = {po.autotask_id: po for po in orders}
     versions = bill_versions(state, orders)
@@ -165,8 +182,10 @@ def report_planned_bills(
     payloads: dict[int, dict[str, Any]],
     vendors: dict[str, dict[str, Any]],
     items: dict[str, dict[str, Any]],
+    tax_code: dict[str, Any] | None,
 ) -> None:
-    """Dry run: a "planned" row per bill, naming the vendors and items it would create too."""
+    """Dry run: a "planned" row per bill, naming the vendors and items it would create too, and the
+    purchase tax code QBO would add tax from (TAX-03)."""
     for po in orders:
         new = (
             [f"vendor {po.vendor_display_name!r}"]
@@ -175,11 +194,13 @@ def report_planned_bills(
         )
         new += [f"item {line.item_name!r}" for line in po.lines if items[line.item_name.lower()]["Id"] == PLANNED_ID]
         number = payloads[po.autotask_id].get("DocNumber")
+        taxed = f" before tax, at tax code {tax_code['Name']!r}" if tax_code else ""
         state.out.set(
             po,
             "planned",
             f"would create a QBO bill{f' number {number}' if number else ''} for {po.vendor_display_name} "
-            f"({cents_text(po.total)}, {len(po.lines)} line(s))" + (f", creating {', '.join(new)}" if new else ""),
+            f"({cents_text(po.total)}{taxed}, {len(po.lines)} line(s))"
+            + (f", creating {', '.join(new)}" if new else ""),
         )
 
 

@@ -2,9 +2,10 @@
 stage one outcome per PO for the write-back and the report.
 
 The order matters and is written once, in ``load_orders``: first every check that only reads
-QBO (currency, the AP account, adoption, lines, items, vendors, bill numbers), so that a PO
-failing one of them creates nothing; then the creates (vendors, items, bills). Each check and create
-leaves the POs it decided (failed, skipped, adopted) out of the ones after it.
+QBO (currency, the AP account, the purchase tax code, adoption, lines, the A/P account of each
+foreign currency, items, vendors, bill numbers), so that a PO failing one of them creates nothing;
+then the creates (vendors, items, bills). Each check and create leaves the POs it decided
+(failed, skipped, adopted) out of the ones after it.
 
 The creates happen under the ledger lock ``purchase_order_sync``: ``atqbo_sync_po`` may be asked
 for a PO the scheduled run is sending at the same moment, and two runs that both find no bill for
@@ -16,7 +17,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from atqbo.locks import PURCHASE_ORDER_SYNC_LOCK, SyncBusy, hold_sync_lock, release_sync_lock
-from atqbo.sync.purchase_orders.accounts import find_ap_account
+from atqbo.sync.purchase_orders.accounts import find_ap_account, find_ap_accounts
 from atqbo.sync.purchase_orders.adopt import adopt_existing_bills
 from atqbo.sync.purchase_orders.bill_numbers import check_bill_numbers
 from atqbo.sync.purchase_orders.bills import check_has_lines, create_bills, warn_unsent_freight
@@ -26,6 +27,7 @@ from atqbo.sync.purchase_orders.items import check_items, create_items
 from atqbo.sync.purchase_orders.model import PurchaseOrder, purchase_orders_from_staged
 from atqbo.sync.purchase_orders.requested import note_busy_retries, note_retries, report_held
 from atqbo.sync.purchase_orders.state import LoadState
+from atqbo.sync.purchase_orders.taxes import find_purchase_tax_code
 from atqbo.sync.purchase_orders.vendors import check_vendors, create_vendors
 
 if TYPE_CHECKING:
@@ -69,11 +71,15 @@ def load_orders(state: LoadState, orders: list[PurchaseOrder]) -> None:
     if state.currencies.several_active and not qbo_currencies.multi_currency:
         refuse_run_for_currency(state, orders)
         return
-    ap_account_id = find_ap_account(state.qbo, state.settings)
+    ap_account = find_ap_account(state.qbo, state.settings, qbo_currencies)
+    tax_code = find_purchase_tax_code(state.qbo, state.settings)
     pending = adopt_existing_bills(state, orders)
     pending = [po for po in pending if check_has_lines(state, po)]
     plans = {po.autotask_id: plan_currency(state, po, qbo_currencies) for po in pending}
     pending = state.undecided(pending)
+    ap_accounts = find_ap_accounts(
+        state.qbo, ap_account, qbo_currencies, (plans[po.autotask_id].currency for po in pending)
+    )
     items, expense_account_id = check_items(state, pending)
     pending = state.undecided(pending)
     vendors = check_vendors(state, pending, plans)
@@ -86,7 +92,7 @@ def load_orders(state: LoadState, orders: list[PurchaseOrder]) -> None:
     create_items(state, pending, items, expense_account_id)
     pending = state.undecided(pending)
     warn_unsent_freight(state, pending)
-    create_bills(state, pending, ap_account_id, vendors, items, plans)
+    create_bills(state, pending, ap_accounts, tax_code, vendors, items, plans)
 
 
 class PurchaseOrderSyncBusy(Exception):

@@ -1,6 +1,10 @@
 """Each PO's outcome in one load step (transferred, matched, planned, skipped or failed), with what
 the write-back writes to its External PO Number and the warnings the report shows; staged for the
-write-back and the report steps."""
+write-back and the report steps.
+
+A bill's QBO total is reported before the tax QBO added (TAX-03), so that it compares with the
+Autotask PO's total, which is before tax; the reason says the tax and the bill's full total.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ from typing import Any
 from atqbo.money import cents_text
 from atqbo.sync.purchase_orders.bill_numbers import bill_number
 from atqbo.sync.purchase_orders.model import PurchaseOrder
+from atqbo.sync.purchase_orders.taxes import bill_tax, bill_total_before_tax
 
 
 class Outcomes:
@@ -30,6 +35,12 @@ class Outcomes:
     ) -> None:
         """``marker``: what the write-back writes to External PO Number ("synced", "error" or None)."""
         warnings = self.rows.get(po.autotask_id, {}).get("warnings", [])
+        qbo_total = None
+        if bill and bill.get("TotalAmt") is not None:
+            qbo_total = cents_text(bill_total_before_tax(bill))
+            tax = bill_tax(bill)
+            if tax:
+                reason += f"; QBO added {cents_text(tax)} of tax: the bill's total is {cents_text(bill['TotalAmt'])}"
         self.rows[po.autotask_id] = {
             "outcome": outcome,
             "autotask_id": po.autotask_id,
@@ -39,7 +50,7 @@ class Outcomes:
             "qbo_number": (bill or {}).get("DocNumber"),
             "external_number": bill_number(bill) if bill and bill.get("Id") else None,  # what PO-07 writes back
             "autotask_total": cents_text(po.total),
-            "qbo_total": None if not bill or bill.get("TotalAmt") is None else cents_text(bill["TotalAmt"]),
+            "qbo_total": qbo_total,  # before tax, as the PO's
             "reason": reason,
             "fix": fix,
             "marker": marker,
