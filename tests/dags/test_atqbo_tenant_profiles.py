@@ -1,9 +1,9 @@
-"""atqbo_invoices, then atqbo_invoice_voids and atqbo_payments, run with dag.test() on each QBO company
-profile of the sandbox (US automated sales tax, US manual sales tax, UK VAT, Canada GST/HST, Australia
+"""atqbo_invoices, then atqbo_invoice_voids and atqbo_payments, and atqbo_purchase_orders, run with
+dag.test() on each QBO company profile of the sandbox (US automated sales tax, US manual sales tax, UK VAT, Canada GST/HST, Australia
 GST), with an Autotask tenant whose tax matches the country: a taxed invoice, a tax-exempt company's
 invoice and an invoice of a company Autotask bills in a foreign currency. Checked record by record in
 the sandbox's QBO books (totals and tax as QBO computed them, line tax codes, customers' currency and
-taxability) and Autotask state (TAX-01, TAX-02, TAX-04, TAX-05, CUR-01, CUR-02)."""
+taxability, bills' purchase tax) and Autotask state (TAX-01..05, CUR-01, CUR-02)."""
 
 from __future__ import annotations
 
@@ -484,3 +484,76 @@ def test_tax04_items_atqbo_creates_under_ast_are_taxable_as_autotask_taxes_them(
     items = {i["Name"]: i for i in tenant.sb.state()["qbo"]["Item"]}
     assert items["Remote Support"]["Taxable"] is True
     assert _tax(tenant.qbo_invoices()[INV_EXEMPT]) == 0  # the exempt customer is not taxed
+
+
+PURCHASE_CODES = {  # profile -> (purchase_tax_code, its Id, its purchase rate)
+    "uk-vat": ("20.0% S", "1", "20"),
+    "ca-gst": ("HST ON", "2", "13"),
+    "au-gst": ("GST", "1", "10"),
+}
+
+
+@pytest.mark.parametrize("name", list(PROFILES))
+def test_tax03_a_purchase_order_becomes_a_bill_with_the_countrys_purchase_tax_on_every_profile(make_tenant, name):
+    """A submitted PO of 2 x 300.00 (one vendor, one product, both new to QBO): a non-US bill carries the
+    purchase tax code on its line and QBO adds that code's tax (UK 120.00, Ontario 78.00, Australia 60.00);
+    a US bill carries no code and no tax."""
+    tenant = make_tenant(name)
+    stamp = (datetime.now(UTC) - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    currencies = tenant.sb.state()["autotask"]["Currencies"]
+    tenant.sb.seed(
+        {
+            "autotask": {
+                # one active currency: with a second one Autotask's multi-currency would need QBO's (PO-06)
+                "Currencies": [{**c, "isActive": c["isInternalCurrency"]} for c in currencies],
+                "Companies": [
+                    {
+                        "id": 704,
+                        "companyName": "Northwind Distribution",
+                        "companyType": 7,
+                        "phone": "555-0104",
+                        "currencyID": 1,
+                    }
+                ],
+                "Products": [
+                    {"id": 601, "name": "Rack Server", "sku": "SRV-1", "unitCost": 300.0, "description": "Rack server"}
+                ],
+                "PurchaseOrders": [
+                    {
+                        "id": 651,
+                        "vendorID": 704,
+                        "status": 2,
+                        "createDateTime": stamp,
+                        "submitDateTime": stamp,
+                        "externalPONumber": None,
+                        "freight": 0.0,
+                    }
+                ],
+                "PurchaseOrderItems": [
+                    {
+                        "id": 661,
+                        "orderID": 651,
+                        "productID": 601,
+                        "quantity": 2,
+                        "unitCost": 300.0,
+                        "memo": "Rack servers for the office",
+                    }
+                ],
+            }
+        }
+    )
+    code = PURCHASE_CODES.get(name)
+    tenant.settings(todo_action_type=3, todo_resource_id=29682885, purchase_tax_code=code[0] if code else None)
+    tenant.run("atqbo_purchase_orders")
+
+    (bill,) = [b for b in tenant.sb.state()["qbo"].get("Bill", []) if "Autotask PO 651" in (b.get("PrivateNote") or "")]
+    (line,) = [line for line in bill["Line"] if "ExpenseLineDetail" in line.get("DetailType", "")]
+    detail = line[line["DetailType"]]
+    assert Decimal(str(line["Amount"])) == Decimal("600")
+    if code:
+        tax = Decimal(600) * Decimal(code[2]) / 100
+        assert detail["TaxCodeRef"]["value"] == code[1] and bill["GlobalTaxCalculation"] == "TaxExcluded"
+        assert (_tax(bill), Decimal(str(bill["TotalAmt"]))) == (tax, 600 + tax)
+    else:
+        assert "TaxCodeRef" not in detail and Decimal(str(bill["TotalAmt"])) == 600
+    assert tenant.sb.state()["autotask"]["PurchaseOrders"][-1]["externalPONumber"]  # written back
