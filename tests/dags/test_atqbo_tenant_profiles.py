@@ -1,9 +1,10 @@
-"""atqbo_invoices, then atqbo_invoice_voids and atqbo_payments, and atqbo_purchase_orders, run with
-dag.test() on each QBO company profile of the sandbox (US automated sales tax, US manual sales tax, UK VAT, Canada GST/HST, Australia
-GST), with an Autotask tenant whose tax matches the country: a taxed invoice, a tax-exempt company's
-invoice and an invoice of a company Autotask bills in a foreign currency. Checked record by record in
-the sandbox's QBO books (totals and tax as QBO computed them, line tax codes, customers' currency and
-taxability, bills' purchase tax) and Autotask state (TAX-01..05, CUR-01, CUR-02)."""
+"""atqbo_invoices, atqbo_invoice_voids, atqbo_payments and atqbo_purchase_orders, run with dag.test()
+on each QBO company profile of the sandbox (US automated sales tax, US manual sales tax, UK VAT,
+Canada GST/HST, Australia GST), with an Autotask tenant whose tax matches the country: a taxed
+invoice, a tax-exempt company's invoice, an invoice of a company Autotask bills in a foreign
+currency, and a purchase order. Checked record by record in the sandbox's QBO books (totals and tax
+as QBO computed them, line tax codes, customers' currency and taxability, bills' purchase tax) and
+Autotask state (TAX-01..05, CUR-01, CUR-02)."""
 
 from __future__ import annotations
 
