@@ -313,3 +313,38 @@ def test_tax01_a_plan_keeps_its_tax_codes_currency_and_autotask_tax_through_stag
     again = plan_from_doc(json.loads(json.dumps(plan_to_doc(plan), default=str)))
     assert again == plan
     assert [line.autotask_tax for line in again.lines if line.kind == "item"] == [Decimal("50.00"), Decimal("0.00")]
+
+
+def test_tax05_us_manual_tax_takes_the_invoice_code_of_the_companys_region_from_tax_code_map():
+    """A multi-state MSP: Ohio's code by default, Pennsylvania's for a company in that tax region."""
+    codes = TaxCodes.from_records(
+        [_code("7", "Columbus, OH", "1", "2"), _code("8", "PA State", "3")],
+        [{"Id": "1", "RateValue": "5.75"}, {"Id": "2", "RateValue": "1.5"}, {"Id": "3", "RateValue": "6"}],
+    )
+    settings = make_settings(
+        tax_mode="autotask", sales_tax_code="Columbus, OH", tax_code_map={"pennsylvania": "PA State"}
+    )
+    manual = QboCompany(tax_regime="manual", class_tracking="none", custom_txn_numbers=True)
+    items = [taxed_item(1, "6")]  # 250.00 at 6% = 15.00
+    regions = {1: "Ohio", 2: "Pennsylvania"}
+
+    def plan_in(region_id: int):
+        return plan_one(
+            items,
+            settings,
+            make_invoice(items, tax=15.0),
+            companies={COMPANY_ID: make_company(taxRegionID=region_id)},
+            tax_regions=regions,
+        )
+
+    pa = plan_in(2)
+    assert pa.tax_region == "Pennsylvania" and tax_code_names(pa, manual, settings) == ["PA State"]
+    assert tax_difference(pa, codes, manual, settings) is None
+    payload = build_invoice_payload(pa, refs_for(pa, manual, settings, tax_codes={"PA State": "8"}), manual, settings)[
+        0
+    ]
+    assert payload["TxnTaxDetail"] == {"TxnTaxCodeRef": {"value": "8"}, "TotalTax": 15.0}
+    oh = plan_in(1)  # not mapped: sales_tax_code, whose 7.25% would not be Autotask's 6%
+    assert tax_code_names(oh, manual, settings) == ["Columbus, OH"]
+    reason, _ = tax_difference(oh, codes, manual, settings)
+    assert "QBO would compute 18.13 of tax" in reason and "Autotask's tax is 15.00" in reason

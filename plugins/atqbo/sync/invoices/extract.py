@@ -115,9 +115,12 @@ def lines_of_business(autotask: AutotaskHook) -> dict[str, str]:
 
 
 def tax_tables(run: RunInfo, autotask: AutotaskHook, codes: list[dict[str, Any]]) -> dict[str, dict[str, str]]:
-    """TAX-01: for a non-US company, the names of Autotask's tax categories and regions (two small
-    reads), which ``tax_code_map`` maps to QBO tax codes; nothing for a US one."""
-    if not run.parsed_settings.non_us or not codes:
+    """TAX-01, TAX-05: the names of Autotask's tax categories and regions (two small reads), which
+    ``tax_code_map`` maps to QBO tax codes: for a non-US company, and for a US one whose invoices take
+    their tax code by region (``tax_mode`` ``autotask`` with a ``tax_code_map``); else nothing."""
+    settings = run.parsed_settings
+    by_region = settings.tax_mode == "autotask" and bool(settings.tax_code_map)
+    if not (settings.non_us or by_region) or not codes:
         return {}
     everything = [gte("id", 0)]
     return {

@@ -84,6 +84,7 @@ class InvoicePlan:
     private_note: str = ""  # "Autotask invoice {id} ({number}) ..." (how atqbo recognises its own)
     currency: str | None = None  # the Autotask company's currency (CUR-01); None: Autotask has none
     tax_exempt: bool = False  # the Autotask company's isTaxExempt (TAX-02, TAX-04)
+    tax_region: str | None = None  # the Autotask company's tax region name, when read (TAX-01, TAX-05)
     payload_hash: str = ""  # stable hash of everything sent: a changed invoice is noticed
 
     @property

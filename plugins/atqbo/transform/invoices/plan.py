@@ -56,6 +56,7 @@ def plan_invoice(
         tax=cents(invoice.get("totalTaxValue")),
         currency=company_currency(company, data),
         tax_exempt=bool((company or {}).get("isTaxExempt")),
+        tax_region=data.tax_regions.get((company or {}).get("taxRegionID")),
     )
     try:
         plan = _plan_to_send(head, invoice, items, company, data, settings, today)

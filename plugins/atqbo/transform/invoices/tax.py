@@ -9,7 +9,7 @@
   non-taxable: TAX-04); ``autotask`` overrides it with Autotask's (``TxnTaxDetail.TxnTaxCodeRef`` +
   ``TotalTax``, the only override QBO has: TAX-05).
 - US manual sales tax: lines are ``TAX`` or ``NON`` as Autotask taxed them; ``tax_mode`` ``autotask``
-  names ``sales_tax_code`` as the invoice's tax code.
+  names the invoice's tax code: ``tax_code_map``'s for the company's tax region, else ``sales_tax_code``.
 - US without sales tax (the demo company): ``qbo`` keeps the vendor app's way, Autotask's tax as a
   line of the "Sales Tax" item; ``autotask`` sends it as the invoice's ``TotalTax``, which QBO keeps.
 
@@ -92,9 +92,17 @@ def tax_code_names(plan: InvoicePlan, company: QboCompany, settings: Settings) -
     """The QBO tax code names the invoice's payload will name (resolved by the load step)."""
     if company.tax_regime == "global":
         return list(dict.fromkeys(line.tax_code for line in plan.lines if line.kind == "item" and line.tax_code))
-    if company.tax_regime == "manual" and settings.tax_mode == "autotask" and settings.sales_tax_code:
-        return [settings.sales_tax_code]
-    return []
+    code = invoice_tax_code(plan, company, settings)
+    return [code] if code else []
+
+
+def invoice_tax_code(plan: InvoicePlan, company: QboCompany, settings: Settings) -> str | None:
+    """TAX-05, US manual sales tax in ``tax_mode`` ``autotask``: the QBO tax code of the whole invoice,
+    ``tax_code_map``'s for the Autotask company's tax region (a state's or a county's code), else
+    ``sales_tax_code``; None in every other case."""
+    if company.tax_regime != "manual" or settings.tax_mode != "autotask":
+        return None
+    return _mapped_code(None, plan.tax_region, settings.tax_code_map) or settings.sales_tax_code
 
 
 def tax_difference(
@@ -132,8 +140,9 @@ def _taxed_lines(
     """Each sales line with the rates QBO will tax it at (none for a line it will not tax)."""
     if company.tax_regime == "global":
         named = {line.billing_item_id: line.tax_code for line in plan.lines if line.kind == "item"}
-    elif company.tax_regime == "manual" and settings.tax_mode == "autotask" and settings.sales_tax_code:
-        named = {line.billing_item_id: settings.sales_tax_code for line in plan.lines if us_line_taxed(line, plan)}
+    elif invoice_tax_code(plan, company, settings):
+        code = invoice_tax_code(plan, company, settings)
+        named = {line.billing_item_id: code for line in plan.lines if us_line_taxed(line, plan)}
     else:
         return None
     out = []
@@ -196,8 +205,8 @@ def header_tax_fields(plan: InvoicePlan, refs: QboRefs, company: QboCompany, set
     if company.tax_regime == "automated":
         # the AST override: a TAX (or, for no tax, NON) code with the total tax
         detail["TxnTaxCodeRef"] = {"value": "TAX" if plan.tax else "NON"}
-    elif company.tax_regime == "manual" and settings.sales_tax_code in refs.tax_codes:
-        detail["TxnTaxCodeRef"] = {"value": refs.tax_codes[settings.sales_tax_code]}
+    elif invoice_tax_code(plan, company, settings) in refs.tax_codes:
+        detail["TxnTaxCodeRef"] = {"value": refs.tax_codes[invoice_tax_code(plan, company, settings)]}
     detail["TotalTax"] = json_number(plan.tax)
     return {"TxnTaxDetail": detail}
 
