@@ -30,7 +30,7 @@ from tests.net_support import REPO
 from tests.sandbox.autotask_support import ALL_IDS
 from tests.sandbox.qbo_support import fault_of
 from tests.sandbox.test_autotask_thirdparty import AutotaskAuth, make_client
-from tests.sandbox.test_qbo_thirdparty import auth_client, qb  # noqa: F401 (fixtures)
+from tests.sandbox.test_qbo_thirdparty import auth_client, new_invoice, new_item, qb  # noqa: F401 (fixtures)
 
 CENT = Decimal("0.01")
 # The QBO company each profile is: (Country, automated sales tax, multi-currency, home currency,
@@ -324,6 +324,57 @@ def test_python_quickbooks_reads_the_uk_vat_seed(qb, fresh_sandbox):  # noqa: F8
     assert len(pushed) == 6 and all(line.SalesItemLineDetail.TaxCodeRef.value for line in sales_lines)
     euro = Customer.filter(DisplayName=FOREIGN_COMPANY, qb=qb)[0]
     assert euro.CurrencyRef.value == "EUR"
+
+
+@pytest.mark.parametrize("name", PROFILE_NAMES)
+def test_python_quickbooks_reads_and_writes_every_named_seed(qb, fresh_sandbox, name):  # noqa: F811 (fixture)
+    """On each seed python-quickbooks lists the tax codes and the foreign customer, and creates an
+    invoice the way its users do: with a line tax code outside the US (the server computes the tax
+    from its rates), without one in the US."""
+    seed = load_seed(name)
+    fresh_sandbox.seed(seed)
+    codes = TaxCode.all(qb=qb)
+    assert sorted(c.Name for c in codes) == sorted(c["Name"] for c in seed["qbo"].get("TaxCode", []))
+    customer = Customer.filter(DisplayName=FOREIGN_COMPANY, qb=qb)[0]
+    multi_currency = PROFILES[name].qbo_multi_currency
+    assert customer.CurrencyRef.value == (PROFILES[name].foreign.code if multi_currency else PROFILES[name].home.code)
+    home = next(c for c in Customer.all(qb=qb) if c.CurrencyRef.value == PROFILES[name].home.code)
+    item = new_item(qb, f"Client item ({name})", 100.0)
+    taxable = PROFILE_SETTINGS[name]["sales_tax_code"] if PROFILES[name].country != "US" else None
+    code = next((c for c in codes if c.Name == taxable), None)
+    invoice = new_invoice(qb, home, item, 2, f"TP-{name}", code.Id if code else None)
+    assert invoice.Id and invoice.Line[0].Amount == 200
+    if code is not None:
+        rate = sum(
+            Decimal(str(r["RateValue"]))
+            for r in seed["qbo"]["TaxRate"]
+            if r["Id"]
+            in {
+                d["TaxRateRef"]["value"]
+                for d in next(c for c in seed["qbo"]["TaxCode"] if c["Id"] == code.Id)["SalesTaxRateList"][
+                    "TaxRateDetail"
+                ]
+            }
+        )
+        assert Decimal(str(invoice.TxnTaxDetail.TotalTax)) == Decimal(200) * rate / 100
+        assert Decimal(str(invoice.TotalAmt)) == Decimal(200) * (100 + rate) / 100
+
+
+@pytest.mark.parametrize("name", PROFILE_NAMES)
+def test_py_autotask_reads_every_named_seed(fresh_sandbox, name):
+    seed = load_seed(name)
+    fresh_sandbox.seed(seed)
+    AutotaskAuth.clear_zone_cache()
+    client = make_client(fresh_sandbox)
+    try:
+        regions = client.query("TaxRegions", {"filter": [ALL_IDS]})
+        assert [r["name"] for r in regions.items] == [r["name"] for r in seed["autotask"]["TaxRegions"]]
+        invoices = client.query("Invoices", {"filter": [ALL_IDS]})
+        assert len(invoices.items) == len(seed["autotask"]["Invoices"])
+        currencies = client.query("Currencies", {"filter": [ALL_IDS]})
+        assert {c["name"] for c in currencies.items} == {PROFILES[name].home.code, PROFILES[name].foreign.code}
+    finally:
+        AutotaskAuth.clear_zone_cache()
 
 
 def test_py_autotask_reads_the_uk_vat_seed(fresh_sandbox):
