@@ -22,6 +22,10 @@ if os.environ.get("PYTEST_XDIST_WORKER"):
 os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
 os.environ.setdefault("AIRFLOW__CORE__DAGS_FOLDER", str(REPO / "dags"))
 os.environ.setdefault("AIRFLOW__CORE__PLUGINS_FOLDER", str(REPO / "plugins"))
+# atqbo seals the QBO tokens in the state database with Airflow's Fernet key (BEY-11). A fixed key
+# of the tests only, so that the scratch homes' metadata databases stay readable between sessions.
+TEST_FERNET_KEY = "OhVu1muvZOHCkuYn4lRxEQVrTOUQG2xr4REo5K87QUw="
+os.environ.setdefault("AIRFLOW__CORE__FERNET_KEY", TEST_FERNET_KEY)
 
 PG_HOST = os.environ.get("ATQBO_TEST_PG_HOST", "127.0.0.1")
 PG_PORT = int(os.environ.get("ATQBO_TEST_PG_PORT", "5432"))

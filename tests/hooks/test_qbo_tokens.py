@@ -15,11 +15,17 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from airflow.models.crypto import get_fernet
+from cryptography.fernet import Fernet
 
-from atqbo.hooks.qbo import QboAuthError, QboTokenRevoked
+from atqbo.exceptions import AtqboConfigError
+from atqbo.hooks.qbo import QboAuthError, QboTokenRevoked, QboTokensUnreadable
 from atqbo.hooks.qbo_tokens import fingerprint
 from atqbo.ledger import Ledger
+from atqbo.ledger.token_cipher import TokenCipher
+from tests.conftest import TEST_FERNET_KEY
 from tests.hooks.qbo_support import REALM, hook_factory
+from tests.ledger.test_tokens import raw_token_row
 
 INITIAL_TOKEN = "sandbox-refresh-token-0"
 
@@ -248,6 +254,72 @@ def test_err04_outdated_connection_copy_falls_back_to_the_stored_token(connect, 
     assert make_hook().company_info()["CompanyName"] == "Sandbox MSP Books"
     assert [c["status"] for c in qbo.token_calls()] == [200, 400, 200]
     assert state.get_oauth_token(REALM)["source_fingerprint"] == adopted
+
+
+# -- encryption at rest (BEY-11) -------------------------------------------------------------------
+
+
+@pytest.fixture
+def airflow_fernet_key(monkeypatch):
+    """Change Airflow's [core] fernet_key for one test (get_fernet() caches what it read)."""
+
+    def set_key(value: str) -> None:
+        monkeypatch.setenv("AIRFLOW__CORE__FERNET_KEY", value)
+        get_fernet.cache_clear()
+
+    yield set_key
+    monkeypatch.undo()
+    get_fernet.cache_clear()
+
+
+def test_bey11_fernet_key_rotation_keeps_atqbo_working_and_reseals_with_the_new_key(
+    make_hook, state, qbo, airflow_fernet_key
+):
+    make_hook().company_info()  # tokens sealed with the tests' key, now the "old" one
+    new_key = Fernet.generate_key().decode()
+    airflow_fernet_key(f"{new_key},{TEST_FERNET_KEY}")  # the operator puts a new key first
+
+    assert make_hook().company_info()["CompanyName"] == "Sandbox MSP Books"  # the stored access token
+    raw = raw_token_row(state, REALM)
+    for column in ("refresh_token", "access_token"):
+        assert TokenCipher.from_keys(new_key).open(raw[column]).value  # re-sealed: the old key can go
+    airflow_fernet_key(new_key)
+    expire_access_token(state)
+    assert make_hook().company_info()["CompanyName"] == "Sandbox MSP Books"
+    assert [c["status"] for c in qbo.token_calls()] == [200, 200]
+    assert TokenCipher.from_keys(new_key).open(raw_token_row(state, REALM)["refresh_token"]).value == (
+        qbo.refresh_token()
+    )
+
+
+def test_bey11_no_fernet_key_stops_before_any_token_call_saying_how_to_set_one(make_hook, qbo, airflow_fernet_key):
+    airflow_fernet_key("")
+    with pytest.raises(AtqboConfigError, match="no Fernet key is configured.*AIRFLOW__CORE__FERNET_KEY"):
+        make_hook().company_info()
+    assert qbo.token_calls() == []  # no refresh whose rotated token could not have been stored
+
+
+def test_bey11_tokens_no_key_opens_say_what_to_do_and_a_reconnect_replaces_them(
+    connect, make_hook, state, qbo, airflow_fernet_key
+):
+    make_hook().company_info()
+    stored = state.get_oauth_token(REALM)
+    airflow_fernet_key(Fernet.generate_key().decode())  # the key was replaced, the old one lost
+
+    with pytest.raises(QboTokensUnreadable) as err:
+        make_hook().company_info()
+    message = str(err.value)
+    assert "do not decrypt" in message and "AIRFLOW__CORE__FERNET_KEY=new,old" in message
+    assert "re-authorize" in message and "'qbo_default'" in message and '"refresh_token"' in message
+    for secret in (stored["refresh_token"], stored["access_token"], TEST_FERNET_KEY):
+        assert secret not in message
+    assert len(qbo.token_calls()) == 1 and state.get_oauth_token(REALM)["lease_owner"] is None
+
+    qbo.seed({"oauth": {"revoke": True, "refresh_token": "reconnected-token-2"}})
+    connect(refresh_token="reconnected-token-2")
+    assert make_hook().company_info()["CompanyName"] == "Sandbox MSP Books"
+    row = state.get_oauth_token(REALM)
+    assert row["unreadable"] is False and row["refresh_token"] == qbo.refresh_token()
 
 
 # -- the token endpoint itself -----------------------------------------------------------------------

@@ -18,6 +18,9 @@ that refresh at once, leave everyone with a dead token and a user who must recon
 5. The connection's ``refresh_token`` extra is only the initial token. The ledger remembers a
    fingerprint (a salted SHA-256, never the token) of the connection token it adopted; when the
    connection holds a different token, the user has reconnected and that token is adopted.
+6. The ledger stores the tokens encrypted with Airflow's Fernet key (BEY-11). When no configured
+   key opens them, ``QboTokensUnreadable`` says to restore the key or re-authorize; a reconnect
+   (a new token in the connection) replaces the unreadable row.
 
 Tokens are never logged, and never appear in exception messages or reprs.
 """
@@ -40,7 +43,13 @@ from typing import Any
 import requests
 
 from atqbo.hooks.qbo_fault_parsing import redact
-from atqbo.hooks.qbo_faults import NO_ANSWER_ERRORS, QboAuthError, QboServerError, QboTokenRevoked
+from atqbo.hooks.qbo_faults import (
+    NO_ANSWER_ERRORS,
+    QboAuthError,
+    QboServerError,
+    QboTokenRevoked,
+    QboTokensUnreadable,
+)
 from atqbo.hooks.retry import Backoff, RetryLater, call_with_retries
 
 log = logging.getLogger(__name__)
@@ -263,7 +272,13 @@ class TokenManager:
         """The connection holds a refresh token the ledger has not adopted yet: the user reconnected."""
         if self._connection_fp is None:
             return False
+        if row is not None and row.get("unreadable"):  # only a token the ledger never adopted replaces it
+            return row.get("source_fingerprint") != self._connection_fp
         return row is None or not row.get("refresh_token") or row.get("source_fingerprint") != self._connection_fp
+
+    def _check_readable(self, row: dict[str, Any] | None) -> None:
+        if row is not None and row.get("unreadable") and not self._reconnected(row):
+            raise QboTokensUnreadable(self._unreadable_message(), operation="read the stored QBO tokens")
 
     def _usable(self, row: dict[str, Any] | None, rejected: str | None) -> bool:
         return bool(
@@ -283,6 +298,7 @@ class TokenManager:
         deadline = time.monotonic() + self.lease_seconds * 2 + 10
         while True:
             row = self.ledger.get_oauth_token(self.realm_id)
+            self._check_readable(row)
             if self._usable(row, rejected):
                 return self._use(row["access_token"], row["access_expires_at"])
             seen_version = row["version"] if row else None
@@ -326,6 +342,7 @@ class TokenManager:
         released = False
         try:
             row = self.ledger.get_oauth_token(self.realm_id)
+            self._check_readable(row)
             if self._usable(row, rejected):  # refreshed by someone else between our read and our claim
                 return self._use(row["access_token"], row["access_expires_at"])
             candidates = self._candidates(row)
@@ -403,6 +420,18 @@ class TokenManager:
             f"with invalid_grant, reconnect the app and put the new refresh token in the connection "
             f"{self.conn_id!r} extra 'refresh_token'",
             operation="store the rotated refresh token",
+        )
+
+    def _unreadable_message(self) -> str:
+        return (
+            f"the QBO tokens stored for realm {self.realm_id} in the state database "
+            f"({getattr(self.ledger, 'description', 'ledger')}) do not decrypt with Airflow's configured Fernet "
+            f"key(s). If [core] fernet_key was changed, configure the new key first and the previous one after "
+            f"it, comma-separated (AIRFLOW__CORE__FERNET_KEY=new,old), on every Airflow component: atqbo then "
+            f"re-encrypts the tokens with the new key. If the previous key is lost, re-authorize: run Intuit's "
+            f"OAuth consent for this app again and put the new refresh token in the Airflow connection "
+            f'{self.conn_id!r}, extra field "refresh_token"; atqbo adopts it on the next run and replaces the '
+            f"unreadable tokens"
         )
 
     def _reconnect_message(self, why: str) -> str:
