@@ -19,7 +19,7 @@ from airflow.models.crypto import get_fernet
 from cryptography.fernet import Fernet
 
 from atqbo.exceptions import AtqboConfigError
-from atqbo.hooks.qbo import QboAuthError, QboTokenRevoked, QboTokensUnreadable
+from atqbo.hooks.qbo import QboAuthError, QboServerError, QboTokenRevoked, QboTokensUnreadable
 from atqbo.hooks.qbo_tokens import fingerprint
 from atqbo.ledger import Ledger
 from atqbo.ledger.token_cipher import TokenCipher
@@ -159,6 +159,8 @@ def test_err04_worker_with_a_stale_in_memory_token_recovers(make_hook, state, qb
 
 
 def test_err04_refresh_lost_to_another_process_adopts_that_process_token(make_hook, state, qbo):
+    # stricter than Intuit: every refresh rotates and the superseded token dies at once
+    qbo.limits(refresh_token_rotation_s=0, previous_refresh_token_s=0)
     loser, winner = make_hook(token_lease_seconds=0.001), make_hook()
     loser.company_info()
     expire_access_token(state)
@@ -177,6 +179,91 @@ def test_err04_refresh_lost_to_another_process_adopts_that_process_token(make_ho
     row = state.get_oauth_token(REALM)
     assert row["version"] == 3  # first refresh, the test's expiry, the winner's refresh
     assert loser.tokens.access_token() == row["access_token"]
+
+
+# -- lost answers (Intuit keeps a superseded refresh token for a day) --------------------------------
+
+TOKEN_PATH_RE = "/oauth2/v1/tokens/bearer$"
+
+
+def test_err04_a_refresh_answer_lost_after_qbo_rotated_is_retried_with_the_same_token(make_hook, state, qbo):
+    qbo.fault(path=TOKEN_PATH_RE, mode="commit_then_drop", times=1)  # QBO rotates, the answer never comes
+    assert make_hook().company_info()["CompanyName"] == "Sandbox MSP Books"
+    calls = qbo.token_calls()
+    assert len(calls) == 2 and calls[0].get("fault") == "commit_then_drop" and calls[1]["status"] == 200
+    row = state.get_oauth_token(REALM)
+    assert row["refresh_token"] == qbo.refresh_token() != INITIAL_TOKEN  # the token QBO rotated to
+    assert row["version"] == 1 and row["lease_owner"] is None
+
+
+def test_err04_every_refresh_answer_lost_fails_the_run_and_the_next_run_within_a_day_recovers(make_hook, state, qbo):
+    make_hook().company_info()
+    stored = state.get_oauth_token(REALM)["refresh_token"]
+    qbo.limits(refresh_token_rotation_s=0)  # the stored token is due for rotation; Intuit's day of grace
+    expire_access_token(state)
+    qbo.fault(path=TOKEN_PATH_RE, mode="commit_then_drop")
+    with pytest.raises(QboServerError) as err:
+        make_hook().company_info()
+    message = str(err.value)
+    assert "no answer from the QBO token endpoint" in message and "run again within a day" in message
+    assert stored not in message and qbo.refresh_token() not in message
+    assert qbo.refresh_token() != stored  # QBO rotated; atqbo never heard
+    row = state.get_oauth_token(REALM)
+    assert row["refresh_token"] == stored and row["lease_owner"] is None
+
+    qbo.clear_faults()
+    assert make_hook().company_info()["CompanyName"] == "Sandbox MSP Books"  # the next run, same day
+    assert state.get_oauth_token(REALM)["refresh_token"] == qbo.refresh_token()
+    assert qbo.token_calls()[-1]["status"] == 200
+
+
+def test_err04_a_lost_refresh_answer_ends_the_authorization_once_the_day_is_over(make_hook, state, qbo):
+    make_hook().company_info()
+    qbo.limits(refresh_token_rotation_s=0, previous_refresh_token_s=1)  # a day that lasts one second
+    expire_access_token(state)
+    qbo.fault(path=TOKEN_PATH_RE, mode="commit_then_drop")
+    with pytest.raises(QboServerError):
+        make_hook().company_info()
+    qbo.clear_faults()
+    time.sleep(1.2)
+    with pytest.raises(QboTokenRevoked, match="invalid_grant"):  # what Intuit would answer too
+        make_hook().company_info()
+
+
+class FailingSaveLedger:
+    """The real ledger, except that storing new tokens fails (a state database gone read-only)."""
+
+    def __init__(self, ledger: Ledger):
+        self._ledger = ledger
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._ledger, name)
+
+    def save_oauth_token(self, realm_id: str, **kwargs: Any) -> None:
+        raise OSError("disk I/O error")
+
+
+def test_err04_a_rotated_token_the_ledger_could_not_store_leaves_a_day_to_run_again(make_hook, state, qbo):
+    make_hook().company_info()
+    stored = state.get_oauth_token(REALM)["refresh_token"]
+    qbo.limits(refresh_token_rotation_s=0)
+    expire_access_token(state)
+    with pytest.raises(QboAuthError) as err:
+        hook_factory(FailingSaveLedger(state))().company_info()
+    assert "could not store it" in str(err.value) and "run again within a day" in str(err.value)
+    assert qbo.refresh_token() != stored == state.get_oauth_token(REALM)["refresh_token"]
+    assert make_hook().company_info()["CompanyName"] == "Sandbox MSP Books"  # the superseded token still works
+    assert state.get_oauth_token(REALM)["refresh_token"] == qbo.refresh_token()
+
+
+def test_err04_a_refresh_within_the_day_stores_the_same_refresh_token_qbo_returns(make_hook, state, qbo):
+    make_hook().company_info()
+    first = state.get_oauth_token(REALM)["refresh_token"]
+    expire_access_token(state)
+    make_hook().company_info()
+    row = state.get_oauth_token(REALM)
+    assert row["refresh_token"] == first == qbo.refresh_token()  # Intuit rotates about once a day
+    assert [c["status"] for c in qbo.token_calls()] == [200, 200]
 
 
 # -- expiry ---------------------------------------------------------------------------------------

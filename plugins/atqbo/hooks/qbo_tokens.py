@@ -1,8 +1,9 @@
 """OAuth 2.0 tokens of the QuickBooks Online hook, shared by every worker through the state ledger (ERR-04).
 
-QBO rotates the refresh token: each refresh may return a new one, and the old one soon stops
-working. A worker that refreshes and then crashes before storing the new token, or two workers
-that refresh at once, leave everyone with a dead token and a user who must reconnect. So:
+QBO rotates the refresh token: a refresh returns a new one about once a day (else the same one),
+and the superseded one stops working a day after the new one was issued (docs/api-facts.md 2.7).
+A worker that refreshes and then crashes before storing the new token, or two workers that
+refresh at once, can leave everyone with a dead token and a user who must reconnect. So:
 
 1. A worker uses its in-memory access token, or the ledger's, while it has more than a margin
    (5 minutes) of life left.
@@ -21,6 +22,10 @@ that refresh at once, leave everyone with a dead token and a user who must recon
 6. The ledger stores the tokens encrypted with Airflow's Fernet key (BEY-11). When no configured
    key opens them, ``QboTokensUnreadable`` says to restore the key or re-authorize; a reconnect
    (a new token in the connection) replaces the unreadable row.
+
+7. A refresh whose answer is lost (no answer, or a 5xx, after QBO may have rotated) is retried
+   with the same refresh token, which Intuit still accepts for a day; when every retry is lost the
+   ledger keeps that token, and the error says to run again within the day (ERR-04).
 
 Tokens are never logged, and never appear in exception messages or reprs.
 """
@@ -53,6 +58,14 @@ from atqbo.hooks.qbo_faults import (
 from atqbo.hooks.retry import Backoff, RetryLater, call_with_retries
 
 log = logging.getLogger(__name__)
+
+
+# Said when no answer came back: the refresh may have happened at QBO all the same.
+LOST_ANSWER_NOTE = (
+    "QBO may have rotated the refresh token without atqbo receiving the new one; the stored token "
+    "keeps working for about 24 hours after that (Intuit's policy), so run again within a day. If a "
+    "run after that fails with invalid_grant, reconnect the app"
+)
 
 
 def utcnow() -> datetime:
@@ -136,7 +149,8 @@ class TokenEndpoint:
             )
         except NO_ANSWER_ERRORS as exc:
             give_up = QboServerError(
-                f"no answer from the QBO token endpoint after {attempt + 1} attempts ({type(exc).__name__})",
+                f"no answer from the QBO token endpoint after {attempt + 1} attempts ({type(exc).__name__}). "
+                f"{LOST_ANSWER_NOTE}",
                 operation=operation,
             )
             raise RetryLater(give_up, type(exc).__name__) from None
@@ -151,7 +165,7 @@ class TokenEndpoint:
             raise InvalidGrant()
         if response.status_code == 429 or response.status_code >= 500:
             give_up = QboServerError(
-                f"the QBO token endpoint kept answering HTTP {response.status_code}",
+                f"the QBO token endpoint kept answering HTTP {response.status_code}. {LOST_ANSWER_NOTE}",
                 status=response.status_code,
                 intuit_tid=response.headers.get("intuit_tid"),
                 operation=operation,
@@ -367,11 +381,12 @@ class TokenManager:
                 self._store(grant, self._fingerprint_to_store(row, source))
                 released = True
                 log.info(
-                    "QBO access token for realm %s refreshed from the %s token; rotated refresh token stored "
-                    "(valid until %s)",
+                    "QBO access token for realm %s refreshed from the %s token (valid until %s); refresh token "
+                    "stored (%s)",
                     self.realm_id,
                     source,
                     grant.access_expires_at.isoformat(timespec="seconds"),
+                    "the same one" if grant.refresh_token == token else "rotated",
                 )
                 return self._use(grant.access_token, grant.access_expires_at)
             raise QboTokenRevoked(self._reconnect_message("QBO refused its refresh token (invalid_grant)"))
@@ -416,8 +431,9 @@ class TokenManager:
         return QboAuthError(
             f"QBO issued a new refresh token for realm {self.realm_id} but the state database "
             f"({getattr(self.ledger, 'description', 'ledger')}) could not store it "
-            f"({type(exc).__name__}). The stored token is now superseded: if the next run fails "
-            f"with invalid_grant, reconnect the app and put the new refresh token in the connection "
+            f"({type(exc).__name__}). The stored token may now be superseded; Intuit accepts a superseded "
+            f"token for about 24 hours, so fix the state database and run again within a day. If a run "
+            f"fails with invalid_grant, reconnect the app and put the new refresh token in the connection "
             f"{self.conn_id!r} extra 'refresh_token'",
             operation="store the rotated refresh token",
         )
