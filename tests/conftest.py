@@ -40,6 +40,20 @@ def _pg_admin():
     return conn
 
 
+@pytest.fixture
+def airflow_fernet_key(monkeypatch):
+    """Set Airflow's [core] fernet_key for one test (``get_fernet()`` caches what it read)."""
+    from airflow.models.crypto import get_fernet
+
+    def set_key(value: str) -> None:
+        monkeypatch.setenv("AIRFLOW__CORE__FERNET_KEY", value)
+        get_fernet.cache_clear()
+
+    yield set_key
+    monkeypatch.undo()
+    get_fernet.cache_clear()
+
+
 @pytest.fixture(scope="session")
 def postgres_url():
     """URL of a throwaway PostgreSQL database, dropped at the end of the session."""

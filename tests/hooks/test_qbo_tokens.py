@@ -15,7 +15,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from airflow.models.crypto import get_fernet
 from cryptography.fernet import Fernet
 
 from atqbo.exceptions import AtqboConfigError
@@ -344,19 +343,6 @@ def test_err04_outdated_connection_copy_falls_back_to_the_stored_token(connect, 
 
 
 # -- encryption at rest (BEY-11) -------------------------------------------------------------------
-
-
-@pytest.fixture
-def airflow_fernet_key(monkeypatch):
-    """Change Airflow's [core] fernet_key for one test (get_fernet() caches what it read)."""
-
-    def set_key(value: str) -> None:
-        monkeypatch.setenv("AIRFLOW__CORE__FERNET_KEY", value)
-        get_fernet.cache_clear()
-
-    yield set_key
-    monkeypatch.undo()
-    get_fernet.cache_clear()
 
 
 def test_bey11_fernet_key_rotation_keeps_atqbo_working_and_reseals_with_the_new_key(

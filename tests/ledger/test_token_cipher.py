@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from airflow.models.crypto import get_fernet
 from cryptography.fernet import Fernet
 
 from atqbo.exceptions import AtqboConfigError
@@ -11,19 +10,6 @@ from atqbo.ledger.token_cipher import SEALED_PREFIX, TokenCipher, TokensUnreadab
 
 OLD_KEY = Fernet.generate_key().decode()
 NEW_KEY = Fernet.generate_key().decode()
-
-
-@pytest.fixture
-def airflow_key(monkeypatch):
-    """Set Airflow's [core] fernet_key for one test (get_fernet() caches what it read)."""
-
-    def set_key(value: str) -> None:
-        monkeypatch.setenv("AIRFLOW__CORE__FERNET_KEY", value)
-        get_fernet.cache_clear()
-
-    yield set_key
-    monkeypatch.undo()
-    get_fernet.cache_clear()
 
 
 def test_bey11_a_sealed_token_shows_nothing_of_it_and_opens_with_the_key():
@@ -57,16 +43,16 @@ def test_bey11_a_plain_token_from_an_earlier_atqbo_is_read_and_marked_for_sealin
     assert (opened.value, opened.reseal) == ("plain-refresh-token", True)
 
 
-def test_bey11_from_airflow_uses_airflows_configured_keys(airflow_key):
-    airflow_key(f"{NEW_KEY},{OLD_KEY}")
+def test_bey11_from_airflow_uses_airflows_configured_keys(airflow_fernet_key):
+    airflow_fernet_key(f"{NEW_KEY},{OLD_KEY}")
     cipher = TokenCipher.from_airflow()
     assert TokenCipher.from_keys(NEW_KEY).open(cipher.seal("t")).value == "t"  # the first key seals
     assert cipher.open(TokenCipher.from_keys(OLD_KEY).seal("t")).reseal is True
     assert "Key" not in repr(cipher) and NEW_KEY not in repr(cipher)
 
 
-def test_bey11_no_fernet_key_is_a_clear_error_saying_how_to_set_one(airflow_key):
-    airflow_key("")
+def test_bey11_no_fernet_key_is_a_clear_error_saying_how_to_set_one(airflow_fernet_key):
+    airflow_fernet_key("")
     with pytest.raises(AtqboConfigError) as err:
         TokenCipher.from_airflow()
     message = str(err.value)
