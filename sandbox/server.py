@@ -159,6 +159,8 @@ class Sandbox:
             response = abort.response
         if rule is not None and rule.mode == "commit_then_error":
             return Response.text(502, "<html><body><h1>502 Bad Gateway</h1></body></html>", "text/html"), meta
+        if rule is not None and rule.mode == "commit_then_drop":
+            return None, meta  # done, and the answer lost: the client sees a closed connection
         return response, meta
 
     def _control(self, req: Request) -> Response:

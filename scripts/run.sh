@@ -25,6 +25,16 @@ export PATH="$REPO/.venv/bin:$PATH"
 PY="$REPO/.venv/bin/python"
 AIRFLOW="$REPO/.venv/bin/airflow"
 mkdir -p "$AIRFLOW_HOME/logs"
+# Airflow's Fernet key encrypts connections and Variables in the metadata database and atqbo's QBO
+# tokens in the state database (BEY-11). One key per Airflow home, made on first run and kept
+# (mode 600): a new key each run would leave what the last run stored unreadable.
+if [ -z "${AIRFLOW__CORE__FERNET_KEY:-}" ]; then
+  if [ ! -s "$AIRFLOW_HOME/fernet.key" ]; then
+    (umask 077 && "$PY" -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())' >"$AIRFLOW_HOME/fernet.key")
+  fi
+  AIRFLOW__CORE__FERNET_KEY="$(cat "$AIRFLOW_HOME/fernet.key")"
+  export AIRFLOW__CORE__FERNET_KEY
+fi
 
 # Each part runs in its own session (setsid), so stopping it stops its whole process group:
 # `airflow standalone` alone would leave its scheduler, API server and triggerer running.

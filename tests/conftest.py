@@ -22,6 +22,10 @@ if os.environ.get("PYTEST_XDIST_WORKER"):
 os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
 os.environ.setdefault("AIRFLOW__CORE__DAGS_FOLDER", str(REPO / "dags"))
 os.environ.setdefault("AIRFLOW__CORE__PLUGINS_FOLDER", str(REPO / "plugins"))
+# atqbo seals the QBO tokens in the state database with Airflow's Fernet key (BEY-11). A fixed key
+# of the tests only, so that the scratch homes' metadata databases stay readable between sessions.
+TEST_FERNET_KEY = "OhVu1muvZOHCkuYn4lRxEQVrTOUQG2xr4REo5K87QUw="
+os.environ.setdefault("AIRFLOW__CORE__FERNET_KEY", TEST_FERNET_KEY)
 
 PG_HOST = os.environ.get("ATQBO_TEST_PG_HOST", "127.0.0.1")
 PG_PORT = int(os.environ.get("ATQBO_TEST_PG_PORT", "5432"))
@@ -34,6 +38,20 @@ def _pg_admin():
     conn = psycopg2.connect(host=PG_HOST, port=PG_PORT, user=PG_USER, dbname="postgres", connect_timeout=3)
     conn.autocommit = True
     return conn
+
+
+@pytest.fixture
+def airflow_fernet_key(monkeypatch):
+    """Set Airflow's [core] fernet_key for one test (``get_fernet()`` caches what it read)."""
+    from airflow.models.crypto import get_fernet
+
+    def set_key(value: str) -> None:
+        monkeypatch.setenv("AIRFLOW__CORE__FERNET_KEY", value)
+        get_fernet.cache_clear()
+
+    yield set_key
+    monkeypatch.undo()
+    get_fernet.cache_clear()
 
 
 @pytest.fixture(scope="session")

@@ -22,6 +22,12 @@ DEFAULT_LIMITS: dict[str, float] = {
     "name_write_ms": 0,  # how long a Customer/Vendor/Employee write holds the one-name-at-a-time gate
     "access_token_ttl_s": 3600,  # sandbox seconds
     "refresh_token_ttl_s": 8726400,  # sandbox seconds (101 days)
+    # Intuit's refresh-token policy (docs/api-facts.md 2.7): a refresh hands out a new refresh token
+    # only once the current one is a day old (else the same one), and the superseded token goes on
+    # working for a day after the new one was issued. 0 and 0: every refresh rotates and the old
+    # token dies at once (stricter than Intuit).
+    "refresh_token_rotation_s": 86400,  # sandbox seconds
+    "previous_refresh_token_s": 86400,  # sandbox seconds
 }
 
 

@@ -1,7 +1,14 @@
 """Intuit's OAuth 2.0 server as the sandbox plays it: the client credentials, the live access and
-refresh tokens (every refresh rotates the refresh token), and the token, revoke and OpenID
-discovery endpoints; plus the answers an API call gets without a live Bearer token (401) or
-with one for another company (403).
+refresh tokens, and the token, revoke and OpenID discovery endpoints; plus the answers an API call
+gets without a live Bearer token (401) or with one for another company (403).
+
+Refresh tokens follow Intuit's policy (docs/api-facts.md 2.7): a refresh returns a *new* refresh
+token only when the current one is at least ``refresh_token_rotation_s`` old (a day), else the
+same one; the superseded token keeps working for ``previous_refresh_token_s`` (a day) after the
+new one was issued. What a refresh with that superseded token answers is not documented: the
+sandbox answers the current refresh token (no further rotation) and a new access token. A seeded
+refresh token counts as older than a day (a connection made earlier), so the first refresh
+rotates it.
 
 Token lifetimes are limits in sandbox seconds (``clock.seconds()``); ``expires_in`` is reported
 in real seconds so that a client trusting it refreshes in time under a time scale.
@@ -54,6 +61,9 @@ class OAuth:
         self.client_secret = DEFAULT_CLIENT_SECRET
         self.refresh_token: str | None = DEFAULT_REFRESH_TOKEN
         self.refresh_expires_at: float | None = None  # None: set on first use from the limits
+        self.refresh_issued_at: float | None = None  # None: issued long ago (a seeded token)
+        self.previous_refresh_token: str | None = None  # superseded, alive until previous_until
+        self.previous_until: float = 0.0
         self.access_tokens: dict[str, float] = {}  # token -> expires at
         self.authorization_code: str | None = None
 
@@ -63,7 +73,13 @@ class OAuth:
     def revoke_all(self) -> None:
         self.refresh_token = None
         self.refresh_expires_at = None
+        self.refresh_issued_at = None
+        self._forget_previous()
         self.access_tokens.clear()
+
+    def _forget_previous(self) -> None:
+        self.previous_refresh_token = None
+        self.previous_until = 0.0
 
     # -- state (the caller holds the lock) ---------------------------------------------------------
 
@@ -101,6 +117,8 @@ class OAuth:
         if "refresh_token" in oauth:
             self.refresh_token = str(oauth["refresh_token"])
             self.refresh_expires_at = None
+            self.refresh_issued_at = None
+            self._forget_previous()
         if "authorization_code" in oauth:
             self.authorization_code = str(oauth["authorization_code"])
 
@@ -131,8 +149,31 @@ class OAuth:
             refused = self._refuse_grant(form, headers)
             if refused is not None:
                 return refused
-            payload = self._issue_tokens()
+            consent = form.get("grant_type") == "authorization_code"
+            if consent:  # a new consent starts a new chain: nothing of the old one lingers
+                self._forget_previous()
+            payload = self._issue_tokens(rotate=self._due_for_rotation(form), keep_previous=not consent)
         return Response.json(200, payload, headers)
+
+    def _is_live_previous(self, offered: str) -> bool:
+        """``offered`` is the superseded refresh token, still inside its day of grace."""
+        return (
+            self.previous_refresh_token is not None
+            and self.clock.seconds() < self.previous_until
+            and secrets.compare_digest(offered, self.previous_refresh_token)
+        )
+
+    def _due_for_rotation(self, form: dict[str, str]) -> bool:
+        """A new refresh token: for a code grant, or a refresh with the current token once it is old
+        enough. The superseded token gets the current one (the sandbox's guess)."""
+        if form.get("grant_type") != "refresh_token":
+            return True
+        offered = form.get("refresh_token") or ""
+        if self.refresh_token is None or not secrets.compare_digest(offered, self.refresh_token):
+            return False  # the live previous token
+        if self.refresh_issued_at is None:
+            return True
+        return self.clock.seconds() - self.refresh_issued_at >= float(self._limit("refresh_token_rotation_s"))
 
     def _refuse_grant(self, form: dict[str, str], headers: dict[str, str]) -> Response | None:
         """The answer to a grant that does not hold; None when it does (a code is then used up)."""
@@ -143,7 +184,8 @@ class OAuth:
                 return Response.json(
                     400, {"error": "invalid_request", "error_description": "refresh_token is required"}, headers
                 )
-            if self.refresh_token is None or not secrets.compare_digest(offered, self.refresh_token):
+            current = self.refresh_token is not None and secrets.compare_digest(offered, self.refresh_token)
+            if not current and not self._is_live_previous(offered):
                 return Response.json(400, {"error": "invalid_grant", "error_description": "Token invalid"}, headers)
         elif grant == "authorization_code":
             code = form.get("code")
@@ -154,22 +196,28 @@ class OAuth:
             return Response.json(400, {"error": "unsupported_grant_type"}, headers)
         return None
 
-    def _issue_tokens(self) -> dict[str, Any]:
-        """A new access token and a new refresh token (the previous one is dead at once)."""
+    def _issue_tokens(self, rotate: bool, keep_previous: bool = True) -> dict[str, Any]:
+        """A new access token, and the refresh token: a new one when ``rotate`` (the one it replaces
+        then works for ``previous_refresh_token_s`` more), else the current one, whose lifetime
+        is not extended."""
         now = self.clock.seconds()
         access_ttl = float(self._limit("access_token_ttl_s"))
-        refresh_ttl = float(self._limit("refresh_token_ttl_s"))
         access = "eyJ" + secrets.token_urlsafe(48)
         self.access_tokens[access] = now + access_ttl
-        self.refresh_token = "AB11" + secrets.token_hex(24)
-        self.refresh_expires_at = now + refresh_ttl
+        if rotate or self.refresh_token is None or self.refresh_expires_at is None:
+            if self.refresh_token is not None and keep_previous:
+                self.previous_refresh_token = self.refresh_token
+                self.previous_until = now + float(self._limit("previous_refresh_token_s"))
+            self.refresh_token = "AB11" + secrets.token_hex(24)
+            self.refresh_issued_at = now
+            self.refresh_expires_at = now + float(self._limit("refresh_token_ttl_s"))
         return {
             "token_type": "bearer",
             "access_token": access,
             # Real seconds, so a client that trusts expires_in refreshes in time under a time scale.
             "expires_in": max(1, int(self.clock.real_seconds(access_ttl))),
             "refresh_token": self.refresh_token,
-            "x_refresh_token_expires_in": max(1, int(self.clock.real_seconds(refresh_ttl))),
+            "x_refresh_token_expires_in": max(1, int(self.clock.real_seconds(self.refresh_expires_at - now))),
         }
 
     def serve_revoke(self, req: Request) -> Response:
@@ -186,7 +234,7 @@ class OAuth:
         if not token:
             return Response.json(400, {"error": "invalid_request"}, headers)
         with self._lock:
-            if token == self.refresh_token or token in self.access_tokens:
+            if token in (self.refresh_token, self.previous_refresh_token) or token in self.access_tokens:
                 self.revoke_all()
         return Response(200, b"", headers)
 

@@ -49,3 +49,32 @@ def test_wrong_autotask_secret_fails_only_the_autotask_check(airflow_db, sandbox
     assert states["check_autotask"] == "failed"
     assert states["check_quickbooks_online"] == "success"
     assert states["check_state_database"] == "success"
+
+
+def test_bey11_after_a_run_the_state_database_files_hold_no_token(airflow_db, sandbox_connections, monkeypatch):
+    import os
+    import sqlite3
+    from pathlib import Path
+
+    from atqbo.ledger.token_cipher import SEALED_PREFIX
+
+    sandbox_connections.reset()
+    for conn_id, conn in sandbox_connections.connections().items():
+        monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", json.dumps(conn))
+    monkeypatch.delenv("AIRFLOW_VAR_ATQBO_SETTINGS", raising=False)
+    dagrun = load_dag("atqbo_check_connections").test()
+    assert task_states(dagrun)["check_quickbooks_online"] == "success"
+
+    refresh_token = sandbox_connections.state()["qbo"]["oauth"]["refresh_token"]
+    state_db = Path(json.loads(os.environ["AIRFLOW_CONN_ATQBO_STATE"])["host"])
+    conn = sqlite3.connect(state_db)
+    try:
+        (stored_refresh, stored_access) = conn.execute(
+            "SELECT refresh_token, access_token FROM atqbo_oauth_tokens"
+        ).fetchone()
+    finally:
+        conn.close()
+    assert stored_refresh.startswith(SEALED_PREFIX) and stored_access.startswith(SEALED_PREFIX)
+    # every byte of the database and its journal, as a copy or backup would take them
+    files = [p for p in state_db.parent.iterdir() if p.name.startswith(state_db.name)]
+    assert files and all(refresh_token.encode() not in p.read_bytes() for p in files)

@@ -63,6 +63,7 @@ IMPORTED_FROM_QBO = {
     "QboStaleObject",
     "QboThrottled",
     "QboTokenRevoked",
+    "QboTokensUnreadable",
     "QuickBooksOnlineHook",
     "build_fault",
     "derive_requestid",

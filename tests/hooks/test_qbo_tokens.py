@@ -15,11 +15,16 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from cryptography.fernet import Fernet
 
-from atqbo.hooks.qbo import QboAuthError, QboTokenRevoked
+from atqbo.exceptions import AtqboConfigError
+from atqbo.hooks.qbo import QboAuthError, QboServerError, QboTokenRevoked, QboTokensUnreadable
 from atqbo.hooks.qbo_tokens import fingerprint
 from atqbo.ledger import Ledger
+from atqbo.ledger.token_cipher import TokenCipher
+from tests.conftest import TEST_FERNET_KEY
 from tests.hooks.qbo_support import REALM, hook_factory
+from tests.ledger.test_tokens import raw_token_row
 
 INITIAL_TOKEN = "sandbox-refresh-token-0"
 
@@ -153,6 +158,8 @@ def test_err04_worker_with_a_stale_in_memory_token_recovers(make_hook, state, qb
 
 
 def test_err04_refresh_lost_to_another_process_adopts_that_process_token(make_hook, state, qbo):
+    # stricter than Intuit: every refresh rotates and the superseded token dies at once
+    qbo.limits(refresh_token_rotation_s=0, previous_refresh_token_s=0)
     loser, winner = make_hook(token_lease_seconds=0.001), make_hook()
     loser.company_info()
     expire_access_token(state)
@@ -171,6 +178,91 @@ def test_err04_refresh_lost_to_another_process_adopts_that_process_token(make_ho
     row = state.get_oauth_token(REALM)
     assert row["version"] == 3  # first refresh, the test's expiry, the winner's refresh
     assert loser.tokens.access_token() == row["access_token"]
+
+
+# -- lost answers (Intuit keeps a superseded refresh token for a day) --------------------------------
+
+TOKEN_PATH_RE = "/oauth2/v1/tokens/bearer$"
+
+
+def test_err04_a_refresh_answer_lost_after_qbo_rotated_is_retried_with_the_same_token(make_hook, state, qbo):
+    qbo.fault(path=TOKEN_PATH_RE, mode="commit_then_drop", times=1)  # QBO rotates, the answer never comes
+    assert make_hook().company_info()["CompanyName"] == "Sandbox MSP Books"
+    calls = qbo.token_calls()
+    assert len(calls) == 2 and calls[0].get("fault") == "commit_then_drop" and calls[1]["status"] == 200
+    row = state.get_oauth_token(REALM)
+    assert row["refresh_token"] == qbo.refresh_token() != INITIAL_TOKEN  # the token QBO rotated to
+    assert row["version"] == 1 and row["lease_owner"] is None
+
+
+def test_err04_every_refresh_answer_lost_fails_the_run_and_the_next_run_within_a_day_recovers(make_hook, state, qbo):
+    make_hook().company_info()
+    stored = state.get_oauth_token(REALM)["refresh_token"]
+    qbo.limits(refresh_token_rotation_s=0)  # the stored token is due for rotation; Intuit's day of grace
+    expire_access_token(state)
+    qbo.fault(path=TOKEN_PATH_RE, mode="commit_then_drop")
+    with pytest.raises(QboServerError) as err:
+        make_hook().company_info()
+    message = str(err.value)
+    assert "no answer from the QBO token endpoint" in message and "run again within a day" in message
+    assert stored not in message and qbo.refresh_token() not in message
+    assert qbo.refresh_token() != stored  # QBO rotated; atqbo never heard
+    row = state.get_oauth_token(REALM)
+    assert row["refresh_token"] == stored and row["lease_owner"] is None
+
+    qbo.clear_faults()
+    assert make_hook().company_info()["CompanyName"] == "Sandbox MSP Books"  # the next run, same day
+    assert state.get_oauth_token(REALM)["refresh_token"] == qbo.refresh_token()
+    assert qbo.token_calls()[-1]["status"] == 200
+
+
+def test_err04_a_lost_refresh_answer_ends_the_authorization_once_the_day_is_over(make_hook, state, qbo):
+    make_hook().company_info()
+    qbo.limits(refresh_token_rotation_s=0, previous_refresh_token_s=1)  # a day that lasts one second
+    expire_access_token(state)
+    qbo.fault(path=TOKEN_PATH_RE, mode="commit_then_drop")
+    with pytest.raises(QboServerError):
+        make_hook().company_info()
+    qbo.clear_faults()
+    time.sleep(1.2)
+    with pytest.raises(QboTokenRevoked, match="invalid_grant"):  # what Intuit would answer too
+        make_hook().company_info()
+
+
+class FailingSaveLedger:
+    """The real ledger, except that storing new tokens fails (a state database gone read-only)."""
+
+    def __init__(self, ledger: Ledger):
+        self._ledger = ledger
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._ledger, name)
+
+    def save_oauth_token(self, realm_id: str, **kwargs: Any) -> None:
+        raise OSError("disk I/O error")
+
+
+def test_err04_a_rotated_token_the_ledger_could_not_store_leaves_a_day_to_run_again(make_hook, state, qbo):
+    make_hook().company_info()
+    stored = state.get_oauth_token(REALM)["refresh_token"]
+    qbo.limits(refresh_token_rotation_s=0)
+    expire_access_token(state)
+    with pytest.raises(QboAuthError) as err:
+        hook_factory(FailingSaveLedger(state))().company_info()
+    assert "could not store it" in str(err.value) and "run again within a day" in str(err.value)
+    assert qbo.refresh_token() != stored == state.get_oauth_token(REALM)["refresh_token"]
+    assert make_hook().company_info()["CompanyName"] == "Sandbox MSP Books"  # the superseded token still works
+    assert state.get_oauth_token(REALM)["refresh_token"] == qbo.refresh_token()
+
+
+def test_err04_a_refresh_within_the_day_stores_the_same_refresh_token_qbo_returns(make_hook, state, qbo):
+    make_hook().company_info()
+    first = state.get_oauth_token(REALM)["refresh_token"]
+    expire_access_token(state)
+    make_hook().company_info()
+    row = state.get_oauth_token(REALM)
+    assert row["refresh_token"] == first == qbo.refresh_token()  # Intuit rotates about once a day
+    assert [c["status"] for c in qbo.token_calls()] == [200, 200]
 
 
 # -- expiry ---------------------------------------------------------------------------------------
@@ -248,6 +340,59 @@ def test_err04_outdated_connection_copy_falls_back_to_the_stored_token(connect, 
     assert make_hook().company_info()["CompanyName"] == "Sandbox MSP Books"
     assert [c["status"] for c in qbo.token_calls()] == [200, 400, 200]
     assert state.get_oauth_token(REALM)["source_fingerprint"] == adopted
+
+
+# -- encryption at rest (BEY-11) -------------------------------------------------------------------
+
+
+def test_bey11_fernet_key_rotation_keeps_atqbo_working_and_reseals_with_the_new_key(
+    make_hook, state, qbo, airflow_fernet_key
+):
+    make_hook().company_info()  # tokens sealed with the tests' key, now the "old" one
+    new_key = Fernet.generate_key().decode()
+    airflow_fernet_key(f"{new_key},{TEST_FERNET_KEY}")  # the operator puts a new key first
+
+    assert make_hook().company_info()["CompanyName"] == "Sandbox MSP Books"  # the stored access token
+    raw = raw_token_row(state, REALM)
+    for column in ("refresh_token", "access_token"):
+        assert TokenCipher.from_keys(new_key).open(raw[column]).value  # re-sealed: the old key can go
+    airflow_fernet_key(new_key)
+    expire_access_token(state)
+    assert make_hook().company_info()["CompanyName"] == "Sandbox MSP Books"
+    assert [c["status"] for c in qbo.token_calls()] == [200, 200]
+    assert TokenCipher.from_keys(new_key).open(raw_token_row(state, REALM)["refresh_token"]).value == (
+        qbo.refresh_token()
+    )
+
+
+def test_bey11_no_fernet_key_stops_before_any_token_call_saying_how_to_set_one(make_hook, qbo, airflow_fernet_key):
+    airflow_fernet_key("")
+    with pytest.raises(AtqboConfigError, match="no Fernet key is configured.*AIRFLOW__CORE__FERNET_KEY"):
+        make_hook().company_info()
+    assert qbo.token_calls() == []  # no refresh whose rotated token could not have been stored
+
+
+def test_bey11_tokens_no_key_opens_say_what_to_do_and_a_reconnect_replaces_them(
+    connect, make_hook, state, qbo, airflow_fernet_key
+):
+    make_hook().company_info()
+    stored = state.get_oauth_token(REALM)
+    airflow_fernet_key(Fernet.generate_key().decode())  # the key was replaced, the old one lost
+
+    with pytest.raises(QboTokensUnreadable) as err:
+        make_hook().company_info()
+    message = str(err.value)
+    assert "do not decrypt" in message and "AIRFLOW__CORE__FERNET_KEY=new,old" in message
+    assert "re-authorize" in message and "'qbo_default'" in message and '"refresh_token"' in message
+    for secret in (stored["refresh_token"], stored["access_token"], TEST_FERNET_KEY):
+        assert secret not in message
+    assert len(qbo.token_calls()) == 1 and state.get_oauth_token(REALM)["lease_owner"] is None
+
+    qbo.seed({"oauth": {"revoke": True, "refresh_token": "reconnected-token-2"}})
+    connect(refresh_token="reconnected-token-2")
+    assert make_hook().company_info()["CompanyName"] == "Sandbox MSP Books"
+    row = state.get_oauth_token(REALM)
+    assert row["unreadable"] is False and row["refresh_token"] == qbo.refresh_token()
 
 
 # -- the token endpoint itself -----------------------------------------------------------------------

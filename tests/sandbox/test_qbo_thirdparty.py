@@ -101,20 +101,25 @@ def new_invoice(
     return invoice.save(qb=qb)
 
 
-def test_intuitlib_refresh_rotates_the_refresh_token_and_kills_the_old_one(auth_client):
+def test_intuitlib_refresh_rotates_the_refresh_token_on_intuits_schedule(auth_client, fresh_sandbox):
     auth_client.refresh()
     first = auth_client.refresh_token
     assert first != DEFAULT_REFRESH_TOKEN
     assert auth_client.access_token and auth_client.expires_in == 3600
     assert auth_client.x_refresh_token_expires_in > 3600
 
-    with pytest.raises(AuthClientError) as dead:
-        auth_client.refresh(refresh_token=DEFAULT_REFRESH_TOKEN)
-    assert dead.value.status_code == 400
-    assert "invalid_grant" in dead.value.content.decode()
+    auth_client.refresh(refresh_token=DEFAULT_REFRESH_TOKEN)  # superseded, alive for a day
+    assert auth_client.refresh_token == first
+    auth_client.refresh(refresh_token=first)  # younger than a day: the same token
+    assert auth_client.refresh_token == first
 
+    fresh_sandbox.set_limits({"qbo": {"refresh_token_rotation_s": 0, "previous_refresh_token_s": 0}})
     auth_client.refresh(refresh_token=first)
     assert auth_client.refresh_token != first
+    with pytest.raises(AuthClientError) as dead:
+        auth_client.refresh(refresh_token=first)
+    assert dead.value.status_code == 400
+    assert "invalid_grant" in dead.value.content.decode()
 
 
 def test_intuitlib_revoke_ends_the_connection(auth_client):

@@ -40,6 +40,7 @@ from atqbo.hooks.qbo_faults import (
     QboStaleObject,
     QboThrottled,
     QboTokenRevoked,
+    QboTokensUnreadable,
     describe_operation,
     fault_class,
 )
@@ -99,6 +100,7 @@ __all__ = [
     "QboStaleObject",
     "QboThrottled",
     "QboTokenRevoked",
+    "QboTokensUnreadable",
     "build_fault",
     "fault_class",
     "fault_from_payload",

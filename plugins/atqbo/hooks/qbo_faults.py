@@ -219,6 +219,12 @@ class QboTokenRevoked(QboAuthError):
     hint = ""  # the message itself says how to reconnect
 
 
+class QboTokensUnreadable(QboAuthError):
+    """The stored tokens do not decrypt with Airflow's Fernet key(s): restore the key or re-authorize."""
+
+    hint = ""  # the message itself says what to do
+
+
 class QboServerError(QboFault):
     """5xx, a dropped connection or a timeout that outlasted every retry."""
 

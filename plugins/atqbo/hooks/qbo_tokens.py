@@ -1,8 +1,9 @@
 """OAuth 2.0 tokens of the QuickBooks Online hook, shared by every worker through the state ledger (ERR-04).
 
-QBO rotates the refresh token: each refresh may return a new one, and the old one soon stops
-working. A worker that refreshes and then crashes before storing the new token, or two workers
-that refresh at once, leave everyone with a dead token and a user who must reconnect. So:
+QBO rotates the refresh token: a refresh returns a new one about once a day (else the same one),
+and the superseded one stops working a day after the new one was issued (docs/api-facts.md 2.7).
+A worker that refreshes and then crashes before storing the new token, or two workers that
+refresh at once, can leave everyone with a dead token and a user who must reconnect. So:
 
 1. A worker uses its in-memory access token, or the ledger's, while it has more than a margin
    (5 minutes) of life left.
@@ -18,6 +19,13 @@ that refresh at once, leave everyone with a dead token and a user who must recon
 5. The connection's ``refresh_token`` extra is only the initial token. The ledger remembers a
    fingerprint (a salted SHA-256, never the token) of the connection token it adopted; when the
    connection holds a different token, the user has reconnected and that token is adopted.
+6. The ledger stores the tokens encrypted with Airflow's Fernet key (BEY-11). When no configured
+   key opens them, ``QboTokensUnreadable`` says to restore the key or re-authorize; a reconnect
+   (a new token in the connection) replaces the unreadable row.
+
+7. A refresh whose answer is lost (no answer, or a 5xx, after QBO may have rotated) is retried
+   with the same refresh token, which Intuit still accepts for a day; when every retry is lost the
+   ledger keeps that token, and the error says to run again within the day (ERR-04).
 
 Tokens are never logged, and never appear in exception messages or reprs.
 """
@@ -40,10 +48,24 @@ from typing import Any
 import requests
 
 from atqbo.hooks.qbo_fault_parsing import redact
-from atqbo.hooks.qbo_faults import NO_ANSWER_ERRORS, QboAuthError, QboServerError, QboTokenRevoked
+from atqbo.hooks.qbo_faults import (
+    NO_ANSWER_ERRORS,
+    QboAuthError,
+    QboServerError,
+    QboTokenRevoked,
+    QboTokensUnreadable,
+)
 from atqbo.hooks.retry import Backoff, RetryLater, call_with_retries
 
 log = logging.getLogger(__name__)
+
+
+# Said when no answer came back: the refresh may have happened at QBO all the same.
+LOST_ANSWER_NOTE = (
+    "QBO may have rotated the refresh token without atqbo receiving the new one; the stored token "
+    "keeps working for about 24 hours after that (Intuit's policy), so run again within a day. If a "
+    "run after that fails with invalid_grant, reconnect the app"
+)
 
 
 def utcnow() -> datetime:
@@ -127,7 +149,8 @@ class TokenEndpoint:
             )
         except NO_ANSWER_ERRORS as exc:
             give_up = QboServerError(
-                f"no answer from the QBO token endpoint after {attempt + 1} attempts ({type(exc).__name__})",
+                f"no answer from the QBO token endpoint after {attempt + 1} attempts ({type(exc).__name__}). "
+                f"{LOST_ANSWER_NOTE}",
                 operation=operation,
             )
             raise RetryLater(give_up, type(exc).__name__) from None
@@ -142,7 +165,7 @@ class TokenEndpoint:
             raise InvalidGrant()
         if response.status_code == 429 or response.status_code >= 500:
             give_up = QboServerError(
-                f"the QBO token endpoint kept answering HTTP {response.status_code}",
+                f"the QBO token endpoint kept answering HTTP {response.status_code}. {LOST_ANSWER_NOTE}",
                 status=response.status_code,
                 intuit_tid=response.headers.get("intuit_tid"),
                 operation=operation,
@@ -263,7 +286,13 @@ class TokenManager:
         """The connection holds a refresh token the ledger has not adopted yet: the user reconnected."""
         if self._connection_fp is None:
             return False
+        if row is not None and row.get("unreadable"):  # only a token the ledger never adopted replaces it
+            return row.get("source_fingerprint") != self._connection_fp
         return row is None or not row.get("refresh_token") or row.get("source_fingerprint") != self._connection_fp
+
+    def _check_readable(self, row: dict[str, Any] | None) -> None:
+        if row is not None and row.get("unreadable") and not self._reconnected(row):
+            raise QboTokensUnreadable(self._unreadable_message(), operation="read the stored QBO tokens")
 
     def _usable(self, row: dict[str, Any] | None, rejected: str | None) -> bool:
         return bool(
@@ -283,6 +312,7 @@ class TokenManager:
         deadline = time.monotonic() + self.lease_seconds * 2 + 10
         while True:
             row = self.ledger.get_oauth_token(self.realm_id)
+            self._check_readable(row)
             if self._usable(row, rejected):
                 return self._use(row["access_token"], row["access_expires_at"])
             seen_version = row["version"] if row else None
@@ -326,6 +356,7 @@ class TokenManager:
         released = False
         try:
             row = self.ledger.get_oauth_token(self.realm_id)
+            self._check_readable(row)
             if self._usable(row, rejected):  # refreshed by someone else between our read and our claim
                 return self._use(row["access_token"], row["access_expires_at"])
             candidates = self._candidates(row)
@@ -350,11 +381,12 @@ class TokenManager:
                 self._store(grant, self._fingerprint_to_store(row, source))
                 released = True
                 log.info(
-                    "QBO access token for realm %s refreshed from the %s token; rotated refresh token stored "
-                    "(valid until %s)",
+                    "QBO access token for realm %s refreshed from the %s token (valid until %s); refresh token "
+                    "stored (%s)",
                     self.realm_id,
                     source,
                     grant.access_expires_at.isoformat(timespec="seconds"),
+                    "the same one" if grant.refresh_token == token else "rotated",
                 )
                 return self._use(grant.access_token, grant.access_expires_at)
             raise QboTokenRevoked(self._reconnect_message("QBO refused its refresh token (invalid_grant)"))
@@ -399,10 +431,23 @@ class TokenManager:
         return QboAuthError(
             f"QBO issued a new refresh token for realm {self.realm_id} but the state database "
             f"({getattr(self.ledger, 'description', 'ledger')}) could not store it "
-            f"({type(exc).__name__}). The stored token is now superseded: if the next run fails "
-            f"with invalid_grant, reconnect the app and put the new refresh token in the connection "
+            f"({type(exc).__name__}). The stored token may now be superseded; Intuit accepts a superseded "
+            f"token for about 24 hours, so fix the state database and run again within a day. If a run "
+            f"fails with invalid_grant, reconnect the app and put the new refresh token in the connection "
             f"{self.conn_id!r} extra 'refresh_token'",
             operation="store the rotated refresh token",
+        )
+
+    def _unreadable_message(self) -> str:
+        return (
+            f"the QBO tokens stored for realm {self.realm_id} in the state database "
+            f"({getattr(self.ledger, 'description', 'ledger')}) do not decrypt with Airflow's configured Fernet "
+            f"key(s). If [core] fernet_key was changed, configure the new key first and the previous one after "
+            f"it, comma-separated (AIRFLOW__CORE__FERNET_KEY=new,old), on every Airflow component: atqbo then "
+            f"re-encrypts the tokens with the new key. If the previous key is lost, re-authorize: run Intuit's "
+            f"OAuth consent for this app again and put the new refresh token in the Airflow connection "
+            f'{self.conn_id!r}, extra field "refresh_token"; atqbo adopts it on the next run and replaces the '
+            f"unreadable tokens"
         )
 
     def _reconnect_message(self, why: str) -> str:

@@ -9,7 +9,8 @@ here, never by the database, so SQLite and PostgreSQL compare them the same way.
 which database, connections, transactions) and one part per concept, each in its own module and
 each using only ``transaction()``: ``schema``, ``meta``, ``tokens``, ``sync_records``,
 ``error_log``, ``run_history``, ``staging``, ``run_locks``. The SQL itself is run by
-``statements.Tx``; timestamps are made by ``timestamps``.
+``statements.Tx``; timestamps are made by ``timestamps``; the OAuth tokens are stored encrypted
+with Airflow's Fernet key by ``token_cipher`` (BEY-11).
 """
 
 from __future__ import annotations
