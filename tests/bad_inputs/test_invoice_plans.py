@@ -368,8 +368,8 @@ CLEANED = [
     ),
     Cleaned(
         "delete_in_the_po_number",
-        invoice={"orderNumber": "PO-77\x7f"},
-        sent={"po_number": "PO-77"},
+        invoice={"orderNumber": "ORD-77\x7f"},
+        sent={"po_number": "ORD-77"},
     ),
 ]
 

@@ -66,7 +66,7 @@ def _address(company: dict[str, Any], line1: str, line2: str, city: str, state: 
 
 
 # XML 1.0 admits no C0 control character but tab, line feed and carriage return (nor DEL, which
-# QBO's XML side is not known to keep): text carrying one cannot be a QBO document (api-facts 2.11)
+# QBO's XML side is not known to keep): text carrying one cannot be a QBO document (docs/api-facts.md 2.11)
 _CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
