@@ -54,7 +54,7 @@ def atqbo_invoice_voids():
         from atqbo import runs
 
         context = get_current_context()
-        params = context["params"]
+        params = forms.read_form(context["params"], FIELDS)  # a key the form lacks is refused, not ignored
         overrides = {
             "void_lookback_days": params.get("void_lookback_days"),
             "dry_run": params.get("dry_run"),

@@ -70,7 +70,7 @@ def atqbo_invoices():
         from atqbo.runs import start_run
         from atqbo.sync.invoices.scope import begin_invoice_run, lock_skip_message
 
-        params = params or {}
+        params = forms.read_form(params, FIELDS)  # a key the form lacks is refused, not ignored
         run = start_run(
             get_current_context(),
             "invoice_lookback_days",

@@ -58,7 +58,7 @@ def atqbo_payments():
         from atqbo import runs
 
         context = get_current_context()
-        params = context["params"]
+        params = forms.read_form(context["params"], FIELDS)  # a key the form lacks is refused, not ignored
         overrides = {
             "payment_lookback_days": params.get("payment_lookback_days"),
             "dry_run": params.get("dry_run"),

@@ -64,7 +64,7 @@ def atqbo_purchase_orders():
         from atqbo.runs import start_run
         from atqbo.sync.purchase_orders.tasks import PO_SYNC_PAUSED
 
-        params = params or {}
+        params = forms.read_form(params, FIELDS)  # a key the form lacks is refused, not ignored
         run = start_run(
             get_current_context(),
             "po_lookback_days",

@@ -110,6 +110,7 @@ def on_sync_failure(context: dict[str, Any]) -> None:
         try:
             ledger = Ledger.from_conn_id(load_alert_settings()[0].state_conn_id)
             try:
+                ledger.create_schema()  # a run that failed before its first task made the tables
                 ledger.release_run_lock(INVOICE_SYNC_LOCK, f"{dag_id}/{run_id}")
             finally:
                 ledger.close()

@@ -66,10 +66,15 @@ def sync_run_fields(lookback: Field) -> tuple[Field, ...]:
 
 
 def read_form(params: Mapping[str, Any] | None, fields: Iterable[Field]) -> dict[str, Any]:
-    """Every field's clean value; one ``FormError`` naming every bad field and what it takes."""
+    """Every field's clean value; one ``FormError`` naming every bad field and what it takes.
+
+    A key the form does not have (a hand-written conf, a typo such as ``dry_rn``) is refused too,
+    as the ``atqbo_settings`` Variable refuses one: ignored, it would do silently what was not asked.
+    """
     params = params or {}
+    fields = tuple(fields)
     values: dict[str, Any] = {}
-    problems: list[str] = []
+    problems: list[str] = [_unknown_field(key, fields) for key in sorted(set(params) - {f.name for f in fields})]
     for f in fields:
         raw = params.get(f.name, f.default)
         if raw is None or (isinstance(raw, str) and not raw.strip()) or raw == []:
@@ -88,6 +93,17 @@ def read_form(params: Mapping[str, Any] | None, fields: Iterable[Field]) -> dict
             + ". Fix: trigger the DAG again with the field corrected"
         )
     return values
+
+
+def _unknown_field(key: str, fields: tuple[Field, ...]) -> str:
+    """The problem of a key the form does not have, with the field it was probably meant to be."""
+    import difflib
+
+    names = [f.name for f in fields]
+    close = difflib.get_close_matches(key, names, n=1)
+    hint = f"did you mean {close[0]!r}? " if close else ""
+    known = ", ".join(names) or "none"
+    return f"{key}: not a field of this form ({hint}its fields: {known})"
 
 
 # -- field kinds ----------------------------------------------------------------------------------

@@ -91,6 +91,6 @@ class SyncBusy(Exception):
         super().__init__(
             f"{dag_id} run {run_id!r} is in progress and holds the {name!r} lock; only one run at a time may "
             f"{LOCKED_WORK.get(name, 'do this work')}. Wait until it finishes (see its state in the Airflow UI), "
-            "then trigger again. If that run was killed and Airflow still shows it running, mark it failed, or "
-            "run atqbo_reset"
+            "then trigger again. If that run was killed and Airflow still shows it running, mark it failed in the "
+            "Airflow UI (the next run then takes the lock over), or run atqbo_reset"
         )

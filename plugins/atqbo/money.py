@@ -25,6 +25,18 @@ def as_decimal(value: Any) -> Decimal:
     return number if number.is_finite() else Decimal(0)
 
 
+def number_or_none(value: Any) -> Decimal | None:
+    """An API number as an exact Decimal, or None when it is absent or not a finite number (where
+    ``as_decimal``'s 0 would hide bad data: the amounts a document is built from)."""
+    if value is None or value == "" or isinstance(value, bool):
+        return None
+    try:
+        number = Decimal(str(value))
+    except InvalidOperation:
+        return None
+    return number if number.is_finite() else None
+
+
 def to_cents(value: Decimal) -> Decimal:
     """Rounded half up to the cent."""
     return value.quantize(CENT, rounding=ROUND_HALF_UP)

@@ -75,7 +75,8 @@ def test_tool03_a_preview_of_an_invoice_in_qbo_says_the_next_run_only_marks_it()
 def test_tool04_the_scheduled_run_skip_message_names_the_run_holding_the_lock():
     message = lock_skip_message("atqbo_sync_now/manual__2026-11-21T07:30:00+00:00")
     assert message.startswith("atqbo_sync_now run 'manual__2026-11-21T07:30:00+00:00' holds the invoice sync lock")
-    assert message.endswith("the next scheduled run picks up whatever is left")
+    assert "the next scheduled run picks up whatever is left. " in message
+    assert message.endswith("or run atqbo_reset (at the latest, the lock expires 6 hours after it was taken)")
 
 
 def test_tool04_begin_takes_the_lock_and_stages_the_scope(ledger):

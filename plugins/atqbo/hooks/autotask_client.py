@@ -33,6 +33,7 @@ from typing import Any, TypeVar
 import requests
 from airflow.sdk import BaseHook
 
+from atqbo.exceptions import missing_connection_error
 from atqbo.hooks.autotask_connection import AutotaskCredentials
 from atqbo.hooks.autotask_errors import (
     AutotaskAmbiguousWriteError,
@@ -144,7 +145,12 @@ class AutotaskClient(BaseHook):
         if self._creds is None:
             with self._conn_lock:
                 if self._creds is None:
-                    conn = self.get_connection(self.autotask_conn_id)
+                    try:
+                        conn = self.get_connection(self.autotask_conn_id)
+                    except Exception as exc:  # Airflow's not-found type differs by where it runs
+                        raise missing_connection_error(
+                            self.autotask_conn_id, "the Autotask API user", "autotask_conn_id", exc
+                        ) from exc
                     self._creds = AutotaskCredentials.from_connection(conn, self.autotask_conn_id)
         return self._creds
 

@@ -20,6 +20,7 @@ from typing import Any
 import requests
 from airflow.sdk import BaseHook
 
+from atqbo.exceptions import missing_connection_error
 from atqbo.hooks.qbo_connection import QboConnectionConfig
 from atqbo.hooks.qbo_fault_parsing import build_fault, fault_from_payload, fault_from_response, redact
 from atqbo.hooks.qbo_faults import NO_ANSWER_ERRORS, QboFault, QboOneNameAtATime, QboServerError, QboThrottled
@@ -107,7 +108,11 @@ class QboClient(BaseHook):
     @cached_property
     def config(self) -> QboConnectionConfig:
         """The connection's settings, checked; raises ``AtqboConfigError`` naming what is missing."""
-        return QboConnectionConfig.from_connection(self.get_connection(self.qbo_conn_id), self.qbo_conn_id)
+        try:
+            conn = self.get_connection(self.qbo_conn_id)
+        except Exception as exc:  # Airflow's not-found type differs by where it runs
+            raise missing_connection_error(self.qbo_conn_id, "the QBO app and company", "qbo_conn_id", exc) from exc
+        return QboConnectionConfig.from_connection(conn, self.qbo_conn_id)
 
     def get_conn(self) -> requests.Session:
         """The hook's HTTP session (one per hook; auth headers are added per call)."""

@@ -21,6 +21,15 @@ from atqbo.exceptions import AtqboConfigError
 from atqbo.ledger.statements import POSTGRESQL, SQLITE, Dialect, Tx
 
 
+def _unusable_sqlite_path(conn_id: str, path: str, exc: Exception) -> AtqboConfigError:
+    """The error of a state database file that cannot be made or opened: the path, why, the fix."""
+    return AtqboConfigError(
+        f"the atqbo state database {path!r} (host of connection {conn_id!r}) cannot be opened: "
+        f"{type(exc).__name__}: {exc}. Fix: set the host of {conn_id!r} to a file path in a directory the "
+        "Airflow workers may create and write (a file, not a directory; on a disk they all share)"
+    )
+
+
 class LedgerPart:
     """What a concept part of the ledger uses of the core: one transaction at a time.
 
@@ -61,18 +70,31 @@ class LedgerCore(LedgerPart):
         raise AtqboConfigError(f"unsupported state database URL scheme {parsed.scheme!r}: use sqlite or postgresql")
 
     @classmethod
-    def for_sqlite(cls, path: str) -> Self:
+    def for_sqlite(cls, path: str, conn_id: str = "atqbo_state") -> Self:
         if not path or path == ":memory:":
             raise AtqboConfigError(
-                "the atqbo_state SQLite connection needs a file path (host = /absolute/path/atqbo_state.db); "
+                f"the {conn_id} SQLite connection needs a file path (host = /absolute/path/atqbo_state.db); "
                 "an in-memory database would not be shared between tasks"
             )
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        if not Path(path).is_absolute():
+            # relative to each worker's own directory: every task would find another database
+            raise AtqboConfigError(
+                f"the {conn_id} SQLite connection's host {path!r} is a relative path, so each Airflow worker would "
+                f"open a database of its own; set the host of connection {conn_id!r} to an absolute file path "
+                "(e.g. /opt/airflow/atqbo/atqbo_state.db)"
+            )
+        try:
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:  # FileNotFoundError, PermissionError, NotADirectoryError, a read-only disk
+            raise _unusable_sqlite_path(conn_id, path, exc) from exc
 
         def connect() -> sqlite3.Connection:
             # isolation_level=None: autocommit; transaction() opens each one with BEGIN IMMEDIATE.
-            conn = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
-            conn.execute("PRAGMA journal_mode=WAL")
+            try:
+                conn = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
+                conn.execute("PRAGMA journal_mode=WAL")
+            except sqlite3.OperationalError as exc:  # "unable to open database file": a directory, no rights
+                raise _unusable_sqlite_path(conn_id, path, exc) from exc
             conn.execute("PRAGMA busy_timeout=30000")
             return conn
 
@@ -109,7 +131,7 @@ class LedgerCore(LedgerPart):
         """The ledger behind an Airflow ``Connection`` object, however it was read."""
         conn_type = (conn.conn_type or "").lower()
         if conn_type == "sqlite":
-            return cls.for_sqlite(conn.host or "")
+            return cls.for_sqlite(conn.host or "", conn_id)
         if conn_type in ("postgres", "postgresql"):
             return cls.for_postgres(
                 host=conn.host or "127.0.0.1",

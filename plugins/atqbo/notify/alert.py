@@ -116,12 +116,14 @@ def load_alert_settings() -> tuple[Settings, str]:
 
 def email_run_failure(failure: RunFailure, settings: Settings, settings_problem: str = "") -> bool:
     """Email the failure to ``report_to``; False (logged) when there is nobody to mail."""
-    recipients = report_recipients(settings)
+    recipients = report_recipients(settings) or fallback_recipients(settings_problem)
     if not recipients:
         log.warning(
-            "No failure email for %s run %s: report_to is empty. Set report_to in the %s Variable.",
+            "No failure email for %s run %s: report_to is empty%s. Set report_to in the %s Variable, and "
+            "[atqbo] alert_to in airflow.cfg (AIRFLOW__ATQBO__ALERT_TO) for when the Variable cannot be read.",
             failure.dag_id,
             failure.run_id,
+            " (the Variable could not be used)" if settings_problem else "",
             VARIABLE_NAME,
         )
         return False
@@ -138,6 +140,28 @@ def email_run_failure(failure: RunFailure, settings: Settings, settings_problem:
         ) from exc
     log.info("Failure alert for %s run %s emailed to %s.", failure.dag_id, failure.run_id, ", ".join(recipients))
     return True
+
+
+AIRFLOW_DEFAULT_SENDER = "airflow@example.com"  # [smtp] smtp_mail_from as Airflow ships it: nobody's
+
+
+def fallback_recipients(settings_problem: str) -> list[str]:
+    """Who gets a failure alert when ``report_to`` names nobody: ``[atqbo] alert_to`` of Airflow's
+    configuration (``AIRFLOW__ATQBO__ALERT_TO``, comma-separated), set outside the Variable so a
+    Variable that cannot be read still alerts someone; and when the Variable is the problem and
+    that is not set either, Airflow's own sender address (``[email] from_email``, else
+    ``[smtp] smtp_mail_from`` unless it is Airflow's placeholder)."""
+    from airflow.sdk.configuration import conf
+
+    configured = [a.strip() for a in (conf.get("atqbo", "alert_to", fallback="") or "").split(",") if a.strip()]
+    if configured or not settings_problem:
+        return configured
+    for section, key in (("email", "from_email"), ("smtp", "smtp_mail_from")):
+        sender = (conf.get(section, key, fallback="") or "").strip()
+        address = sender.rpartition("<")[2].rstrip(">").strip()  # "Airflow <ops@msp.example>"
+        if address and address != AIRFLOW_DEFAULT_SENDER:
+            return [address]
+    return []
 
 
 def create_failure_todo(failure: RunFailure, settings: Settings, settings_problem: str = "") -> int | None:

@@ -21,6 +21,7 @@ from atqbo.transform.invoices import (
 if TYPE_CHECKING:
     from atqbo.hooks.qbo import QuickBooksOnlineHook
     from atqbo.runs import RunInfo
+    from atqbo.settings import Settings
     from atqbo.transform.invoices import InvoicePlan, QboCompany
 
 Failures = dict[int, tuple[str, str]]  # Autotask id -> (reason, fix) of a plan that cannot be sent
@@ -53,12 +54,7 @@ def find_or_create_references(
     for plan in plans:
         absent = sorted(k for k in needed[plan.autotask_id] if (alias.get(k) or k).lower() not in items)
         if absent and plan.autotask_id not in failures:
-            action = run.parsed_settings.missing_item_action
-            failures[plan.autotask_id] = (
-                f"no QBO item for {', '.join(repr(a) for a in absent)} (missing_item_action is {action!r})",
-                "create the item in QBO (or use atqbo_copy_missing_items), check item_match_field, or set "
-                "missing_item_action to 'create'; then clear the marker",
-            )
+            failures[plan.autotask_id] = missing_item_failure(absent, run.parsed_settings, notes)
     terms = {t["Name"]: t["Id"] for t in qbo.query_all("Term")} if any(p.term_name for p in plans) else {}
     classes = {c["Name"]: c["Id"] for c in qbo.query_all("Class")} if company.class_tracking != "none" else {}
     refs: dict[int, QboRefs] = {}
@@ -210,6 +206,30 @@ def _make_non_taxable(run: RunInfo, qbo: QuickBooksOnlineHook, customer: dict[st
     )
 
 
+def missing_item_failure(absent: list[str], settings: Settings, notes: list[str]) -> tuple[str, str]:
+    """(reason, fix) of a plan whose items QBO does not have: the income account when atqbo was to
+    create them but could not (the setting that is wrong), else ``missing_item_action``."""
+    names = ", ".join(repr(a) for a in absent)
+    account = settings.new_item_income_account
+    if settings.missing_item_action == "create" and _no_income_account_note(account) in notes:
+        return (
+            f"no QBO item for {names}, and atqbo could not create it: QBO has no income account named {account!r} "
+            "(new_item_income_account)",
+            f"create an income account named {account!r} in QBO, or set new_item_income_account in atqbo_settings "
+            "to the name of an existing income account; then clear the marker",
+        )
+    return (
+        f"no QBO item for {names} (missing_item_action is {settings.missing_item_action!r})",
+        "create the item in QBO (or use atqbo_copy_missing_items), check item_match_field, or set "
+        "missing_item_action to 'create'; then clear the marker",
+    )
+
+
+def _no_income_account_note(account: str) -> str:
+    """The run's note when the items to create have no income account (one place for its words)."""
+    return f"QBO has no account named {account!r} (new_item_income_account): missing items cannot be created"
+
+
 def taxed_item_keys(plans: list[InvoicePlan]) -> set[str]:
     """TAX-04: the items Autotask taxes (a line of it carries tax). QBO's automated sales tax taxes a
     line by its item's ``Taxable``, so an item atqbo creates is taxable exactly when Autotask taxed
@@ -248,10 +268,7 @@ def find_or_create_items(
         return items, alias
     income = find_account(qbo, settings.new_item_income_account)
     if income is None:
-        notes.append(
-            f"QBO has no account named {settings.new_item_income_account!r} "
-            "(new_item_income_account): missing items cannot be created"
-        )
+        notes.append(_no_income_account_note(settings.new_item_income_account))
         return items, alias
     payloads = {
         key: item_payload(

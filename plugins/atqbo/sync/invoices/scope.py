@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
-from atqbo.locks import hold_sync_lock, release_sync_lock
+from atqbo.locks import SYNC_LOCK_TTL_S, hold_sync_lock, release_sync_lock
 
 if TYPE_CHECKING:
     from atqbo.ledger import Ledger
@@ -72,5 +72,8 @@ def lock_skip_message(owner: str) -> str:
     dag_id, _, run_id = owner.partition("/")
     return (
         f"{dag_id} run {run_id!r} holds the invoice sync lock (it is creating invoices right now), so this "
-        "scheduled run does nothing; the next scheduled run picks up whatever is left"
+        "scheduled run does nothing; the next scheduled run picks up whatever is left. If that run is not "
+        "running any more (killed, and Airflow still shows it running), mark it failed in the Airflow UI: the "
+        f"next run then takes the lock over; or run atqbo_reset (at the latest, the lock expires "
+        f"{SYNC_LOCK_TTL_S / 3600:.0f} hours after it was taken)"
     )

@@ -22,6 +22,7 @@ from atqbo.sync.purchase_orders.bill_numbers import bill_doc_number, bill_number
 from atqbo.sync.purchase_orders.failures import RETRY_HINT
 from atqbo.sync.purchase_orders.model import PurchaseOrder
 from atqbo.sync.purchase_orders.taxes import TAX_EXCLUDED
+from atqbo.transform.values import MAX_AMOUNT_DIGITS, UNIT_PRICE_PLACES, digits_past_qbo
 
 if TYPE_CHECKING:
     from atqbo.sync.purchase_orders.accounts import ApAccounts
@@ -83,16 +84,54 @@ def bill_batch_requestid(versions: dict[int, tuple[int, int]]) -> str:
 # -- what a PO must have before its bill is sent ------------------------------------------------------
 
 
-def check_has_lines(state: LoadState, po: PurchaseOrder) -> bool:
-    """A QBO bill needs at least one line: a PO without items fails."""
-    if po.lines:
-        return True
-    state.out.fail(
-        po,
-        f"{po.label()} has no items; a QBO bill needs at least one line",
-        "add the items to the PO in Autotask; " + RETRY_HINT,
-    )
-    return False
+def check_lines(state: LoadState, po: PurchaseOrder) -> bool:
+    """A QBO bill needs at least one line, each with a quantity and unit cost QBO can hold, and a
+    total that is not negative: a PO that breaks one of these fails before anything is written.
+    Control characters taken out of a description are a warning."""
+    problem = _line_problem(po)
+    if problem:
+        reason, fix = problem
+        state.out.fail(po, reason, fix + "; " + RETRY_HINT)
+        return False
+    for line in po.lines:
+        if line.removed:
+            state.out.warn(
+                po,
+                f"the memo of PO item {line.item_id} on {po.label()} holds control characters QBO cannot store "
+                f"({', '.join(line.removed)}); they were removed from the bill line",
+            )
+    return True
+
+
+def _line_problem(po: PurchaseOrder) -> tuple[str, str] | None:
+    """(reason, fix) of the first thing that stops the PO's bill, or None."""
+    if not po.lines:
+        return f"{po.label()} has no items; a QBO bill needs at least one line", "add the items to the PO in Autotask"
+    for line in po.lines:
+        where = f"PO item {line.item_id} ({line.product_name}) of {po.label()}"
+        if line.unusable:
+            return (
+                f"{where} {line.unusable}, so what the bill line costs is not known; no bill was created",
+                f"correct the quantity and unit cost of PO item {line.item_id} in Autotask",
+            )
+        for what, value, places in (
+            ("quantity", line.quantity, UNIT_PRICE_PLACES),
+            ("unit cost", line.unit_cost, UNIT_PRICE_PLACES),
+            ("amount", line.amount, None),
+        ):
+            why = digits_past_qbo(value, places)
+            if why:
+                return (
+                    f"the {what} of {where} ({value}) has {why}; no bill was created",
+                    f"correct PO item {line.item_id} in Autotask (QBO amounts have at most {MAX_AMOUNT_DIGITS} "
+                    f"digits before the decimal point and {UNIT_PRICE_PLACES} after)",
+                )
+    if po.total < 0:
+        return (
+            f"the items of {po.label()} add up to {po.total}, a negative bill, which QBO refuses; no bill was created",
+            "record the vendor's credit as a vendor credit in QBO, or correct the PO's items in Autotask",
+        )
+    return None
 
 
 def warn_unsent_freight(state: LoadState, orders: list[PurchaseOrder]) -> None:

@@ -20,7 +20,7 @@ from atqbo.locks import PURCHASE_ORDER_SYNC_LOCK, SyncBusy, hold_sync_lock, rele
 from atqbo.sync.purchase_orders.accounts import find_ap_account, find_ap_accounts
 from atqbo.sync.purchase_orders.adopt import adopt_existing_bills
 from atqbo.sync.purchase_orders.bill_numbers import check_bill_numbers
-from atqbo.sync.purchase_orders.bills import check_has_lines, create_bills, warn_unsent_freight
+from atqbo.sync.purchase_orders.bills import check_lines, create_bills, warn_unsent_freight
 from atqbo.sync.purchase_orders.currency import QboCurrencies, plan_currency, refuse_run_for_currency
 from atqbo.sync.purchase_orders.failures import record_failures
 from atqbo.sync.purchase_orders.items import check_items, create_items
@@ -74,7 +74,7 @@ def load_orders(state: LoadState, orders: list[PurchaseOrder]) -> None:
     ap_account = find_ap_account(state.qbo, state.settings, qbo_currencies)
     tax_code = find_purchase_tax_code(state.qbo, state.settings)
     pending = adopt_existing_bills(state, orders)
-    pending = [po for po in pending if check_has_lines(state, po)]
+    pending = [po for po in pending if check_lines(state, po)]
     plans = {po.autotask_id: plan_currency(state, po, qbo_currencies) for po in pending}
     pending = state.undecided(pending)
     ap_accounts = find_ap_accounts(

@@ -9,8 +9,15 @@ from decimal import Decimal
 from typing import Any
 
 from atqbo.autotask_docs import iso_datetime
-from atqbo.money import as_decimal, to_cents
-from atqbo.transform.values import MAX_DISPLAY_NAME, MAX_ITEM_NAME, MAX_LINE_DESCRIPTION, qbo_name
+from atqbo.money import as_decimal, number_or_none, to_cents
+from atqbo.transform.values import (
+    MAX_DISPLAY_NAME,
+    MAX_ITEM_NAME,
+    MAX_LINE_DESCRIPTION,
+    control_characters,
+    qbo_name,
+    without_control_characters,
+)
 
 SUBMITTED_LABEL = "Submitted"  # the PurchaseOrders.status label of an eligible PO (its value is read from Autotask)
 
@@ -25,6 +32,9 @@ class PoLine:
     quantity: Decimal
     unit_cost: Decimal
     description: str
+    item_id: int | None = None  # the PurchaseOrderItems id, for messages
+    unusable: str = ""  # why its quantity or unit cost cannot be used ("" when both are numbers)
+    removed: tuple[str, ...] = ()  # control characters taken out of the description (QBO cannot store them)
 
     @property
     def amount(self) -> Decimal:
@@ -98,5 +108,19 @@ def po_line(item: dict[str, Any], products: dict[str, dict[str, Any]]) -> PoLine
         item_name=qbo_name(name, MAX_ITEM_NAME),
         quantity=as_decimal(item.get("quantity")),
         unit_cost=as_decimal(item.get("unitCost")),
-        description=description[:MAX_LINE_DESCRIPTION],
+        description=without_control_characters(description).strip()[:MAX_LINE_DESCRIPTION],
+        item_id=item.get("id"),
+        unusable=_unusable_numbers(item),
+        removed=tuple(control_characters(description)),
     )
+
+
+def _unusable_numbers(item: dict[str, Any]) -> str:
+    """Why a PO item's quantity or unit cost cannot make a bill line (null or not a number), or ""."""
+    for name in ("quantity", "unitCost"):
+        value = item.get(name)
+        if value is None:
+            return f"has no {name} in Autotask (it is null)"
+        if number_or_none(value) is None:
+            return f"has {name} {value!r}, which is not a number"
+    return ""

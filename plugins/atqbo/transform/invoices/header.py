@@ -23,6 +23,8 @@ from atqbo.transform.values import (
     bill_to_address,
     clip,
     company_address,
+    control_characters,
+    without_control_characters,
 )
 
 INVOICE_EMAIL_FIELD = "Invoice Email"  # the Autotask company user-defined field holding the billing address
@@ -73,7 +75,8 @@ def class_amounts(lines: Iterable[PlannedLine]) -> dict[str, Decimal]:
 def po_number(invoice: dict[str, Any], items: list[dict[str, Any]]) -> str | None:
     """INV-10: the invoice's order number, else the first PO number found on its items."""
     candidates = [invoice.get("orderNumber"), *(item.get("purchaseOrderNumber") for item in items)]
-    return next((as_text(c).strip() for c in candidates if as_text(c).strip()), None)
+    texts = (without_control_characters(as_text(c)).strip() for c in candidates)
+    return next((text for text in texts if text), None)
 
 
 def customer_memo(head: InvoicePlan, invoice: dict[str, Any], settings: Settings, warnings: list[str]) -> str | None:
@@ -81,6 +84,13 @@ def customer_memo(head: InvoicePlan, invoice: dict[str, Any], settings: Settings
     if settings.empty_customer_message:
         return None
     comments = as_text(invoice.get("comments")).strip()
+    found = control_characters(comments)
+    if found:
+        comments = without_control_characters(comments).strip()
+        warnings.append(
+            f"{head.label}: the invoice comments hold control characters QBO cannot store ({', '.join(found)}); "
+            "they were removed from the customer message (correct the comments in Autotask to silence this)"
+        )
     if not comments:
         return None
     if len(comments) > MAX_CUSTOMER_MEMO:
@@ -128,7 +138,8 @@ def ship_address(
 
 def private_note(head: InvoicePlan) -> str:
     """ "Autotask invoice {id} ({number}) - sent by atqbo": how atqbo (and a person) recognises its invoices."""
-    return clip(INVOICE_NOTE.text(head.autotask_id, head.invoice_number), MAX_PRIVATE_NOTE)
+    number = without_control_characters(head.invoice_number) if head.invoice_number else head.invoice_number
+    return clip(INVOICE_NOTE.text(head.autotask_id, number), MAX_PRIVATE_NOTE)
 
 
 def payload_hash(plan: InvoicePlan) -> str:

@@ -8,12 +8,28 @@ from __future__ import annotations
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from atqbo.money import as_decimal, cents, to_cents
+from atqbo.money import as_decimal, cents, number_or_none, to_cents
 from atqbo.settings import Settings
 from atqbo.transform.invoices.items import TAX_ITEM_NAME, generic_item_name, item_key_for_billing_code
 from atqbo.transform.invoices.model import AutotaskInvoiceData, InvoicePlan, NotSent, PlannedLine, QboCompany
 from atqbo.transform.invoices.tax import line_tax_code
-from atqbo.transform.values import MAX_LINE_DESCRIPTION, UNIT_PRICE_PLACES, as_text, clip, date_of
+from atqbo.transform.values import (
+    MAX_AMOUNT_DIGITS,
+    MAX_LINE_DESCRIPTION,
+    UNIT_PRICE_PLACES,
+    as_text,
+    clip,
+    control_characters,
+    date_of,
+    digits_past_qbo,
+    without_control_characters,
+)
+
+# What a billing item's line is computed from: always its quantity and rate; its billed amount and
+# tax when Autotask gives them (a null there is read as "not given", as Autotask's own UI does)
+_REQUIRED_NUMBERS = ("quantity", "rate")
+_OPTIONAL_NUMBERS = ("extendedPrice", "totalAmount", "taxDollars")
+RETRY_AFTER_FIX = "then clear the marker (or retry from the error log)"
 
 _DATE_FORMATS = {"MM/DD/YYYY": "%m/%d/%Y", "DD/MM/YYYY": "%d/%m/%Y", "YYYY-MM-DD": "%Y-%m-%d"}
 
@@ -57,6 +73,7 @@ def _item_line(
     head: InvoicePlan, item: dict[str, Any], data: AutotaskInvoiceData, settings: Settings, warnings: list[str]
 ) -> PlannedLine:
     """One billing item -> one sales line: its item key, quantities and amount, class and description."""
+    refuse_unusable_numbers(head, item)
     code = _billing_code_of(head, item, data)
     key, item_code_id = _item_key(head, item, code, settings, warnings)
     quantity, unit_price, amount = _line_amounts(head, item, settings, warnings)
@@ -80,6 +97,82 @@ def _item_line(
         tax_code=tax_code,
         tax_reason=tax_reason,
     )
+
+
+def refuse_unusable_numbers(head: InvoicePlan, item: dict[str, Any]) -> None:
+    """Item 2 of issue 11: a billing item whose quantity or rate is null, or any of whose amounts is
+    not a number, stops the invoice (read as 0 it would go out at the wrong amount)."""
+    for name in (*_REQUIRED_NUMBERS, *_OPTIONAL_NUMBERS):
+        value = item.get(name)
+        if value is None and name in _OPTIONAL_NUMBERS:
+            continue
+        if number_or_none(value) is not None:
+            continue
+        said = (
+            "no " + name + " in Autotask (it is null)" if value is None else f"{name} {value!r}, which is not a number"
+        )
+        raise NotSent(
+            "error",
+            f"{head.label}: billing item {item.get('id')} has {said}, so what its line costs is not known; not sent",
+            f"correct the {name} of billing item {item.get('id')} in Autotask (void the invoice, unpost the item, "
+            f"fix it, post it and invoice it again), {RETRY_AFTER_FIX}",
+        )
+
+
+def refuse_unusable_totals(head: InvoicePlan, invoice: dict[str, Any]) -> None:
+    """The invoice's own total and tax: numbers, a tax that is not negative, a total QBO can hold."""
+    for name, required in (("invoiceTotal", True), ("totalTaxValue", False)):
+        value = invoice.get(name)
+        if (value is None and not required) or number_or_none(value) is not None:
+            continue
+        said = "no " + name + " (it is null)" if value is None else f"{name} {value!r}, which is not a number"
+        raise NotSent(
+            "error",
+            f"{head.label}: Autotask gave the invoice {said}, so its total cannot be checked; not sent",
+            f"check the invoice in Autotask (open it and save it again, or void it and invoice the items again), "
+            f"{RETRY_AFTER_FIX}",
+        )
+    if head.tax < 0:
+        raise NotSent(
+            "error",
+            f"{head.label}: its tax is negative ({head.tax}) while its total is {head.total}; QBO cannot carry a "
+            "negative tax on an invoice, so it was not sent",
+            "correct the tax of the invoice's items in Autotask (a refund of tax belongs on a credit), "
+            + RETRY_AFTER_FIX,
+        )
+    too_big = digits_past_qbo(head.total)
+    if too_big:
+        raise NotSent(
+            "error",
+            f"{head.label}: its total {head.total} has {too_big}; not sent",
+            f"correct the invoice in Autotask (QBO amounts have at most {MAX_AMOUNT_DIGITS} digits before the "
+            f"decimal point and {UNIT_PRICE_PLACES} after), {RETRY_AFTER_FIX}",
+        )
+
+
+def refuse_amounts_qbo_cannot_hold(head: InvoicePlan, lines: tuple[PlannedLine, ...], settings: Settings) -> None:
+    """A line whose quantity, unit price or amount QBO cannot hold ("10.5": at most ten digits before
+    the decimal point, five after) stops the invoice: QBO would refuse it, or round it to another total."""
+    for line in lines:
+        if line.kind == "description":
+            continue
+        for what, value, places in (
+            ("quantity", line.quantity, UNIT_PRICE_PLACES),
+            ("unit price", line.unit_price, UNIT_PRICE_PLACES),
+            ("amount", line.amount, None),
+        ):
+            why = digits_past_qbo(value, places) if value is not None else ""
+            if not why:
+                continue
+            which = f"billing item {line.billing_item_id}" if line.kind == "item" else "the tax line"
+            fix = f"correct {which} in Autotask"
+            if what == "unit price" and "decimals" in why and not settings.blended_rate:
+                fix += ", or turn on blended_rate so the line is sent at the amount Autotask bills for it"
+            raise NotSent(
+                "error",
+                f"{head.label}: the {what} of {which} ({value}) has {why}; not sent",
+                f"{fix}; {RETRY_AFTER_FIX}",
+            )
 
 
 def _billing_code_of(head: InvoicePlan, item: dict[str, Any], data: AutotaskInvoiceData) -> dict[str, Any] | None:
@@ -182,6 +275,13 @@ def _line_description(head: InvoicePlan, item: dict[str, Any], code: dict[str, A
             break
     else:
         text = as_text((code or {}).get("name")).strip()
+    found = control_characters(text)
+    if found:
+        text = without_control_characters(text).strip()
+        warnings.append(
+            f"{head.label}: the description of billing item {item.get('id')} holds control characters QBO cannot "
+            f"store ({', '.join(found)}); they were removed (correct the description in Autotask to silence this)"
+        )
     if len(text) > MAX_LINE_DESCRIPTION:
         warnings.append(
             f"{head.label}: the description of billing item {item.get('id')} has {len(text)} characters; "

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import replace
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from atqbo.money import cents
@@ -21,9 +21,22 @@ from atqbo.transform.invoices.header import (
     term_name,
     transaction_class,
 )
-from atqbo.transform.invoices.lines import billing_period_line, item_lines, refuse_if_lines_miss_total, tax_line
+from atqbo.transform.invoices.lines import (
+    RETRY_AFTER_FIX,
+    billing_period_line,
+    item_lines,
+    refuse_amounts_qbo_cannot_hold,
+    refuse_if_lines_miss_total,
+    refuse_unusable_totals,
+    tax_line,
+)
 from atqbo.transform.invoices.model import AutotaskInvoiceData, InvoicePlan, NotSent
-from atqbo.transform.values import MAX_DISPLAY_NAME, MAX_DOC_NUMBER, as_text, date_of, qbo_name
+from atqbo.transform.values import MAX_DISPLAY_NAME, MAX_DOC_NUMBER, as_text, control_characters, date_of, qbo_name
+
+# Issue 11 item 5: an invoice dated outside these is a typo (1900, 2999), never a real invoice;
+# the sync's window never reaches it, and a copy by id must not send it as it is
+EARLIEST_INVOICE_DATE = date(1990, 1, 1)
+LATEST_INVOICE_DAYS_AHEAD = 366
 
 
 def plan_invoices(data: AutotaskInvoiceData, settings: Settings, today: date) -> list[InvoicePlan]:
@@ -87,7 +100,7 @@ def _plan_to_send(
     """The send plan, or ``NotSent`` at the first reason not to send it."""
     warnings: list[str] = []
     txn_date = _invoice_date(head, invoice, today, warnings)
-    _refuse_unsendable(head, invoice, company, txn_date, settings)
+    _refuse_unsendable(head, invoice, company, txn_date, settings, today)
     assert company is not None  # _refuse_unsendable made sure
     _refuse_empty(head, items)
     lines = (
@@ -95,6 +108,7 @@ def _plan_to_send(
         *item_lines(head, items, data, settings, warnings),
         *tax_line(head, invoice, settings),
     )
+    refuse_amounts_qbo_cannot_hold(head, lines, settings)
     refuse_if_lines_miss_total(head, lines, items, settings)
     return replace(
         head,
@@ -124,9 +138,15 @@ def _invoice_date(head: InvoicePlan, invoice: dict[str, Any], today: date, warni
 
 
 def _refuse_unsendable(
-    head: InvoicePlan, invoice: dict[str, Any], company: dict[str, Any] | None, txn_date: date, settings: Settings
+    head: InvoicePlan,
+    invoice: dict[str, Any],
+    company: dict[str, Any] | None,
+    txn_date: date,
+    settings: Settings,
+    today: date,
 ) -> None:
-    """Voided, before the earliest sync date, unknown company, negative, or a $0 to skip."""
+    """Voided, before the earliest sync date, an impossible date, unknown company, a total or tax that
+    cannot be right, negative, or a $0 to skip."""
     if invoice.get("isVoided"):
         raise NotSent("skip", f"{head.label}: voided in Autotask; not sent")
     if settings.earliest_sync_date and txn_date < settings.earliest_sync_date:
@@ -135,6 +155,7 @@ def _refuse_unsendable(
             f"{head.label}: dated {txn_date}, before earliest_sync_date {settings.earliest_sync_date} "
             "(books closed); not sent",
         )
+    _refuse_impossible_date(head, txn_date, today)
     if company is None:
         raise NotSent(
             "error",
@@ -147,11 +168,26 @@ def _refuse_unsendable(
             f"{head.label}: Autotask company {head.company_id} has no name, so no QBO customer can be matched",
             f"give company {head.company_id} a name in Autotask",
         )
+    refuse_unusable_totals(head, invoice)
     if head.total < 0:
         reason = negative_invoice_message(head.autotask_id, head.company_name, settings.invoice_marker_field)
         raise NotSent("error", reason, NEGATIVE_INVOICE_FIX)
     if head.total == 0 and settings.skip_zero_invoices:
         raise NotSent("skip", f"{head.label}: total is 0.00 and skip_zero_invoices is on; not sent")
+
+
+def _refuse_impossible_date(head: InvoicePlan, txn_date: date, today: date) -> None:
+    """An invoice dated before 1990 or more than a year ahead is a typo in Autotask: not sent."""
+    latest = today + timedelta(days=LATEST_INVOICE_DAYS_AHEAD)
+    if EARLIEST_INVOICE_DATE <= txn_date <= latest:
+        return
+    raise NotSent(
+        "error",
+        f"{head.label}: dated {txn_date}, which cannot be its real date (atqbo sends invoices dated "
+        f"{EARLIEST_INVOICE_DATE} to {latest}); not sent",
+        "correct the invoice date in Autotask (void the invoice and invoice its items again with the right date), "
+        + RETRY_AFTER_FIX,
+    )
 
 
 def _refuse_empty(head: InvoicePlan, items: list[dict[str, Any]]) -> None:
@@ -177,6 +213,14 @@ def _doc_number(head: InvoicePlan, invoice: dict[str, Any], settings: Settings) 
             f"{head.label}: invoice_numbering is 'autotask_number' but Autotask gave the invoice no number",
             "turn on invoice numbering in Autotask (Admin > Invoice settings), "
             "or set invoice_numbering to 'qbo' or 'autotask_id'",
+        )
+    found = control_characters(number)
+    if found:
+        raise NotSent(
+            "error",
+            f"{head.label}: invoice number {number!r} holds control characters QBO cannot store "
+            f"({', '.join(found)}), and atqbo will not send it under another number",
+            "correct the invoice number in Autotask, or set invoice_numbering to 'qbo' or 'autotask_id'",
         )
     if len(number) > MAX_DOC_NUMBER:
         raise NotSent(
