@@ -19,6 +19,7 @@ FAULT_MODES = {
     "throttle_429",
     "timeout",
     "commit_then_error",
+    "commit_later",
     "drop_connection",
     "latency",
 }
