@@ -77,7 +77,14 @@ def test_bey01_commit_later_with_the_same_requestid_is_answered_from_the_first_a
 
 def test_bey01_commit_later_name_create_is_refused_when_the_name_was_taken_meanwhile(fresh_sandbox, qbo):
     fresh_sandbox.faults.add(
-        {"api": "qbo", "method": "POST", "path": "/customer$", "mode": "commit_later", "latency_ms": HOLD_MS, "times": 1}
+        {
+            "api": "qbo",
+            "method": "POST",
+            "path": "/customer$",
+            "mode": "commit_later",
+            "latency_ms": HOLD_MS,
+            "times": 1,
+        }
     )
     send_and_give_up(qbo, "customer", {"DisplayName": "Fabrikam"}, "rid-name-1")
     qbo.customer("Fabrikam")
