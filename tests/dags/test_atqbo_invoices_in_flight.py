@@ -16,12 +16,14 @@ import time
 import pendulum
 import pytest
 
+from tests.dags import test_atqbo_invoices as invoice_tests
 from tests.dags.dag_support import set_run_state, task_states
-from tests.dags.test_atqbo_invoices import Tenant, _eligible, tenant  # noqa: F401 - the fixture
+from tests.dags.test_atqbo_invoices import Tenant, _eligible
 from tests.in_flight_support import age_writes
 from tests.net_support import REPO
 
 pytestmark = pytest.mark.integration
+tenant = invoice_tests.tenant  # the fixture: the demo tenant plus the edge cases
 
 CHILD = """
 import sys, pendulum
