@@ -7,6 +7,13 @@ their PrivateNote, then the ledger): it adopts what the late write created, or c
 
 The ledger says when: an IN_PROGRESS sync record's ``updated_at`` is when its write last went out
 (``Ledger.mark_sent``, before every attempt).
+
+Why QBO's ``requestid`` is not enough: a later run's request for the same record carries another
+key. An invoice batch's key names its run (so that a later run is not answered with an old
+refusal), a name batch's too, and a bill batch's names all its POs' versions (so it changes with
+the batch's members); the per-invoice key in the ledger is never sent on its own. And even under
+the same key, what QBO answers while the first request is still being processed is not
+documented (docs/api-facts.md 2.8). Waiting out the bound needs neither.
 """
 
 from __future__ import annotations
