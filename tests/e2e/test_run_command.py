@@ -131,6 +131,7 @@ def _killed_mid_batch_run_makes_no_duplicate(base: str, headers: dict, sandbox: 
 
 @pytest.mark.timeout(900)  # the whole product comes up, then runs through the real scheduler
 def test_run_command_serves_ui_and_runs_check_connections(tmp_path):
+    """The whole product through the real scheduler, ending with BEY-01's killed-mid-batch run."""
     ui, sandbox, smtp = free_port(), free_port(), free_port()
     home = tmp_path / "airflow-home"
     env = {
