@@ -20,6 +20,7 @@ FAULT_MODES = {
     "timeout",
     "commit_then_error",
     "commit_then_drop",
+    "commit_later",
     "drop_connection",
     "latency",
 }
@@ -31,6 +32,7 @@ class FaultRule:
     mode: str
     method: str | None = None
     path: str | None = None
+    requestid: str | None = None  # a regular expression the request's ``requestid`` must match
     times: int | None = None  # how many times it fires; None = forever
     after: int = 0  # let this many matching requests through first
     probability: float = 1.0
@@ -42,15 +44,17 @@ class FaultRule:
 
     @classmethod
     def from_doc(cls, doc: dict[str, Any]) -> FaultRule:
-        unknown = set(doc) - {"api", "mode", "method", "path", "times", "after", "probability", "latency_ms", "seed"}
+        keys = {"api", "mode", "method", "path", "requestid", "times", "after", "probability", "latency_ms", "seed"}
+        unknown = set(doc) - keys
         if unknown:
             raise ValueError(f"unknown fault rule keys: {sorted(unknown)}")
         if doc.get("api") not in ("qbo", "autotask"):
             raise ValueError("fault rule 'api' must be 'qbo' or 'autotask'")
         if doc.get("mode") not in FAULT_MODES:
             raise ValueError(f"fault rule 'mode' must be one of {sorted(FAULT_MODES)}")
-        if doc.get("path") is not None:
-            re.compile(doc["path"])
+        for pattern in ("path", "requestid"):
+            if doc.get(pattern) is not None:
+                re.compile(doc[pattern])
         probability = float(doc.get("probability", 1.0))
         if not 0 <= probability <= 1:
             raise ValueError("fault rule 'probability' must be between 0 and 1")
@@ -59,6 +63,7 @@ class FaultRule:
             mode=doc["mode"],
             method=(doc.get("method") or None) and doc["method"].upper(),
             path=doc.get("path"),
+            requestid=doc.get("requestid"),
             times=doc.get("times"),
             after=int(doc.get("after", 0)),
             probability=probability,
@@ -74,6 +79,7 @@ class FaultRule:
             "mode": self.mode,
             "method": self.method,
             "path": self.path,
+            "requestid": self.requestid,
             "times": self.times,
             "after": self.after,
             "probability": self.probability,
@@ -87,6 +93,8 @@ class FaultRule:
         if api != self.api:
             return False
         if self.method and req.method != self.method:
+            return False
+        if self.requestid and not re.search(self.requestid, req.arg("requestid") or ""):
             return False
         return not (self.path and not re.search(self.path, req.path, re.IGNORECASE))
 

@@ -30,6 +30,9 @@ log = logging.getLogger("sandbox")
 # How long a ``timeout`` fault holds a connection when the rule gives no latency_ms: past QBO's
 # own 120 s request timeout, so any sane client gives up first.
 DEFAULT_TIMEOUT_HOLD_S = 130.0
+# How long a ``commit_later`` fault holds a request before applying it when the rule gives no
+# latency_ms: long enough for a client with a short timeout (or a killed one) to have gone.
+DEFAULT_COMMIT_LATER_HOLD_S = 5.0
 
 
 class Sandbox:
@@ -153,6 +156,10 @@ class Sandbox:
                 return api.fault_response(rule.mode), meta
             if rule.mode == "latency":
                 time.sleep((rule.latency_ms or 0) / 1000)
+            if rule.mode == "commit_later":
+                # Still being processed by QBO after the client gave up (or was killed): applied
+                # when the hold ends, as if it arrived then, and its answer goes nowhere.
+                time.sleep(rule.latency_ms / 1000 if rule.latency_ms is not None else DEFAULT_COMMIT_LATER_HOLD_S)
         try:
             response = api.serve(req)
         except Abort as abort:
@@ -161,6 +168,8 @@ class Sandbox:
             return Response.text(502, "<html><body><h1>502 Bad Gateway</h1></body></html>", "text/html"), meta
         if rule is not None and rule.mode == "commit_then_drop":
             return None, meta  # done, and the answer lost: the client sees a closed connection
+        if rule is not None and rule.mode == "commit_later":
+            return None, meta  # logged (with its end time) once applied: a test waits for the entry
         return response, meta
 
     def _control(self, req: Request) -> Response:

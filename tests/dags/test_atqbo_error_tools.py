@@ -14,6 +14,7 @@ from datetime import date, timedelta
 import pytest
 
 from tests.dags.dag_support import load_dag, set_run_state, task_states
+from tests.in_flight_support import age_writes
 from tests.sync import po_support as ps
 
 pytestmark = pytest.mark.integration
@@ -313,6 +314,9 @@ def test_tool09_clears_what_dead_runs_left_keeps_what_live_runs_hold_and_says_wh
     assert ledger.acquire_run_lock("atqbo_alert:atqbo_payments/r0", old_alert_owner, -1, details="run failure alert")
     ledger.record_intent("invoice", 501, payload_hash="h", request_id="rq-501", run_id=dead.split("/")[1])
     ledger.record_intent("purchase_order", 502, payload_hash="h", request_id="rq-502", run_id=live.split("/")[1])
+    age_writes(ledger)  # written long ago: QBO can no longer commit them
+    # a dead run's write that went out just now may still commit in QBO (BEY-01): kept
+    ledger.record_intent("invoice", 503, payload_hash="h", request_id="rq-503", run_id=dead.split("/")[1])
     before = to_ts(utcnow())
 
     tenant.run(RESET)
@@ -326,7 +330,7 @@ def test_tool09_clears_what_dead_runs_left_keeps_what_live_runs_hold_and_says_wh
 
     (mail,) = tenant.reports(RESET_SUBJECT)
     text = mail["html"].replace("&#x27;", "'")
-    assert "Cleared 3 lock(s) and reset 1 in-progress record(s); kept 3." in text
+    assert "Cleared 3 lock(s) and reset 1 in-progress record(s); kept 4." in text
     assert f"Cleared lock {INVOICE_SYNC_LOCK} ({dead}): its run atqbo_invoices / " in text
     assert "Cleared lock atqbo_alert:atqbo_payments/r0" in text and "expired at" in text
     assert f"Cleared lock atqbo_other_sync ({live}): expired at" in text and "(its run is still running)" in text
@@ -334,6 +338,8 @@ def test_tool09_clears_what_dead_runs_left_keeps_what_live_runs_hold_and_says_wh
     assert "still queued or running in Airflow; if that run is stuck, mark it failed in Airflow" in text
     assert "Kept lock atqbo_alert:atqbo_payments/r1" in text and "it expires by itself at" in text
     assert "Cleared record invoice 501" in text and "Kept record purchase_order 502" in text
+    assert ledger.get_sync_record("invoice", 503)["status"] == "IN_PROGRESS"
+    assert "Kept record invoice 503" in text and "QBO may still commit it until" in text
 
     set_run_state(live, "failed")  # the stuck run is marked failed, as the report says; reset again
     tenant.run(RESET)
@@ -357,6 +363,7 @@ def test_tool09_reset_record_resumes_without_a_second_bill(tenant):
         request_id="atqbo-pobills-killed",
         run_id="scheduled__2026-03-02T12:15:00+00:00",
     )
+    age_writes(ledger)
 
     tenant.run(RESET)
     assert ledger.get_sync_record("purchase_order", ps.PO_OK)["status"] == "PENDING"

@@ -21,6 +21,7 @@ from decimal import Decimal
 import pytest
 
 from tests.dags.dag_support import load_dag, set_run_state, task_states
+from tests.in_flight_support import age_writes
 
 pytestmark = pytest.mark.integration
 
@@ -528,8 +529,9 @@ def test_tool05_overwrite_keeps_autotask_numbers_even_though_qbo_has_that_number
 
 def test_tool05_an_overwrite_run_again_after_a_lost_answer_makes_one_copy_not_two(tenant):
     """BEY-01 for Overwrite: QBO created the second copy but every answer was lost, so load failed;
-    the same run cleared and run again keeps its generation (so its batch requestid), and QBO
-    replays the copy instead of making a third."""
+    run again at once, the same run sends nothing (its write may still be committing in QBO, for
+    all it knows); run again once that window has passed, it keeps its generation (so its batch
+    requestid), and QBO replays the copy instead of making a third."""
     tenant.run("atqbo_copy_invoice", {"autotask_invoice_id": OLD})  # the first copy (and its customer, item)
     [first_copy] = tenant.copies()[OLD]
     when = datetime.now(UTC).replace(microsecond=0)
@@ -540,6 +542,11 @@ def test_tool05_an_overwrite_run_again_after_a_lost_answer_makes_one_copy_not_tw
     assert len(tenant.copies()[OLD]) == 2  # the write was applied
     assert tenant.ledger().get_run_lock(LOCK) is None  # the failed task's callback gave the lock back
     tenant.sb.faults.clear()
+    at_once = load_dag("atqbo_copy_invoice").test(logical_date=when, run_after=when, run_conf=conf)
+    assert at_once.run_id == first.run_id and at_once.state == "success", task_states(at_once)
+    assert len(tenant.copies()[OLD]) == 2  # nothing sent: the lost write is still in flight
+    assert "still in flight" in tenant.reports(f"copy invoice {OLD}")[-1]["attachments"][0]["text"]
+    age_writes(tenant.ledger())
     tenant.sb.mail.clear()
     again = load_dag("atqbo_copy_invoice").test(logical_date=when, run_after=when, run_conf=conf)
     assert again.run_id == first.run_id and again.state == "success", task_states(again)

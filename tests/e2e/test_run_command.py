@@ -7,6 +7,7 @@ import json
 import os
 import signal
 import socket
+import sqlite3
 import subprocess
 import time
 from datetime import UTC, datetime, timedelta
@@ -44,7 +45,93 @@ def _api(method, url: str, body: dict, headers: dict) -> dict:
     return {}
 
 
+def _killed_mid_batch_run_makes_no_duplicate(base: str, headers: dict, sandbox: str, home: Path, proc, log: Path):
+    """BEY-01, issue 11, under the real scheduler: an atqbo_invoices run whose invoice batch QBO is
+    still processing (the sandbox holds it 45 s) is marked failed through the REST API, which kills
+    its task; a run triggered at once reports those invoices "still in flight" and sends none; the
+    held batch then commits, one invoice each; once the window has passed, a run adopts them."""
+    state = requests.get(f"{sandbox}/_sandbox/state", timeout=10).json()["autotask"]
+    source = next(i for i in state["Invoices"] if i.get("webServiceDate") and not i["isVoided"])
+    items = [b for b in state["BillingItems"] if b["invoiceID"] == source["id"]]
+    now = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
+    stamp = now.strftime("%Y-%m-%dT%H:%M:%SZ")
+    new_ids = [39990001, 39990002, 39990003]
+    invoices = [
+        {**source, "id": i, "invoiceNumber": f"E2E-{i}", "invoiceDateTime": stamp, "createDateTime": stamp}
+        | {"webServiceDate": None, "paidDate": None}
+        for i in new_ids
+    ]
+    billing = [
+        {**b, "id": 39980000 + 10 * n + k, "invoiceID": i, "webServiceDate": None}
+        for n, i in enumerate(new_ids)
+        for k, b in enumerate(items)
+    ]
+    requests.post(
+        f"{sandbox}/_sandbox/seed", json={"autotask": {"Invoices": invoices, "BillingItems": billing}}, timeout=10
+    )
+    hold = {"api": "qbo", "method": "POST", "path": "/batch$", "requestid": "^atqbo-invbatch-", "mode": "commit_later"}
+    requests.post(f"{sandbox}/_sandbox/faults", json={**hold, "latency_ms": 45000, "times": 1}, timeout=10)
+
+    def trigger() -> str:
+        return _api(requests.post, f"{base}/api/v2/dags/atqbo_invoices/dagRuns", {"logical_date": None}, headers)[
+            "dag_run_id"
+        ]
+
+    def finished(run_id: str):
+        r = requests.get(f"{base}/api/v2/dags/atqbo_invoices/dagRuns/{run_id}", headers=headers, timeout=10).json()
+        return r["state"] if r["state"] in ("success", "failed") else None
+
+    def held_arrived():
+        faults = requests.get(f"{sandbox}/_sandbox/faults", timeout=10).json()
+        return any(f["mode"] == "commit_later" and f["fired"] for f in faults)
+
+    def applied():
+        return any(
+            r["fault"] == "commit_later" for r in requests.get(f"{sandbox}/_sandbox/requests", timeout=10).json()
+        )
+
+    def atqbo_invoices() -> dict[int, int]:
+        counts: dict[int, int] = {}
+        for inv in requests.get(f"{sandbox}/_sandbox/state", timeout=10).json()["qbo"]["Invoice"]:
+            for i in new_ids:
+                if (inv.get("PrivateNote") or "").startswith(f"Autotask invoice {i}"):
+                    counts[i] = counts.get(i, 0) + 1
+        return counts
+
+    def outcomes(run_id: str) -> dict[int, dict]:
+        with sqlite3.connect(home / "atqbo_state.db") as db:
+            rows = db.execute(
+                "SELECT item_key, data FROM atqbo_staging WHERE run_key = ? AND kind = 'outcome'",
+                (f"atqbo_invoices/{run_id}",),
+            ).fetchall()
+        return {int(k): json.loads(v) for k, v in rows}
+
+    killed = trigger()
+    _wait(held_arrived, 120, "the invoice batch to reach QBO", proc, log)
+    # the operator marks the run failed (the README's advice): Airflow kills its running task
+    _api(requests.patch, f"{base}/api/v2/dags/atqbo_invoices/dagRuns/{killed}", {"state": "failed"}, headers)
+    again = trigger()  # and triggers again at once
+    assert _wait(lambda: finished(again), 300, "the run triggered again", proc, log) == "success"
+    second = outcomes(again)
+    assert {i: second[i]["outcome"] for i in new_ids} == dict.fromkeys(new_ids, "skipped")
+    assert all(second[i]["reason"].startswith("still in flight") for i in new_ids)
+    _wait(applied, 120, "the held batch to commit", proc, log)
+    assert atqbo_invoices() == dict.fromkeys(new_ids, 1)  # the late batch made them, once each
+
+    with sqlite3.connect(home / "atqbo_state.db") as db:  # five minutes later, as far as atqbo can tell
+        past = (datetime.now(UTC) - timedelta(seconds=301)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        db.execute("UPDATE atqbo_sync_records SET updated_at = ? WHERE status = 'IN_PROGRESS'", (past,))
+    third = trigger()
+    assert _wait(lambda: finished(third), 300, "the run after the window", proc, log) == "success"
+    assert {i: outcomes(third)[i]["outcome"] for i in new_ids} == dict.fromkeys(new_ids, "matched")
+    assert atqbo_invoices() == dict.fromkeys(new_ids, 1)
+    marked = requests.get(f"{sandbox}/_sandbox/state", timeout=10).json()["autotask"]["Invoices"]
+    assert all(i["webServiceDate"] for i in marked if i["id"] in new_ids)
+
+
+@pytest.mark.timeout(900)  # the whole product comes up, then runs through the real scheduler
 def test_run_command_serves_ui_and_runs_check_connections(tmp_path):
+    """The whole product through the real scheduler, ending with BEY-01's killed-mid-batch run."""
     ui, sandbox, smtp = free_port(), free_port(), free_port()
     home = tmp_path / "airflow-home"
     env = {
@@ -175,6 +262,8 @@ def test_run_command_serves_ui_and_runs_check_connections(tmp_path):
         backfill_runs = _wait(backfill_done, 400, f"backfill {backfill['id']}", proc, log)
         assert len(backfill_runs) >= 3 and {r["state"] for r in backfill_runs} == {"success"}
         assert qbo_invoice_count() == before
+
+        _killed_mid_batch_run_makes_no_duplicate(base, headers, f"http://127.0.0.1:{sandbox}", home, proc, log)
     finally:
         os.killpg(proc.pid, signal.SIGINT) if proc.poll() is None else None
         try:

@@ -49,6 +49,26 @@ def test_bey01_create_retried_after_commit_then_error_creates_exactly_one(hook, 
     assert [i["Id"] for i in qbo.state()["Invoice"]] == [invoice["Id"]]
 
 
+def test_bey01_every_attempt_of_a_write_is_dated_as_it_goes_out(hook, books, qbo):
+    """``before_send`` runs before each attempt (a retry too), so the caller can date the last one:
+    QBO may commit a write for a while after it went out, and no run may send it again until then."""
+    qbo.fault(method="POST", path="/batch$", mode="error_503", times=1)
+    sent: list[int] = []
+
+    def before_send() -> None:
+        sent.append(len(qbo.api_calls("batch", "POST")))  # how many had reached QBO before this one
+
+    item = {"bId": "1", "operation": "create", "Invoice": invoice_body(books["customer"], books["item"])}
+    (result,) = hook.batch([item], requestid="rid-dated", before_send=before_send)
+    assert "Invoice" in result
+    assert [c["status"] for c in qbo.api_calls("batch", "POST")] == [503, 200]
+    assert sent == [0, 1]  # once before each attempt, each time before it reached QBO
+    hook.create("Customer", {"DisplayName": "Dated Co"}, before_send=before_send)
+    assert len(sent) == 3
+    hook.company_info()  # reads are not dated
+    assert len(sent) == 3
+
+
 def test_err03_xml_429_is_retried_with_backoff(make_hook, qbo):
     sleep = RecordingSleep()
     hook = make_hook(sleep=sleep, backoff_base=0.5, backoff_max=60.0)

@@ -21,6 +21,16 @@ def test_fault_rule_matches_api_method_and_path_regex():
     assert book.pick("qbo", _req()).mode == "error_500"
 
 
+def test_fault_rule_matches_the_requestid_by_regex():
+    book = FaultBook()
+    book.add({"api": "qbo", "path": r"/batch$", "requestid": "^atqbo-invbatch-", "mode": "commit_later"})
+    batch = "/v3/company/1/batch"
+    assert book.pick("qbo", Request.build("POST", batch + "?requestid=atqbo-customer-1", {}, b"", "::1")) is None
+    assert book.pick("qbo", Request.build("POST", batch, {}, b"", "::1")) is None
+    picked = book.pick("qbo", Request.build("POST", batch + "?requestid=atqbo-invbatch-9", {}, b"", "::1"))
+    assert picked.mode == "commit_later" and book.list()[0]["requestid"] == "^atqbo-invbatch-"
+
+
 def test_fault_rule_after_and_times():
     book = FaultBook()
     book.add({"api": "qbo", "mode": "throttle_429", "after": 2, "times": 1})

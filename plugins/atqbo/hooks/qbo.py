@@ -15,7 +15,7 @@ one from the OAuth consent), "token_url", "minorversion", "timeout"}.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -59,6 +59,7 @@ from atqbo.hooks.qbo_limits import (
     MAX_IN_VALUES,
     MAX_QUERY_RESULTS,
     THROTTLE_WAIT_S,
+    WRITE_MAY_COMMIT_S,
 )
 from atqbo.hooks.qbo_query import quote, select_statement, where_eq, where_in
 from atqbo.hooks.qbo_requestids import derive_requestid, new_requestid
@@ -84,6 +85,7 @@ __all__ = [
     "MAX_QUERY_RESULTS",
     "ONE_NAME_AT_A_TIME",
     "THROTTLE_WAIT_S",
+    "WRITE_MAY_COMMIT_S",
     # typed faults
     "FAULT_CLASSES",
     "NO_ANSWER_ERRORS",
@@ -221,10 +223,19 @@ class QuickBooksOnlineHook(QboClient):
         payload = self._request("GET", f"{entity.lower()}/{id}", operation=f"read {entity} Id={id}")
         return self._entity_of(payload, entity)
 
-    def create(self, entity: str, body: Mapping[str, Any], requestid: str | None = None) -> dict[str, Any]:
-        """Create a record; with the same ``requestid`` a repeated create returns the first one's result."""
+    def create(
+        self,
+        entity: str,
+        body: Mapping[str, Any],
+        requestid: str | None = None,
+        before_send: Callable[[], None] | None = None,
+    ) -> dict[str, Any]:
+        """Create a record; with the same ``requestid`` a repeated create returns the first one's result.
+        ``before_send`` runs before each attempt goes out (the caller records when: BEY-01)."""
         operation = describe_operation("create", entity, body)
-        payload = self._write(entity.lower(), dict(body), requestid=requestid, operation=operation)
+        payload = self._write(
+            entity.lower(), dict(body), requestid=requestid, operation=operation, before_send=before_send
+        )
         return self._entity_of(payload, entity)
 
     def update(
@@ -334,7 +345,12 @@ class QuickBooksOnlineHook(QboClient):
 
     # -- batch ---------------------------------------------------------------------------------
 
-    def batch(self, items: Iterable[Mapping[str, Any]], requestid: str | None = None) -> list[BatchResult]:
+    def batch(
+        self,
+        items: Iterable[Mapping[str, Any]],
+        requestid: str | None = None,
+        before_send: Callable[[], None] | None = None,
+    ) -> list[BatchResult]:
         """Send BatchItemRequest entries, 30 per call; return one result per item, in order.
 
         A result is the item's BatchItemResponse (``{"bId": ..., "Invoice": {...}}`` or
@@ -343,6 +359,8 @@ class QuickBooksOnlineHook(QboClient):
         comes back as ``QboThrottled`` for the caller to send again). Items without a ``bId`` get
         their position as one. With several calls, each call's requestid is derived from
         ``requestid`` and the call's position, so a re-run with the same ``requestid`` replays.
+        ``before_send`` runs before each call's every attempt goes out: a write may commit for
+        ``write_may_commit_s`` after the last one, and the caller records when (BEY-01).
         """
         prepared = prepare_batch(items)
         results: dict[str, BatchResult] = {}
@@ -353,6 +371,7 @@ class QuickBooksOnlineHook(QboClient):
                 requestid=chunk_requestid,
                 operation=f"batch of {len(chunk)} items",
                 is_batch=True,
+                before_send=before_send,
             )
             results.update(batch_results(chunk, payload, chunk_requestid, self._secrets()))
         return [results[e["bId"]] for e in prepared]

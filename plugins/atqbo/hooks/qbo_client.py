@@ -24,7 +24,7 @@ from atqbo.exceptions import missing_connection_error
 from atqbo.hooks.qbo_connection import QboConnectionConfig
 from atqbo.hooks.qbo_fault_parsing import build_fault, fault_from_payload, fault_from_response, redact
 from atqbo.hooks.qbo_faults import NO_ANSWER_ERRORS, QboFault, QboOneNameAtATime, QboServerError, QboThrottled
-from atqbo.hooks.qbo_limits import MAX_CONCURRENT_CALLS, THROTTLE_WAIT_S
+from atqbo.hooks.qbo_limits import DEFAULT_TIMEOUT_S, MAX_CONCURRENT_CALLS, THROTTLE_WAIT_S, WRITE_MAY_COMMIT_S
 from atqbo.hooks.qbo_pacing import RealmPacer, pacer_for
 from atqbo.hooks.qbo_requestids import derive_requestid, new_requestid
 from atqbo.hooks.qbo_tokens import TokenEndpoint, TokenManager
@@ -157,6 +157,12 @@ class QboClient(BaseHook):
         return self.config.realm_id
 
     @property
+    def write_may_commit_s(self) -> float:
+        """How long after a write was last sent QBO may still commit it (docs/api-facts.md 2.8): the
+        published bound, or longer when the connection's ``timeout`` lets a request arrive later."""
+        return max(WRITE_MAY_COMMIT_S, self.config.timeout + WRITE_MAY_COMMIT_S - DEFAULT_TIMEOUT_S)
+
+    @property
     def _pacer(self) -> RealmPacer:
         return pacer_for(self.config.host, self.config.realm_id, self.max_concurrent)
 
@@ -181,11 +187,14 @@ class QboClient(BaseHook):
         requestid: str | None = None,
         operation: str = "",
         is_batch: bool = False,
+        before_send: Callable[[], None] | None = None,
     ) -> dict[str, Any]:
         """Send one API call and return its JSON; retry what may succeed later; raise typed faults.
 
         Writes pass a ``requestid``: every retry sends the same one, so QBO applies the write once
-        even when an earlier attempt committed before its answer was lost.
+        even when an earlier attempt committed before its answer was lost. ``before_send`` runs
+        right before each attempt goes out (once it has its slot): a write may commit for
+        ``write_may_commit_s`` after that, and the caller records when (BEY-01).
         """
         query: dict[str, Any] = {"minorversion": self.config.minorversion, **(params or {})}
         if requestid is not None:
@@ -198,7 +207,7 @@ class QboClient(BaseHook):
             nonlocal refreshed_after_401
             while True:
                 token = self.tokens.access_token()
-                response = self._send(call, token, number)
+                response = self._send(call, token, number, before_send)
                 if response.status_code < 300:
                     return self._payload_of(response, call)
                 fault = fault_from_response(
@@ -224,13 +233,17 @@ class QboClient(BaseHook):
             ),
         )
 
-    def _send(self, call: _ApiCall, token: str, attempt: int) -> requests.Response:
+    def _send(
+        self, call: _ApiCall, token: str, attempt: int, before_send: Callable[[], None] | None = None
+    ) -> requests.Response:
         """One HTTP request in the realm's pace; no answer at all is worth another attempt."""
         headers = {"Authorization": f"Bearer {token}", "Accept": _JSON}
         if call.body is not None or call.data is not None:
             headers["Content-Type"] = call.content_type
         try:
             with self._pacer.slot(call.is_batch):
+                if before_send is not None:
+                    before_send()
                 return self.get_conn().request(
                     call.method,
                     call.url,
@@ -295,6 +308,7 @@ class QboClient(BaseHook):
         operation: str,
         params: Mapping[str, Any] | None = None,
         is_batch: bool = False,
+        before_send: Callable[[], None] | None = None,
     ) -> dict[str, Any]:
         """A POST that changes data; "one name at a time" faults are retried after a pause (ERR-02).
 
@@ -306,7 +320,14 @@ class QboClient(BaseHook):
         def attempt(number: int) -> dict[str, Any]:
             current = requestid if number == 0 else derive_requestid(requestid, f"one-name-{number}")
             return self._request(
-                "POST", path, params=params, body=body, requestid=current, operation=operation, is_batch=is_batch
+                "POST",
+                path,
+                params=params,
+                body=body,
+                requestid=current,
+                operation=operation,
+                is_batch=is_batch,
+                before_send=before_send,
             )
 
         return call_with_retries(

@@ -23,6 +23,10 @@ MAX_CONCURRENT_CALLS = 10  # calls in flight per realm and app; the 11th is refu
 CALLS_PER_MINUTE = 500  # per realm
 BATCHES_PER_MINUTE = 40  # per realm and app
 THROTTLE_WAIT_S = 60.0  # Intuit's guidance after a 429: the longest the hook waits before a retry
+# How long after a write was last sent it may still commit (docs/api-facts.md 2.8): QBO executes a
+# request for up to 120 s after it arrives, the request arrives within the client's timeout (60 s
+# by default), plus margin for queueing before execution and clock skew between workers.
+WRITE_MAY_COMMIT_S = 300.0
 
 CDC_MAX_DAYS = 30  # change data capture reaches back at most this many days
 CDC_MAX_OBJECTS = 1000  # objects in one CDC answer, all entities together

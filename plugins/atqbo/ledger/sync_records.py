@@ -3,7 +3,9 @@ with its status, its QBO id and the requestid of its last write.
 
 A sync writes the intent (``record_intent``: IN_PROGRESS, the payload hash and requestid) before
 each QBO write and the outcome (``set_sync_status``) after it, so a run killed in between leaves a
-marker the next run resolves instead of writing twice. The tools requeue failed records (TOOL-08)
+marker the next run resolves instead of writing twice. While a record is IN_PROGRESS its
+``updated_at`` is when its write last went out (``mark_sent``, before every attempt): QBO may still
+commit it for a while after that (``atqbo.write_in_flight``). The tools requeue failed records (TOOL-08)
 and reset markers of runs that died (TOOL-09).
 """
 
@@ -50,6 +52,13 @@ class SyncRecords(LedgerPart):
                 run_id=run_id,
                 now=to_ts(utcnow()),
             )
+
+    def mark_sent(self, entity: str, autotask_ids: list[int], run_id: str) -> None:
+        """Say that the write of these intents (recorded by ``run_id``) goes out now (BEY-01)."""
+        now = to_ts(utcnow())
+        with self.transaction() as tx:
+            for autotask_id in autotask_ids:
+                tx.execute("sync_record_mark_sent", entity=entity, autotask_id=int(autotask_id), run_id=run_id, now=now)
 
     def set_sync_status(
         self,

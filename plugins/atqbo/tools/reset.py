@@ -20,7 +20,10 @@ What can be left behind when a worker is killed (OOM, a node lost, a task marked
   ``Autotask PO {id}``) is recorded as synced, not created again, and a void first reads the QBO
   invoice (one found voided is reported as such). A write that went through before the
   interruption is therefore found, and one that did not is sent again. The record's requestid,
-  attempts and payload are kept; only the status changes.
+  attempts and payload are kept; only the status changes. One whose write went out less than
+  ``WRITE_MAY_COMMIT_S`` ago is kept as it is: QBO may still commit it (docs/api-facts.md 2.8),
+  and the next run after that decides it (``atqbo.write_in_flight``); a reset now would let a run
+  send it again before then.
   A record names its run's run_id but not its DAG, so the run is looked for in every atqbo DAG
   that writes records (``SYNC_DAG_IDS``, plus any DAG in the run history or a lock owner).
 
@@ -42,7 +45,9 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from atqbo.exceptions import AtqboError
+from atqbo.hooks.qbo_limits import WRITE_MAY_COMMIT_S
 from atqbo.notify import RunReport
+from atqbo.write_in_flight import in_flight_until
 
 if TYPE_CHECKING:
     from atqbo.ledger import Ledger
@@ -163,6 +168,15 @@ def reset_in_progress_records(ledger: Ledger, dag_ids: Iterable[str], is_active:
         if run_id and run_id not in live_of:
             live_of[run_id] = next((f"{d}/{run_id}" for d in dag_ids if is_active(f"{d}/{run_id}")), None)
         live = live_of.get(run_id) if run_id else None
+        until = in_flight_until(record, WRITE_MAY_COMMIT_S)
+        if not live and until is not None:
+            reason = (
+                f"its QBO write went out at {record['updated_at']} and QBO may still commit it until "
+                f"{until:%H:%M:%S} UTC: kept, so no run sends it again before then; the next run after that "
+                "decides it (nothing to reset)"
+            )
+            findings.append(Finding("record", what, run_id or "no run", False, reason))
+            continue
         if live:
             reason = f"its run {live.replace('/', ' / ', 1)} is still queued or running: it settles the record itself"
             findings.append(Finding("record", what, run_id, False, reason))

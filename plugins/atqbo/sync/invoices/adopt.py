@@ -2,7 +2,10 @@
 
 atqbo's own invoices in the window are found by their PrivateNote (``qbo_docs``), the ledger's
 record decides which copy stands for an Autotask invoice, and an invoice the ledger recorded that
-the window does not hold is read by its Id (a QBO user may have moved its date).
+the window does not hold is read by its Id (a QBO user may have moved its date). An invoice whose
+create an earlier attempt sent and never heard back from, recently enough that QBO may still
+commit it (``atqbo.write_in_flight``), is not created again: it is reported as still in flight and
+decided by a later run.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from atqbo.autotask_docs import invoice_marked_synced
 from atqbo.qbo_docs import find_atqbo_invoices, is_voided, pick_document, read_or_none
 from atqbo.records import INVOICE
 from atqbo.sync.invoices.outcomes import FAILED_BEFORE, Outcomes, failed_before, record_synced
+from atqbo.write_in_flight import in_flight_reason, in_flight_until
 
 if TYPE_CHECKING:
     from atqbo.hooks.qbo import QuickBooksOnlineHook
@@ -46,6 +50,12 @@ def adopt_existing_invoices(
     for plan in plans:
         record = ledger.get_sync_record(INVOICE, plan.autotask_id)
         found, _ = pick_document(existing.get(plan.autotask_id, []), (record or {}).get("qbo_id"))
+        until = in_flight_until(record, qbo.write_may_commit_s)
+        if until is not None and (found is None or scope.overwrite):
+            # its create may still commit: sending it again (or a second copy) could make two
+            what = f"the create of Autotask invoice {plan.invoice_number or plan.autotask_id}"
+            outcomes.add(plan, "skipped", reason=in_flight_reason(what, record, until), marker=None)
+            continue
         if found is None and record and record["status"] == "SYNCED" and record["qbo_id"]:
             found = read_or_none(qbo, "Invoice", record["qbo_id"])  # moved out of the window by a QBO user?
             if found is None:

@@ -114,7 +114,13 @@ def send_batch(
     # new key, or QBO would replay an old refusal; what that run must not re-create, it has
     # already adopted from QBO (find_atqbo_invoices) before getting here.
     key = run.run_id + ":" + ",".join(f"{a}-g{generation[a]}" for a in ids)
-    return qbo.batch(items, requestid=f"atqbo-invbatch-{short_digest(key, 20)}")
+    # Each attempt's going out is recorded: until QBO can no longer commit it, no run sends these
+    # invoices again (atqbo.write_in_flight), whatever requestid it would use.
+    return qbo.batch(
+        items,
+        requestid=f"atqbo-invbatch-{short_digest(key, 20)}",
+        before_send=lambda: ledger.mark_sent(INVOICE, ids, run.run_id),
+    )
 
 
 def record_create_result(

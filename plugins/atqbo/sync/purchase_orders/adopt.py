@@ -5,7 +5,9 @@ write-back failed, the worker died after the batch, or the state database was lo
 its bills by their PrivateNote (``Autotask PO {id}``, created since the POs were) and by the
 ledger's record; the ledger's bill is preferred (``qbo_docs.pick_document``). An adopted PO is
 written back like a created one; a bill the ledger recorded that QBO no longer has is created
-again (a new generation).
+again (a new generation). A PO whose bill an earlier attempt sent and never heard back from,
+recently enough that QBO may still commit it (``atqbo.write_in_flight``), is not sent again: it is
+reported as still in flight and decided by a later run.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from atqbo.qbo_docs import BILL_LOOKUP_SLACK, BILL_NOTE, find_atqbo_bills, pick_
 from atqbo.records import PURCHASE_ORDER
 from atqbo.sync.purchase_orders.bill_numbers import bill_number
 from atqbo.sync.purchase_orders.model import PurchaseOrder
+from atqbo.write_in_flight import in_flight_reason, in_flight_until
 
 if TYPE_CHECKING:
     from atqbo.sync.purchase_orders.state import LoadState
@@ -30,7 +33,11 @@ def adopt_existing_bills(state: LoadState, orders: list[PurchaseOrder]) -> list[
     for po in orders:
         record = state.ledger.get_sync_record(PURCHASE_ORDER, po.autotask_id)
         bill = existing_bill(state, po, existing.get(po.autotask_id, []), record)
-        if bill is None:
+        until = in_flight_until(record, state.qbo.write_may_commit_s)
+        if bill is None and until is not None:  # its create may still commit: a second send could make two
+            reason = in_flight_reason(f"the bill of {po.label()}", record, until)
+            state.out.set(po, "skipped", reason, transient=True)
+        elif bill is None:
             pending.append(po)
         else:
             adopt_bill(state, po, bill, record)

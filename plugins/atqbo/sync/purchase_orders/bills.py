@@ -192,7 +192,12 @@ def create_bills(
                 generation=versions[autotask_id][0],
             )
         batch = [{"bId": str(a), "operation": "create", "Bill": payloads[a]} for a in chunk]
-        results = state.qbo.batch(batch, requestid=requestid)
+        # each attempt's going out is recorded: no run sends these POs again while QBO may commit it
+        results = state.qbo.batch(
+            batch,
+            requestid=requestid,
+            before_send=lambda chunk=chunk: state.ledger.mark_sent(PURCHASE_ORDER, chunk, state.run.run_id),
+        )
         for autotask_id, result in zip(chunk, results, strict=True):
             record_bill_result(state, by_id[autotask_id], result)
 
