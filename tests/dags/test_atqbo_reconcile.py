@@ -95,6 +95,44 @@ def test_bey04_after_the_syncs_every_document_agrees_read_only_and_in_bulk(tenan
     assert runs[0]["counts"]["warning"] == 0
 
 
+def test_bey12_invoices_dated_where_no_run_reaches_are_named_with_the_fix(tenant):
+    """An invoice dated 1900 or 2999 (a typo in Autotask) is in no sync's window: the daily reconciliation
+    names each one that is neither sent nor voided, with the fix, in one more Autotask query."""
+    company = next(iter(tenant.at_invoices().values()))["companyID"]
+
+    def typo(invoice_id: int, day: str, **extra) -> dict:
+        return {
+            "id": invoice_id,
+            "companyID": company,
+            "invoiceNumber": f"T-{invoice_id}",
+            "invoiceDateTime": f"{day}T00:00:00Z",
+            "invoiceTotal": 100.0,
+            "totalTaxValue": 0.0,
+            "isVoided": False,
+            **extra,
+        }
+
+    tenant.sb.seed(
+        {
+            "autotask": {
+                "Invoices": [
+                    typo(39900001, "1900-01-31"),
+                    typo(39900002, "2999-01-31"),
+                    typo(39900003, "2999-02-28", isVoided=True),  # voided: nothing to do
+                ]
+            }
+        }
+    )
+    html = tenant.reconcile()["html"].replace("&#x27;", "'")
+    for invoice_id, day in ((39900001, "1900-01-31"), (39900002, "2999-01-31")):
+        assert (
+            f"Autotask invoice {invoice_id} (T-{invoice_id}) is dated {day}, which no atqbo run reaches (atqbo sends "
+            "invoices dated 1990-01-01 to "
+        ) in html
+    assert "correct its date in Autotask" in html and "39900003" not in html
+    assert tenant.writes() == []
+
+
 # -- every kind of drift ---------------------------------------------------------------------------------------
 
 

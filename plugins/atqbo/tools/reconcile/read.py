@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from atqbo.autotask_docs import company_names, invoice_marked_synced
-from atqbo.hooks.autotask import AutotaskHook, AutotaskPicklistError, exist, gte, lte
+from atqbo.hooks.autotask import AutotaskHook, AutotaskPicklistError, exist, gt, gte, lt, lte, or_
 from atqbo.hooks.qbo import QuickBooksOnlineHook
 from atqbo.ledger import Ledger, from_ts
 from atqbo.qbo_docs import BILL_LOOKUP_SLACK, TXN_DATE_SLACK, find_atqbo_bills, find_atqbo_invoices, read_current
@@ -20,6 +20,7 @@ from atqbo.records import PURCHASE_ORDER
 from atqbo.runs import RunInfo
 from atqbo.tools.reconcile.model import BILL, INVOICE, DocumentPair
 from atqbo.tools.reconcile.sides import autotask_invoice_doc, autotask_po_doc, pair_document
+from atqbo.transform.invoices.plan import EARLIEST_INVOICE_DATE, LATEST_INVOICE_DAYS_AHEAD
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +69,31 @@ def read_invoice_pairs(
         recorded = _recorded_qbo_id(records.get(autotask_id))
         pairs.append(pair_document(INVOICE, autotask_id, at_doc, recorded, by_note.get(autotask_id, []), qbo_by_id))
     return pairs
+
+
+def read_unreachable_invoices(run: RunInfo, autotask: AutotaskHook, today: date | None = None) -> list[str]:
+    """Unsent, unvoided Autotask invoices dated where no run's window reaches (before 1990, or more
+    than a year ahead: a typo in the date), one sentence each with the fix (BEY-12). One query."""
+    latest = (today or date.today()) + timedelta(days=LATEST_INVOICE_DAYS_AHEAD)
+    marker = run.parsed_settings.invoice_marker_field
+    records = autotask.query_all(
+        "Invoices",
+        [
+            or_(
+                lt("invoiceDateTime", datetime.combine(EARLIEST_INVOICE_DATE, time(), UTC)),
+                gt("invoiceDateTime", datetime.combine(latest, time(), UTC)),
+            )
+        ],
+        include_fields=INVOICE_FIELDS,
+    )
+    return [
+        f"Autotask invoice {r['id']} ({r.get('invoiceNumber') or 'no number'}) is dated "
+        f"{str(r.get('invoiceDateTime'))[:10]}, which no atqbo run reaches (atqbo sends invoices dated "
+        f"{EARLIEST_INVOICE_DATE} to {latest}): correct its date in Autotask (void it and invoice its items "
+        "again with the right date)"
+        for r in sorted(records, key=lambda r: int(r["id"]))
+        if not r.get("isVoided") and not invoice_marked_synced(r, marker)
+    ]
 
 
 def read_bill_pairs(

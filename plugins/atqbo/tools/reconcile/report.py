@@ -33,7 +33,9 @@ DOCUMENT_CSV_COLUMNS: tuple[str, ...] = (
 _CSV_TEXT_COLUMNS = frozenset({"reference", "company", "qbo_number", "drift", "details", "fix"})
 
 
-def build_reconcile_report(run: RunInfo, checks: list[DocumentCheck], tax_source: str = "") -> RunReport:
+def build_reconcile_report(
+    run: RunInfo, checks: list[DocumentCheck], tax_source: str = "", unreachable: list[str] | None = None
+) -> RunReport:
     """One warning row per drifted document, the counts as notes, every document in a CSV attachment."""
     drifted = sum(1 for c in checks if not c.agrees)
     report = RunReport(
@@ -42,7 +44,7 @@ def build_reconcile_report(run: RunInfo, checks: list[DocumentCheck], tax_source
         run_id=run.run_id,
         window=f"documents sent {run.describe_window()}",
         rows=[c.report_row() for c in checks if not c.agrees],
-        notes=_notes(run, checks, tax_source),
+        notes=_notes(run, checks, tax_source) + list(unreachable or []),
         always_email=True,
         headline=(f"{len(checks)} checked, " + (f"{drifted} with drift" if drifted else "all agree"))
         if checks

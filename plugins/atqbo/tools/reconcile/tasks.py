@@ -12,7 +12,7 @@ from atqbo.qbo_tax import read_qbo_company
 from atqbo.runs import RunInfo
 from atqbo.tools.reconcile.compare import DocumentCheck, compare_documents
 from atqbo.tools.reconcile.model import DocumentPair, Rules
-from atqbo.tools.reconcile.read import read_bill_pairs, read_invoice_pairs
+from atqbo.tools.reconcile.read import read_bill_pairs, read_invoice_pairs, read_unreachable_invoices
 from atqbo.tools.reconcile.report import build_reconcile_report
 from atqbo.transform.invoices.tax import tax_source
 
@@ -30,13 +30,14 @@ def read_documents(run: RunInfo) -> dict[str, Any]:
     qbo = run.qbo(ledger)
     invoices = read_invoice_pairs(run, ledger, autotask, qbo)
     bills = read_bill_pairs(run, ledger, autotask, qbo)
+    unreachable = read_unreachable_invoices(run, autotask)
     source = ""
     if invoices:
         company, _ = read_qbo_company(qbo, run.parsed_settings)
         source = tax_source(company, run.parsed_settings)
     ledger.stage_clear(run.run_key)
     ledger.stage_put(run.run_key, STAGE_DOCUMENTS, {f"{p.kind}:{p.autotask_id}": p.to_doc() for p in invoices + bills})
-    ledger.stage_put(run.run_key, STAGE_META, {"tax_source": source})
+    ledger.stage_put(run.run_key, STAGE_META, {"tax_source": source, "unreachable": unreachable})
     log.info(
         "read %d invoice(s) and %d bill(s) atqbo sent %s (%d Autotask calls)",
         len(invoices),
@@ -47,8 +48,9 @@ def read_documents(run: RunInfo) -> dict[str, Any]:
     return {"invoices": len(invoices), "bills": len(bills), "autotask_calls": autotask.total_calls}
 
 
-def staged_checks(run: RunInfo, ledger: Ledger) -> tuple[list[DocumentCheck], str]:
-    """The staged pairs compared under the run's settings; and who computed QBO's invoice tax."""
+def staged_checks(run: RunInfo, ledger: Ledger) -> tuple[list[DocumentCheck], str, list[str]]:
+    """The staged pairs compared under the run's settings; who computed QBO's invoice tax; the
+    invoices no run reaches."""
     settings = run.parsed_settings
     meta = ledger.stage_get(run.run_key, STAGE_META)
     source = str(meta.get("tax_source") or "")
@@ -58,14 +60,14 @@ def staged_checks(run: RunInfo, ledger: Ledger) -> tuple[list[DocumentCheck], st
         marker_field=settings.invoice_marker_field,
     )
     pairs = [DocumentPair.from_doc(d) for d in ledger.stage_get(run.run_key, STAGE_DOCUMENTS).values()]
-    return compare_documents(pairs, rules), source
+    return compare_documents(pairs, rules), source, list(meta.get("unreachable") or [])
 
 
 def report_reconciliation(run: RunInfo) -> dict[str, int]:
     """Task 3: compare, then log and email the report (always) and record the run; staging cleared."""
     ledger = run.ledger()
-    checks, source = staged_checks(run, ledger)
-    report = build_reconcile_report(run, checks, source)
+    checks, source, unreachable = staged_checks(run, ledger)
+    report = build_reconcile_report(run, checks, source, unreachable)
     run.publish(report, ledger)
     ledger.stage_clear(run.run_key)
     agreeing = sum(1 for c in checks if c.agrees)
