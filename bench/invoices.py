@@ -205,7 +205,7 @@ def reconcile_afterwards(sandbox: Any, workdir: Path, settings: Any) -> list[dic
     writes = [r for r in sandbox.requests.list() if r["method"] in ("PATCH", "PUT", "DELETE")]
     assert not writes, f"the reconciliation wrote: {writes[:3]}"
     started = time.perf_counter()
-    checks, _ = reconcile.staged_checks(run_info, run_info.ledger())
+    checks, _, _ = reconcile.staged_checks(run_info, run_info.ledger())
     compare_seconds = time.perf_counter() - started
     agreeing = sum(1 for c in checks if c.agrees)
     # The only drift right after an invoice run: the demo's invoice voided in Autotask, whose QBO copy
