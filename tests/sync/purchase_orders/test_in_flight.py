@@ -18,7 +18,7 @@ from tests.in_flight_support import age_writes
 from tests.sync import po_support as ps
 from tests.sync.purchase_orders.support import bill_batches, make_run, run_sync
 
-HOLD_MS = 2500
+HOLD_MS = 8000  # long enough for a run on a loaded machine to finish inside the hold
 SENT = {ps.PO_OK, ps.PO_NEW, ps.PO_LATER}  # the POs whose bills the tenant's run creates
 
 
@@ -50,7 +50,7 @@ def run_that_dies(sandbox, monkeypatch, ledger, run_id: str) -> None:
     monkeypatch.setenv("AIRFLOW_CONN_QBO_DEFAULT", json.dumps(sandbox.connections()["qbo_default"]))
 
 
-def wait_until_applied(sandbox, timeout: float = 15.0) -> None:
+def wait_until_applied(sandbox, timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if applied(sandbox):
@@ -117,14 +117,14 @@ def test_bey01_names_created_late_by_a_run_that_died_are_never_duplicated(
     sandbox, monkeypatch, ledger, after, entity, field, names
 ):
     before = set(ps.named(sandbox, entity, field))
-    hold_batch(sandbox, after=after, hold_ms=6000)
+    hold_batch(sandbox, after=after, hold_ms=15000)
     run_that_dies(sandbox, monkeypatch, ledger, "r1")
     assert not names & set(ps.named(sandbox, entity, field))  # still held
 
     # triggered again at once: the names are created by this run, before the held batch commits
     outcomes = run_sync(make_run("r2"), ledger)
     assert {outcomes[po]["outcome"] for po in SENT} == {"transferred"}
-    assert not applied(sandbox)  # r2 was done before QBO got to the held batch
+    assert not applied(sandbox)  # r2 was done before QBO got to the held batch (15 s: room for a loaded machine)
     wait_until_applied(sandbox)  # then QBO refuses the held creates: the names are taken (6240)
 
     created = [r[field] for r in sandbox.state()["qbo"][entity] if r[field] not in before]
