@@ -22,8 +22,15 @@ def read_qbo_company(qbo: QuickBooksOnlineHook, settings: Settings) -> tuple[Qbo
     prefs = preferences.get("Preferences", preferences)
     codes = TaxCodes({})
     if settings.non_us or not (prefs.get("TaxPrefs") or {}).get("PartnerTaxEnabled"):
-        records = list(qbo.query_all("TaxCode", order_by="Id"))
-        codes = TaxCodes.from_records(records)
-        if codes.has_own_codes:
-            codes = TaxCodes.from_records(records, qbo.query_all("TaxRate", order_by="Id"))
+        codes = read_tax_codes(qbo)
     return qbo_company_from_preferences(preferences, settings, codes), codes
+
+
+def read_tax_codes(qbo: QuickBooksOnlineHook) -> TaxCodes:
+    """The company's active tax codes and, when it has codes of its own (not only TAX and NON), the
+    rates they name: one or two reads."""
+    records = list(qbo.query_all("TaxCode", order_by="Id"))
+    codes = TaxCodes.from_records(records)
+    if codes.has_own_codes:
+        codes = TaxCodes.from_records(records, qbo.query_all("TaxRate", order_by="Id"))
+    return codes

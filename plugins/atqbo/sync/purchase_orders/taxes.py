@@ -18,8 +18,8 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from atqbo.exceptions import AtqboConfigError
+from atqbo.qbo_tax import read_tax_codes
 from atqbo.settings import VARIABLE_NAME
-from atqbo.transform.tax_codes import TaxCodes
 
 if TYPE_CHECKING:
     from atqbo.hooks.qbo import QuickBooksOnlineHook
@@ -33,7 +33,7 @@ def find_purchase_tax_code(qbo: QuickBooksOnlineHook, settings: Settings) -> dic
     Without it no bill can be sent, so the run stops naming the setting, the name and QBO's codes."""
     if not settings.non_us:
         return None
-    codes = TaxCodes.from_records(qbo.query_all("TaxCode", order_by="Id"), qbo.query_all("TaxRate", order_by="Id"))
+    codes = read_tax_codes(qbo)
     name = settings.purchase_tax_code or ""
     code = codes.find(name)
     if code is None:

@@ -140,8 +140,7 @@ def _taxed_lines(
     """Each sales line with the rates QBO will tax it at (none for a line it will not tax)."""
     if company.tax_regime == "global":
         named = {line.billing_item_id: line.tax_code for line in plan.lines if line.kind == "item"}
-    elif invoice_tax_code(plan, company, settings):
-        code = invoice_tax_code(plan, company, settings)
+    elif code := invoice_tax_code(plan, company, settings):
         named = {line.billing_item_id: code for line in plan.lines if us_line_taxed(line, plan)}
     else:
         return None
@@ -205,8 +204,8 @@ def header_tax_fields(plan: InvoicePlan, refs: QboRefs, company: QboCompany, set
     if company.tax_regime == "automated":
         # the AST override: a TAX (or, for no tax, NON) code with the total tax
         detail["TxnTaxCodeRef"] = {"value": "TAX" if plan.tax else "NON"}
-    elif invoice_tax_code(plan, company, settings) in refs.tax_codes:
-        detail["TxnTaxCodeRef"] = {"value": refs.tax_codes[invoice_tax_code(plan, company, settings)]}
+    elif (code := invoice_tax_code(plan, company, settings)) in refs.tax_codes:
+        detail["TxnTaxCodeRef"] = {"value": refs.tax_codes[code]}
     detail["TotalTax"] = json_number(plan.tax)
     return {"TxnTaxDetail": detail}
 
