@@ -13,6 +13,7 @@ import pendulum
 import pytest
 
 from tests.dags.dag_support import load_dag, task_states
+from tests.dags.tenant_support import export_connections
 from tests.sync import po_support as ps
 
 ATTEMPTS = 3  # runs before giving up: the faulty one and at most two more
@@ -43,8 +44,7 @@ def demo(airflow_db, sandbox_connections, monkeypatch):
     sb = sandbox_connections
     sb.reset()
     sb.seed(load_seed("demo"))
-    for conn_id, conn in sb.connections().items():
-        monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", json.dumps(conn))
+    export_connections(sb, monkeypatch)  # after the reset: the valid refresh token
     monkeypatch.setenv("AIRFLOW_VAR_ATQBO_SETTINGS", json.dumps({"invoice_lookback_days": 45}))
     return sb
 

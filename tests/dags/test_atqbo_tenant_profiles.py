@@ -19,6 +19,7 @@ import pendulum
 import pytest
 
 from tests.dags.dag_support import load_dag, task_states
+from tests.dags.tenant_support import export_connections
 from tests.sandbox.qbo.tax_support import FOREIGN, profile_seed
 
 pytestmark = pytest.mark.integration
@@ -267,8 +268,7 @@ class Tenant:
         sandbox.seed(
             {"autotask": autotask_tenant(profile), **profile_seed(profile.name, multi_currency=multi_currency)}
         )
-        for conn_id, conn in sandbox.connections().items():  # after the reset: its refresh token is the valid one
-            monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", json.dumps(conn))
+        export_connections(sandbox, monkeypatch)  # after the reset: the valid refresh token
         self.settings()
 
     def settings(self, **changes) -> None:
