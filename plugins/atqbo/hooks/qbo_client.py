@@ -11,6 +11,7 @@ answer; "one name at a time" for writes), and turned into a typed fault otherwis
 from __future__ import annotations
 
 import random
+import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -98,6 +99,8 @@ class QboClient(BaseHook):
         self.max_concurrent = max(1, min(max_concurrent, MAX_CONCURRENT_CALLS))
         self.token_margin = token_margin
         self.token_lease_seconds = token_lease_seconds
+        self._api_calls = 0
+        self._api_calls_lock = threading.Lock()
         self._session: requests.Session | None = None
 
     def __repr__(self) -> str:
@@ -165,6 +168,12 @@ class QboClient(BaseHook):
     @property
     def _pacer(self) -> RealmPacer:
         return pacer_for(self.config.host, self.config.realm_id, self.max_concurrent)
+
+    @property
+    def api_calls(self) -> int:
+        """HTTP requests this hook sent to the QBO API, retries included (token refreshes are not)."""
+        with self._api_calls_lock:
+            return self._api_calls
 
     def _secrets(self) -> list[str | None]:
         cfg = self.config
@@ -244,6 +253,8 @@ class QboClient(BaseHook):
             with self._pacer.slot(call.is_batch):
                 if before_send is not None:
                     before_send()
+                with self._api_calls_lock:
+                    self._api_calls += 1
                 return self.get_conn().request(
                     call.method,
                     call.url,

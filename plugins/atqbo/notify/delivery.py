@@ -116,11 +116,15 @@ def deliver_report(
 
 
 def write_csv_attachments(report: RunReport, directory: Path) -> list[str]:
-    """The report's CSV and its further attachments as files in ``directory`` (with Excel's
-    byte-order mark); returns their paths."""
-    files = []
-    for name, text in {report.csv_filename(): report.to_csv(), **report.attachments}.items():
-        attachment = directory / name
-        attachment.write_text(CSV_ATTACHMENT_BOM + text, encoding="utf-8", newline="")
-        files.append(str(attachment))
-    return files
+    """The report's CSV and its further attachments as files in ``directory``; returns their paths."""
+    return [
+        write_text_attachment(directory, name, text)
+        for name, text in {report.csv_filename(): report.to_csv(), **report.attachments}.items()
+    ]
+
+
+def write_text_attachment(directory: Path, name: str, text: str) -> str:
+    """A CSV attachment as a file in ``directory`` (with Excel's byte-order mark); returns its path."""
+    attachment = directory / name
+    attachment.write_text(CSV_ATTACHMENT_BOM + text, encoding="utf-8", newline="")
+    return str(attachment)

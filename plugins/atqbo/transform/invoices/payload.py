@@ -95,7 +95,7 @@ def _custom_fields(plan: InvoicePlan, company: QboCompany, settings: Settings, w
     wanted = settings.po_number_custom_field
     if not wanted or not plan.po_number:
         return {}
-    label = _find_custom_field(wanted, company.custom_fields)
+    label = find_custom_field(wanted, company.custom_fields)
     if label is None:
         warnings.append(
             f"{plan.label}: custom field {wanted!r} is not enabled in QBO (Settings > Sales > Custom fields); "
@@ -113,7 +113,7 @@ def _custom_fields(plan: InvoicePlan, company: QboCompany, settings: Settings, w
     return {"CustomField": [field_]}
 
 
-def _find_custom_field(wanted: str, enabled: dict[str, str]) -> str | None:
+def find_custom_field(wanted: str, enabled: dict[str, str]) -> str | None:
     """The enabled custom field's label for a configured name (exact, else ignoring case and spaces)."""
     if wanted in enabled:
         return wanted
