@@ -9,9 +9,9 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import hooks, invoices
+from bench import hooks, invoices, preflight
 
-SUITES = {"hooks": hooks.run, "invoices": invoices.run}
+SUITES = {"hooks": hooks.run, "invoices": invoices.run, "preflight": preflight.run}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -21,8 +21,12 @@ LINES = 8
 COMPANIES = 120
 
 
-def synthetic_tenant(today: date, invoices: int = INVOICES, lines: int = LINES) -> dict[str, Any]:
-    """Autotask invoices on top of the demo tenant: realistic names, codes and lines of business."""
+def synthetic_tenant(
+    today: date, invoices: int = INVOICES, lines: int = LINES, companies_count: int = COMPANIES, days: int = 10
+) -> dict[str, Any]:
+    """Autotask invoices on top of the demo tenant: realistic names, codes and lines of business;
+    ``companies_count`` customers (the invoices go to the first of them in turn), the invoices dated
+    over the last ``days`` days."""
     from sandbox.seeds import load_seed
 
     demo = load_seed("demo", today)
@@ -39,13 +43,13 @@ def synthetic_tenant(today: date, invoices: int = INVOICES, lines: int = LINES) 
             "state": "OH",
             "postalCode": "43004",
         }
-        for i in range(COMPANIES)
+        for i in range(companies_count)
     ]
     invoice_rows, items = [], []
     for n in range(invoices):
         inv_id = 49000000 + n
-        company = companies[n % COMPANIES]
-        day = today - timedelta(days=1 + n % 10)
+        company = companies[n % companies_count]
+        day = today - timedelta(days=1 + n % days)
         total = 0.0
         for k in range(lines):
             code = codes[rng.randrange(len(codes))]
