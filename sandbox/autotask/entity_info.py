@@ -1,16 +1,18 @@
 """``GET {Entity}/entityInformation`` and its ``fields`` and ``userDefinedFields``: how a client of a
-real tenant learns an entity's verbs, field types, flags and picklist values (the payment term
-picklists list the tenant's PaymentTerms records). A tenant that refuses the documented
-unqueryable fields reports them with ``isQueryable`` false.
+real tenant learns an entity's verbs (and the caller's access to them), field types, flags and
+picklist values (the tenant's own: the payment term picklists list its PaymentTerms records, the
+fixed ones its seeded labels and ``isActive``). A tenant that refuses the documented unqueryable
+fields reports them with ``isQueryable`` false.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from sandbox.autotask.entities import ENTITIES
 from sandbox.autotask.responses import no_resource, not_allowed
-from sandbox.autotask.schema import PAYMENT_TERM_PICKLIST, PICKLISTS, EntitySpec, FieldSpec
+from sandbox.autotask.schema import PAYMENT_TERM_PICKLIST, EntitySpec, FieldSpec
 from sandbox.autotask.tenant import Tenant
 from sandbox.core import Request, Response
 
@@ -24,7 +26,7 @@ def entity_information(tenant: Tenant, req: Request, spec: EntitySpec, rest: lis
         with tenant.lock:
             terms = sorted(tenant.tables["PaymentTerms"].values(), key=lambda r: r["id"])
             strict = tenant.settings["refuse_unqueryable_fields"]
-            fields = [_field_info(f, terms, strict) for f in spec.fields.values()]
+            fields = [_field_info(f, terms, tenant.picklist, strict) for f in spec.fields.values()]
         return Response.json(200, {"fields": fields})
     if rest == ["userdefinedfields"]:
         with tenant.lock:
@@ -70,7 +72,12 @@ def _udf_info(name: str) -> dict[str, Any]:
     }
 
 
-def _field_info(field: FieldSpec, payment_terms: list[dict[str, Any]], strict: bool) -> dict[str, Any]:
+def _field_info(
+    field: FieldSpec,
+    payment_terms: list[dict[str, Any]],
+    picklist: Callable[[str], list[dict[str, Any]]],
+    strict: bool,
+) -> dict[str, Any]:
     values = None
     if field.picklist == PAYMENT_TERM_PICKLIST:
         values = [
@@ -88,15 +95,15 @@ def _field_info(field: FieldSpec, payment_terms: list[dict[str, Any]], strict: b
     elif field.picklist:
         values = [
             {
-                "value": str(value),
-                "label": label,
+                "value": str(value["value"]),
+                "label": value["label"],
                 "isDefaultValue": index == 1,
                 "sortOrder": index,
                 "parentValue": "",
-                "isActive": True,
+                "isActive": value["isActive"],
                 "isSystem": True,
             }
-            for index, (value, label) in enumerate(PICKLISTS[field.picklist], start=1)
+            for index, value in enumerate(picklist(field.picklist), start=1)
         ]
     reference = ENTITIES[field.reference].label if field.reference else ""
     return {

@@ -64,7 +64,7 @@ def create_record(tenant: Tenant, spec: EntitySpec, body: dict[str, Any], parent
             for field in spec.fields.values():
                 if field.required and record.get(field.name) is None:
                     raise WriteError(f"Missing required field {field.name} for the {spec.label} Entity")
-            check_values(spec, record, tenant.exists)
+            check_values(spec, record, tenant.exists, tenant.picklist)
             check_write(tenant.tables, spec, record, None)
             record["id"] = tenant.allocate_id()
             tenant.tables[spec.name][record["id"]] = record
@@ -136,7 +136,7 @@ def update_record(
             for field in spec.fields.values():
                 if field.required and not field.read_only and updated.get(field.name) is None:
                     raise WriteError(f"Missing required field {field.name} for the {spec.label} Entity")
-            check_values(spec, updated, tenant.exists)
+            check_values(spec, updated, tenant.exists, tenant.picklist)
             check_write(tenant.tables, spec, updated, stored)
             _apply_update_effects(spec, updated, stored)
             tenant.tables[spec.name][item_id] = updated
