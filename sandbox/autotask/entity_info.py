@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from sandbox.autotask.access import Caller
 from sandbox.autotask.entities import ENTITIES
 from sandbox.autotask.responses import no_resource, not_allowed
 from sandbox.autotask.schema import PAYMENT_TERM_PICKLIST, EntitySpec, FieldSpec
@@ -17,11 +18,12 @@ from sandbox.autotask.tenant import Tenant
 from sandbox.core import Request, Response
 
 
-def entity_information(tenant: Tenant, req: Request, spec: EntitySpec, rest: list[str]) -> Response:
+def entity_information(tenant: Tenant, req: Request, spec: EntitySpec, rest: list[str], caller: Caller) -> Response:
+    """Readable whatever the caller's security level: it is how a client learns its access."""
     if req.method != "GET":
         return not_allowed(req.method)
     if not rest:
-        return Response.json(200, {"info": _entity_info(spec)})
+        return Response.json(200, {"info": _entity_info(spec, caller)})
     if rest == ["fields"]:
         with tenant.lock:
             terms = sorted(tenant.tables["PaymentTerms"].values(), key=lambda r: r["id"])
@@ -38,17 +40,23 @@ def entity_information(tenant: Tenant, req: Request, spec: EntitySpec, rest: lis
     return no_resource(req)
 
 
-def _entity_info(spec: EntitySpec) -> dict[str, Any]:
+def _entity_info(spec: EntitySpec, caller: Caller) -> dict[str, Any]:
+    """The entity's verbs (``can*``) and the caller's access to each (``userAccessFor*``: "None"
+    where the entity lacks the verb or the caller's security level denies it, else "All")."""
+
+    def access(verb: str, capable: bool) -> str:
+        return "All" if capable and caller.may(verb, spec) else "None"
+
     return {
         "name": spec.label,
         "canCreate": spec.can_create,
         "canDelete": spec.can_delete_via_parent,
         "canQuery": True,
         "canUpdate": spec.can_update,
-        "userAccessForCreate": "All" if spec.can_create else "None",
+        "userAccessForCreate": access("create", spec.can_create),
         "userAccessForDelete": "All" if spec.can_delete_via_parent else "None",
-        "userAccessForQuery": "All",
-        "userAccessForUpdate": "All" if spec.can_update else "None",
+        "userAccessForQuery": access("query", True),
+        "userAccessForUpdate": access("update", spec.can_update),
         "hasUserDefinedFields": True,
         "supportsWebhookCallouts": spec.name in ("Companies", "Products"),
     }

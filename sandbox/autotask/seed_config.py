@@ -1,12 +1,14 @@
 """A seed's tenant configuration, beside its records: the main API user's ``credentials``, the
 ``zone``, the real-tenant ``settings``, more ``api_users`` (each one a resource, restricted to
-lines of business by OrganizationalResources rows like any resource) and the ``picklists`` the
+lines of business by OrganizationalResources rows like any resource, and denied some entity
+verbs by its ``entity_access``) and the ``picklists`` the
 tenant spells its own way. Checked before anything changes; a mistake raises ``SeedError`` naming
 the key and the fix.
 """
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -18,7 +20,9 @@ from sandbox.core import SeedError
 
 CONFIG_KEYS = ("credentials", "zone", "settings", "api_users", "picklists")
 CREDENTIAL_KEYS = {"username", "secret", "integration_code"}
-API_USER_KEYS = {"username", "secret", "resourceID"}
+API_USER_KEYS = {"username", "secret", "resourceID"}  # and, optionally, entity_access
+# The verbs an API user's entity_access can take away (sandbox.autotask.access).
+VERBS = ("query", "create", "update")
 PICKLIST_VALUE_KEYS = {"value", "label", "isActive"}
 
 
@@ -51,7 +55,7 @@ class SeedConfig:
         if self.settings is not None:
             tenant.settings.update(self.settings)
         for user in self.api_users or []:
-            tenant.api_users[user["username"].lower()] = dict(user)
+            tenant.api_users[user["username"].lower()] = copy.deepcopy(user)
         tenant.picklists.update(self.picklists or {})
 
 
@@ -132,12 +136,17 @@ def _read_api_users(users: Any) -> list[dict[str, Any]] | None:
     if users is None:
         return None
     if not isinstance(users, list):
-        raise SeedError("autotask seed: 'api_users' must be a list of {username, secret, resourceID} objects")
+        raise SeedError(
+            "autotask seed: 'api_users' must be a list of {username, secret, resourceID, entity_access} objects"
+        )
     seen: set[str] = set()
     for index, user in enumerate(users):
         where = f"api_users[{index}]"
-        if not isinstance(user, dict) or set(user) != API_USER_KEYS:
-            raise SeedError(f"autotask seed: {where} must have exactly username, secret and resourceID, got {user!r}")
+        if not isinstance(user, dict) or not API_USER_KEYS <= set(user) <= API_USER_KEYS | {"entity_access"}:
+            raise SeedError(
+                f"autotask seed: {where} must have exactly username, secret and resourceID "
+                f"(entity_access optional), got {user!r}"
+            )
         _require_text(user["username"], f"{where}.username")
         _require_text(user["secret"], f"{where}.secret")
         if isinstance(user["resourceID"], bool) or not isinstance(user["resourceID"], int):
@@ -145,7 +154,32 @@ def _read_api_users(users: Any) -> list[dict[str, Any]] | None:
         if user["username"].lower() in seen:
             raise SeedError(f"autotask seed: {where}: username {user['username']} appears twice")
         seen.add(user["username"].lower())
-    return [dict(user) for user in users]
+        if "entity_access" in user:
+            _check_entity_access(user["entity_access"], f"{where}.entity_access")
+    return [copy.deepcopy(user) for user in users]
+
+
+def _check_entity_access(access: Any, where: str) -> None:
+    """``{"<Entity>": {"query": bool, "create": bool, "update": bool}}``; what it leaves out is allowed."""
+    if not isinstance(access, dict):
+        raise SeedError(
+            f"autotask seed: {where} must be an object of entity name -> "
+            f'{{"query": bool, "create": bool, "update": bool}}, e.g. {{"PurchaseOrders": {{"update": false}}}}'
+        )
+    for entity, verbs in access.items():
+        if entity not in ENTITIES:
+            raise SeedError(
+                f"autotask seed: {where}.{entity} is not an entity the sandbox serves; "
+                f"use its REST name, one of {sorted(ENTITIES)}"
+            )
+        if not isinstance(verbs, dict) or set(verbs) - set(VERBS):
+            raise SeedError(
+                f"autotask seed: {where}.{entity} takes only query, create and update (each true or false), "
+                f"got {verbs!r}"
+            )
+        for verb, allowed in verbs.items():
+            if not isinstance(allowed, bool):
+                raise SeedError(f"autotask seed: {where}.{entity}.{verb} must be true or false, got {allowed!r}")
 
 
 def _read_picklists(picklists: Any) -> dict[str, list[dict[str, Any]]] | None:
