@@ -205,13 +205,15 @@ class AutotaskApi(ApiEmulator):
             mode = "query" if len(rest) == 1 else rest[1]
             return run_query(self._tenant, req, spec, mode, self.sandbox.base_url, caller)
         if rest[0] == "entityinformation":
-            return entity_information(self._tenant, req, spec, rest[1:])
+            return entity_information(self._tenant, req, spec, rest[1:], caller)
         if len(rest) == 1:
             return read_item(self._tenant, req, spec, parts[1], caller)
         if len(rest) in (2, 3):
             child = child_entity(spec.name, parts[2])
             if child is not None:
-                return write_child(self._tenant, req, spec, parts[1], child, parts[3] if len(rest) == 3 else None)
+                return write_child(
+                    self._tenant, req, spec, parts[1], child, parts[3] if len(rest) == 3 else None, caller
+                )
         return no_resource(req)
 
 

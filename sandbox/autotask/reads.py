@@ -1,7 +1,8 @@
 """Autotask reads: ``GET {Entity}/{id}`` and the query endpoints (``query``, ``query/count``,
 ``query/next``) with their id-cursor paging: records in id order, at most a page, and a
 ``nextPageUrl`` that carries the first id of the next page. A caller restricted to some lines of
-business reads the others' records as missing (``{"item": null}``, left out of queries and counts).
+business reads the others' records as missing (``{"item": null}``, left out of queries and counts);
+one whose security level denies querying the entity gets the permission error for all of these.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ def read_item(tenant: Tenant, req: Request, spec: EntitySpec, raw_id: str, calle
     item_id = parse_id(raw_id)
     if item_id is None:
         return no_resource(req)
+    caller.require("query", spec)
     with tenant.lock:
         record = tenant.tables[spec.name].get(item_id)
         item = copy.deepcopy(record) if record is not None and caller.can_see(spec, record) else None
@@ -40,6 +42,7 @@ def run_query(
     """``query`` (first page), ``count`` or ``next`` (the page a cursor points at)."""
     search = req.arg("search")
     body = _query_body(req, search)
+    caller.require("query", spec)
     with tenant.lock:
         strict = tenant.settings["refuse_unqueryable_fields"]
     try:

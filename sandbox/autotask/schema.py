@@ -1,7 +1,7 @@
 """How the sandbox describes an Autotask entity: ``FieldSpec`` (a field's name, dataType, flags,
 reference and picklist) and ``EntitySpec`` (its REST name, label, fields, which writes the API
 allows, whether line-of-business security filters it), the constructors the entity tables are
-written with, the dataType -> filter kind map, and the fixed picklists. The entities themselves
+written with, the dataType -> filter kind map, and the fixed picklists' defaults. The entities themselves
 are ``sandbox.autotask.entities`` and ``sandbox.autotask.billing_entities``.
 """
 
@@ -30,8 +30,9 @@ DATA_TYPE_KINDS = {
     "dateTime": KIND_DATETIME,
 }
 
-# Fixed picklists: name -> [(value, label)]. companyType and PurchaseOrders.status are fixed by
-# the sandbox contract; the others are plausible values (no public source lists them).
+# Fixed picklists: name -> [(value, label)], as a reset leaves them; a seed's ``picklists`` replaces
+# one for its tenant (``Tenant.picklist``). companyType and PurchaseOrders.status are fixed by the
+# sandbox contract; the others are plausible values (no public source lists them).
 PICKLISTS: dict[str, list[tuple[int, str]]] = {
     "companyType": [
         (1, "Customer"),

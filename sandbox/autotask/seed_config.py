@@ -1,21 +1,29 @@
 """A seed's tenant configuration, beside its records: the main API user's ``credentials``, the
-``zone``, the real-tenant ``settings`` and more ``api_users`` (each one a resource, restricted to
-lines of business by OrganizationalResources rows like any resource). Checked before anything
-changes; a mistake raises ``SeedError`` naming the key and the fix.
+``zone``, the real-tenant ``settings``, more ``api_users`` (each one a resource, restricted to
+lines of business by OrganizationalResources rows like any resource, and denied some entity
+verbs by its ``entity_access``) and the ``picklists`` the
+tenant spells its own way. Checked before anything changes; a mistake raises ``SeedError`` naming
+the key and the fix.
 """
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from sandbox.autotask.entities import ENTITIES
+from sandbox.autotask.schema import PAYMENT_TERM_PICKLIST, PICKLISTS
 from sandbox.autotask.tenant import API_RESOURCE_ID, DEFAULT_SETTINGS, ZONE_NAME, Tenant
 from sandbox.core import SeedError
 
-CONFIG_KEYS = ("credentials", "zone", "settings", "api_users")
+CONFIG_KEYS = ("credentials", "zone", "settings", "api_users", "picklists")
 CREDENTIAL_KEYS = {"username", "secret", "integration_code"}
-API_USER_KEYS = {"username", "secret", "resourceID"}
+API_USER_KEYS = {"username", "secret", "resourceID"}  # and, optionally, entity_access
+# The verbs an API user's entity_access can take away (sandbox.autotask.access).
+VERBS = ("query", "create", "update")
+PICKLIST_VALUE_KEYS = {"value", "label", "isActive"}
 
 
 @dataclass(frozen=True)
@@ -26,13 +34,20 @@ class SeedConfig:
     zone: str | None
     settings: dict[str, bool] | None
     api_users: list[dict[str, Any]] | None
+    picklists: dict[str, list[dict[str, Any]]] | None = None
+
+    def picklist_after(self, tenant: Tenant, name: str) -> list[dict[str, Any]]:
+        """The values of picklist ``name`` once this seed is merged (its records are checked against them)."""
+        if self.picklists and name in self.picklists:
+            return self.picklists[name]
+        return tenant.picklist(name)
 
     def settings_after(self, tenant: Tenant) -> dict[str, bool]:
         """The tenant's settings once this seed is merged (the seed's records are stored under them)."""
         return {**tenant.settings, **(self.settings or {})}
 
     def apply(self, tenant: Tenant) -> None:
-        """Merge into ``tenant`` (the caller holds its lock): API users by username."""
+        """Merge into ``tenant`` (the caller holds its lock): API users by username, picklists by name."""
         if self.credentials is not None:
             tenant.credentials.update(self.credentials)
         if self.zone is not None:
@@ -40,7 +55,8 @@ class SeedConfig:
         if self.settings is not None:
             tenant.settings.update(self.settings)
         for user in self.api_users or []:
-            tenant.api_users[user["username"].lower()] = dict(user)
+            tenant.api_users[user["username"].lower()] = copy.deepcopy(user)
+        tenant.picklists.update(self.picklists or {})
 
 
 def read_config(part: dict[str, Any]) -> SeedConfig:
@@ -56,7 +72,31 @@ def read_config(part: dict[str, Any]) -> SeedConfig:
         not isinstance(zone, str) or not ZONE_NAME.match(zone) or zone.lower() == "atservicesrest"
     ):
         raise SeedError(f"autotask seed: zone {zone!r} must be a name of letters, digits, '-' or '_' (e.g. 'ws2')")
-    return SeedConfig(credentials, zone, _read_settings(part.get("settings")), _read_api_users(part.get("api_users")))
+    return SeedConfig(
+        credentials,
+        zone,
+        _read_settings(part.get("settings")),
+        _read_api_users(part.get("api_users")),
+        _read_picklists(part.get("picklists")),
+    )
+
+
+def check_picklist_values_kept(config: SeedConfig, tenant: Tenant, replaced: Callable[[str, int], bool]) -> None:
+    """A replaced picklist still lists every value the tenant's records hold, except the records
+    the seed itself ``replaced`` (those are checked as seeded records)."""
+    for name, values in (config.picklists or {}).items():
+        listed = {value["value"] for value in values}
+        for entity, spec in ENTITIES.items():
+            for field in spec.fields.values():
+                if field.picklist != name:
+                    continue
+                for record_id in sorted(tenant.tables[entity]):
+                    value = tenant.tables[entity][record_id].get(field.name)
+                    if value is not None and value not in listed and not replaced(entity, record_id):
+                        raise SeedError(
+                            f"autotask seed: picklists.{name} lacks value {value}, which {entity} {record_id} holds "
+                            f'in {field.name}; keep the value ("isActive": false retires it) or change the record'
+                        )
 
 
 def check_api_users(config: SeedConfig, tenant: Tenant, resource_exists: Callable[[int], bool]) -> None:
@@ -96,12 +136,17 @@ def _read_api_users(users: Any) -> list[dict[str, Any]] | None:
     if users is None:
         return None
     if not isinstance(users, list):
-        raise SeedError("autotask seed: 'api_users' must be a list of {username, secret, resourceID} objects")
+        raise SeedError(
+            "autotask seed: 'api_users' must be a list of {username, secret, resourceID, entity_access} objects"
+        )
     seen: set[str] = set()
     for index, user in enumerate(users):
         where = f"api_users[{index}]"
-        if not isinstance(user, dict) or set(user) != API_USER_KEYS:
-            raise SeedError(f"autotask seed: {where} must have exactly username, secret and resourceID, got {user!r}")
+        if not isinstance(user, dict) or not API_USER_KEYS <= set(user) <= API_USER_KEYS | {"entity_access"}:
+            raise SeedError(
+                f"autotask seed: {where} must have exactly username, secret and resourceID "
+                f"(entity_access optional), got {user!r}"
+            )
         _require_text(user["username"], f"{where}.username")
         _require_text(user["secret"], f"{where}.secret")
         if isinstance(user["resourceID"], bool) or not isinstance(user["resourceID"], int):
@@ -109,7 +154,74 @@ def _read_api_users(users: Any) -> list[dict[str, Any]] | None:
         if user["username"].lower() in seen:
             raise SeedError(f"autotask seed: {where}: username {user['username']} appears twice")
         seen.add(user["username"].lower())
-    return [dict(user) for user in users]
+        if "entity_access" in user:
+            _check_entity_access(user["entity_access"], f"{where}.entity_access")
+    return [copy.deepcopy(user) for user in users]
+
+
+def _check_entity_access(access: Any, where: str) -> None:
+    """``{"<Entity>": {"query": bool, "create": bool, "update": bool}}``; what it leaves out is allowed."""
+    if not isinstance(access, dict):
+        raise SeedError(
+            f"autotask seed: {where} must be an object of entity name -> "
+            f'{{"query": bool, "create": bool, "update": bool}}, e.g. {{"PurchaseOrders": {{"update": false}}}}'
+        )
+    for entity, verbs in access.items():
+        if entity not in ENTITIES:
+            raise SeedError(
+                f"autotask seed: {where}.{entity} is not an entity the sandbox serves; "
+                f"use its REST name, one of {sorted(ENTITIES)}"
+            )
+        if not isinstance(verbs, dict) or set(verbs) - set(VERBS):
+            raise SeedError(
+                f"autotask seed: {where}.{entity} takes only query, create and update (each true or false), "
+                f"got {verbs!r}"
+            )
+        for verb, allowed in verbs.items():
+            if not isinstance(allowed, bool):
+                raise SeedError(f"autotask seed: {where}.{entity}.{verb} must be true or false, got {allowed!r}")
+
+
+def _read_picklists(picklists: Any) -> dict[str, list[dict[str, Any]]] | None:
+    """Picklist name -> its values, each ``{value, label, isActive}`` (isActive true when left out)."""
+    if picklists is None:
+        return None
+    if not isinstance(picklists, dict):
+        raise SeedError(
+            "autotask seed: 'picklists' must be an object of picklist name -> [{value, label, isActive}], "
+            'e.g. {"purchaseOrderStatus": [{"value": 1, "label": "New"}, ...]}'
+        )
+    read: dict[str, list[dict[str, Any]]] = {}
+    for name, values in picklists.items():
+        where = f"picklists.{name}"
+        if name not in PICKLISTS:
+            live = (
+                " (paymentTerm lists the PaymentTerms records: seed those instead)"
+                if name == PAYMENT_TERM_PICKLIST
+                else ""
+            )
+            raise SeedError(
+                f"autotask seed: {where} is not a picklist the sandbox serves{live}; use one of {sorted(PICKLISTS)}"
+            )
+        if not isinstance(values, list) or not values:
+            raise SeedError(f"autotask seed: {where} must be a non-empty list of {{value, label, isActive}} objects")
+        seen: set[int] = set()
+        read[name] = []
+        for index, entry in enumerate(values):
+            at = f"{where}[{index}]"
+            if not isinstance(entry, dict) or not {"value", "label"} <= set(entry) <= PICKLIST_VALUE_KEYS:
+                raise SeedError(f"autotask seed: {at} must have value and label (isActive optional), got {entry!r}")
+            if isinstance(entry["value"], bool) or not isinstance(entry["value"], int):
+                raise SeedError(f"autotask seed: {at}.value must be an integer, got {entry['value']!r}")
+            _require_text(entry["label"], f"{at}.label")
+            active = entry.get("isActive", True)
+            if not isinstance(active, bool):
+                raise SeedError(f"autotask seed: {at}.isActive must be true or false, got {active!r}")
+            if entry["value"] in seen:
+                raise SeedError(f"autotask seed: {at}: value {entry['value']} appears twice in {name}; list it once")
+            seen.add(entry["value"])
+            read[name].append({"value": entry["value"], "label": entry["label"], "isActive": active})
+    return read
 
 
 def _require_text(value: Any, what: str) -> None:

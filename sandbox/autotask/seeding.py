@@ -17,7 +17,7 @@ from typing import Any
 from sandbox.autotask.entities import DEFAULT_ACTIVE, ENTITIES
 from sandbox.autotask.rules import check_seeded
 from sandbox.autotask.schema import EntitySpec
-from sandbox.autotask.seed_config import CONFIG_KEYS, check_api_users, read_config
+from sandbox.autotask.seed_config import CONFIG_KEYS, check_api_users, check_picklist_values_kept, read_config
 from sandbox.autotask.tax_totals import TAX_TOTALS_ENTITIES, check_invoice_tax
 from sandbox.autotask.tenant import Tenant
 from sandbox.autotask.values import WriteError, blank_record, check_values, merge_udfs, stored_value
@@ -41,9 +41,11 @@ def prepare_seed(tenant: Tenant, part: Any) -> Callable[[], None]:
         keep_empty = config.settings_after(tenant)["keep_empty_strings"]
         prepared, next_id = _prepare_records(tenant, part, keep_empty)
         exists = _exists_after(tenant, prepared)
-        _check_references(prepared, exists)
+        _check_references(prepared, exists, lambda name: config.picklist_after(tenant, name))
         _check_rules(tenant, prepared)
         check_api_users(config, tenant, lambda resource_id: exists("Resources", resource_id))
+        seeded = {name: {record["id"] for record in records} for name, records in prepared.items()}
+        check_picklist_values_kept(config, tenant, lambda entity, record_id: record_id in seeded.get(entity, ()))
 
     def commit() -> None:
         with tenant.lock:
@@ -97,8 +99,11 @@ def _exists_after(tenant: Tenant, prepared: Prepared) -> Callable[[str, int], bo
     return exists
 
 
-def _check_references(prepared: Prepared, exists: Callable[[str, int], bool]) -> None:
-    """Second pass: references, picklists and required fields against state + seed."""
+def _check_references(
+    prepared: Prepared, exists: Callable[[str, int], bool], picklist: Callable[[str], list[dict[str, Any]]]
+) -> None:
+    """Second pass: references, picklists (the tenant's, with the seed's merged) and required
+    fields against state + seed."""
     for name, records in prepared.items():
         spec = ENTITIES[name]
         for index, record in enumerate(records):
@@ -107,7 +112,7 @@ def _check_references(prepared: Prepared, exists: Callable[[str, int], bool]) ->
                 if record.get(required) is None:
                     raise SeedError(f"{where}: {required} is required")
             try:
-                check_values(spec, record, exists)
+                check_values(spec, record, exists, picklist)
             except WriteError as exc:
                 raise SeedError(f"{where}: {exc}") from None
 

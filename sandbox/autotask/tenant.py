@@ -1,7 +1,8 @@
 """One Autotask database (tenant) as the emulator holds it: its records by entity, the id counter,
 its API users (the main one's credentials, and any others a seed adds, each a resource), the zone
-that serves it, its settings (the real-tenant behaviours a seed opts into), and what a reset
-leaves: the local company (id 0), the API resource, every setting off.
+that serves it, its settings (the real-tenant behaviours a seed opts into), the picklists it
+spells its own way, and what a reset leaves: the local company (id 0), the API resource, every
+setting off, the default picklists.
 
 ``Tenant`` holds data only; the routes that read and write it lock ``tenant.lock`` (the
 emulator's one lock) and never hold it while a request sleeps.
@@ -15,6 +16,7 @@ import threading
 from typing import Any
 
 from sandbox.autotask.entities import ENTITIES
+from sandbox.autotask.schema import PICKLISTS
 from sandbox.autotask.values import blank_record, format_datetime, utcnow
 
 DEFAULT_USERNAME = "atqbo-api@sandbox.local"
@@ -58,6 +60,8 @@ class Tenant:
         self.settings = dict(DEFAULT_SETTINGS)
         # more API users: lower-cased username -> {"username", "secret", "resourceID"}
         self.api_users: dict[str, dict[str, Any]] = {}
+        # picklists a seed replaced: PICKLISTS name -> [{"value", "label", "isActive"}]
+        self.picklists: dict[str, list[dict[str, Any]]] = {}
         self.tables: dict[str, dict[int, dict[str, Any]]] = {name: {} for name in ENTITIES}
         self.next_id = FIRST_ASSIGNED_ID
         now = format_datetime(utcnow())
@@ -93,6 +97,12 @@ class Tenant:
         user = self.api_users.get(username.lower())
         return (user["secret"], user["resourceID"]) if user else None
 
+    def picklist(self, name: str) -> list[dict[str, Any]]:
+        """The values of the fixed picklist ``name`` in this tenant: the seed's, else the defaults."""
+        if name in self.picklists:
+            return self.picklists[name]
+        return [{"value": value, "label": label, "isActive": True} for value, label in PICKLISTS[name]]
+
     def exists(self, entity: str, item_id: int) -> bool:
         return item_id in self.tables[entity]
 
@@ -106,7 +116,8 @@ class Tenant:
             "credentials": dict(self.credentials),
             "zone": self.zone,
             "settings": dict(self.settings),
-            "api_users": [dict(self.api_users[name]) for name in sorted(self.api_users)],
+            "api_users": [copy.deepcopy(self.api_users[name]) for name in sorted(self.api_users)],
+            "picklists": copy.deepcopy(self.picklists),
         }
         for name, table in self.tables.items():
             state[name] = [copy.deepcopy(table[i]) for i in sorted(table)]

@@ -15,7 +15,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from sandbox.autotask.filter import KIND_BOOLEAN, KIND_DOUBLE, KIND_INTEGER, coerce_scalar, parse_datetime
-from sandbox.autotask.schema import DATA_TYPE_KINDS, PAYMENT_TERM_PICKLIST, PICKLISTS, EntitySpec, FieldSpec
+from sandbox.autotask.schema import DATA_TYPE_KINDS, PAYMENT_TERM_PICKLIST, EntitySpec, FieldSpec
 
 
 class WriteError(Exception):
@@ -93,8 +93,14 @@ def merge_udfs(
     return merged
 
 
-def check_values(spec: EntitySpec, record: dict[str, Any], exists: Callable[[str, int], bool]) -> None:
-    """References must exist and picklist values must be listed."""
+def check_values(
+    spec: EntitySpec,
+    record: dict[str, Any],
+    exists: Callable[[str, int], bool],
+    picklist: Callable[[str], list[dict[str, Any]]],
+) -> None:
+    """References must exist and picklist values must be listed (``picklist``: the tenant's values
+    of a fixed picklist, ``Tenant.picklist``). An inactive value is still a listed one."""
     for field in spec.fields.values():
         value = record.get(field.name)
         if value is None:
@@ -104,7 +110,7 @@ def check_values(spec: EntitySpec, record: dict[str, Any], exists: Callable[[str
         if field.picklist == PAYMENT_TERM_PICKLIST:
             if not exists("PaymentTerms", value):
                 raise WriteError(f"Value {value} is not a valid picklist value for {field.name} (no such PaymentTerm)")
-        elif field.picklist and value not in {v for v, _ in PICKLISTS[field.picklist]}:
+        elif field.picklist and value not in {v["value"] for v in picklist(field.picklist)}:
             raise WriteError(f"Value {value} is not a valid picklist value for {field.name}")
 
 

@@ -2,7 +2,9 @@
 the body), and children written through their parent (``Companies/{id}/ToDos``,
 ``PurchaseOrders/{id}/Items``), with the real API's rules and status codes: every refusal is
 HTTP 500 ``{"errors": [message]}`` naming the field and the entity. A record the caller may not
-see (line-of-business security) cannot be updated: it is "not found", as for the real API.
+see (line-of-business security) cannot be updated: it is "not found", as for the real API. A
+caller whose security level denies creating or updating the entity (the child entity, for a write
+through the parent) gets the real permission error instead.
 """
 
 from __future__ import annotations
@@ -30,14 +32,22 @@ from sandbox.core import Request, Response
 
 def write_entity_root(tenant: Tenant, req: Request, spec: EntitySpec, caller: Caller = EVERYTHING) -> Response:
     if req.method == "POST" and spec.can_create and spec.parent is None:
+        caller.require("create", spec)
         return create_record(tenant, spec, body_object(req))
     if req.method in ("PATCH", "PUT") and spec.can_update and spec.parent is None:
+        caller.require("update", spec)
         return update_record(tenant, spec, body_object(req), full=req.method == "PUT", caller=caller)
     return not_allowed(req.method)
 
 
 def write_child(
-    tenant: Tenant, req: Request, parent: EntitySpec, raw_parent_id: str, child: EntitySpec, raw_id: str | None
+    tenant: Tenant,
+    req: Request,
+    parent: EntitySpec,
+    raw_parent_id: str,
+    child: EntitySpec,
+    raw_id: str | None,
+    caller: Caller = EVERYTHING,
 ) -> Response:
     parent_id = parse_id(raw_parent_id)
     if parent_id is None:
@@ -47,9 +57,13 @@ def write_child(
             return delete_child(tenant, child, parent_id, raw_id)
         return not_allowed(req.method)
     if req.method == "POST":
+        caller.require("create", child)
         return create_record(tenant, child, body_object(req), parent_id=parent_id)
     if req.method in ("PATCH", "PUT"):
-        return update_record(tenant, child, body_object(req), full=req.method == "PUT", parent_id=parent_id)
+        caller.require("update", child)
+        return update_record(
+            tenant, child, body_object(req), full=req.method == "PUT", parent_id=parent_id, caller=caller
+        )
     return not_allowed(req.method)
 
 
@@ -64,7 +78,7 @@ def create_record(tenant: Tenant, spec: EntitySpec, body: dict[str, Any], parent
             for field in spec.fields.values():
                 if field.required and record.get(field.name) is None:
                     raise WriteError(f"Missing required field {field.name} for the {spec.label} Entity")
-            check_values(spec, record, tenant.exists)
+            check_values(spec, record, tenant.exists, tenant.picklist)
             check_write(tenant.tables, spec, record, None)
             record["id"] = tenant.allocate_id()
             tenant.tables[spec.name][record["id"]] = record
@@ -136,7 +150,7 @@ def update_record(
             for field in spec.fields.values():
                 if field.required and not field.read_only and updated.get(field.name) is None:
                     raise WriteError(f"Missing required field {field.name} for the {spec.label} Entity")
-            check_values(spec, updated, tenant.exists)
+            check_values(spec, updated, tenant.exists, tenant.picklist)
             check_write(tenant.tables, spec, updated, stored)
             _apply_update_effects(spec, updated, stored)
             tenant.tables[spec.name][item_id] = updated

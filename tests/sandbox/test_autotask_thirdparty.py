@@ -3,8 +3,9 @@
 The client is pointed at the sandbox the way its API allows: its zone-discovery URL
 (``AutotaskAuth.ZONE_INFO_URL``) is set to the sandbox's, everything else is the client's own
 code. It proves zone detection, creates (a company, a to-do through its parent), filtered
-queries, paging past 500 records, get and update, and a second API user restricted to one line
-of business reading tax regions and only its own billing items. Where py-autotask is wrong about the real API
+queries, paging past 500 records, get and update, a second API user restricted to one line
+of business reading tax regions and only its own billing items, and a third whose security level
+denies an entity getting the 500 permission refusal. Where py-autotask is wrong about the real API
 (see sandbox/README.md, "Autotask"), the tests pin the client's behaviour and show the call the
 real API takes, made through the client's own authenticated session.
 """
@@ -201,5 +202,47 @@ def test_a_restricted_api_user_through_the_client_sees_only_its_line_of_business
         lines = helpdesk.query("BillingItems", {"filter": [{"op": "eq", "field": "invoiceID", "value": 801}]})
         assert [i["id"] for i in lines.items] == [901]
         assert helpdesk.companies.get(701)["taxRegionID"] == 1
+    finally:
+        AutotaskAuth.clear_zone_cache()
+
+
+def test_a_permission_refusal_reaches_the_client_as_a_500(fresh_sandbox):
+    """An API user whose security level denies querying purchase orders: py-autotask raises its API
+    error for the 500 (it keeps only a ``message`` key, so the errors array is not in the
+    exception), and the body, read through the client's own session, carries the real text."""
+    fresh_sandbox.seed(
+        {
+            "autotask": {
+                "Resources": [{"id": 29682901, "firstName": "API", "lastName": "Clerk", "isActive": True}],
+                "api_users": [
+                    {
+                        "username": "clerk-api@sandbox.local",
+                        "secret": "clerk-secret",
+                        "resourceID": 29682901,
+                        "entity_access": {"PurchaseOrders": {"query": False}, "Companies": {"create": False}},
+                    }
+                ],
+            }
+        }
+    )
+    AutotaskAuth.clear_zone_cache()
+    clerk = make_client(fresh_sandbox, username="clerk-api@sandbox.local", secret="clerk-secret")
+    try:
+        with pytest.raises(AutotaskAPIError, match="HTTP 500"):
+            clerk.get("PurchaseOrders", 1)
+        base = f"{clerk.auth.api_url}v1.0"
+        query = clerk.session.post(
+            f"{base}/PurchaseOrders/query", json={"filter": [{"op": "gte", "field": "id", "value": 0}]}, timeout=10
+        )
+        create = clerk.session.post(f"{base}/Companies", json=company("Not created"), timeout=10)
+        for response, verb in ((query, "query"), (create, "create")):
+            assert response.status_code == 500
+            # django-autotask's test for a permission error (FORBIDDEN_ERROR_MESSAGE in its text)
+            assert "The logged in Resource does not have the adequate permissions" in response.text
+            assert response.json() == {
+                "errors": [f"The logged in Resource does not have the adequate permissions to {verb} this entity."]
+            }
+        assert clerk.get_entity_info("PurchaseOrders")["info"]["userAccessForQuery"] == "None"
+        assert clerk.companies.get(0)["id"] == 0  # other entities as before
     finally:
         AutotaskAuth.clear_zone_cache()

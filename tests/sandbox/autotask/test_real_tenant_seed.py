@@ -1,7 +1,8 @@
 """The complete real-tenant Autotask seed (``real_tenant_seed.json``: a Canadian MSP with customers
 billed in CAD and AUD, one tax-exempt, tax regions, categories and rates, work covered by a
-contract, a non-billable line, an API user restricted to one line of business, both real-tenant
-settings on), seeded from its file and read back over HTTP, one behaviour per test.
+contract, a non-billable line, an API user restricted to one line of business whose security
+level denies querying purchase orders and updating invoices, purchase order statuses spelt the
+tenant's way, both real-tenant settings on), seeded from its file and read back over HTTP, one behaviour per test.
 
 The file is the example the named real-tenant seeds are written from; every key it uses is
 described in sandbox/README.md ("Autotask", "Seeds and state").
@@ -106,6 +107,30 @@ def test_the_restricted_api_user_sees_the_whole_invoice_but_not_all_its_lines(te
     lines = helpdesk_api.query("BillingItems", eq("invoiceID", 801))["items"]
     visible = sum(i["totalAmount"] + i["taxDollars"] for i in lines)
     assert visible == 169.5 and invoice["invoiceTotal"] == 1525.5
+
+
+def test_the_restricted_api_users_security_level_refuses_what_it_may_not_do(tenant, helpdesk_api):
+    permission = "The logged in Resource does not have the adequate permissions to {} this entity."
+    refused = helpdesk_api.call("POST", "PurchaseOrders/query/count", json={"filter": [ALL_IDS]})
+    assert (refused.status_code, refused.json()) == (500, {"errors": [permission.format("query")]})
+    refused = helpdesk_api.call("PATCH", "Invoices", json={"id": 801, "comments": "changed"})
+    assert (refused.status_code, refused.json()) == (500, {"errors": [permission.format("update")]})
+    info = helpdesk_api.call("GET", "Invoices/entityInformation").json()["info"]
+    assert (info["canUpdate"], info["userAccessForUpdate"], info["userAccessForQuery"]) == (True, "None", "All")
+    assert tenant.count("PurchaseOrders", ALL_IDS) == 0  # the main API user is unrestricted
+
+
+def test_purchase_order_statuses_are_spelt_the_tenants_way(tenant):
+    assert picklist(tenant, "PurchaseOrders", "status") == {
+        "1": "New",
+        "2": "Sent to supplier",
+        "3": "Partly received",
+        "4": "Received",
+        "5": "Cancelled",
+    }
+    fields = tenant.call("GET", "PurchaseOrders/entityInformation/fields").json()["fields"]
+    status = next(f for f in fields if f["name"] == "status")
+    assert [v["label"] for v in status["picklistValues"] if not v["isActive"]] == ["Partly received"]
 
 
 def test_clearing_a_string_with_an_empty_string_leaves_it_set_for_not_exist(tenant):
