@@ -140,6 +140,22 @@ def test_picklists_come_from_entity_information_and_are_cached(box):
     assert hook.calls_made["GET PurchaseOrders/entityInformation/fields"] == 1
 
 
+def test_bey08_entity_information_says_what_the_api_user_may_do(box):
+    hook = autotask_hook()
+
+    invoices = hook.entity_information("Invoices")
+    todos = hook.entity_information("CompanyToDos")
+
+    assert hook.api_user_name == API_USER
+    assert invoices["canQuery"] is True and invoices["canCreate"] is False and invoices["canUpdate"] is True
+    assert invoices["userAccessForQuery"] == "All" and invoices["userAccessForCreate"] == "None"
+    assert todos["canCreate"] is True and todos["userAccessForCreate"] == "All"
+    assert [f"{r['method']} {r['path'].split('/v1.0/')[-1]}" for r in autotask_requests(box, "entityInformation")] == [
+        "GET Invoices/entityInformation",
+        "GET CompanyToDos/entityInformation",
+    ]
+
+
 def test_query_in_and_update_many_three_at_a_time_with_refusals_per_record(box, monkeypatch):
     import threading
     import time

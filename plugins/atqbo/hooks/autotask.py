@@ -345,6 +345,19 @@ class AutotaskHook(AutotaskClient):
 
     # -- entity information and picklists -------------------------------------------------------------
 
+    @property
+    def api_user_name(self) -> str:
+        """The API user the connection logs in as (its ``UserName``: the API user's email)."""
+        return self._credentials().username
+
+    def entity_information(self, entity: str) -> dict[str, Any]:
+        """``entityInformation`` of an entity: what the API allows (``canQuery``, ``canCreate``,
+        ``canUpdate``, ``canDelete``) and what this API user may do (``userAccessForQuery`` ... ``"All"``
+        or ``"None"``). Not cached: the preflight reads it once per entity."""
+        _check_entity(entity)
+        answer = self._call("GET", f"{entity}/entityInformation", endpoint=f"{entity}/entityInformation", entity=entity)
+        return dict((answer or {}).get("info") or {})
+
     def entity_fields(self, entity: str) -> list[dict[str, Any]]:
         """``entityInformation/fields`` of an entity (names, types, read-only flags, picklists); cached."""
         _check_entity(entity)
