@@ -5,6 +5,7 @@ what the lines need in QBO (items, classes)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -312,6 +313,14 @@ def tax_line(head: InvoicePlan, invoice: dict[str, Any], settings: Settings) -> 
     )
 
 
+def before_tax_gap(amounts: Iterable[Decimal], total: Decimal, tax: Decimal, tolerance: Decimal) -> Decimal | None:
+    """LINE-02's rule: how far lines adding up to ``amounts`` are from an invoice's ``total`` less its
+    ``tax``, or None when within ``tolerance`` (``rounding_tolerance``). The invoice sync's refusal
+    below and the preflight's measure of the billing items an API user can see (BEY-08) both use it."""
+    difference = sum(amounts, Decimal(0)) - (total - tax)
+    return None if abs(difference) <= tolerance else difference
+
+
 def refuse_if_lines_miss_total(
     head: InvoicePlan, lines: tuple[PlannedLine, ...], items: list[dict[str, Any]], settings: Settings
 ) -> None:
@@ -326,8 +335,8 @@ def refuse_if_lines_miss_total(
     """
     planned = sum((line.amount for line in lines if line.kind == "item"), Decimal(0))
     expected = head.total - head.tax
-    difference = planned - expected
-    if abs(difference) <= settings.rounding_tolerance:
+    difference = before_tax_gap([planned], head.total, head.tax, settings.rounding_tolerance)
+    if difference is None:
         return
     billed = {item.get("id"): billed_amount(item) for item in items}
     differing = [
