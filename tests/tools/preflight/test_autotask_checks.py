@@ -370,7 +370,7 @@ def test_bey08_a_run_past_atqbos_hourly_share_is_a_warning_never_blocking():
     info = {"externalRequestThreshold": 10000, "requestThresholdTimeframe": 60, "currentTimeframeRequestCount": 120}
     fits = threshold_check(info, 0.5, "November 2026", 1000, 8.0)
     assert fits.verdict == "ok"
-    assert "about 1,034 calls = 1000 write-back PATCHes" in fits.finding and "5,000" in fits.finding
+    assert "about 1,034 calls = 1,000 write-back PATCHes" in fits.finding and "5,000" in fits.finding
 
     too_many = threshold_check(info, 0.5, "November 2026", 6000, 8.0)
     assert too_many.verdict == "warning"
@@ -399,3 +399,18 @@ def test_bey08_the_billing_items_read_for_the_measure_stop_at_the_cap(tenant, sa
     assert check.verdict == "ok"
     unvoided = sum(1 for inv in doc["autotask"]["Invoices"] if not inv.get("isVoided"))
     assert f"{unvoided - 15} not measured (at most 3 pages of billing items are read)" in check.finding
+
+
+def test_bey08_the_calls_stay_bounded_on_a_tenant_with_a_big_month(tenant, sandbox_server):
+    from bench.invoices import synthetic_tenant
+
+    doc = tenant("demo")
+    sandbox_server.seed(synthetic_tenant(datetime.now(UTC).date(), invoices=600, lines=8, companies_count=300))
+
+    checks, requests = run_checks(sandbox_server, run_info(doc, **ALL_ON))
+
+    assert {t: c.verdict for t, c in checks.items() if c.verdict != "ok"} == {}
+    assert "(the first 500 by id)" in checks["Billing items the API user sees"].finding
+    assert_read_only(requests)
+    assert len(requests) <= CALL_BOUND, [f"{r['method']} {r['path']}" for r in requests]
+    assert sum(1 for r in requests if r["path"].lower().endswith("/billingitems/query")) <= at.MEASURE_MAX_CALLS + 1
