@@ -101,3 +101,34 @@ def test_bey08_settings_that_do_not_validate_stop_the_first_task_before_any_call
     states = task_states(dagrun)
     assert dagrun.state == "failed" and states["start"] == "failed", states
     assert sb.requests.list() == []
+
+
+def test_bey08_a_renamed_po_status_and_an_api_user_without_po_rights_block_the_autotask_part(sb, monkeypatch):
+    from sandbox.seeds import load_seed
+
+    doc = load_seed("demo")
+    doc["autotask"]["picklists"] = {
+        "purchaseOrderStatus": [
+            {"value": 1, "label": "New"},
+            {"value": 2, "label": "Sent to vendor"},  # the tenant's word for Submitted
+            {"value": 3, "label": "Received Partial"},
+            {"value": 4, "label": "Received Full"},
+            {"value": 5, "label": "Canceled"},
+        ]
+    }
+    doc["autotask"]["api_users"] = [
+        {
+            "username": "billing-api@msp.example",
+            "secret": "billing-secret",
+            "resourceID": 29682887,
+            "entity_access": {"PurchaseOrders": {"query": False}},
+        }
+    ]
+    seed(sb, monkeypatch, doc)
+    conn = dict(sb.connections()["autotask_default"], login="billing-api@msp.example", password="billing-secret")
+    monkeypatch.setenv("AIRFLOW_CONN_AUTOTASK_DEFAULT", json.dumps(conn))
+    run = run_preflight(sb)
+    blocking = run.verdicts("blocking")
+    assert "Sent to vendor" in blocking["PurchaseOrders.status picklist"]["finding"]
+    assert "may not query PurchaseOrders" in blocking["Entity PurchaseOrders"]["finding"]
+    assert run.states["check_autotask"] == "failed" and run.states["check_qbo"] == "success", run.states

@@ -28,7 +28,6 @@ from atqbo.tools.preflight.autotask_checks import (
     threshold_check,
 )
 from atqbo.transform.invoices.lines import before_tax_gap, billed_amount
-from sandbox import SeedError
 from sandbox.seeds import load_seed
 from sandbox.seeds.profiles import PROFILE_SETTINGS, RESTRICTED_DIVISION
 from tests.dags.tenant_support import export_connections
@@ -222,10 +221,7 @@ def test_bey08_a_renamed_submitted_label_is_blocking_on_the_sandbox(tenant, sand
             }
         }
     }
-    try:
-        doc = tenant("demo", renamed)
-    except SeedError as exc:
-        pytest.skip(f"this sandbox has no per-tenant picklists yet (branch sandbox-tenant-config): {exc}")
+    doc = tenant("demo", renamed)
 
     checks, _ = run_checks(sandbox_server, run_info(doc))
 
@@ -241,10 +237,7 @@ def test_bey08_an_api_user_without_query_access_to_purchase_orders_is_blocking_o
     doc = load_seed("uk-vat")
     user = doc["autotask"]["api_users"][0]
     limited = {"autotask": {"api_users": [{**user, "entity_access": {"PurchaseOrders": {"query": False}}}]}}
-    try:
-        tenant("uk-vat", limited)
-    except SeedError as exc:
-        pytest.skip(f"this sandbox has no per-API-user entity access yet (branch sandbox-tenant-config): {exc}")
+    tenant("uk-vat", limited)
     conn_id = restricted_connection(sandbox_server, monkeypatch, doc)
 
     checks, requests = run_checks(
