@@ -31,13 +31,15 @@ AUTOTASK_READS = ("/query", "/query/count", "/query/next")
 
 
 @pytest.fixture
-def tenant(sandbox_connections, monkeypatch):
+def tenant(sandbox_connections, monkeypatch, tmp_path):
     """Seed the sandbox (``demo`` or a named real-tenant seed, plus ``extra``) and return the
-    preflight's run over the last 45 days with that seed's settings and ``changes``."""
+    preflight's run over the last 45 days with that seed's settings and ``changes``; each seed gets
+    a new state database (the last one's QBO tokens are the reset sandbox's no more)."""
     from sandbox.seeds import load_seed
     from sandbox.seeds.profiles import PROFILE_SETTINGS
 
     sb = sandbox_connections
+    seeded = []
 
     def seed(name: str = "demo", extra: dict | None = None, **changes) -> RunInfo:
         sb.reset()
@@ -45,6 +47,9 @@ def tenant(sandbox_connections, monkeypatch):
         if extra:
             sb.seed(extra)
         export_connections(sb, monkeypatch)  # after the reset: the valid refresh token
+        seeded.append(name)
+        state_db = {"conn_type": "sqlite", "host": str(tmp_path / f"atqbo_state_{len(seeded)}.db")}
+        monkeypatch.setenv("AIRFLOW_CONN_ATQBO_STATE", json.dumps(state_db))
         settings = {
             **PROFILE_SETTINGS.get(name, {}),
             "invoice_lookback_days": WINDOW_DAYS,
@@ -239,3 +244,13 @@ def test_bey08_a_paused_po_sync_and_error_markers(tenant, sandbox_connections):
     marked = checks["Invoices marked ERROR (INV-20)"]
     assert marked.verdict == "warning" and marked.finding.startswith("1 invoice(s) in the window hold ERROR")
     assert marked.detail == f"Autotask invoice {invoice['id']} (company {invoice['companyID']})"
+
+
+def test_bey08_the_calls_do_not_grow_with_the_tenant_only_with_the_windows_records(tenant, sandbox_connections):
+    """5,000 more companies without invoices in the window: not one more call (only the window's
+    invoices' companies are read, in bulk)."""
+    sb = sandbox_connections
+    small = read_only_check(sb, tenant("demo"))["API calls of the data checks"].finding
+    companies = [{"id": 50_000_000 + i, "companyName": f"Prospect {i:04d}", "companyType": 3} for i in range(5000)]
+    large = read_only_check(sb, tenant("demo", {"autotask": {"Companies": companies}}))
+    assert large["API calls of the data checks"].finding == small
