@@ -156,8 +156,9 @@ def describe_stop(exc: Exception) -> str:
 # -- the checks -------------------------------------------------------------------------------------
 
 
-def check_data(run: RunInfo) -> list[Check]:
-    """Every check of the window's data, as the next runs would see it (reads only)."""
+def check_data(run: RunInfo, cost: dict[str, int] | None = None) -> list[Check]:
+    """Every check of the window's data, as the next runs would see it (reads only). ``cost`` (the
+    preflight's tally of the part) gets the API calls made: ``autotask_calls``, ``qbo_calls``."""
     settings = run.parsed_settings
     ledger = run.ledger()
     autotask = run.autotask()
@@ -195,6 +196,9 @@ def check_data(run: RunInfo) -> list[Check]:
     checks += error_marker_checks(run, autotask, live_invoices, live_orders)
     # then each run's summary, and its failures no cause's check claimed, first in the report
     summaries = [c for p in (live_invoices, live_orders) if p is not None for c in outcome_checks(p)]
+    if cost is not None:
+        cost["autotask_calls"] = autotask.total_calls
+        cost["qbo_calls"] = qbo.api_calls
     return [*summaries, *checks, cost_check(autotask, qbo, live_invoices, live_orders)]
 
 
@@ -637,15 +641,16 @@ def lines_miss_total_check(preview: Preview) -> Check:
 
 
 def po_condition_checks(preview: Preview) -> list[Check]:
-    """PO-06: currency, for a PO or for the whole run (then nothing is transferred: blocking)."""
+    """PO-06: currency, for a PO or for the whole run (then every PO is skipped, the run says why and
+    sends them once it is fixed: a warning, as records that would be skipped)."""
     problems = preview.staged.get("run_problems", {}).get("problems") or {}
     topic = "Purchase orders in another currency (PO-06)"
     checks = []
     if problems:
         skipped = preview.claim(lambda r: True, "skipped")
         for problem in problems.values():
-            checks.append(
-                blocking(
+            checks.append(  # the run works and says why each run; the POs wait: a warning
+                warning(
                     PART,
                     "Purchase order sync as a whole",
                     f"{problem['message']} ({len(skipped)} purchase order(s) would stay unsynced)",
@@ -741,12 +746,11 @@ def cost_check(
     if orders is not None:
         records.append(f"{len(orders.staged.get('po', {}))} purchase orders")
     autotask_kinds = ", ".join(f"{k} {v}" for k, v in sorted(autotask.calls_made.items()))
-    qbo_kinds = ", ".join(f"{k} {v}" for k, v in sorted(qbo.calls_made.items()))
     return ok(
         PART,
         "API calls of the data checks",
-        f"{autotask.total_calls} Autotask and {qbo.total_calls} QBO calls for {' and '.join(records) or 'no records'}",
-        detail=f"Autotask: {autotask_kinds}\nQBO: {qbo_kinds}",
+        f"{autotask.total_calls} Autotask and {qbo.api_calls} QBO calls for {' and '.join(records) or 'no records'}",
+        detail=f"Autotask: {autotask_kinds}",
     )
 
 
