@@ -62,3 +62,19 @@ def test_bey03_a_dry_run_creates_nothing_and_returns_the_plan(qbo):
     planned, faults = create_names(qbo, "Item", "Name", payloads, run_id="manual__1", dry_run=True)
     assert faults == {} and planned["site survey"]["Id"] == "(new)"
     assert find_names(qbo, "Item", "Name", {"Site Survey"}) == {}
+
+
+def test_bey08_recording_names_shows_what_a_dry_run_found_and_would_create_and_nothing_outside_it(qbo):
+    from atqbo.qbo_names import create_names, find_names, recording_names
+
+    payloads = {"Site Survey": _service("Site Survey", ACCOUNT_SERVICES_INCOME)}
+    with recording_names() as decisions:
+        found = find_names(qbo, "Customer", "DisplayName", {"Contoso Dental", "Nobody Yet"})
+        create_names(qbo, "Item", "Name", payloads, run_id="manual__1", dry_run=True)
+    assert list(found) == ["contoso dental"]
+    assert decisions.asked == {"Customer": {"Contoso Dental", "Nobody Yet"}}
+    assert list(decisions.found["Customer"]) == ["contoso dental"]
+    assert decisions.missing("Customer") == ["Nobody Yet"]
+    assert decisions.planned == {"Item": payloads}
+    find_names(qbo, "Vendor", "DisplayName", {"Pax8"})  # outside the with: not recorded
+    assert "Vendor" not in decisions.asked

@@ -5,17 +5,54 @@ QBO compares names without case, and an inactive record keeps its name taken, so
 the lower-cased name and (unless asked for active ones only) read inactive records too. A create
 QBO refuses as a duplicate name (6240: an earlier attempt whose answer was lost, another run, a
 person) adopts the record that has the name instead.
+
+``recording_names`` lets a caller see the decisions a dry run made here without a second
+implementation of them (the preflight, BEY-08): which names were looked up and found, and which
+records a dry run would have created.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from typing import Any
 
 from atqbo.hooks.qbo import MAX_BATCH_ITEMS, QboDuplicateName, QboFault, QuickBooksOnlineHook, where_eq
 from atqbo.records import short_digest
 
 PLANNED_ID = "(new)"  # the Id of a record a dry run would create
+
+
+@dataclass
+class NameDecisions:
+    """What ``find_names`` and ``create_names`` decided while recorded, by entity ("Customer", ...):
+    the names looked up, the records found (by lower-cased name), the records a dry run would create
+    (by name, as their payloads)."""
+
+    asked: dict[str, set[str]] = field(default_factory=dict)
+    found: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
+    planned: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
+
+    def missing(self, entity: str) -> list[str]:
+        """The names of ``entity`` looked up and not found, sorted."""
+        found = self.found.get(entity, {})
+        return sorted(n for n in self.asked.get(entity, set()) if n.lower() not in found)
+
+
+_RECORDING: ContextVar[NameDecisions | None] = ContextVar("atqbo_name_decisions", default=None)
+
+
+@contextmanager
+def recording_names() -> Iterator[NameDecisions]:
+    """Record, inside the ``with``, what every ``find_names`` and dry-run ``create_names`` decides."""
+    decisions = NameDecisions()
+    token = _RECORDING.set(decisions)
+    try:
+        yield decisions
+    finally:
+        _RECORDING.reset(token)
 
 
 def chunks(values: list[Any], size: int) -> Iterable[list[Any]]:
@@ -31,8 +68,13 @@ def find_names(
     if QBO ever holds two)."""
     found: dict[str, dict[str, Any]] = {}
     where = None if active_only else "Active IN (true, false)"  # inactive names stay taken in QBO
-    for record in qbo.query_in(entity, field, sorted({n for n in names if n}), where=where, order_by="Id"):
+    wanted = sorted({n for n in names if n})
+    for record in qbo.query_in(entity, field, wanted, where=where, order_by="Id"):
         found.setdefault(str(record[field]).lower(), record)
+    decisions = _RECORDING.get()
+    if decisions is not None:
+        decisions.asked.setdefault(entity, set()).update(wanted)
+        decisions.found.setdefault(entity, {}).update(found)
     return found
 
 
@@ -79,6 +121,9 @@ def create_names(
         return {}, {}
     names = sorted(payloads)
     if dry_run:
+        decisions = _RECORDING.get()
+        if decisions is not None:
+            decisions.planned.setdefault(entity, {}).update(payloads)
         return {n.lower(): {**payloads[n], "Id": PLANNED_ID, "Active": True, "planned": True} for n in names}, {}
     created: dict[str, dict[str, Any]] = {}
     faults: dict[str, str] = {}
