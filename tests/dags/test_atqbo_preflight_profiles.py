@@ -55,4 +55,7 @@ def test_bey08_the_restricted_api_user_is_named_with_the_lines_it_cannot_see(sb,
     monkeypatch.setenv("AIRFLOW_CONN_AUTOTASK_DEFAULT", json.dumps(conn))
     run = run_preflight(sb)
     warnings = run.verdicts("warning")
-    assert warnings, run.describe()
+    assert run.verdicts("blocking") == {}, run.describe()
+    assert "Managed Services:" in warnings["API user's lines of business"]["finding"]
+    seen = warnings["Billing items the API user sees"]
+    assert seen["detail"].startswith("visible vs all billing items of the window's invoices:")

@@ -274,7 +274,7 @@ def skipped_checks(preview: Preview, what: str) -> list[Check]:
             )
         )
     if rest:
-        reasons = listed(dict.fromkeys(short_reason(r.reason) for r in rest), 3)
+        reasons = listed(dict.fromkeys(short_reason(r.reason, company=r.company) for r in rest), 3)
         checks.append(
             ok(
                 PART,
@@ -313,7 +313,7 @@ def record_warning_checks(preview: Preview, what: str) -> list[Check]:
     rows = [r for r in preview.outcome_rows("warning") if NON_TAXABLE_WORDS not in r.reason]
     if not rows:
         return []
-    distinct = list(dict.fromkeys(short_reason(r.reason) for r in rows))
+    distinct = list(dict.fromkeys(short_reason(r.reason, company=r.company) for r in rows))
     return [
         warning(
             PART,
@@ -798,8 +798,10 @@ def strip_would_fail(reason: str) -> str:
     return reason.removeprefix("would fail: ")
 
 
-def short_reason(text: str, limit: int = 120) -> str:
-    """A reason without its record's label ("Autotask invoice 1 (INV-1) of X: "), cut to ``limit``."""
+def short_reason(text: str, limit: int = 120, company: str = "") -> str:
+    """A reason without its record's label ("Autotask invoice 1 (INV-1) of X: "), cut to ``limit``.
+    Give the record's ``company`` when known: a company name may hold ': ' itself."""
     text = strip_would_fail(text)
-    text = re.sub(r"^Autotask (invoice|PO) [^:]*: ", "", text)
+    label_end = rf"of {re.escape(company)}: " if company else r"[^:]*: "
+    text = re.sub(rf"^Autotask (invoice|PO) [^:]*?{label_end}", "", text)
     return text if len(text) <= limit else text[: limit - 3].rstrip() + "..."

@@ -132,7 +132,7 @@ def _tax(qbo: QuickBooksOnlineHook, company: QboCompany, codes: TaxCodes, settin
                 '(e.g. "Exempt", "No VAT", "GST free")',
             )
         )
-    if settings.non_us and po_sync_on(settings):
+    if settings.non_us and po_sync_on(settings) and settings.purchase_tax_code:  # unset: the settings part says so
         checks.append(_purchase_tax_code(qbo, settings))
     return checks
 
@@ -153,14 +153,6 @@ def _purchase_tax_code(qbo: QuickBooksOnlineHook, settings: Settings) -> Check:
     from atqbo.sync.purchase_orders.taxes import find_purchase_tax_code
 
     topic = "Purchase tax code"
-    if not settings.purchase_tax_code:
-        return blocking(
-            PART,
-            topic,
-            "purchase_tax_code is not set: a non-US company's bill lines each need a tax code, so no purchase "
-            "order can become a bill",
-            f"set purchase_tax_code {SETTINGS_FIX} (e.g. '20.0% S', 'HST ON', 'GST'), or set po_lookback_days to 0",
-        )
     try:
         code = find_purchase_tax_code(qbo, settings)
     except AtqboConfigError as exc:
