@@ -56,6 +56,7 @@ def test_bey08_a_non_us_companys_wrong_names_are_each_blocking_with_the_fix(sb, 
             "po_number_custom_field": "Customer PO",  # QBO's field is "PO Number"
             "new_item_income_account": "Sales of Services",
             "default_class": "Managed Services",  # QBO's class is "Managed"
+            "lob_class_map": {"Managed Services:Help Desk": "Managed"},  # Autotask's line is "Helpdesk"
         },
     )
     run = run_preflight(sb)
@@ -70,6 +71,8 @@ def test_bey08_a_non_us_companys_wrong_names_are_each_blocking_with_the_fix(sb, 
     assert "'PO Number'" in blocking["PO number custom field"]["finding"]
     assert "'Sales of Services'" in blocking["Account new_item_income_account"]["finding"]
     assert "'Managed Services' (default_class)" in blocking["Classes"]["finding"]
+    assert "'Managed Services:Help Desk'" in blocking["Lines of business and lob_class_map"]["finding"]
+    assert run.states["check_autotask"] == "failed"
     assert all(row["fix"] for row in blocking.values())
     assert "fix the blocking checks" in run.mail["subject"]
 
@@ -85,12 +88,15 @@ def test_bey08_the_wrong_edition_and_missing_po_settings_block(sb, monkeypatch):
         sales_tax_code="TAX",
         todo_action_type=None,
         todo_resource_id=None,
+        missing_item_action="default_item",
+        default_item_name="Managed IT Services",  # not an item of this QBO company
     )
     run = run_preflight(sb)
     blocking = run.verdicts("blocking")
     assert "qbo_edition is 'non-US' but the QBO company" in blocking["Company and edition"]["finding"]
     assert "set qbo_edition to 'US'" in blocking["Company and edition"]["fix"]
     assert "todo_action_type" in blocking["Purchase order settings"]["finding"]
+    assert "no active item named 'Managed IT Services'" in blocking["Item default_item_name"]["finding"]
     assert run.states["check_settings"] == "failed" and run.states["check_qbo"] == "failed"
 
 

@@ -43,6 +43,9 @@ def test_bey08_each_country_profile_set_up_as_its_users_would_has_no_blocking_ch
     assert edition["verdict"] == "ok" and f"country {profile.country}" in edition["finding"]
     currency = run.row("Currency")["finding"]
     assert f"home currency {profile.home.code}" in currency or f"every document is in {profile.home.code}" in currency
+    foreign = run.row("Companies billed in another currency (CUR-01)")
+    assert f"Lucerne Publishing ({profile.foreign.code})" in foreign["finding"]
+    assert foreign["verdict"] == ("warning" if not profile.qbo_multi_currency else "ok"), foreign
     if profile.country != "US":
         assert run.row("Tax codes named in the settings")["verdict"] == "ok"
         assert run.row("Purchase tax code")["verdict"] == "ok"
