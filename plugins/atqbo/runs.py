@@ -71,14 +71,17 @@ class RunInfo:
         return QuickBooksOnlineHook(settings.qbo_conn_id, state_conn_id=settings.state_conn_id, ledger=ledger)
 
     def publish(self, report: RunReport, ledger: Ledger | None = None) -> bool:
-        """Record the run's counts in the ledger's run history (the UI view shows them), then log and
-        email the report. Returns whether an email was sent."""
+        """Record the run's counts in the ledger's run history (the UI view shows them) and purge the
+        state database's expired rows, then log and email the report. Returns whether an email was sent."""
         from atqbo.notify import deliver_report
 
         try:
-            (ledger or self.ledger()).record_run(
-                self.dag_id, self.run_id, report.counts(), window=report.window, dry_run=report.dry_run
-            )
+            ledger = ledger or self.ledger()
+            ledger.record_run(self.dag_id, self.run_id, report.counts(), window=report.window, dry_run=report.dry_run)
+            # what keeps the state database small over months of 15-minute runs: week-old staged
+            # data and quarter-old history go (both indexed by time, so this costs next to nothing)
+            ledger.stage_purge()
+            ledger.purge_run_history()
         except Exception as exc:  # the history is a convenience: never lose the report over it
             log.warning("Could not record %s in the run history: %s", self.run_key, exc)
         return deliver_report(report, self.parsed_settings, list(self.extra_recipients))

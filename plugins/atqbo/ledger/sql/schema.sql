@@ -66,7 +66,7 @@ CREATE TABLE IF NOT EXISTS atqbo_run_locks (
 );
 
 -- Work in progress of one DAG run, shared by its tasks (which may run on different workers):
--- XCom carries only the run key. Purged after a week.
+-- XCom carries only the run key. Purged after a week (every run's report purges what is older).
 CREATE TABLE IF NOT EXISTS atqbo_staging (
     run_key TEXT NOT NULL,
     kind TEXT NOT NULL,
@@ -88,3 +88,5 @@ CREATE TABLE IF NOT EXISTS atqbo_run_history (
 );
 
 CREATE INDEX IF NOT EXISTS atqbo_run_history_finished ON atqbo_run_history (finished_at);
+CREATE INDEX IF NOT EXISTS atqbo_run_history_dag ON atqbo_run_history (dag_id, finished_at);
+CREATE INDEX IF NOT EXISTS atqbo_staging_created ON atqbo_staging (created_at);
