@@ -9,9 +9,9 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import hooks, invoices, preflight
+from bench import hooks, invoices, many_runs, preflight
 
-SUITES = {"hooks": hooks.run, "invoices": invoices.run, "preflight": preflight.run}
+SUITES = {"hooks": hooks.run, "invoices": invoices.run, "preflight": preflight.run, "many_runs": many_runs.run}
 
 
 def main(argv: list[str] | None = None) -> int:
