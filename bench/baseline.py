@@ -47,12 +47,13 @@ class Autotask:
         self.base = zone.json()["url"].rstrip("/") + "/v1.0"
 
     def query(self, entity: str, filters: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        response = self.session.post(f"{self.base}/{entity}/query", data=json.dumps({"filter": filters}), timeout=60)
+        query = json.dumps({"filter": filters})
+        response = self.session.post(f"{self.base}/{entity}/query", data=query, timeout=60)
         response.raise_for_status()
         body = response.json()
         records = body["items"]
-        while body.get("pageDetails", {}).get("nextPageUrl"):
-            response = self.session.get(body["pageDetails"]["nextPageUrl"], timeout=60)
+        while body.get("pageDetails", {}).get("nextPageUrl"):  # POSTed again with the query, as Autotask wants
+            response = self.session.post(body["pageDetails"]["nextPageUrl"], data=query, timeout=60)
             response.raise_for_status()
             body = response.json()
             records += body["items"]
