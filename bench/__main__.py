@@ -8,10 +8,17 @@ import platform
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
-from bench import hooks, invoices, many_runs, preflight
+from bench import hooks, invoices, many_runs, preflight, sync
 
-SUITES = {"hooks": hooks.run, "invoices": invoices.run, "preflight": preflight.run, "many_runs": many_runs.run}
+SUITES = {
+    "hooks": hooks.run,
+    "invoices": invoices.run,
+    "preflight": preflight.run,
+    "many_runs": many_runs.run,
+    "sync": sync.run,
+}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -19,11 +26,32 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", choices=sorted(SUITES), action="append")
     parser.add_argument("--autotask-latency-ms", type=int, default=hooks.DEFAULT_AUTOTASK_LATENCY_MS)
     parser.add_argument("--qbo-latency-ms", type=int, default=hooks.DEFAULT_QBO_LATENCY_MS)
+    parser.add_argument(
+        "--sizes", type=int, nargs="+", default=list(sync.SIZES), help="sync: invoice counts (default 1000 5000)"
+    )
+    parser.add_argument(
+        "--baseline-all",
+        action="store_true",
+        help=f"sync: run the baseline at every size (default: up to {sync.BASELINE_RUN_MAX:,}, then extrapolated)",
+    )
+    parser.add_argument(
+        "--autotask-budget-share",
+        type=float,
+        help="sync: atqbo's autotask_budget_share (default: the setting's 0.5 where the run's calls fit, else 1.0)",
+    )
     args = parser.parse_args(argv)
     out_dir = Path(__file__).parent / "results"
     out_dir.mkdir(exist_ok=True)
     for name in args.only or sorted(SUITES):
-        rows = SUITES[name](autotask_latency_ms=args.autotask_latency_ms, qbo_latency_ms=args.qbo_latency_ms)
+        options: dict[str, Any] = {
+            "autotask_latency_ms": args.autotask_latency_ms,
+            "qbo_latency_ms": args.qbo_latency_ms,
+        }
+        if name == "sync":
+            options.update(
+                sizes=tuple(args.sizes), budget_share=args.autotask_budget_share, baseline_all=args.baseline_all
+            )
+        rows = SUITES[name](**options)
         result = {
             "suite": name,
             "ran_at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -34,6 +62,9 @@ def main(argv: list[str] | None = None) -> int:
         }
         (out_dir / f"{name}.json").write_text(json.dumps(result, indent=2) + "\n")
         print(f"\n## {name} (sandbox latency: Autotask {args.autotask_latency_ms} ms, QBO {args.qbo_latency_ms} ms)\n")
+        if name == "sync":
+            print_sync_table(rows)
+            continue
         print("| benchmark | records | API calls (Autotask + QBO) | seconds | records/s |")
         print("|---|---:|---:|---:|---:|")
         for row in rows:
@@ -43,6 +74,48 @@ def main(argv: list[str] | None = None) -> int:
                 f"| {row['name']} | {row['records']:,} | {row['calls']:,}{split} | {row['seconds']:.2f} | {rate:,.0f} |"
             )
     return 0
+
+
+def print_sync_table(rows: list[dict[str, Any]]) -> None:
+    """atqbo, the bound and the baseline side by side, then atqbo's steps (RSS, XCom)."""
+    by = {(r["kind"], r["invoices"]): r for r in rows}
+    print("| run | seconds | Autotask calls | QBO calls | peak RSS (MB) | atqbo / bound | baseline / atqbo |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for row in rows:
+        atqbo = by.get(("atqbo", row["invoices"]), {})
+        bound = by.get(("bound", row["invoices"]), {})
+        over_bound = sync.ratio(atqbo.get("seconds"), bound.get("seconds")) if row["kind"] == "bound" else ""
+        baseline_ratio = sync.ratio(row.get("seconds"), atqbo.get("seconds")) if row["kind"] == "baseline" else ""
+        name = row["name"]
+        if row["kind"] == "atqbo" and row.get("budget_share") is not None:
+            name += f" (budget share {row['budget_share']:g})"
+        if row.get("extrapolated_from"):
+            name += f" (extrapolated from {row['extrapolated_from']:,}, not run)"
+        rss = f"{row['peak_rss_mb']:.0f}" if row.get("peak_rss_mb") else "-"
+        print(
+            f"| {name} | {row['seconds']:,.1f} | {row['autotask_calls']:,} | {row['qbo_calls']:,} | {rss} "
+            f"| {over_bound} | {baseline_ratio} |"
+        )
+    for row in rows:
+        if row["kind"] == "bound":
+            print(
+                f"\nbound, {row['invoices']:,}: reads done at {row['reads_done_s']:.1f} s, last QBO batch back at "
+                f"{row['last_batch_s']:.1f} s, last PATCH at {row['last_patch_s']:.1f} s; with the stages one after "
+                f"the other {row['stages_one_after_the_other_s']:.1f} s; at the default budget share "
+                f"{row['at_default_share_s']:.1f} s"
+            )
+        if row["kind"] == "baseline" and row.get("compare"):
+            print(f"baseline, {row['invoices']:,}: same QBO result as atqbo: {row['compare']}")
+    print("\n| atqbo step | invoices | seconds | Autotask calls | QBO calls | peak RSS (MB) | XCom (bytes) |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for row in rows:
+        for step in row.get("steps", ()):
+            print(
+                f"| {step['step']} | {row['invoices']:,} | {step['seconds']:.1f} | {step['autotask_calls']:,} "
+                f"| {step['qbo_calls']:,} | {step['peak_rss_mb']:.0f} | {step['xcom_bytes']:,} |"
+            )
+        if row.get("runinfo_xcom_bytes"):
+            print(f"| (RunInfo, every task's input) | {row['invoices']:,} | | | | | {row['runinfo_xcom_bytes']:,} |")
 
 
 if __name__ == "__main__":
