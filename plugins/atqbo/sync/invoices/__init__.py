@@ -12,9 +12,13 @@ the ledger (XCom carries only the run key and counts):
    are created with QBO batch requests of up to 30 (``create``), each with a ``requestid``
    derived from the Autotask id, written to the ledger *before* the request. A retry, a crash or
    a re-run therefore adopts what exists instead of creating it again.
+   While the batches go out, the markers of the invoices QBO has (adopted, then each batch's
+   once the ledger records them) are written to Autotask by a background writer, three at a time
+   (``marker_writer``, BEY-05); the load ends when the last is written.
 4. ``write_back.write_back_markers``: the Autotask marker (``webServiceDate`` or
    ``invoiceNumber``), QBO's number when QBO numbers (INV-04), ``ERROR`` for failures in
-   invoiceNumber mode (INV-20).
+   invoiceNumber mode (INV-20): whatever the load has not written (staged as "written"), so a
+   retried task or a run whose load died is whole on its own.
 5. ``report.report_invoice_run``: the summary (INV-21); it gives back the invoice sync lock.
 
 The first task of a run stages its ``scope.InvoiceScope`` (``begin_invoice_run``): the scheduled

@@ -4,6 +4,7 @@ task or a re-run never creates a second one."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from atqbo.hooks.qbo import MAX_BATCH_ITEMS, QboDuplicateDocNumber, QboFault, QboPeriodClosed
@@ -37,11 +38,14 @@ def create_invoices(
     company: QboCompany,
     outcomes: Outcomes,
     older: dict[int, dict[str, Any]] | None = None,
+    recorded: Callable[[list[int]], None] | None = None,
 ) -> None:
     """Create the invoices by batch (a dry run says what it would create).
 
     ``older``: the QBO invoice each Overwrite copy doubles; those get a new generation and may
-    repeat its DocNumber.
+    repeat its DocNumber. ``recorded``: called with each batch's Autotask ids once their results
+    are in the ledger and in ``outcomes`` (the load's marker writer starts on them: BEY-05), before
+    the next batch goes out.
     """
     older = older or {}
     payloads: dict[int, dict[str, Any]] = {}
@@ -65,6 +69,8 @@ def create_invoices(
             record_create_result(
                 run, qbo, ledger, by_id[autotask_id], created, company, outcomes, older.get(autotask_id)
             )
+        if recorded is not None:
+            recorded(chunk)
 
 
 def next_generation(run: RunInfo, ledger: Ledger, plan: InvoicePlan, second_copy: bool) -> int:

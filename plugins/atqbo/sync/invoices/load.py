@@ -1,5 +1,9 @@
 """Step 3 of the invoice sync: adopt what QBO already has, find or create what the invoices refer
-to, create the rest; one outcome per planned invoice, staged for the write-back and the report."""
+to, create the rest; one outcome per planned invoice, staged for the write-back and the report.
+
+The write-back runs alongside (BEY-05, ``marker_writer``): the adopted invoices' markers, then
+each batch's, are PATCHed to Autotask while the next batches go to QBO; the load ends once the
+last of them is written, and the ``write_back`` task writes what is left."""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ from atqbo.qbo_tax import read_qbo_company
 from atqbo.records import INVOICE
 from atqbo.sync.invoices.adopt import adopt_existing_invoices, marked_in_autotask
 from atqbo.sync.invoices.create import create_invoices
+from atqbo.sync.invoices.marker_writer import MarkerWriter
 from atqbo.sync.invoices.outcomes import FAILED_BEFORE, Outcomes, failed_before
 from atqbo.sync.invoices.plan import staged_plans
 from atqbo.sync.invoices.references import find_or_create_references
@@ -16,25 +21,32 @@ from atqbo.sync.invoices.scope import staged_scope
 from atqbo.sync.invoices.taxes import refuse_before_writing, require_invoice_tax_code
 
 if TYPE_CHECKING:
+    from atqbo.hooks.autotask import AutotaskHook
     from atqbo.hooks.qbo import QuickBooksOnlineHook
     from atqbo.ledger import Ledger
     from atqbo.runs import RunInfo
     from atqbo.transform.invoices import InvoicePlan
 
 
-def load_invoices(run: RunInfo, qbo: QuickBooksOnlineHook, ledger: Ledger) -> dict[str, int]:
-    """Resolve, then create what is missing in QBO; stage one outcome per planned invoice."""
+def load_invoices(
+    run: RunInfo, qbo: QuickBooksOnlineHook, ledger: Ledger, autotask: AutotaskHook | None = None
+) -> dict[str, int]:
+    """Resolve, then create what is missing in QBO; stage one outcome per planned invoice. The
+    markers of the invoices QBO has are written to Autotask meanwhile (``autotask``: the hook to
+    write them with, by default the run's; a dry run writes nothing)."""
     plans = staged_plans(run, ledger)
     outcomes = Outcomes()
     notes: list[str] = []
     record_unsent(run, ledger, plans, outcomes)
     to_send = [p for p in plans if p.decision == "send"]
-    if to_send:
-        send(run, qbo, ledger, to_send, outcomes, notes)
-    if not run.dry_run:
-        outcomes.record_failures(run, ledger)
-    outcomes.stage(run, ledger)
-    ledger.stage_put(run.run_key, "notes", {"load": notes})
+    with MarkerWriter(run, ledger, autotask) as markers:
+        if to_send:
+            send(run, qbo, ledger, to_send, outcomes, notes, markers)
+        if not run.dry_run:
+            outcomes.record_failures(run, ledger)
+        outcomes.stage(run, ledger)
+        ledger.stage_put(run.run_key, "notes", {"load": notes})
+    # (leaving the block waited for the markers still queued)
     return outcomes.counts()
 
 
@@ -61,11 +73,14 @@ def send(
     plans: list[InvoicePlan],
     outcomes: Outcomes,
     notes: list[str],
+    markers: MarkerWriter,
 ) -> None:
     """The plans to send: adopted when QBO has them, else checked (currency, tax), their references
-    found or created and the invoices created."""
+    found or created and the invoices created; ``markers`` gets each invoice QBO has, as soon as
+    the ledger records it."""
     marked = marked_in_autotask(ledger.stage_get(run.run_key, "invoice"), run.parsed_settings)
     to_create, older = adopt_existing_invoices(run, qbo, ledger, plans, outcomes, staged_scope(run, ledger), marked)
+    markers.submit(outcomes.rows.values())  # the adopted ones, written while the rest is prepared
     if not to_create:
         return
     company, codes = read_qbo_company(qbo, run.parsed_settings)
@@ -80,4 +95,15 @@ def send(
             reason, fix = failures[plan.autotask_id]
             outcomes.add(plan, "failed", reason=reason, fix=fix, marker="error")
     ready = [p for p in to_create if p.autotask_id not in failures]
-    create_invoices(run, qbo, ledger, ready, refs, warnings, company, outcomes, older)
+    create_invoices(
+        run,
+        qbo,
+        ledger,
+        ready,
+        refs,
+        warnings,
+        company,
+        outcomes,
+        older,
+        recorded=lambda ids: markers.submit(outcomes.rows[a] for a in ids),
+    )

@@ -8,7 +8,9 @@ sync lock (``atqbo.sync.invoices.scope.begin_invoice_run``). After it, each DAG 
 
     start >> extract >> transform >> load >> write_back >> report
 
-so a tool is the sync itself with another scope, never a second implementation of it. The tasks
+so a tool is the sync itself with another scope, never a second implementation of it. The
+write-back overlaps the load (BEY-05): ``load`` writes each invoice's marker as soon as QBO has it,
+and ``write_back`` writes what is left. The tasks
 import the sync's code when they run; this module only needs ``airflow.sdk`` when a DAG is parsed.
 """
 
@@ -44,18 +46,20 @@ def transform(run: dict, extracted: dict) -> dict:
 @task
 def load(run: dict, planned: dict) -> dict:
     """Adopt what QBO already has (unless Overwrite asks for a second copy), create the rest:
-    customers, items, invoices by batch. A dry run only looks."""
+    customers, items, invoices by batch; meanwhile write the markers of the invoices QBO has to
+    Autotask (BEY-05). A dry run only looks."""
     from atqbo.runs import RunInfo
     from atqbo.sync.invoices.load import load_invoices
 
     info = RunInfo.from_xcom(run)
     ledger = info.ledger()
-    return load_invoices(info, info.qbo(ledger), ledger)
+    return load_invoices(info, info.qbo(ledger), ledger, info.autotask())
 
 
 @task
 def write_back(run: dict, loaded: dict) -> dict:
-    """Write the marker (and QBO's number) back to each Autotask invoice; a dry run writes nothing."""
+    """Write the markers the load did not (ERROR ones, refused ones, any the load did not get to:
+    the task is whole on its own, for a load that died) back to Autotask; a dry run writes nothing."""
     from atqbo.runs import RunInfo
     from atqbo.sync.invoices.write_back import write_back_markers
 

@@ -1,5 +1,6 @@
 """Step 4 of the invoice sync: each invoice's marker written back to Autotask (INV-03, INV-04,
-INV-20), three at a time (Autotask's thread limit, kept by the hook)."""
+INV-20), three at a time (Autotask's thread limit, kept by the hook). The load writes most of them
+already, while QBO's batches go out (``marker_writer``, BEY-05); this step writes the rest."""
 
 from __future__ import annotations
 
@@ -16,7 +17,8 @@ if TYPE_CHECKING:
 
 
 def write_back_markers(run: RunInfo, autotask: AutotaskHook, ledger: Ledger) -> dict[str, int]:
-    """Mark synced invoices in Autotask (and ERROR in invoiceNumber mode).
+    """Mark synced invoices in Autotask (and ERROR in invoiceNumber mode): those whose marker is not
+    staged as written yet (the load's writer wrote most).
 
     Each marker written is remembered in the run's staging at once, so a retried task (Autotask
     down, credentials refused: those fail the task) resumes with what is left. A marker Autotask
