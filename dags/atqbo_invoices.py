@@ -1,11 +1,20 @@
 """
 ### atqbo: Autotask invoices to QuickBooks Online
 
-Every 15 minutes, sends the Autotask invoices that are not yet in QuickBooks Online (QBO), creating
-customers and items as needed, exactly once.
+Sends the Autotask invoices that are not yet in QuickBooks Online (QBO), creating customers and
+items as needed, exactly once: within a minute or two of their posting, and every 15 minutes.
+
+**When it runs (BEY-09).** On the asset `atqbo_autotask_invoices`, whose watcher (a trigger in
+Airflow's triggerer, `atqbo.triggers.new_invoices.NewInvoicesTrigger`) asks Autotask every 45 s,
+one request each time, whether invoices were posted since it last looked; a newly posted unsynced
+invoice makes an asset event, and the event a run. The 15-minute schedule stays as the safety net
+(an invoice whose marker was cleared to send it again, one that failed, one the watcher missed).
+When both fire, one run waits for the other (`max_active_runs=1`), and the second finds nothing
+left to send: the marker, the lock and the state database make every run exactly-once.
 
 **Window.** Each run looks at invoices dated in its data interval widened back by
-`invoice_lookback_days` (default 14), never before `earliest_sync_date`. A backfill of any date
+`invoice_lookback_days` (default 14), never before `earliest_sync_date`; an asset-triggered run has
+no data interval, and its window ends when the event queued it. A backfill of any date
 range (`airflow backfill create --dag-id atqbo_invoices --from-date ... --to-date ...`, or the UI)
 re-examines that range and creates nothing twice.
 
@@ -39,11 +48,12 @@ Autotask to-do then say why. `dry_run` reports the whole plan and writes nothing
 
 from __future__ import annotations
 
-from airflow.sdk import CronDataIntervalTimetable, task
+from airflow.sdk import Asset, AssetOrTimeSchedule, AssetWatcher, CronDataIntervalTimetable, task
 
 from atqbo import forms
 from atqbo.dags import sync_dag
 from atqbo.sync.invoices.tasks import invoice_sync_tasks
+from atqbo.triggers.new_invoices import NewInvoicesTrigger
 
 FIELDS = forms.sync_run_fields(
     forms.whole_number(
@@ -54,7 +64,14 @@ FIELDS = forms.sync_run_fields(
         3650,
     )
 )
-SCHEDULE = CronDataIntervalTimetable("*/15 * * * *", timezone="UTC")
+# BEY-09: a newly posted invoice (the watcher, in the triggerer) or every 15 minutes (the net).
+INVOICES_POSTED = Asset(
+    name="atqbo_autotask_invoices",
+    watchers=[AssetWatcher(name="atqbo_new_autotask_invoices", trigger=NewInvoicesTrigger())],
+)
+SCHEDULE = AssetOrTimeSchedule(
+    timetable=CronDataIntervalTimetable("*/15 * * * *", timezone="UTC"), assets=INVOICES_POSTED
+)
 
 
 @sync_dag("atqbo_invoices", __doc__, SCHEDULE, ["invoices"], FIELDS)

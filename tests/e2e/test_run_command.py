@@ -131,7 +131,8 @@ def _killed_mid_batch_run_makes_no_duplicate(base: str, headers: dict, sandbox: 
 
 @pytest.mark.timeout(900)  # the whole product comes up, then runs through the real scheduler
 def test_run_command_serves_ui_and_runs_check_connections(tmp_path):
-    """The whole product through the real scheduler, ending with BEY-01's killed-mid-batch run."""
+    """The whole product through the real scheduler, ending with BEY-01's killed-mid-batch run and
+    BEY-09's asset watcher running in the triggerer."""
     ui, sandbox, smtp = free_port(), free_port(), free_port()
     home = tmp_path / "airflow-home"
     env = {
@@ -264,6 +265,14 @@ def test_run_command_serves_ui_and_runs_check_connections(tmp_path):
         assert qbo_invoice_count() == before
 
         _killed_mid_batch_run_makes_no_duplicate(base, headers, f"http://127.0.0.1:{sandbox}", home, proc, log)
+
+        # BEY-09: the triggerer runs atqbo_invoices' asset watcher, which has polled Autotask and
+        # kept its watermark in the asset's state store (the killed-mid-batch invoices above were
+        # created an hour ago, before the watch began: they are the schedule's, not the watcher's).
+        with sqlite3.connect(home / "airflow.db") as db:
+            rows = db.execute("SELECT value FROM asset_state_store WHERE key = 'new_invoices_watermark'").fetchall()
+        assert len(rows) == 1 and json.loads(rows[0][0])["conn_id"] == "autotask_default"
+        assert "trigger ID" in (home / "logs" / "standalone.log").read_text()
     finally:
         os.killpg(proc.pid, signal.SIGINT) if proc.poll() is None else None
         try:
