@@ -158,3 +158,24 @@ def state_qbo(state_ledger):
     from atqbo.hooks.qbo import QuickBooksOnlineHook
 
     return QuickBooksOnlineHook("qbo_default", ledger=state_ledger)
+
+
+# The files that take longest (minutes: the end-to-end run through the real scheduler, the killed
+# runs, the fault schedules) go first: pytest-xdist hands out whole files (--dist loadfile) in
+# collection order, so a long file started last would run alone at the end.
+LONG_FIRST = (
+    "tests/e2e/",
+    "tests/dags/test_atqbo_invoices_in_flight.py",
+    "tests/dags/test_fault_schedules_qbo.py",
+    "tests/dags/test_fault_schedules_autotask.py",
+    "tests/dags/test_atqbo_tenant_profiles.py",
+    "tests/dags/test_atqbo_invoice_tools.py",
+)
+
+
+def pytest_collection_modifyitems(config, items):
+    def rank(item) -> int:
+        path = Path(str(item.fspath)).relative_to(REPO).as_posix()
+        return next((i for i, prefix in enumerate(LONG_FIRST) if path.startswith(prefix)), len(LONG_FIRST))
+
+    items.sort(key=rank)  # stable: the order within a file and among the rest stays as collected
