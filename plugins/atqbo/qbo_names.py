@@ -13,13 +13,21 @@ records a dry run would have created.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from contextvars import ContextVar
+from contextvars import ContextVar, copy_context
 from dataclasses import dataclass, field
 from typing import Any
 
-from atqbo.hooks.qbo import MAX_BATCH_ITEMS, QboDuplicateName, QboFault, QuickBooksOnlineHook, where_eq
+from atqbo.hooks.qbo import (
+    MAX_BATCH_ITEMS,
+    QboDuplicateName,
+    QboFault,
+    QuickBooksOnlineHook,
+    where_eq,
+)
 from atqbo.records import short_digest
 
 PLANNED_ID = "(new)"  # the Id of a record a dry run would create
@@ -55,6 +63,33 @@ def recording_names() -> Iterator[NameDecisions]:
         _RECORDING.reset(token)
 
 
+_NAME_WRITES: dict[str, threading.Lock] = {}
+_NAME_WRITES_LOCK = threading.Lock()
+
+
+@contextmanager
+def name_list_write(qbo: QuickBooksOnlineHook) -> Iterator[None]:
+    """One write to the company's name lists (customers, vendors, employees, items) at a time in this
+    process: QBO refuses a name-list write that overlaps another with 6000 "You can only add or edit
+    one name at a time" (ERR-02), a batch's items included. The invoice load finds its customers and
+    its items side by side (BEY-05); their creates and updates take turns here."""
+    with _NAME_WRITES_LOCK:
+        lock = _NAME_WRITES.setdefault(str(qbo.realm_id), threading.Lock())
+    with lock:
+        yield
+
+
+def _in_context(function: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """``function`` run in a copy of the caller's context, so that a worker thread records its
+    decisions where the caller does (``recording_names``)."""
+    context = copy_context()
+
+    def run(argument: Any) -> Any:
+        return context.copy().run(function, argument)
+
+    return run
+
+
 def chunks(values: list[Any], size: int) -> Iterable[list[Any]]:
     """``values`` in lists of ``size`` (the last one shorter)."""
     for i in range(0, len(values), size):
@@ -85,8 +120,13 @@ def names_taken(
     "Employee"), inactive ones included: QBO names are unique across customers, vendors and
     employees. By lower-cased name: (the entity in lower case, the record)."""
     taken: dict[str, tuple[str, dict[str, Any]]] = {}
-    for entity in entities:
-        for name, record in find_names(qbo, entity, "DisplayName", set(names), active_only=False).items():
+    entities, wanted = list(entities), set(names)
+    if not wanted:
+        return taken
+    with ThreadPoolExecutor(max_workers=max(1, len(entities)), thread_name_prefix="atqbo-names") as pool:
+        found = list(pool.map(_in_context(lambda entity: find_names(qbo, entity, "DisplayName", wanted)), entities))
+    for entity, records in zip(entities, found, strict=True):
+        for name, record in records.items():
             taken.setdefault(name, (entity.lower(), record))
     return taken
 
@@ -127,10 +167,12 @@ def create_names(
         return {n.lower(): {**payloads[n], "Id": PLANNED_ID, "Active": True, "planned": True} for n in names}, {}
     created: dict[str, dict[str, Any]] = {}
     faults: dict[str, str] = {}
+
     for chunk in chunks(names, MAX_BATCH_ITEMS):
         batch = [{"bId": str(i), "operation": "create", entity: payloads[n]} for i, n in enumerate(chunk)]
         digest = short_digest("\n".join([run_id, *chunk]))
-        results = qbo.batch(batch, requestid=f"atqbo-{entity.lower()}-{digest}")
+        with name_list_write(qbo):
+            results = qbo.batch(batch, requestid=f"atqbo-{entity.lower()}-{digest}")
         for name, result in zip(chunk, results, strict=True):
             if isinstance(result, QboDuplicateName):
                 again = find_names(qbo, entity, name_field, {name})

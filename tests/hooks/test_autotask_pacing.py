@@ -83,3 +83,74 @@ def _peak_overlap(entries: list[dict]) -> int:
         current += delta
         peak = max(peak, current)
     return peak
+
+
+def test_bey05_in_lists_are_read_three_at_a_time_and_come_back_in_order(box):
+    ids = [c["id"] for c in seed_companies(box, 1100)]
+    control(box, "POST", "limits", {"autotask": {"latency_ms": 120}})
+    hook = autotask_hook()
+    hook.count("Companies")  # zone and budget check out of the way
+    control(box, "DELETE", "requests")
+
+    records = hook.get_many("Companies", list(reversed(ids)), include_fields=["companyName"])
+
+    # three `id in [...]` chunks (500, 500, 100), read side by side; each chunk's records in id order
+    assert [r["id"] for r in records] == sorted(ids[-500:]) + sorted(ids[100:600]) + sorted(ids[:100])
+    reads = autotask_requests(box, "Companies/query")
+    assert len(reads) == 3 and _peak_overlap(reads) == 3
+
+
+def test_bey05_one_thread_checks_the_budget_while_the_others_go_on_when_there_is_room():
+    from atqbo.hooks.autotask_pacing import RequestBudget
+
+    checking, release = threading.Event(), threading.Event()
+    checks: list[int] = []
+    used = {"count": 0}
+
+    def threshold_information() -> dict:
+        checks.append(used["count"])
+        if len(checks) == 2:  # the second check is slow: the others must not wait for it
+            checking.set()
+            assert release.wait(10)
+        return {"externalRequestThreshold": 10_000, "currentTimeframeRequestCount": used["count"]}
+
+    budget = RequestBudget(0.5, poll_interval=60, max_wait=600, sleep=lambda s: None)
+    budget.before_call(threshold_information)  # the first check: 5,000 of room, so 200 calls until the next
+    for _ in range(200):
+        budget.before_call(threshold_information)
+    checker = threading.Thread(target=budget.before_call, args=(threshold_information,))
+    checker.start()
+    assert checking.wait(10)
+    went_on = threading.Event()
+    other = threading.Thread(target=lambda: (budget.before_call(threshold_information), went_on.set()))
+    other.start()
+    assert went_on.wait(5)  # while the second check was still out
+    release.set()
+    checker.join(10)
+    other.join(10)
+    assert len(checks) == 2
+
+
+def test_bey05_with_the_share_nearly_used_up_every_thread_waits_for_the_check():
+    from atqbo.hooks.autotask_pacing import RequestBudget
+
+    answers = iter([4_990, 5_000, 0])  # 10 calls of room, then used up, then the hour has moved on
+    checks: list[int] = []
+    sleeps: list[float] = []
+
+    def threshold_information() -> dict:
+        checks.append(1)
+        return {"externalRequestThreshold": 10_000, "currentTimeframeRequestCount": next(answers)}
+
+    budget = RequestBudget(0.5, poll_interval=60, max_wait=600, sleep=sleeps.append)
+    budget.before_call(threshold_information)  # room for 10 // 5 = 2 calls: too little to go on without a check
+    budget.before_call(threshold_information)
+    budget.before_call(threshold_information)
+    assert len(checks) == 1
+    threads = [threading.Thread(target=budget.before_call, args=(threshold_information,)) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    # one of them found the share used up and waited; the others waited for its answer, not past it
+    assert sleeps == [60] and len(checks) == 3

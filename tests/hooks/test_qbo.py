@@ -83,6 +83,22 @@ def test_query_in_and_get_many_ask_100_values_per_query(hook, qbo):
     assert qbo.api_calls("query") == []  # no values: no query
 
 
+def test_bey05_several_in_lists_are_read_side_by_side_and_come_back_in_their_order(hook, qbo):
+    qbo.seed({"Customer": [{"DisplayName": f"Customer {i:04d}"} for i in range(250)]})
+    hook.company_info()  # the token refresh out of the way
+    qbo.limits(latency_ms=150)
+    qbo.clear_requests()
+    wanted = [f"Customer {i:04d}" for i in reversed(range(250))]
+
+    found = [c["DisplayName"] for c in hook.query_in("Customer", "DisplayName", wanted, order_by="DisplayName")]
+
+    # three lists (100, 100, 50), each answered in name order, the lists in the order asked
+    assert found == sorted(wanted[:100]) + sorted(wanted[100:200]) + sorted(wanted[200:])
+    reads = qbo.api_calls("query")
+    assert len(reads) == 3
+    assert max(r["start"] for r in reads) < min(r["end"] for r in reads)  # all three in flight at once
+
+
 def test_query_of_nothing_is_an_empty_list(hook):
     assert hook.query("SELECT * FROM Invoice WHERE DocNumber = 'none'") == []
     assert list(hook.query_all("Invoice")) == []

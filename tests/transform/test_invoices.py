@@ -1127,6 +1127,22 @@ def demo_seed() -> dict[str, Any]:
     return load_seed("demo", TODAY)
 
 
+def test_bey05_a_plan_as_a_dict_is_what_asdict_makes_of_it(demo_seed):
+    """The staged plan and the payload hash come from ``plan_as_dict``, the fast copy of ``asdict``."""
+    from dataclasses import asdict
+
+    from atqbo.transform.invoices.model import plan_as_dict
+
+    settings = make_settings(blended_rate=True, lob_class_map=DEMO_CLASS_MAP, default_class="Managed")
+    plans = plan_invoices(demo_invoice_data(demo_seed["autotask"]), settings, TODAY)
+    assert plans and any(p.lines for p in plans) and any(p.decision != "send" for p in plans)
+    for plan in plans:
+        assert plan_as_dict(plan) == asdict(plan)
+        assert json.dumps(plan_as_dict(plan), default=str, sort_keys=True) == json.dumps(
+            asdict(plan), default=str, sort_keys=True
+        )
+
+
 def test_inv15_every_demo_plan_is_coherent_and_adds_up_to_autotask(demo_seed):
     settings = make_settings(blended_rate=True, lob_class_map=DEMO_CLASS_MAP, default_class="Managed")
     data = demo_invoice_data(demo_seed["autotask"])

@@ -237,6 +237,12 @@ class AutotaskClient(BaseHook):
         """Seconds this hook waited for the tenant's request budget."""
         return self._budget.waited_s
 
+    def warm_up(self) -> None:
+        """Find the zone and check the budget now, before the first call needs them (BEY-05: a
+        writer that starts on the first QBO answer does not wait for them then)."""
+        self.zone_url()
+        self._budget.before_call(self.threshold_information)
+
     def threshold_information(self) -> dict[str, Any]:
         """``{"externalRequestThreshold", "requestThresholdTimeframe", "currentTimeframeRequestCount"}``."""
         return self._call("GET", "ThresholdInformation", endpoint="ThresholdInformation", paced=False)

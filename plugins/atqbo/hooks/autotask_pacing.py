@@ -20,6 +20,10 @@ from urllib.parse import urlsplit
 from atqbo.hooks.autotask_errors import AutotaskBudgetExhaustedError
 from atqbo.hooks.autotask_limits import MAX_CALLS_BETWEEN_BUDGET_CHECKS, MAX_CONCURRENT_PER_ENDPOINT
 
+# A check that allows at least this many calls lets the other threads go on while the next check is
+# read: they make a few calls more than counted, never more than the threads of a process.
+ROOM_TO_GO_ON = 20
+
 log = logging.getLogger("atqbo.hooks.autotask")  # the hook's logger: its lines keep the name operators know
 
 
@@ -37,16 +41,29 @@ class RequestBudget:
         self.poll_interval = poll_interval
         self.max_wait = max_wait
         self._sleep = sleep
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # guards the counters
+        self._checking = threading.Lock()  # held by the one thread reading ThresholdInformation
         self._calls_until_check = 0  # 0: check before the next call
+        self._room = False  # the last check left room for more calls than the threads can make meanwhile
         self.waited_s = 0.0
 
     def before_call(self, threshold_information: Callable[[], dict[str, Any]]) -> None:
-        """Before a call: every N calls, check the tenant's usage and wait while our share is used up."""
+        """Before a call: every N calls, check the tenant's usage and wait while our share is used up.
+
+        One thread checks; while it does, the others go on when the last check left room (a few
+        calls more than counted, well inside the fifth of the headroom a check allows), and wait for
+        its answer when it did not (the first check, or a share nearly used up)."""
         with self._lock:
             if self._calls_until_check > 0:
                 self._calls_until_check -= 1
                 return
+            if self._room and self._checking.locked():
+                return
+        with self._checking:
+            with self._lock:
+                if self._calls_until_check > 0:  # another thread's check just counted again
+                    self._calls_until_check -= 1
+                    return
             self._wait_for_budget(threshold_information)
 
     def _wait_for_budget(self, threshold_information: Callable[[], dict[str, Any]]) -> None:
@@ -58,8 +75,12 @@ class RequestBudget:
             budget = self.share * threshold
             if threshold <= 0 or used < budget:
                 headroom = budget - used if threshold > 0 else MAX_CALLS_BETWEEN_BUDGET_CHECKS
-                self._calls_until_check = int(max(0, min(MAX_CALLS_BETWEEN_BUDGET_CHECKS, headroom // 5)))
+                with self._lock:
+                    self._calls_until_check = int(max(0, min(MAX_CALLS_BETWEEN_BUDGET_CHECKS, headroom // 5)))
+                    self._room = self._calls_until_check >= ROOM_TO_GO_ON
                 return
+            with self._lock:
+                self._room = False  # the others wait for the budget too
             if waited + self.poll_interval > self.max_wait:
                 raise AutotaskBudgetExhaustedError(
                     f"Autotask request budget used up: {used} of {threshold} requests in the last "

@@ -21,6 +21,9 @@ MAX_GET_STATEMENT_CHARS = 2000
 
 MAX_CONCURRENT_CALLS = 10  # calls in flight per realm and app; the 11th is refused with a 429
 CALLS_PER_MINUTE = 500  # per realm
+# What one look-up or one create of many names sends at once (BEY-05): a few, so that the invoice
+# load's customers and items, each looked up and created side by side, stay within the 10.
+IN_QUERIES_AT_ONCE = 3
 BATCHES_PER_MINUTE = 40  # per realm and app
 THROTTLE_WAIT_S = 60.0  # Intuit's guidance after a 429: the longest the hook waits before a retry
 # How long after a write was last sent it may still commit (docs/api-facts.md 2.8): QBO executes a

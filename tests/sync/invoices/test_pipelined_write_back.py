@@ -171,6 +171,13 @@ def test_bey05_markers_are_written_three_at_a_time_while_the_invoice_batches_loa
     assert most_at_once(written) == 3  # Autotask's thread limit, kept full
     assert {int(k) for k in ledger.stage_get(run.run_key, "written")} == to_send
     assert unmarked(sandbox, to_send) == set()
+    # the customers, items, terms and classes were looked up side by side ...
+    lookups = [r for r in sandbox.requests.list("qbo") if r["path"].endswith("/query")]
+    assert most_at_once(lookups) >= 3
+    # ... and the new customers and items created one name-list write at a time, as QBO requires (ERR-02)
+    name_writes = [r for r in sandbox.requests.list("qbo") if re.match(r"atqbo-(customer|item)-", r["requestid"] or "")]
+    assert {r["requestid"].split("-")[1] for r in name_writes} == {"customer", "item"}
+    assert most_at_once(name_writes) == 1 and {r["status"] for r in name_writes} == {200}
 
     sandbox.requests.clear()
     assert write_back_markers(run, run.autotask(), ledger) == {"written": 0, "problems": 0}

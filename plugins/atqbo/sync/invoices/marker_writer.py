@@ -43,6 +43,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 _DONE = None  # what a thread takes from the queue to end
+_WARM_UP = "warm up"  # what the first thread takes first
 
 
 class MarkerWriter:
@@ -67,7 +68,7 @@ class MarkerWriter:
         self.settings = run.parsed_settings
         # written by an earlier attempt of this load (a retried task) or of this run: not again
         self._seen: set[str] = set(ledger.stage_get(run.run_key, "written")) if self.enabled else set()
-        self._queue: queue.Queue[tuple[int, dict[str, Any]] | None] = queue.Queue()
+        self._queue: queue.Queue[tuple[int, dict[str, Any]] | str | None] = queue.Queue()
         self._stopped = threading.Event()
         self._lock = threading.Lock()
         self.written = 0
@@ -81,6 +82,8 @@ class MarkerWriter:
     # -- the load's side -----------------------------------------------------------------------------
 
     def __enter__(self) -> Self:
+        if self._threads:
+            self._queue.put(_WARM_UP)  # zone and budget known before the first marker comes
         for thread in self._threads:
             thread.start()
         return self
@@ -125,10 +128,18 @@ class MarkerWriter:
     def _work(self) -> None:
         try:
             while (item := self._queue.get()) is not _DONE:
-                if not self._stopped.is_set():
+                if item is _WARM_UP:
+                    self._warm_up()
+                elif not self._stopped.is_set():
                     self._write(*item)
         finally:
             self.ledger.close()  # this thread's own connection
+
+    def _warm_up(self) -> None:
+        try:
+            self.autotask.warm_up()
+        except Exception as exc:  # noqa: BLE001 - the first PATCH meets it again, and decides
+            log.info("Autotask not ready for the markers yet (the first one tries again): %s", exc)
 
     def _write(self, autotask_id: int, fields: dict[str, Any]) -> None:
         try:

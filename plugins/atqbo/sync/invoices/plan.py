@@ -4,13 +4,13 @@ staged for the load step (as JSON, and back)."""
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import asdict
 from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from atqbo.sync.invoices.extract import staged_invoice_data
 from atqbo.transform.invoices import InvoicePlan, PlannedLine, plan_invoices
+from atqbo.transform.invoices.model import plan_as_dict
 
 if TYPE_CHECKING:
     from atqbo.ledger import Ledger
@@ -30,7 +30,7 @@ def staged_plans(run: RunInfo, ledger: Ledger) -> list[InvoicePlan]:
 
 
 def plan_to_doc(plan: InvoicePlan) -> dict[str, Any]:
-    return asdict(plan)
+    return plan_as_dict(plan)
 
 
 def plan_from_doc(doc: dict[str, Any]) -> InvoicePlan:

@@ -4,10 +4,12 @@ items (INV-06, INV-07, INV-22), terms (INV-08) and classes (INV-09)."""
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+from contextvars import copy_context
 from typing import TYPE_CHECKING, Any
 
 from atqbo.hooks.qbo import QboFault
-from atqbo.qbo_names import create_names, find_account, find_names, names_taken
+from atqbo.qbo_names import create_names, find_account, find_names, name_list_write, names_taken
 from atqbo.transform.invoices import (
     GENERIC_ITEM_NAME,
     TAX_ITEM_NAME,
@@ -46,17 +48,34 @@ def find_or_create_references(
     """
     failures: Failures = {}
     warnings: dict[int, list[str]] = {plan.autotask_id: [] for plan in plans}
-    customers = find_or_create_customers(run, qbo, plans, reference.get("companies", {}), company, failures)
-    keep_exempt_customers_non_taxable(run, qbo, plans, customers, company, failures, warnings)
     needed = {p.autotask_id: item_keys_needed(p, company) for p in plans}
     taxable = taxed_item_keys(plans) if company.automated_sales_tax else None
-    items, alias = find_or_create_items(run, qbo, needed, reference.get("billing_codes", {}), notes, taxable)
+    # BEY-05: the items, the terms and the classes are found (and items created) while the
+    # customers are; nothing of one needs the other. Each side writes only its own results.
+    item_notes: list[str] = []
+    with ThreadPoolExecutor(max_workers=3, thread_name_prefix="atqbo-references") as pool:
+        items_found = pool.submit(
+            copy_context().run,
+            find_or_create_items,
+            run,
+            qbo,
+            needed,
+            reference.get("billing_codes", {}),
+            item_notes,
+            taxable,
+        )
+        terms_found = pool.submit(names_by_id, qbo, "Term") if any(p.term_name for p in plans) else None
+        classes_found = pool.submit(names_by_id, qbo, "Class") if company.class_tracking != "none" else None
+        customers = find_or_create_customers(run, qbo, plans, reference.get("companies", {}), company, failures)
+        keep_exempt_customers_non_taxable(run, qbo, plans, customers, company, failures, warnings)
+        items, alias = items_found.result()
+        terms = terms_found.result() if terms_found else {}
+        classes = classes_found.result() if classes_found else {}
+    notes.extend(item_notes)
     for plan in plans:
         absent = sorted(k for k in needed[plan.autotask_id] if (alias.get(k) or k).lower() not in items)
         if absent and plan.autotask_id not in failures:
             failures[plan.autotask_id] = missing_item_failure(absent, run.parsed_settings, notes)
-    terms = {t["Name"]: t["Id"] for t in qbo.query_all("Term")} if any(p.term_name for p in plans) else {}
-    classes = {c["Name"]: c["Id"] for c in qbo.query_all("Class")} if company.class_tracking != "none" else {}
     refs: dict[int, QboRefs] = {}
     for plan in plans:
         if plan.autotask_id in failures:
@@ -77,6 +96,11 @@ def find_or_create_references(
             tax_codes=(tax_codes or {}).get(plan.autotask_id, {}),
         )
     return refs, failures, warnings
+
+
+def names_by_id(qbo: QuickBooksOnlineHook, entity: str) -> dict[str, str]:
+    """Every ``entity`` record's Id by its name (terms, classes: short lists)."""
+    return {r["Name"]: r["Id"] for r in qbo.query_all(entity)}
 
 
 def find_or_create_customers(
@@ -187,11 +211,12 @@ def _make_non_taxable(run: RunInfo, qbo: QuickBooksOnlineHook, customer: dict[st
             True,
         )
     try:
-        updated = qbo.update(
-            "Customer",
-            {"Id": customer["Id"], "SyncToken": customer.get("SyncToken"), "Taxable": False},
-            requestid=f"atqbo-exempt-{qbo.realm_id}-{customer['Id']}-{customer.get('SyncToken')}",
-        )
+        with name_list_write(qbo):
+            updated = qbo.update(
+                "Customer",
+                {"Id": customer["Id"], "SyncToken": customer.get("SyncToken"), "Taxable": False},
+                requestid=f"atqbo-exempt-{qbo.realm_id}-{customer['Id']}-{customer.get('SyncToken')}",
+            )
     except QboFault as fault:
         return (
             f"the QBO customer {name!r} is taxable but the company is tax-exempt in Autotask, and QBO refused to make "

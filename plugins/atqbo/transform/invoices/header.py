@@ -8,13 +8,12 @@ import hashlib
 import json
 import re
 from collections.abc import Iterable
-from dataclasses import asdict
 from decimal import Decimal
 from typing import Any
 
 from atqbo.qbo_notes import INVOICE_NOTE
 from atqbo.settings import Settings
-from atqbo.transform.invoices.model import AutotaskInvoiceData, InvoicePlan, PlannedLine
+from atqbo.transform.invoices.model import AutotaskInvoiceData, InvoicePlan, PlannedLine, plan_as_dict
 from atqbo.transform.values import (
     MAX_CUSTOMER_MEMO,
     MAX_EMAIL,
@@ -144,7 +143,7 @@ def private_note(head: InvoicePlan) -> str:
 
 def payload_hash(plan: InvoicePlan) -> str:
     """sha256 of a canonical JSON of what the plan sends (not its decision, warnings or own hash)."""
-    content = asdict(plan)
+    content = dict(plan_as_dict(plan))
     for key in ("decision", "reason", "fix", "warnings", "payload_hash"):
         content.pop(key)
     canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), default=str, ensure_ascii=False)

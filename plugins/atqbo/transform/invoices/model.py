@@ -3,7 +3,7 @@ what the QBO company allows and the QBO ids the load step found for a plan's nam
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import date
 from decimal import Decimal
 from typing import Any, Literal
@@ -96,6 +96,15 @@ class InvoicePlan:
 TaxRegime = Literal["global", "automated", "manual", "none"]
 
 
+def plan_as_dict(plan: InvoicePlan) -> dict[str, Any]:
+    """``dataclasses.asdict(plan)``, the same dict, made without its deep copies (BEY-05: it is made
+    twice for each invoice of a run, to stage the plan and to hash its payload); the values are the
+    plan's own (immutable but for ``ship_address``, which no caller changes)."""
+    doc = {name: getattr(plan, name) for name in _PLAN_FIELDS}
+    doc["lines"] = tuple({name: getattr(line, name) for name in _LINE_FIELDS} for line in plan.lines)
+    return doc
+
+
 @dataclass(frozen=True)
 class QboCompany:
     """What the QBO company allows, from its Preferences (looked up once per run).
@@ -149,3 +158,7 @@ class NotSent(Exception):
 def invoice_label(autotask_id: Any, number: str | None, company: str) -> str:
     """ "Autotask invoice 29684001 (INV-1001) of Contoso Dental": how every message names an invoice."""
     return INVOICE_NOTE.mark(autotask_id) + (f" ({number})" if number else "") + f" of {company}"
+
+
+_PLAN_FIELDS = tuple(f.name for f in fields(InvoicePlan))
+_LINE_FIELDS = tuple(f.name for f in fields(PlannedLine))
