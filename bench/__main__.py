@@ -1,4 +1,9 @@
-"""``python -m bench [--only NAME]``: run the benchmarks, print a table, save JSON under bench/results/."""
+"""``python -m bench [--only NAME] [--skip NAME]``: run the benchmarks (``make bench``: all of them,
+about 75 minutes on 2 cores), print each one's table, save its JSON under bench/results/, and end
+with the one summary table of issue BEY-05/BEY-09's goals: atqbo, the API-limit bound and the
+hand-written baseline side by side at 1,000 and 5,000 invoices, and the posting-to-QBO latency.
+The summary reads the results files, so a suite not run this time shows its last saved result,
+with its date."""
 
 from __future__ import annotations
 
@@ -10,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import hooks, invoices, many_runs, preflight, sync
+from bench import hooks, invoices, latency, many_runs, preflight, sync
 
 SUITES = {
     "hooks": hooks.run,
@@ -18,12 +23,14 @@ SUITES = {
     "preflight": preflight.run,
     "many_runs": many_runs.run,
     "sync": sync.run,
+    "latency": latency.run,  # the whole product for about 43 minutes: last
 }
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    parser.add_argument("--only", choices=sorted(SUITES), action="append")
+    parser.add_argument("--only", choices=sorted(SUITES), action="append", help="run only this suite (repeatable)")
+    parser.add_argument("--skip", choices=sorted(SUITES), action="append", default=[], help="leave this suite out")
     parser.add_argument("--autotask-latency-ms", type=int, default=hooks.DEFAULT_AUTOTASK_LATENCY_MS)
     parser.add_argument("--qbo-latency-ms", type=int, default=hooks.DEFAULT_QBO_LATENCY_MS)
     parser.add_argument(
@@ -42,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     out_dir = Path(__file__).parent / "results"
     out_dir.mkdir(exist_ok=True)
-    for name in args.only or sorted(SUITES):
+    for name in [n for n in (args.only or SUITES) if n not in args.skip]:
         options: dict[str, Any] = {
             "autotask_latency_ms": args.autotask_latency_ms,
             "qbo_latency_ms": args.qbo_latency_ms,
@@ -52,6 +59,9 @@ def main(argv: list[str] | None = None) -> int:
                 sizes=tuple(args.sizes), budget_share=args.autotask_budget_share, baseline_all=args.baseline_all
             )
         rows = SUITES[name](**options)
+        if name == "latency":  # it saves its own document (bench/results/latency.json)
+            print(f"\n## latency\n\n{latency.summary_line(json.loads(latency.RESULTS.read_text()))}")
+            continue
         result = {
             "suite": name,
             "ran_at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -73,29 +83,45 @@ def main(argv: list[str] | None = None) -> int:
             print(
                 f"| {row['name']} | {row['records']:,} | {row['calls']:,}{split} | {row['seconds']:.2f} | {rate:,.0f} |"
             )
+    print_summary(out_dir)
     return 0
+
+
+def print_summary(out_dir: Path) -> None:
+    """The goals' one table, from the saved results (each suite's time said)."""
+    sync_doc = _saved(out_dir / "sync.json")
+    latency_doc = _saved(out_dir / "latency.json")
+    print("\n## Summary: month start and posting latency (BEY-05, BEY-09)\n")
+    for label, doc in (("month start (`sync`)", sync_doc), ("latency (`latency`)", latency_doc)):
+        print(f"- {label}: {'ran at ' + doc['ran_at'] if doc else 'never run here'}")
+    print()
+    print("| run | seconds | Autotask calls | QBO calls | peak RSS (MB) | atqbo / bound | baseline / atqbo |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for line in sync_rows(sync_doc.get("rows", []) if sync_doc else []):
+        print(line)
+    if latency_doc:
+        posting, idle = latency_doc["posting"], latency_doc["idle"]
+        print(
+            f"| posted in Autotask to in QBO, p50 / p95 / max ({posting['invoices_in_qbo']} of "
+            f"{posting['invoices_posted']} invoices over {posting['minutes']:g} min) "
+            f"| {posting['p50_s']} / {posting['p95_s']} / {posting['max_s']} | | | | | |"
+        )
+        print(
+            f"| Autotask requests an idle hour (watcher + 15-minute runs; goal at most 100) | "
+            f"| {idle['measured_requests_per_hour']:g} | | | | |"
+        )
+
+
+def _saved(path: Path) -> dict[str, Any] | None:
+    return json.loads(path.read_text()) if path.exists() else None
 
 
 def print_sync_table(rows: list[dict[str, Any]]) -> None:
     """atqbo, the bound and the baseline side by side, then atqbo's steps (RSS, XCom)."""
-    by = {(r["kind"], r["invoices"]): r for r in rows}
     print("| run | seconds | Autotask calls | QBO calls | peak RSS (MB) | atqbo / bound | baseline / atqbo |")
     print("|---|---:|---:|---:|---:|---:|---:|")
-    for row in rows:
-        atqbo = by.get(("atqbo", row["invoices"]), {})
-        bound = by.get(("bound", row["invoices"]), {})
-        over_bound = sync.ratio(atqbo.get("seconds"), bound.get("seconds")) if row["kind"] == "bound" else ""
-        baseline_ratio = sync.ratio(row.get("seconds"), atqbo.get("seconds")) if row["kind"] == "baseline" else ""
-        name = row["name"]
-        if row["kind"] == "atqbo" and row.get("budget_share") is not None:
-            name += f" (budget share {row['budget_share']:g})"
-        if row.get("extrapolated_from"):
-            name += f" (extrapolated from {row['extrapolated_from']:,}, not run)"
-        rss = f"{row['peak_rss_mb']:.0f}" if row.get("peak_rss_mb") else "-"
-        print(
-            f"| {name} | {row['seconds']:,.1f} | {row['autotask_calls']:,} | {row['qbo_calls']:,} | {rss} "
-            f"| {over_bound} | {baseline_ratio} |"
-        )
+    for line in sync_rows(rows):
+        print(line)
     for row in rows:
         if row["kind"] == "bound":
             print(
@@ -116,6 +142,28 @@ def print_sync_table(rows: list[dict[str, Any]]) -> None:
             )
         if row.get("runinfo_xcom_bytes"):
             print(f"| (RunInfo, every task's input) | {row['invoices']:,} | | | | | {row['runinfo_xcom_bytes']:,} |")
+
+
+def sync_rows(rows: list[dict[str, Any]]) -> list[str]:
+    """The month-start table's rows: atqbo, the bound and the baseline of each size."""
+    by = {(r["kind"], r["invoices"]): r for r in rows}
+    lines = []
+    for row in rows:
+        atqbo = by.get(("atqbo", row["invoices"]), {})
+        bound = by.get(("bound", row["invoices"]), {})
+        over_bound = sync.ratio(atqbo.get("seconds"), bound.get("seconds")) if row["kind"] == "bound" else ""
+        baseline_ratio = sync.ratio(row.get("seconds"), atqbo.get("seconds")) if row["kind"] == "baseline" else ""
+        name = row["name"]
+        if row["kind"] == "atqbo" and row.get("budget_share") is not None:
+            name += f" (budget share {row['budget_share']:g})"
+        if row.get("extrapolated_from"):
+            name += f" (extrapolated from {row['extrapolated_from']:,}, not run)"
+        rss = f"{row['peak_rss_mb']:.0f}" if row.get("peak_rss_mb") else "-"
+        lines.append(
+            f"| {name} | {row['seconds']:,.1f} | {row['autotask_calls']:,} | {row['qbo_calls']:,} | {rss} "
+            f"| {over_bound} | {baseline_ratio} |"
+        )
+    return lines
 
 
 if __name__ == "__main__":

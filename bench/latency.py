@@ -363,19 +363,28 @@ def measure(
 
 def run(
     autotask_latency_ms: int = DEFAULT_AUTOTASK_LATENCY_MS, qbo_latency_ms: int = DEFAULT_QBO_LATENCY_MS
-) -> list[dict]:
-    """For ``python -m bench``: the default measurement as the suites' rows (seconds = p95 latency)."""
+) -> dict[str, Any]:
+    """For ``python -m bench``: the default measurement, saved to ``RESULTS`` and returned."""
     result = measure(autotask_latency_ms=autotask_latency_ms, qbo_latency_ms=qbo_latency_ms)
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(result, indent=2) + "\n")
+    return result
+
+
+def summary_line(result: dict[str, Any]) -> str:
+    """The result document in a few lines, as ``python -m bench`` and ``python -m bench.latency`` print it."""
     posting, idle = result["posting"], result["idle"]
-    return [
-        {
-            "name": f"posted invoice to QBO, p95 (p50 {posting['p50_s']} s, max {posting['max_s']} s)",
-            "records": posting["invoices_in_qbo"],
-            "calls": idle["autotask_requests"],
-            "seconds": posting["p95_s"] or 0.0,
-        }
-    ]
+    return (
+        f"poll every {result['poll_seconds']:.0f} s; sandbox latency Autotask {result['autotask_latency_ms']} ms, "
+        f"QBO {result['qbo_latency_ms']} ms\n"
+        f"posted {posting['invoices_posted']} invoices over {posting['minutes']} min, "
+        f"{posting['invoices_in_qbo']} reached QBO: p50 {posting['p50_s']} s, p95 {posting['p95_s']} s, "
+        f"max {posting['max_s']} s; sent by {posting['sent_by_run_type']}; once each: "
+        f"{posting['every_invoice_once_in_qbo']}, marked: {posting['every_invoice_marked_in_autotask']}\n"
+        f"idle {idle['minutes']} min: watcher {idle['watcher_requests_per_hour']} Autotask requests/hour, "
+        f"safety-net runs {idle['safety_net_requests_per_hour']}/hour; "
+        f"measured {idle['measured_requests_per_hour']}/hour"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -400,22 +409,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n")
-    posting, idle = result["posting"], result["idle"]
-    print(
-        f"\n## latency (poll every {result['poll_seconds']:.0f} s; sandbox latency Autotask "
-        f"{result['autotask_latency_ms']} ms, QBO {result['qbo_latency_ms']} ms)\n"
-    )
-    print(
-        f"posted {posting['invoices_posted']} invoices over {posting['minutes']} min, "
-        f"{posting['invoices_in_qbo']} reached QBO: p50 {posting['p50_s']} s, p95 {posting['p95_s']} s, "
-        f"max {posting['max_s']} s; sent by {posting['sent_by_run_type']}; once each: "
-        f"{posting['every_invoice_once_in_qbo']}, marked: {posting['every_invoice_marked_in_autotask']}"
-    )
-    print(
-        f"idle {idle['minutes']} min: watcher {idle['watcher_requests_per_hour']} Autotask requests/hour, "
-        f"safety-net runs {idle['safety_net_requests_per_hour']}/hour; "
-        f"measured {idle['measured_requests_per_hour']}/hour"
-    )
+    print(f"\n## latency\n\n{summary_line(result)}")
     return 0
 
 
