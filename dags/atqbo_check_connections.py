@@ -13,12 +13,24 @@ each in its own task so the failing one is obvious:
 * **SMTP**: the server that reports go through answers.
 
 It writes nothing to Autotask or QuickBooks Online and sends no email.
+
+**A dead QBO token** (ERR-04). When QBO refuses atqbo's refresh token (`invalid_grant`: the app
+was disconnected, the token went unused for 100 days, the state database was restored from a
+backup, or the sandbox restarted while the state database kept its old token), the QuickBooks
+Online check fails saying so in plain words, with the fix. To recover: get a new refresh token,
+paste it into the `qbo_default` connection (extra field `refresh_token`), and trigger this DAG
+with **Adopt the QBO refresh token in the connection** on: that token is tried and, if QBO
+accepts it, replaces the one stored in the state database for the company. No table needs
+editing, and no token is ever logged.
 """
 
 from __future__ import annotations
 
 import pendulum
 from airflow.sdk import dag, task
+
+from atqbo.forms import form_params
+from atqbo.tools.qbo_token import ADOPT, FIELDS
 
 
 @dag(
@@ -30,13 +42,16 @@ from airflow.sdk import dag, task
     doc_md=__doc__,
     tags=["atqbo", "tools"],
     default_args={"owner": "atqbo", "retries": 0},
+    params=form_params(FIELDS),
 )
 def atqbo_check_connections():
     @task
-    def validate_settings() -> dict:
-        """Read and validate the atqbo_settings Variable."""
+    def validate_settings(params: dict | None = None) -> dict:
+        """Read and validate the trigger form and the atqbo_settings Variable."""
+        from atqbo.forms import read_form
         from atqbo.settings import load_settings
 
+        read_form(params, FIELDS)  # a key the form lacks is refused before any check
         return load_settings().to_dict()
 
     @task
@@ -56,12 +71,15 @@ def atqbo_check_connections():
         return connection_check.check_autotask(Settings.from_dict(settings))
 
     @task
-    def check_quickbooks_online(settings: dict, _state: dict) -> dict:
-        """QBO answers; the refreshed token is stored in the (already checked) state database."""
+    def check_quickbooks_online(settings: dict, _state: dict, params: dict | None = None) -> dict:
+        """QBO answers; the refreshed token is stored in the (already checked) state database. With the
+        form's option, the connection's refresh token replaces the stored one first."""
+        from atqbo.forms import read_form
         from atqbo.settings import Settings
         from atqbo.sync import connection_check
 
-        return connection_check.check_qbo(Settings.from_dict(settings))
+        adopt = read_form(params, FIELDS)[ADOPT]
+        return connection_check.check_qbo(Settings.from_dict(settings), adopt_connection_token=adopt)
 
     @task
     def check_smtp(settings: dict) -> dict:

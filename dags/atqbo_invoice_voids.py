@@ -39,6 +39,7 @@ FIELDS = forms.sync_run_fields(
         None,
         0,
         3650,
+        title="Look back for voids (days)",
     )
 )
 SCHEDULE = CronDataIntervalTimetable("*/15 * * * *", timezone="UTC")

@@ -62,6 +62,7 @@ FIELDS = forms.sync_run_fields(
         None,
         0,
         3650,
+        title="Look back (days)",
     )
 )
 # BEY-09: a newly posted invoice (the watcher, in the triggerer) or every 15 minutes (the net).

@@ -43,8 +43,10 @@ from atqbo import forms
 from atqbo.dags import tool_dag
 
 FIELDS = (
-    forms.text("invoice_number", "The Autotask invoice number, as on the invoice.", max_length=50),
-    forms.optional_date("paid_date", "The day the payment was made, YYYY-MM-DD (empty: today, UTC)."),
+    forms.text(
+        "invoice_number", "The Autotask invoice number, as on the invoice.", max_length=50, title="Invoice number"
+    ),
+    forms.optional_date("paid_date", "The day the payment was made, YYYY-MM-DD (empty: today, UTC).", title="Paid on"),
 )
 
 

@@ -43,6 +43,7 @@ FIELDS = forms.sync_run_fields(
         None,
         0,
         30,
+        title="Rescan payments (days)",
     )
 )
 SCHEDULE = CronDataIntervalTimetable("0 * * * *", timezone="UTC")

@@ -48,6 +48,7 @@ FIELDS = forms.sync_run_fields(
         None,
         0,
         3650,
+        title="Look back (days)",
     )
 )
 SCHEDULE = CronDataIntervalTimetable("*/15 * * * *", timezone="UTC")

@@ -50,8 +50,19 @@ from atqbo import forms
 from atqbo.dags import sync_dag
 
 FIELDS = (
-    forms.whole_number("window_days", "Compare the documents sent in this many days before now.", 30, 1, 3650),
-    forms.emails("email", "More email addresses for this run's report (added to report_to)."),
+    forms.whole_number(
+        "window_days",
+        "Compare the documents sent in this many days before now (empty: 30).",
+        30,
+        1,
+        3650,
+        title="Window (days)",
+    ),
+    forms.emails(
+        "email",
+        "More email addresses for this run's report (added to report_to), one per line. Optional.",
+        title="Also email the report to",
+    ),
 )
 SCHEDULE = CronTriggerTimetable("0 6 * * *", timezone="UTC")
 

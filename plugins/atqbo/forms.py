@@ -3,13 +3,24 @@ builds the form from its JSON schema and refuses bad input there) and as a check
 task runs again (a run triggered through the REST API or the CLI with a hand-written conf, or a
 value the schema cannot judge, such as 30 February), so bad input never reaches an API.
 
-A DAG declares its fields::
+A DAG declares its fields, each with the label the form shows (``title``) and a description::
 
-    FIELDS = (autotask_id("autotask_invoice_id", "The Autotask invoice's id"), emails("email", "..."))
+    FIELDS = (
+        autotask_id("autotask_invoice_id", "The Autotask invoice's id.", title="Autotask invoice id"),
+        emails("email", "...", title="Also email the report to"),
+    )
 
     @dag(..., params=form_params(FIELDS))
     ...
     values = read_form(params, FIELDS)  # in the first task: clean values, or AtqboConfigError naming the field
+
+How Airflow 3.3's trigger form reads a field's schema (airflow-core/src/airflow/ui, FlexibleForm):
+the label is ``title`` (else the key); a field is marked required (the asterisk, and an empty value
+refused before the run starts) unless its ``type`` is a list holding ``"null"``; a boolean is a
+switch, on or off, that cannot be emptied again; a ``string`` with an ``enum`` is a drop-down whose
+items are labelled by ``values_display`` (``"null"`` labels the ``null`` item) and which can be
+cleared back to ``null``. So every field a person may leave empty allows ``null`` here (BEY-10), and a
+"yes / no / the setting decides" choice (``setting_flag``) is such a drop-down, not a switch.
 """
 
 from __future__ import annotations
@@ -42,13 +53,21 @@ class Field:
     clean: Callable[[str, Any], Any]
     default: Any = None
     required: bool = False
+    title: str = ""  # the label the trigger form shows instead of the key
 
     def param(self) -> Any:
         from airflow.sdk import Param
 
-        if self.required:
-            return Param(description=self.description, **self.schema)
-        return Param(self.default, description=self.description, **self.schema)
+        schema = {**self.schema, **({"title": self.title} if self.title else {})}
+        if self.required and self.default is None:  # nothing preset: the form asks for it
+            return Param(description=self.description, **schema)
+        return Param(self.default, description=self.description, **schema)
+
+    @property
+    def may_be_empty(self) -> bool:
+        """The form may leave it empty (its schema allows null): every field but the required ones."""
+        kinds = self.schema.get("type")
+        return isinstance(kinds, list) and "null" in kinds
 
 
 def form_params(fields: Iterable[Field]) -> dict[str, Any]:
@@ -60,8 +79,19 @@ def sync_run_fields(lookback: Field) -> tuple[Field, ...]:
     """A sync's trigger form: its look-back override, dry run and extra report recipients."""
     return (
         lookback,
-        setting_flag("dry_run", "Plan only: read everything, write nothing, report the plan (empty: the setting)."),
-        emails("report_to", "More email addresses for this run's report (added to report_to), one per line."),
+        setting_flag(
+            "dry_run",
+            "Plan only: read everything, write nothing, report the plan. 'Use the setting' follows dry_run in "
+            "the atqbo_settings Variable.",
+            title="Dry run",
+            yes="Yes: plan only, write nothing",
+            no="No: send for real",
+        ),
+        emails(
+            "report_to",
+            "More email addresses for this run's report (added to report_to), one per line. Optional.",
+            title="Also email the report to",
+        ),
     )
 
 
@@ -109,33 +139,34 @@ def _unknown_field(key: str, fields: tuple[Field, ...]) -> str:
 # -- field kinds ----------------------------------------------------------------------------------
 
 
-def autotask_id(name: str, description: str) -> Field:
+def autotask_id(name: str, description: str, *, title: str = "") -> Field:
     """A required Autotask record id (a positive integer)."""
-    return Field(name, description, {"type": "integer", "minimum": 1}, _clean_id, required=True)
+    return Field(name, description, {"type": "integer", "minimum": 1}, _clean_id, required=True, title=title)
 
 
-def autotask_ids(name: str, description: str) -> Field:
+def autotask_ids(name: str, description: str, *, title: str = "") -> Field:
     """A list of Autotask record ids (empty: all)."""
-    return Field(
-        name, description, {"type": "array", "items": {"type": "integer", "minimum": 1}}, _clean_ids, default=[]
-    )
+    schema = {"type": ["null", "array"], "items": {"type": "integer", "minimum": 1}}
+    return Field(name, description, schema, _clean_ids, default=[], title=title)
 
 
-def emails(name: str, description: str) -> Field:
+def emails(name: str, description: str, *, title: str = "") -> Field:
     """Email addresses (empty: none). The form shows one address per line."""
-    schema = {"type": "array", "items": {"type": "string", "format": "email", "pattern": EMAIL_PATTERN}}
-    return Field(name, description, schema, _clean_emails, default=[])
+    schema = {"type": ["null", "array"], "items": {"type": "string", "format": "email", "pattern": EMAIL_PATTERN}}
+    return Field(name, description, schema, _clean_emails, default=[], title=title)
 
 
-def optional_date(name: str, description: str) -> Field:
+def optional_date(name: str, description: str, *, title: str = "") -> Field:
     """A date as YYYY-MM-DD, or empty."""
     schema = {"type": ["null", "string"], "format": "date", "pattern": DATE_PATTERN}
-    return Field(name, description, schema, _clean_date)
+    return Field(name, description, schema, _clean_date, title=title)
 
 
-def whole_number(name: str, description: str, default: int | None, minimum: int, maximum: int) -> Field:
-    """An integer in [minimum, maximum]; None default = empty means "use the setting"."""
-    schema = {"type": "integer" if default is not None else ["null", "integer"], "minimum": minimum, "maximum": maximum}
+def whole_number(
+    name: str, description: str, default: int | None, minimum: int, maximum: int, *, title: str = ""
+) -> Field:
+    """An integer in [minimum, maximum]; empty means the default (None: "use the setting")."""
+    schema = {"type": ["null", "integer"], "minimum": minimum, "maximum": maximum}
 
     def clean(field: str, value: Any) -> int:
         number = _clean_id(field, value, minimum=minimum)
@@ -143,10 +174,21 @@ def whole_number(name: str, description: str, default: int | None, minimum: int,
             raise FormError(f"{field}: {value!r} is more than {maximum}")
         return number
 
-    return Field(name, description, schema, clean, default=default)
+    return Field(name, description, schema, clean, default=default, title=title)
 
 
-def choice(name: str, description: str, options: Iterable[str], default: str) -> Field:
+def choice(
+    name: str,
+    description: str,
+    options: Iterable[str],
+    default: str,
+    *,
+    title: str = "",
+    labels: Mapping[str, str] | None = None,
+) -> Field:
+    """One of ``options`` (a drop-down; ``labels``: what the form shows for each). It always holds
+    one (``default`` until changed), so the form marks it required: an emptied drop-down is refused
+    at the trigger rather than run with a value nobody chose."""
     options = tuple(options)
 
     def clean(field: str, value: Any) -> str:
@@ -154,30 +196,52 @@ def choice(name: str, description: str, options: Iterable[str], default: str) ->
             raise FormError(f"{field}: {value!r} is not one of {', '.join(repr(o) for o in options)}")
         return value
 
-    return Field(name, description, {"type": "string", "enum": list(options)}, clean, default=default)
+    schema: dict[str, Any] = {"type": "string", "enum": list(options)}
+    if labels:
+        schema["values_display"] = {o: labels.get(o, o) for o in options}
+    return Field(name, description, schema, clean, default=default, required=True, title=title)
 
 
-def flag(name: str, description: str, default: bool = False) -> Field:
-    def clean(field: str, value: Any) -> bool:
-        if not isinstance(value, bool):
-            raise FormError(f"{field}: {value!r} is not true or false")
-        return value
-
-    return Field(name, description, {"type": "boolean"}, clean, default=default)
-
-
-def setting_flag(name: str, description: str) -> Field:
-    """True, false, or empty = the setting of the same name decides."""
+def flag(name: str, description: str, default: bool = False, *, title: str = "") -> Field:
+    """On or off (a switch; empty: ``default``)."""
 
     def clean(field: str, value: Any) -> bool:
         if not isinstance(value, bool):
             raise FormError(f"{field}: {value!r} is not true or false")
         return value
 
-    return Field(name, description, {"type": ["null", "boolean"]}, clean)
+    return Field(name, description, {"type": ["null", "boolean"]}, clean, default=default, title=title)
 
 
-def text(name: str, description: str, max_length: int) -> Field:
+# The values of a ``setting_flag`` (null: the setting decides).
+YES, NO = "yes", "no"
+USE_THE_SETTING = "Use the setting"
+
+
+def setting_flag(name: str, description: str, *, title: str = "", yes: str = "Yes", no: str = "No") -> Field:
+    """Yes, no, or empty = the setting of the same name decides; read as True, False or None.
+
+    A drop-down of three (``null`` "Use the setting", ``"yes"``, ``"no"``), not a boolean: Airflow's
+    form shows a boolean as a switch, which once touched cannot go back to "the setting". A
+    hand-written conf may give true or false as well (read the same as yes and no), where the
+    trigger accepts them."""
+
+    def clean(field: str, value: Any) -> bool:
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.strip().lower() in (YES, NO):
+            return value.strip().lower() == YES
+        raise FormError(f"{field}: {value!r} is not {YES!r}, {NO!r} or empty (use the setting)")
+
+    schema = {
+        "type": ["null", "string"],
+        "enum": [None, YES, NO],
+        "values_display": {"null": USE_THE_SETTING, YES: yes, NO: no},
+    }
+    return Field(name, description, schema, clean, title=title)
+
+
+def text(name: str, description: str, max_length: int, *, title: str = "") -> Field:
     """A required short text (say an invoice number), surrounding blanks removed."""
 
     def clean(field: str, value: Any) -> str:
@@ -188,7 +252,8 @@ def text(name: str, description: str, max_length: int) -> Field:
             raise FormError(f"{field}: longer than {max_length} characters")
         return value
 
-    return Field(name, description, {"type": "string", "minLength": 1, "maxLength": max_length}, clean, required=True)
+    schema = {"type": "string", "minLength": 1, "maxLength": max_length}
+    return Field(name, description, schema, clean, required=True, title=title)
 
 
 # -- checks -----------------------------------------------------------------------------------------

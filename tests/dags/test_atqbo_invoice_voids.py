@@ -127,7 +127,7 @@ def test_bey03_dry_run_reports_the_plan_and_writes_nothing(sandbox, ledger, monk
     before_ledger = (ledger.list_sync_records(), ledger.list_errors(include_resolved=True))
 
     dagrun = load_dag(DAG_ID).test(
-        logical_date=vs.LOGICAL_DATE, run_conf={"dry_run": True, "report_to": ["controller@msp.example"]}
+        logical_date=vs.LOGICAL_DATE, run_conf={"dry_run": "yes", "report_to": ["controller@msp.example"]}
     )
 
     assert dagrun.state == "success", task_states(dagrun)

@@ -487,7 +487,7 @@ def test_inv01_sync_off_does_nothing_but_says_so(tenant):
 def test_bey03_dry_run_plans_everything_and_writes_nothing(tenant):
     tenant.sb.requests.clear()
     before = tenant.sb.state()
-    dagrun = tenant.run(conf={"dry_run": True})
+    dagrun = tenant.run(conf={"dry_run": "yes"})
     assert dagrun.state == "success", task_states(dagrun)
     assert tenant.writes() == []
     after = tenant.sb.state()

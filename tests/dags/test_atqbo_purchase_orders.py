@@ -407,7 +407,7 @@ def test_po08_every_failure_gets_one_todo_under_company_0_and_an_error_log_entry
 
 def test_bey03_dry_run_reports_the_plan_and_writes_nothing(tenant):
     before = tenant.sb.state()
-    tenant.run(conf={"dry_run": True, "report_to": ["controller@msp.example"]})
+    tenant.run(conf={"dry_run": "yes", "report_to": ["controller@msp.example"]})
     assert ps.writes(tenant.sb) == []
     after = tenant.sb.state()
     for state in (before, after):

@@ -97,3 +97,42 @@ def test_reconcile_runs_daily_and_alerts_on_failure(dagbag):
     dag = dagbag.dags["atqbo_reconcile"]
     assert dag.timetable.can_be_scheduled and "BEY-04" in dag.doc_md
     assert dag.default_args["retries"] == 2 and dag.on_failure_callback
+
+
+def test_bey10_every_param_of_every_dag_has_a_label_a_description_and_optional_ones_allow_null(dagbag):
+    """BEY-10: every trigger-form field (tools and syncs) shows a human label (``title``) and says
+    what it takes; a field the form may leave empty allows null, so Airflow's form marks it not
+    required; the rest are the ones a run needs (an id, a number) or drop-downs that always hold one
+    of their choices."""
+    problems = []
+    for dag_id, dag in sorted(dagbag.dags.items()):
+        for name, param in dag.params.items():
+            schema = param.schema
+            title = schema.get("title") or ""
+            if not title or title == name or "_" in title:
+                problems.append(f"{dag_id}.{name}: no human label (title), has {title!r}")
+            if not param.description or len(param.description) < 15:
+                problems.append(f"{dag_id}.{name}: no description")
+            kinds = schema.get("type")
+            nullable = isinstance(kinds, list) and "null" in kinds
+            always_set = "enum" in schema and param.value in schema["enum"]
+            if not nullable and not always_set and param.has_value:
+                problems.append(f"{dag_id}.{name}: has a default but its type {kinds!r} does not allow null")
+            if "enum" in schema and "values_display" not in schema:
+                problems.append(f"{dag_id}.{name}: a drop-down without values_display (shows raw values)")
+    assert not problems, "\n".join(problems)
+
+
+def test_bey10_the_syncs_dry_run_is_a_three_way_choice_back_to_the_setting(dagbag):
+    """BEY-10: dry_run on each sync's form is "Use the setting" / yes / no, "Use the setting" by default."""
+    syncs = [d for d in dagbag.dags.values() if "dry_run" in d.params]
+    assert {d.dag_id for d in syncs} >= {
+        "atqbo_invoices",
+        "atqbo_invoice_voids",
+        "atqbo_payments",
+        "atqbo_purchase_orders",
+    }
+    for dag in syncs:
+        param = dag.params.get_param("dry_run")
+        assert param.value is None and param.schema["enum"] == [None, "yes", "no"], dag.dag_id
+        assert param.schema["values_display"]["null"] == "Use the setting"

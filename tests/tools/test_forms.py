@@ -112,7 +112,40 @@ def test_a_syncs_form_is_its_look_back_dry_run_and_extra_recipients():
         "dry_run": True,
         "report_to": ["ap@msp.example"],
     }
-    with pytest.raises(FormError, match="dry_run: 'yes' is not true or false"):
-        read_form({"dry_run": "yes"}, fields)
+    with pytest.raises(FormError, match="dry_run: 'maybe' is not 'yes', 'no' or empty"):
+        read_form({"dry_run": "maybe"}, fields)
     with pytest.raises(FormError, match="invoice_lookback_days: 4000 is more than 3650"):
         read_form({"invoice_lookback_days": 4000}, fields)
+
+
+def test_bey10_dry_run_is_yes_no_or_the_setting_and_the_run_reads_true_false_or_none():
+    """BEY-10: the form's three-way dry_run (a drop-down the form can set back to "Use the setting")
+    comes to the run as True, False or None (None: the dry_run setting decides)."""
+    from airflow.sdk.definitions.param import ParamsDict
+    from airflow.sdk.exceptions import ParamValidationError
+
+    fields = forms.sync_run_fields(forms.whole_number("invoice_lookback_days", "Override the look-back", None, 0, 3650))
+    assert read_form({"dry_run": "yes"}, fields)["dry_run"] is True
+    assert read_form({"dry_run": "no"}, fields)["dry_run"] is False
+    assert read_form({"dry_run": None}, fields)["dry_run"] is None
+    assert read_form({}, fields)["dry_run"] is None
+    assert read_form({"dry_run": True}, fields)["dry_run"] is True  # a run started from code with a bool
+    schema = form_params(fields)["dry_run"].schema
+    assert schema["type"] == ["null", "string"] and schema["enum"] == [None, "yes", "no"]
+    assert schema["values_display"]["null"] == "Use the setting" and schema["title"] == "Dry run"
+    for value in (None, "yes", "no"):  # what the trigger accepts: the three choices
+        params = ParamsDict(form_params(fields))
+        params.update({"dry_run": value})
+        params.validate()
+    with pytest.raises(ParamValidationError):
+        ParamsDict(form_params(fields)).update({"dry_run": "maybe"})
+
+
+def test_bey10_a_field_the_form_may_leave_empty_allows_null_and_takes_its_default():
+    """BEY-10: optional fields carry no required mark in Airflow's form (their type allows null);
+    left empty (null) they mean their default."""
+    optional = [f for f in FIELDS if not f.required]
+    assert optional and all(f.may_be_empty for f in optional)
+    values = read_form({"autotask_invoice_id": 7, **{f.name: None for f in optional}}, FIELDS)
+    assert {f.name: values[f.name] for f in optional} == {f.name: f.default for f in optional}
+    assert not forms.autotask_id("x", "An id").may_be_empty

@@ -23,7 +23,12 @@ refresh at once, can leave everyone with a dead token and a user who must reconn
    key opens them, ``QboTokensUnreadable`` says to restore the key or re-authorize; a reconnect
    (a new token in the connection) replaces the unreadable row.
 
-7. A refresh whose answer is lost (no answer, or a 5xx, after QBO may have rotated) is retried
+7. A person may adopt the connection's token on purpose (``adopt_connection_token``, the
+   ``atqbo_check_connections`` option): even one atqbo adopted before (a sandbox restarted under a
+   kept state database hands out its first token again). It is tried first; only a token Intuit
+   accepts replaces the stored one, so a refused paste leaves everything as it was.
+
+8. A refresh whose answer is lost (no answer, or a 5xx, after QBO may have rotated) is retried
    with the same refresh token, which Intuit still accepts for a day; when every retry is lost the
    ledger keeps that token, and the error says to run again within the day (ERR-04).
 
@@ -276,6 +281,71 @@ class TokenManager:
                 return self._access_token  # another thread of this hook replaced it already
             self._access_token = None
             return self._obtain(rejected=rejected)
+
+    def adopt_connection_token(self) -> dict[str, Any]:
+        """Refresh with the connection's refresh token and store what Intuit answers in place of this
+        realm's stored tokens, whether or not atqbo adopted that token before. Returns what
+        happened (no token in it). ``QboTokenRevoked`` when Intuit refuses that token too: nothing
+        stored is changed then."""
+        if not self._connection_token:
+            raise QboTokenRevoked(
+                f"the Airflow connection {self.conn_id!r} has no refresh token to adopt: put the new refresh token in "
+                f'its extra field "refresh_token" (Admin > Connections), then run this again'
+            )
+        with self._lock:
+            deadline = time.monotonic() + self.lease_seconds * 2 + 10
+            while not self.ledger.claim_token_refresh(self.realm_id, self.owner, self.lease_seconds):
+                row = self.ledger.get_oauth_token(self.realm_id)
+                self._wait_for_other_refresh(row["version"] if row else None, deadline)
+            released = False
+            try:
+                before = self.ledger.get_oauth_token(self.realm_id) or {}
+                self._seen.append(self._connection_token)
+                try:
+                    grant = self.endpoint.refresh(self._connection_token)
+                except InvalidGrant:
+                    log.warning("QBO refused the refresh token in the connection %r (invalid_grant)", self.conn_id)
+                    raise QboTokenRevoked(
+                        f"QBO refused the refresh token in the Airflow connection {self.conn_id!r} as well "
+                        f"(invalid_grant), so atqbo kept what it had stored for realm {self.realm_id}. That token is "
+                        f"not a live one for this app and company: it may be the old one, one of another app (client "
+                        f"id) or another company, or from a consent that was revoked since. Get a new one (your app's "
+                        f"Connect to QuickBooks flow, or the OAuth 2.0 Playground on developer.intuit.com, for this "
+                        f"app and company {self.realm_id}), paste it into the connection, and run this again"
+                    ) from None
+                self._store(grant, self._connection_fp)
+                released = True
+                self._use(grant.access_token, grant.access_expires_at)
+            finally:
+                if not released:
+                    self.ledger.release_token_refresh(self.realm_id, self.owner)
+        replaced = before.get("updated_at") if before.get("refresh_token") or before.get("unreadable") else None
+        log.info(
+            "Adopted the refresh token of the connection %r for realm %s (%s); access token valid until %s",
+            self.conn_id,
+            self.realm_id,
+            f"replacing the one stored {replaced.isoformat(timespec='seconds')}" if replaced else "nothing was stored",
+            grant.access_expires_at.isoformat(timespec="seconds"),
+        )
+        return {
+            "adopted_from": self.conn_id,
+            "realm_id": self.realm_id,
+            "replaced_token_stored_at": replaced.isoformat(timespec="seconds") if replaced else None,
+            "rotated_by_qbo": grant.refresh_token != self._connection_token,
+        }
+
+    def stored_token_facts(self) -> dict[str, Any]:
+        """What the state database holds for this realm, in words a person can act on (no token)."""
+        row = self.ledger.get_oauth_token(self.realm_id) or {}
+        return {
+            "stored": bool(row.get("refresh_token") or row.get("unreadable")),
+            "stored_at": row.get("updated_at"),
+            "refresh_expires_at": row.get("refresh_expires_at"),
+            "connection_has_token": bool(self._connection_token),
+            "connection_token_adopted_before": bool(
+                self._connection_fp and row.get("source_fingerprint") == self._connection_fp
+            ),
+        }
 
     # -- the protocol --------------------------------------------------------------------------
 

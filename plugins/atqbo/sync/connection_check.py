@@ -44,12 +44,25 @@ def check_autotask(settings: Settings) -> dict[str, Any]:
     }
 
 
-def check_qbo(settings: Settings) -> dict[str, Any]:
-    """OAuth refresh (rotated token saved in the ledger), company info and the preferences atqbo uses."""
-    from atqbo.hooks.qbo import QuickBooksOnlineHook
+def check_qbo(settings: Settings, adopt_connection_token: bool = False) -> dict[str, Any]:
+    """OAuth refresh (rotated token saved in the ledger), company info and the preferences atqbo uses.
+
+    ``adopt_connection_token``: first replace the stored refresh token with the connection's (after a
+    reconnect, ERR-04). A refused token fails with ``QboTokenRevoked`` saying in plain words what it
+    means and how to recover (``atqbo.tools.qbo_token.explain_refused_token``).
+    """
+    from atqbo.hooks.qbo import QboTokenRevoked, QuickBooksOnlineHook
+    from atqbo.tools.qbo_token import explain_refused_token
 
     hook = QuickBooksOnlineHook(settings.qbo_conn_id, state_conn_id=settings.state_conn_id)
-    info = hook.company_info()
+    adopted = hook.tokens.adopt_connection_token() if adopt_connection_token else None
+    try:
+        info = hook.company_info()
+    except QboTokenRevoked:
+        sandbox = hook.config.host.startswith(("http://127.", "http://localhost"))  # the local sandbox
+        raise QboTokenRevoked(
+            explain_refused_token(hook.tokens.stored_token_facts(), hook.config.conn_id, hook.realm_id, sandbox)
+        ) from None
     prefs = hook.preferences()
     sales = prefs.get("SalesFormsPrefs", {})
     custom_fields = [
@@ -66,6 +79,7 @@ def check_qbo(settings: Settings) -> dict[str, Any]:
         "custom_transaction_numbers": bool(sales.get("CustomTxnNumbers")),
         "custom_fields": custom_fields,
         "books_closed_through": prefs.get("AccountingInfoPrefs", {}).get("BookCloseDate"),
+        **({"adopted_refresh_token": adopted} if adopted else {}),
     }
 
 

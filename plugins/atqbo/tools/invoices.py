@@ -41,6 +41,13 @@ PREVIEW_FIELDS = (
         "them, 'autotask_number' = Autotask's invoice number, 'autotask_id' = the Autotask invoice id.",
         NUMBERING_CHOICES,
         "settings",
+        title="Invoice numbering",
+        labels={
+            "settings": "Use the setting (invoice_numbering)",
+            "qbo": "QBO numbers them",
+            "autotask_number": "Autotask's invoice number",
+            "autotask_id": "The Autotask invoice id",
+        },
     ),
     forms.whole_number(
         "max_age_days",
@@ -48,8 +55,13 @@ PREVIEW_FIELDS = (
         None,
         0,
         3650,
+        title="Oldest invoice (days)",
     ),
-    forms.emails("email", "Also send the report to these addresses, one per line (report_to always gets it)."),
+    forms.emails(
+        "email",
+        "Also send the report to these addresses, one per line (report_to always gets it). Optional.",
+        title="Also email the report to",
+    ),
 )
 
 SYNC_NOW_FIELDS = (
@@ -57,17 +69,23 @@ SYNC_NOW_FIELDS = (
         "email",
         "Alternate email(s) for this run's report, one per line; they replace report_to for this run "
         "(empty: report_to).",
+        title="Email the report to instead",
     ),
 )
 
 COPY_FIELDS = (
-    forms.autotask_id("autotask_invoice_id", "The Autotask invoice's id (required)."),
+    forms.autotask_id("autotask_invoice_id", "The Autotask invoice's id (required).", title="Autotask invoice id"),
     forms.flag(
         "overwrite",
         "Copy it even if it was transferred: QBO then has a second copy (the report names the older one, "
         "to void in QBO). Off: an invoice already in QBO is not copied.",
+        title="Overwrite (make a second copy)",
     ),
-    forms.emails("email", "Also send the report to these addresses, one per line (report_to always gets it)."),
+    forms.emails(
+        "email",
+        "Also send the report to these addresses, one per line (report_to always gets it). Optional.",
+        title="Also email the report to",
+    ),
 )
 
 

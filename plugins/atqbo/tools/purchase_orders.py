@@ -16,11 +16,14 @@ from atqbo import forms
 REPORT_TITLE = "atqbo sync one PO"
 
 SYNC_PO_FIELDS = (
-    forms.autotask_id("autotask_po_id", "The Autotask purchase order's id (required)."),
+    forms.autotask_id(
+        "autotask_po_id", "The Autotask purchase order's id (required).", title="Autotask purchase order id"
+    ),
     forms.emails(
         "email",
         "Alternate email(s) for this run's report, one per line; they replace report_to for this run "
         "(empty: report_to).",
+        title="Email the report to instead",
     ),
 )
 

@@ -17,11 +17,23 @@ if TYPE_CHECKING:
 ALL = "all"
 
 RETRY_FIELDS = (
-    forms.choice("entity", "Which records' errors: all, or one kind.", (ALL, *ENTITIES), ALL),
-    forms.optional_date("since", "Only errors that last occurred on or after this day, YYYY-MM-DD (empty: all)."),
+    forms.choice(
+        "entity",
+        "Which records' errors: all, or one kind.",
+        (ALL, *ENTITIES),
+        ALL,
+        title="Kind of record",
+        labels={ALL: "All kinds", **{e: e.replace("_", " ").capitalize() for e in ENTITIES}},
+    ),
+    forms.optional_date(
+        "since",
+        "Only errors that last occurred on or after this day, YYYY-MM-DD (empty: all).",
+        title="Errors since",
+    ),
     forms.autotask_ids(
         "autotask_ids",
         "Autotask ids of the records to retry, after fixing what their errors say (empty: only list the errors).",
+        title="Autotask ids to retry",
     ),
 )
 

@@ -25,8 +25,19 @@ FIELDS = (
         "or the name when it is blank).",
         (USE_SETTINGS, *MATCH_FIELDS),
         USE_SETTINGS,
+        title="Match items using",
+        labels={
+            USE_SETTINGS: "Use the setting (item_match_field)",
+            "name": "Billing code name",
+            "external_number": "Billing code External Number",
+            "external_number_or_name": "External Number, else the name",
+        },
     ),
-    emails("email", "Extra report recipients for this run (added to report_to), one address per line."),
+    emails(
+        "email",
+        "Extra report recipients for this run (added to report_to), one address per line. Optional.",
+        title="Also email the report to",
+    ),
 )
 
 

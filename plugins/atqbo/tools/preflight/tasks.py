@@ -32,8 +32,13 @@ FIELDS = (
         None,
         1,
         3650,
+        title="Window (days)",
     ),
-    forms.emails("email", "Also send the report to these addresses, one per line (report_to always gets it)."),
+    forms.emails(
+        "email",
+        "Also send the report to these addresses, one per line (report_to always gets it). Optional.",
+        title="Also email the report to",
+    ),
 )
 CONNECTION_FIX = (
     "fix what the error names (run atqbo_check_connections for the connections), then trigger atqbo_preflight again"
