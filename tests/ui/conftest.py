@@ -24,7 +24,7 @@ import pytest
 import requests
 
 from tests.net_support import REPO, free_port
-from tests.ui.ui_support import RETRY_DAG_FILE, RETRY_DAG_ID
+from tests.ui.ui_support import CHROMIUM, CHROMIUM_ARGS, RETRY_DAG_FILE, RETRY_DAG_ID
 
 PASSWORDS = {"admin": secrets.token_urlsafe(12), "viewer": secrets.token_urlsafe(12)}
 
@@ -201,3 +201,13 @@ def retry_dag(ui_server):
         output = f"{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
         assert ui_server.retry_dag_known(), f"{RETRY_DAG_ID} not parsed:\n{output}"
     return RETRY_DAG_ID
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's Chromium, headless, driven by Playwright (the tests that use it skip where it is missing)."""
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright missing: pip install -r requirements.txt")
+    with sync_api.sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()

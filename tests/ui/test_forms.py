@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.net_support import REPO
-from tests.ui.ui_support import CHROMIUM, CHROMIUM_ARGS, NEEDS_CHROMIUM
+from tests.ui.ui_support import NEEDS_CHROMIUM
 
 pytestmark = [pytest.mark.integration, NEEDS_CHROMIUM]
 
@@ -24,23 +24,14 @@ FORM_DAGS = ("atqbo_copy_invoice", "atqbo_invoices")
 
 
 @pytest.fixture(scope="module")
-def browser():
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright missing: pip install -r requirements.txt")
-    with sync_api.sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
-
-
-@pytest.fixture(scope="module")
 def dags_loaded(ui_server):
-    """atqbo's DAGs parsed into the server's metadata DB, as the DAG processor would."""
-    if not all(ui_server.get(f"/api/v2/dags/{d}").status_code == 200 for d in FORM_DAGS):
-        airflow = str(Path(sys.executable).with_name("airflow"))
-        result = subprocess.run(
-            [airflow, "dags", "reserialize"], cwd=REPO, env=ui_server.env, capture_output=True, text=True, timeout=300
-        )
-        assert result.returncode == 0, result.stderr[-3000:]
+    """atqbo's DAGs parsed into the server's metadata DB, as the DAG processor would: always, since
+    the database may hold an older version of them (the forms as they were)."""
+    airflow = str(Path(sys.executable).with_name("airflow"))
+    result = subprocess.run(
+        [airflow, "dags", "reserialize"], cwd=REPO, env=ui_server.env, capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
     missing = [d for d in FORM_DAGS if ui_server.get(f"/api/v2/dags/{d}").status_code != 200]
     assert not missing, f"not parsed: {missing}"
     return FORM_DAGS

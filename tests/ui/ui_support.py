@@ -13,7 +13,7 @@ RETRY_DAG_ID = "atqbo_retry_errors"  # the DAG the view's Retry button triggers
 RETRY_DAG_FILE = REPO / "dags" / f"{RETRY_DAG_ID}.py"
 
 # The browser of the UI tests: Debian's Chromium (scripts/install-browser.sh), driven by Playwright;
-# no browser is downloaded. The same as test_page.py's.
+# no browser is downloaded.
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox",
