@@ -417,6 +417,18 @@ def test_bey02_same_window_twice_and_a_backfill_add_no_documents(tenant):
     assert list(tenant.writes("qbo")) == []
 
 
+def test_bey09_a_run_with_nothing_to_send_costs_three_autotask_requests(tenant):
+    """The 15-minute safety net mostly finds nothing: its zone look-up, one budget check and the
+    invoice query, no more (the idle hour's budget: docs/airflow.md, README "Posting to QBO latency")."""
+    tenant.settings(invoice_lookback_days=1)
+    tenant.sb.requests.clear()
+    long_ago = pendulum.now("UTC").subtract(days=200).replace(second=0, microsecond=0)  # no invoice then
+    assert tenant.run(logical_date=long_ago).state == "success"
+    calls = [(r["method"], r["path"].split("v1.0/")[-1]) for r in tenant.sb.requests.list("autotask")]
+    assert calls == [("GET", "zoneInformation"), ("GET", "ThresholdInformation"), ("POST", "Invoices/query")]
+    assert tenant.sb.requests.list("qbo") == []
+
+
 def test_bey01_marker_lost_after_load_is_adopted_not_created_again(tenant):
     """A task killed between load and write-back: QBO has the invoices, Autotask has no marker."""
     tenant.run()

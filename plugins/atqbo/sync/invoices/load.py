@@ -78,6 +78,7 @@ def send(
     """The plans to send: adopted when QBO has them, else checked (currency, tax), their references
     found or created and the invoices created; ``markers`` gets each invoice QBO has, as soon as
     the ledger records it."""
+    markers.warm_up()
     marked = marked_in_autotask(ledger.stage_get(run.run_key, "invoice"), run.parsed_settings)
     to_create, older = adopt_existing_invoices(run, qbo, ledger, plans, outcomes, staged_scope(run, ledger), marked)
     markers.submit(outcomes.rows.values())  # the adopted ones, written while the rest is prepared

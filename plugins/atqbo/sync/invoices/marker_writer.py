@@ -43,7 +43,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 _DONE = None  # what a thread takes from the queue to end
-_WARM_UP = "warm up"  # what the first thread takes first
+_WARM_UP = "warm up"  # what one thread takes first once the load has something to send
 
 
 class MarkerWriter:
@@ -82,11 +82,15 @@ class MarkerWriter:
     # -- the load's side -----------------------------------------------------------------------------
 
     def __enter__(self) -> Self:
-        if self._threads:
-            self._queue.put(_WARM_UP)  # zone and budget known before the first marker comes
         for thread in self._threads:
             thread.start()
         return self
+
+    def warm_up(self) -> None:
+        """Have a writer thread find Autotask's zone and check the budget now, while QBO is being
+        prepared, rather than when the first marker comes (a run with nothing to send never calls)."""
+        if self._threads and not self._stopped.is_set():
+            self._queue.put(_WARM_UP)
 
     def __exit__(self, exc_type: object, *rest: object) -> None:
         if exc_type is not None:
