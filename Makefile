@@ -15,11 +15,11 @@ SEED ?= $(if $(ATQBO_SEED),$(ATQBO_SEED),demo)
 
 setup: $(STAMP)
 
-$(STAMP): requirements.txt requirements-clients.txt pyproject.toml
+$(STAMP): requirements.txt requirements-test.txt requirements-clients.txt pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "atqbo needs $(PYTHON) (Python 3.11) on PATH"; exit 1; }
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade "pip==24.3.1"
-	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip install --quiet -r requirements-test.txt
 	$(PY) -m pip install --quiet --no-deps -r requirements-clients.txt
 	$(PY) -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
@@ -51,12 +51,20 @@ browser:
 sandbox: setup
 	$(PY) -m sandbox --seed $(SEED) --smtp-port 8725
 
+# requirements.txt: what atqbo runs with (the image); requirements-test.txt: the test tools on top.
 lock:
 	rm -rf .lockenv && $(PYTHON) -m venv .lockenv && .lockenv/bin/pip install --quiet "pip==24.3.1" \
 	  && .lockenv/bin/pip install --quiet -r requirements.in \
 	  && { echo "# Every version pinned, transitive ones included, so an install a year from now resolves the same."; \
+	       echo "# What atqbo needs to run (the Airflow image installs only this file; tests: requirements-test.txt)."; \
 	       echo "# Generated from requirements.in by \`make lock\` (Python 3.11). Do not edit by hand."; \
-	       .lockenv/bin/pip freeze --exclude-editable; } > requirements.txt && rm -rf .lockenv
+	       .lockenv/bin/pip freeze --exclude-editable; } > requirements.txt \
+	  && .lockenv/bin/pip install --quiet -r requirements-test.in \
+	  && { echo "# The test and lint tools, pinned with what they pull in beyond requirements.txt (never in the image)."; \
+	       echo "# Generated from requirements-test.in by \`make lock\` (Python 3.11). Do not edit by hand."; \
+	       echo "-r requirements.txt"; \
+	       .lockenv/bin/pip freeze --exclude-editable | grep -vxF -f requirements.txt; } > requirements-test.txt \
+	  && rm -rf .lockenv
 
 bench: setup
 	$(PY) -m bench
