@@ -1,6 +1,8 @@
 # atqbo: two commands on a fresh machine.
 #   make run   - Airflow standalone (SQLite) + the sandbox seeded with demo data, UI on :8080
 #                (another seed: make run SEED=uk-vat; us-ast, us-manual-tax, uk-vat, ca-gst, au-gst)
+#   make run-distributed - the same on CeleryExecutor, PostgreSQL and Redis on this machine (no Docker):
+#                API server, scheduler, DAG processor, triggerer, two Celery workers
 #   make test  - the whole test suite
 # Both set up what they need themselves (.venv, pinned install).
 
@@ -11,7 +13,7 @@ STAMP := $(VENV)/.installed
 # The sandbox's seed for `make run` and `make sandbox`: demo, a named real-tenant seed, or a JSON file.
 SEED ?= $(if $(ATQBO_SEED),$(ATQBO_SEED),demo)
 
-.PHONY: setup run test test-fast lint format browser sandbox lock bench clean
+.PHONY: setup run run-distributed compose-secrets test test-fast lint format browser sandbox lock bench clean
 
 setup: $(STAMP)
 
@@ -26,6 +28,14 @@ $(STAMP): requirements.txt requirements-test.txt requirements-clients.txt pyproj
 
 run: setup
 	ATQBO_SEED=$(SEED) scripts/run.sh
+
+# BEY-06: the distributed deployment on this machine's PostgreSQL (127.0.0.1:5432) and Redis (6379).
+run-distributed: setup
+	ATQBO_SEED=$(SEED) scripts/run_distributed.sh
+
+# The secrets docker-compose.yaml hands to every Airflow container (deploy/secrets/, git-ignored).
+compose-secrets: setup
+	$(PY) deploy/airflow_settings.py secrets
 
 # The formatter check and the linter first (ruff, configured in pyproject.toml), Chromium for the
 # browser tests where this machine lets us install it, then every test.

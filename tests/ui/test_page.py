@@ -32,7 +32,9 @@ pytestmark = [
 
 @pytest.fixture(scope="module")
 def browser():
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright missing: pip install -r requirements-test.txt")
+    sync_api = pytest.importorskip(
+        "playwright.sync_api", reason="playwright missing: pip install -r requirements-test.txt"
+    )
     with sync_api.sync_playwright() as pw:
         chromium = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         yield chromium
