@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import secrets
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -24,7 +25,10 @@ sys.path.insert(0, str(REPO))  # the sandbox package is not installed: it is rea
 
 from sandbox.seeds.profiles import PROFILE_SETTINGS  # noqa: E402
 
+# the venv's airflow next to its python; in the Airflow image, the one on PATH
 AIRFLOW = str(Path(sys.executable).with_name("airflow"))
+if not Path(AIRFLOW).exists():
+    AIRFLOW = shutil.which("airflow") or "airflow"
 
 
 def airflow(*args: str) -> None:
@@ -95,6 +99,11 @@ def main() -> int:
         "default: a fresh SQLite file in the Airflow home",
     )
     parser.add_argument(
+        "--skip-login",
+        action="store_true",
+        help="leave the admin password alone (Compose hands it to the API server as a secret)",
+    )
+    parser.add_argument(
         "--sandbox-host",
         help="the sandbox's host name as the Airflow components reach it, when not the one it listens on "
         "(Compose: sandbox)",
@@ -133,6 +142,8 @@ def main() -> int:
     airflow("variables", "set", "atqbo_settings", json.dumps(settings))
     print(f"atqbo: Variable atqbo_settings set (tax and currency keys of the {args.seed} seed)")
 
+    if args.skip_login:
+        return 0
     passwords = home / "simple_auth_manager_passwords.json.generated"
     password_file = home / "admin-password"
     if not password_file.exists():

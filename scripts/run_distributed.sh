@@ -38,40 +38,10 @@ AIRFLOW="$REPO/.venv/bin/airflow"
 LOGS="$AIRFLOW_HOME/logs"
 mkdir -p "$LOGS"
 
-# PostgreSQL and Redis first: say which one is missing rather than let Airflow fail obscurely.
-"$PY" - "$PG_URL" "$METADATA_DB" "$STATE_DB" "$REDIS_URL" <<'PYCODE'
-import sys
-
-import psycopg2
-import redis
-from psycopg2 import sql
-
-pg_url, metadata_db, state_db, redis_url = sys.argv[1:]
-try:
-    admin = psycopg2.connect(f"{pg_url}/postgres", connect_timeout=5)
-except Exception as exc:
-    sys.exit(f"atqbo: PostgreSQL not reachable at {pg_url} ({exc.__class__.__name__}); set ATQBO_PG_URL")
-admin.autocommit = True
-with admin.cursor() as cur:
-    for name in (metadata_db, state_db):
-        cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,))
-        if not cur.fetchone():
-            cur.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-            print(f"atqbo: created PostgreSQL database {name}")
-admin.close()
-# the sandbox restarts from its seed: the state database (sync records, QBO tokens) must too
-state = psycopg2.connect(f"{pg_url}/{state_db}", connect_timeout=5)
-state.autocommit = True
-with state.cursor() as cur:
-    cur.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename LIKE 'atqbo_%%'")
-    for (table,) in cur.fetchall():
-        cur.execute(sql.SQL("DROP TABLE {} CASCADE").format(sql.Identifier(table)))
-state.close()
-try:
-    redis.Redis.from_url(redis_url, socket_connect_timeout=5).ping()
-except Exception as exc:
-    sys.exit(f"atqbo: Redis not reachable at {redis_url} ({exc.__class__.__name__}); set ATQBO_REDIS_URL")
-PYCODE
+# PostgreSQL and Redis first (saying which one is missing), the two databases created when missing,
+# the state database emptied: the sandbox starts from its seed, so must atqbo's state.
+"$PY" scripts/prepare_databases.py --pg-url "$PG_URL" --create "$METADATA_DB" "$STATE_DB" --reset-state "$STATE_DB" \
+  --redis-url "$REDIS_URL"
 
 PG_HOSTPART="${PG_URL#*://}"
 settings="$("$PY" deploy/airflow_settings.py env distributed --repo "$REPO" --home "$AIRFLOW_HOME" --api-port "$UI_PORT" \
@@ -97,7 +67,10 @@ stop_all() {
   for pid in "${pid_of[@]}"; do kill -KILL -- "-$pid" 2>/dev/null || true; done
   echo "atqbo: stopped"
 }
-trap stop_all EXIT INT TERM
+# Ctrl-C or SIGTERM ends the script (never back into the loop below, which would start parts again);
+# leaving runs stop_all.
+trap stop_all EXIT
+trap 'exit 130' INT TERM
 
 # launch NAME: start that part in its own session (process group), logging to $LOGS/NAME.log; its
 # pid is kept in $AIRFLOW_HOME/NAME.pid.
