@@ -178,21 +178,22 @@ def compose_environment() -> dict[str, str]:
     return environment("compose", **COMPOSE)
 
 
-def ensure_secrets(directory: Path, *, passwords: bool = False) -> dict[str, str]:
-    """Each secret's value, made in ``directory`` (mode 600) the first time and kept after; a value
-    already in the environment (say, from a vault) is used instead. ``passwords``: also the admin
-    password file (Compose; on this machine scripts/configure_local_airflow.py writes it)."""
+def ensure_secrets(directory: Path, *, compose: bool = False) -> dict[str, str]:
+    """Each secret's value, made in ``directory`` (mode 600) the first time and kept after; on this
+    machine a value already in the environment (say, from a vault) is used instead. ``compose``: the
+    files Compose mounts, the admin password file too (on this machine
+    scripts/configure_local_airflow.py writes it)."""
     directory.mkdir(parents=True, exist_ok=True)
     values = {}
     for secret in SECRETS:
-        if os.environ.get(secret.env):
+        if not compose and os.environ.get(secret.env):
             values[secret.env] = os.environ[secret.env]
             continue
         path = directory / secret.file
         if not path.exists() or not path.read_text().strip():
             _write_private(path, secret.make())
         values[secret.env] = path.read_text().strip()
-    if passwords and not (directory / PASSWORDS_FILE).exists():
+    if compose and not (directory / PASSWORDS_FILE).exists():
         _write_private(directory / PASSWORDS_FILE, json.dumps({"admin": secrets.token_urlsafe(12)}))
     return values
 
@@ -225,7 +226,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"  {setting.env}\n      {setting.purpose}")
         return 0
     if args.command == "secrets":
-        ensure_secrets(Path(args.directory), passwords=True)
+        ensure_secrets(Path(args.directory), compose=True)
         print(f"atqbo: Compose secrets in {args.directory} (mode 600, kept)")
         return 0
     home = Path(args.home)
