@@ -28,10 +28,10 @@ def wait(predicate, timeout: float, what: str, proc: subprocess.Popen, log: Path
     pytest.fail(f"timed out waiting for {what}:\n{log.read_text()[-4000:]}")
 
 
-def api(method, url: str, body: dict, headers: dict) -> dict:
+def api(method, url: str, body: dict, headers: dict, timeout: float = 10) -> dict:
     """A REST call, retried on 5xx: SQLite in standalone mode can be briefly locked by the scheduler."""
     for attempt in range(10):
-        response = method(url, json=body, headers=headers, timeout=10)
+        response = method(url, json=body, headers=headers, timeout=timeout)
         if response.status_code < 500:
             response.raise_for_status()
             return response.json()
