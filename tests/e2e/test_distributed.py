@@ -63,6 +63,7 @@ def services():
     suffix = uuid.uuid4().hex[:10]
     names = {"metadata": f"atqbo_e2e_af_{suffix}", "state": f"atqbo_e2e_state_{suffix}", "queue": f"atqbo_e2e_{suffix}"}
     yield names
+    _forget_queue(names["queue"])
     with admin.cursor() as cur:
         for name in (names["metadata"], names["state"]):
             cur.execute(
@@ -71,6 +72,19 @@ def services():
             )
             cur.execute(f"DROP DATABASE IF EXISTS {name}")
     admin.close()
+
+
+def _forget_queue(queue: str) -> None:
+    """Leave nothing of this deployment's Celery queue in Redis: its keys, and the messages a killed
+    worker took and never acknowledged (kombu keeps those in the shared ``unacked`` hash)."""
+    import redis
+
+    broker = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=3)
+    broker.delete(queue, f"_kombu.binding.{queue}", f"_kombu.binding_permanent.{queue}")
+    for tag, raw in broker.hgetall("unacked").items():
+        if json.loads(raw)[2] == queue:
+            broker.hdel("unacked", tag)
+            broker.zrem("unacked_index", tag)
 
 
 class Deployment:
