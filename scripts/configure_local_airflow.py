@@ -11,10 +11,12 @@ from __future__ import annotations
 import argparse
 import json
 import secrets
+import shutil
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import requests
 
@@ -23,7 +25,10 @@ sys.path.insert(0, str(REPO))  # the sandbox package is not installed: it is rea
 
 from sandbox.seeds.profiles import PROFILE_SETTINGS  # noqa: E402
 
+# the venv's airflow next to its python; in the Airflow image, the one on PATH
 AIRFLOW = str(Path(sys.executable).with_name("airflow"))
+if not Path(AIRFLOW).exists():
+    AIRFLOW = shutil.which("airflow") or "airflow"
 
 
 def airflow(*args: str) -> None:
@@ -60,21 +65,68 @@ def seed_settings(state: dict, seed: str) -> dict:
     return {**demo_settings(state), **tax_settings(seed)}
 
 
+def postgres_connection(url: str) -> dict:
+    """The atqbo_state connection of a PostgreSQL state database (the caller made it empty)."""
+    parts = urlsplit(url)
+    conn = {
+        "conn_type": "postgres",
+        "host": parts.hostname or "127.0.0.1",
+        "port": parts.port or 5432,
+        "login": parts.username or "postgres",
+        "schema": parts.path.lstrip("/"),
+    }
+    if parts.password:
+        conn["password"] = parts.password
+    return conn
+
+
+def sandbox_host(conns: dict, host: str) -> dict:
+    """The sandbox's connections with its listening host (0.0.0.0 in a container) replaced by ``host``."""
+    text = json.dumps(conns)
+    for listening in ("0.0.0.0", "127.0.0.1", "localhost"):
+        text = text.replace(f"//{listening}:", f"//{host}:").replace(f'"host": "{listening}"', f'"host": "{host}"')
+    return json.loads(text)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sandbox", required=True, help="sandbox base URL")
     parser.add_argument("--airflow-home", required=True)
     parser.add_argument("--seed", default="demo", help="the sandbox's seed (its tax and currency settings)")
+    parser.add_argument(
+        "--state-db",
+        help="the state database as a postgres URL (postgresql://user[:password]@host:port/dbname); "
+        "default: a fresh SQLite file in the Airflow home",
+    )
+    parser.add_argument(
+        "--skip-login",
+        action="store_true",
+        help="leave the admin password alone (Compose hands it to the API server as a secret)",
+    )
+    parser.add_argument(
+        "--sandbox-host",
+        help="the sandbox's host name as the Airflow components reach it, when not the one it listens on "
+        "(Compose: sandbox)",
+    )
     args = parser.parse_args()
     home = Path(args.airflow_home)
 
     conns = requests.get(f"{args.sandbox}/_sandbox/connections", timeout=10).json()
+    if args.sandbox_host:
+        conns = sandbox_host(conns, args.sandbox_host)
     # The sandbox keeps its state in memory and starts from the demo seed every time, so the state
     # database (sync records, the rotated QBO refresh token) must start afresh with it.
-    state_db = home / "atqbo_state.db"
-    for stale in (state_db, state_db.with_name(state_db.name + "-wal"), state_db.with_name(state_db.name + "-shm")):
-        stale.unlink(missing_ok=True)
-    conns["atqbo_state"] = {"conn_type": "sqlite", "host": str(state_db)}
+    if args.state_db:
+        conns["atqbo_state"] = postgres_connection(args.state_db)
+    else:
+        state_db = home / "atqbo_state.db"
+        for stale in (
+            state_db,
+            state_db.with_name(state_db.name + "-wal"),
+            state_db.with_name(state_db.name + "-shm"),
+        ):
+            stale.unlink(missing_ok=True)
+        conns["atqbo_state"] = {"conn_type": "sqlite", "host": str(state_db)}
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
         json.dump(conns, f)
     airflow("connections", "import", "--overwrite", f.name)
@@ -90,6 +142,8 @@ def main() -> int:
     airflow("variables", "set", "atqbo_settings", json.dumps(settings))
     print(f"atqbo: Variable atqbo_settings set (tax and currency keys of the {args.seed} seed)")
 
+    if args.skip_login:
+        return 0
     passwords = home / "simple_auth_manager_passwords.json.generated"
     password_file = home / "admin-password"
     if not password_file.exists():

@@ -8,15 +8,10 @@ cd "$(dirname "$0")/.."
 REPO="$PWD"
 
 export AIRFLOW_HOME="${ATQBO_AIRFLOW_HOME:-$REPO/airflow-home}"
-export AIRFLOW__CORE__DAGS_FOLDER="$REPO/dags"
-export AIRFLOW__CORE__PLUGINS_FOLDER="$REPO/plugins"
-export AIRFLOW__CORE__LOAD_EXAMPLES=False
+# The Airflow settings every deployment shares (dags and plugins folders, auth, the secrets every
+# component must share, the Execution API address): deploy/airflow_settings.py, the one place for them.
 # Local demo against the sandbox: DAGs start unpaused so the UI shows them working at once.
-export AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION="${AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION:-False}"
-export AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS="admin:admin"
-export AIRFLOW__API__PORT="${ATQBO_UI_PORT:-8080}"
-# Task runners report to the API server: it must be the same port as the UI.
-export AIRFLOW__CORE__EXECUTION_API_SERVER_URL="http://127.0.0.1:$AIRFLOW__API__PORT/execution/"
+UI_PORT="${ATQBO_UI_PORT:-8080}"
 SANDBOX_PORT="${ATQBO_SANDBOX_PORT:-8700}"
 SMTP_PORT="${ATQBO_SMTP_PORT:-8725}"
 SEED="${ATQBO_SEED:-demo}"
@@ -25,16 +20,11 @@ export PATH="$REPO/.venv/bin:$PATH"
 PY="$REPO/.venv/bin/python"
 AIRFLOW="$REPO/.venv/bin/airflow"
 mkdir -p "$AIRFLOW_HOME/logs"
-# Airflow's Fernet key encrypts connections and Variables in the metadata database and atqbo's QBO
-# tokens in the state database (BEY-11). One key per Airflow home, made on first run and kept
-# (mode 600): a new key each run would leave what the last run stored unreadable.
-if [ -z "${AIRFLOW__CORE__FERNET_KEY:-}" ]; then
-  if [ ! -s "$AIRFLOW_HOME/fernet.key" ]; then
-    (umask 077 && "$PY" -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())' >"$AIRFLOW_HOME/fernet.key")
-  fi
-  AIRFLOW__CORE__FERNET_KEY="$(cat "$AIRFLOW_HOME/fernet.key")"
-  export AIRFLOW__CORE__FERNET_KEY
-fi
+# The Fernet key (connections, Variables, atqbo's QBO tokens: BEY-11), [api] secret_key and the JWT
+# secret are made once per Airflow home (mode 600) and kept: a new key each run would leave what the
+# last run stored unreadable.
+settings="$("$PY" deploy/airflow_settings.py env standalone --repo "$REPO" --home "$AIRFLOW_HOME" --api-port "$UI_PORT")"
+eval "$settings"
 
 # Each part runs in its own session (setsid), so stopping it stops its whole process group:
 # `airflow standalone` alone would leave its scheduler, API server and triggerer running.

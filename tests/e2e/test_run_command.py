@@ -9,40 +9,24 @@ import signal
 import socket
 import sqlite3
 import subprocess
-import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 import requests
 
+from tests.e2e.support import api as _api
+from tests.e2e.support import (
+    held_batch_applied,
+    held_batch_arrived,
+    hold_invoice_batch,
+    qbo_copies,
+    seed_new_invoices,
+)
+from tests.e2e.support import wait as _wait
 from tests.net_support import REPO, free_port
 
 pytestmark = pytest.mark.integration
-
-
-def _wait(predicate, timeout: float, what: str, proc: subprocess.Popen, log: Path):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            pytest.fail(f"run.sh exited ({proc.returncode}) while waiting for {what}:\n{log.read_text()[-4000:]}")
-        value = predicate()
-        if value:
-            return value
-        time.sleep(1)
-    pytest.fail(f"timed out waiting for {what}:\n{log.read_text()[-4000:]}")
-
-
-def _api(method, url: str, body: dict, headers: dict) -> dict:
-    """A REST call, retried on 5xx: SQLite in standalone mode can be briefly locked by the scheduler."""
-    for attempt in range(10):
-        response = method(url, json=body, headers=headers, timeout=10)
-        if response.status_code < 500:
-            response.raise_for_status()
-            return response.json()
-        time.sleep(1 + attempt)
-    response.raise_for_status()
-    return {}
 
 
 def _killed_mid_batch_run_makes_no_duplicate(base: str, headers: dict, sandbox: str, home: Path, proc, log: Path):
@@ -50,27 +34,9 @@ def _killed_mid_batch_run_makes_no_duplicate(base: str, headers: dict, sandbox: 
     still processing (the sandbox holds it 45 s) is marked failed through the REST API, which kills
     its task; a run triggered at once reports those invoices "still in flight" and sends none; the
     held batch then commits, one invoice each; once the window has passed, a run adopts them."""
-    state = requests.get(f"{sandbox}/_sandbox/state", timeout=10).json()["autotask"]
-    source = next(i for i in state["Invoices"] if i.get("webServiceDate") and not i["isVoided"])
-    items = [b for b in state["BillingItems"] if b["invoiceID"] == source["id"]]
-    now = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
-    stamp = now.strftime("%Y-%m-%dT%H:%M:%SZ")
     new_ids = [39990001, 39990002, 39990003]
-    invoices = [
-        {**source, "id": i, "invoiceNumber": f"E2E-{i}", "invoiceDateTime": stamp, "createDateTime": stamp}
-        | {"webServiceDate": None, "paidDate": None}
-        for i in new_ids
-    ]
-    billing = [
-        {**b, "id": 39980000 + 10 * n + k, "invoiceID": i, "webServiceDate": None}
-        for n, i in enumerate(new_ids)
-        for k, b in enumerate(items)
-    ]
-    requests.post(
-        f"{sandbox}/_sandbox/seed", json={"autotask": {"Invoices": invoices, "BillingItems": billing}}, timeout=10
-    )
-    hold = {"api": "qbo", "method": "POST", "path": "/batch$", "requestid": "^atqbo-invbatch-", "mode": "commit_later"}
-    requests.post(f"{sandbox}/_sandbox/faults", json={**hold, "latency_ms": 45000, "times": 1}, timeout=10)
+    seed_new_invoices(sandbox, new_ids, billing_base=39980000)
+    hold_invoice_batch(sandbox, 45)
 
     def trigger() -> str:
         return _api(requests.post, f"{base}/api/v2/dags/atqbo_invoices/dagRuns", {"logical_date": None}, headers)[
@@ -82,21 +48,13 @@ def _killed_mid_batch_run_makes_no_duplicate(base: str, headers: dict, sandbox: 
         return r["state"] if r["state"] in ("success", "failed") else None
 
     def held_arrived():
-        faults = requests.get(f"{sandbox}/_sandbox/faults", timeout=10).json()
-        return any(f["mode"] == "commit_later" and f["fired"] for f in faults)
+        return held_batch_arrived(sandbox)
 
     def applied():
-        return any(
-            r["fault"] == "commit_later" for r in requests.get(f"{sandbox}/_sandbox/requests", timeout=10).json()
-        )
+        return held_batch_applied(sandbox)
 
     def atqbo_invoices() -> dict[int, int]:
-        counts: dict[int, int] = {}
-        for inv in requests.get(f"{sandbox}/_sandbox/state", timeout=10).json()["qbo"]["Invoice"]:
-            for i in new_ids:
-                if (inv.get("PrivateNote") or "").startswith(f"Autotask invoice {i}"):
-                    counts[i] = counts.get(i, 0) + 1
-        return counts
+        return qbo_copies(sandbox, new_ids)
 
     def outcomes(run_id: str) -> dict[int, dict]:
         with sqlite3.connect(home / "atqbo_state.db") as db:

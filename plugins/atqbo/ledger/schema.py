@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 
 from atqbo.ledger.core import LedgerPart
-from atqbo.ledger.statements import Dialect, load_sql
+from atqbo.ledger.statements import POSTGRESQL, Dialect, load_sql
 
 SCHEMA_VERSION = "2"
 
@@ -24,8 +24,16 @@ class Schema(LedgerPart):
     dialect: Dialect
 
     def create_schema(self) -> None:
-        """Create the tables if missing (idempotent; safe to call at every task start)."""
+        """Create the tables if missing (idempotent; safe to call at every task start).
+
+        On PostgreSQL concurrent creators take turns (a transaction-scoped advisory lock,
+        ``sql/schema_lock.sql``): its ``CREATE TABLE IF NOT EXISTS`` is not safe against itself, and
+        on a distributed Airflow the first runs of several DAGs start together on a fresh state
+        database (BEY-06). SQLite's ``BEGIN IMMEDIATE`` already serializes them.
+        """
         with self.transaction() as tx:
+            if self.dialect is POSTGRESQL:
+                tx.execute("schema_lock")
             for statement in schema_statements(self.dialect):
                 tx.execute_ddl(statement)
             tx.execute("meta_set", key="schema_version", value=SCHEMA_VERSION)

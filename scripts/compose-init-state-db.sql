@@ -1,1 +1,0 @@
-CREATE DATABASE atqbo_state OWNER airflow;
