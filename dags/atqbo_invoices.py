@@ -81,13 +81,14 @@ def atqbo_invoices():
         """Validate settings and fix the window; stop here when the invoice sync is off (INV-01) or a
         sync-now or copy run holds the invoice sync lock."""
         from airflow.sdk import get_current_context
-        from airflow.sdk.exceptions import AirflowSkipException
 
         from atqbo.locks import SyncBusy
-        from atqbo.runs import start_run
+        from atqbo.outcome import skip_run
+        from atqbo.runs import skip_unless_configured, start_run
         from atqbo.sync.invoices.scope import begin_invoice_run, lock_skip_message
 
         params = forms.read_form(params, FIELDS)  # a key the form lacks is refused, not ignored
+        skip_unless_configured()  # a fresh install: one warning saying what to set, not a failure
         run = start_run(
             get_current_context(),
             "invoice_lookback_days",
@@ -98,13 +99,11 @@ def atqbo_invoices():
             },
         )
         if not run.parsed_settings.invoice_sync_enabled:
-            raise AirflowSkipException(
-                "Invoice sync is off (invoice_sync_enabled is false in atqbo_settings): nothing to do"
-            )
+            skip_run("Invoice sync is off (invoice_sync_enabled is false in atqbo_settings): nothing to do")
         try:
             begin_invoice_run(run, run.ledger())
         except SyncBusy as busy:
-            raise AirflowSkipException(lock_skip_message(busy.owner)) from None
+            skip_run(lock_skip_message(busy.owner))
         print(f"Window {run.describe_window()}{' (DRY RUN: nothing will be written)' if run.dry_run else ''}")
         return run.to_xcom()
 

@@ -59,12 +59,14 @@ def atqbo_purchase_orders():
     def start(params: dict | None = None) -> dict:
         """Validate settings and fix the window; stop here while the sync is paused (PO-01)."""
         from airflow.sdk import get_current_context
-        from airflow.sdk.exceptions import AirflowSkipException
 
-        from atqbo.runs import start_run
+        from atqbo.exceptions import AtqboConfigError
+        from atqbo.outcome import skip_run
+        from atqbo.runs import skip_unless_configured, start_run
         from atqbo.sync.purchase_orders.tasks import PO_SYNC_PAUSED
 
         params = forms.read_form(params, FIELDS)  # a key the form lacks is refused, not ignored
+        skip_unless_configured()  # a fresh install: one warning saying what to set, not a failure
         run = start_run(
             get_current_context(),
             "po_lookback_days",
@@ -76,8 +78,11 @@ def atqbo_purchase_orders():
         )
         settings = run.parsed_settings
         if settings.po_lookback_days == 0:
-            raise AirflowSkipException(PO_SYNC_PAUSED)
-        settings.require_purchase_order_settings()
+            skip_run(PO_SYNC_PAUSED)
+        try:
+            settings.require_purchase_order_settings()
+        except AtqboConfigError as exc:  # not set up yet: skip with what to set, never fail every 15 minutes
+            skip_run(f"not set up yet: {exc}")
         run.ledger().create_schema()
         print(f"Window {run.describe_window()}{' (DRY RUN: nothing will be written)' if run.dry_run else ''}")
         return {"run": run.to_xcom()}

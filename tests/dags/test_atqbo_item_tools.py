@@ -16,7 +16,7 @@ from urllib.parse import parse_qs
 import pendulum
 import pytest
 
-from tests.dags.dag_support import load_dag
+from tests.dags.dag_support import load_dag, work_state
 
 pytestmark = pytest.mark.integration
 
@@ -109,7 +109,7 @@ class Tenant:
 
     def run(self, dag_id: str, conf: dict | None = None, expect: str = "success"):
         dagrun = load_dag(dag_id).test(logical_date=pendulum.now("UTC"), run_conf=conf)
-        assert dagrun.state == expect, {ti.task_id: ti.state for ti in dagrun.get_task_instances()}
+        assert work_state(dagrun) == expect, {ti.task_id: ti.state for ti in dagrun.get_task_instances()}
         return dagrun
 
     # -- looking at the sandbox --
