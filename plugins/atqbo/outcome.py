@@ -135,7 +135,7 @@ def judge_outcome(outcome: dict[str, Any] | None) -> tuple[str, str]:
     return "success", note
 
 
-@task(task_id=OUTCOME_TASK_ID, retries=0)
+@task(task_id=OUTCOME_TASK_ID)  # no retry either way: AirflowFailException fails it for good
 def outcome_task(report_task_id: str = "report") -> str:
     """The run's verdict on its records, the last task: FAILED (no retry) when records failed,
     SKIPPED when they only warned, SUCCESS otherwise. No alert: the report went out already."""
