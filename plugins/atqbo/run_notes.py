@@ -1,5 +1,5 @@
 """The note of an atqbo DAG run, set when the run ends: an Airflow listener (``on_dag_run_success``
-and ``on_dag_run_failed``), registered by the ``atqbo_run_notes`` plugin, in the process that
+and ``on_dag_run_failed``), registered by the ``atqbo_ui`` plugin (``plugins/atqbo_ui.py``), in the process that
 decides the run's state (the scheduler, or the test process of ``dag.test()``).
 
 Airflow 3.3 gives a task no way to write its DagRun's note (the Task SDK talks to the execution
