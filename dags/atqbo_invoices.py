@@ -41,9 +41,10 @@ of `report` (a failed run gives it back in its failure callback). When `atqbo_sy
 `atqbo_copy_invoice` holds it, `start` is skipped with a message naming that run, and the next
 scheduled run picks up whatever is left.
 
-A failed invoice never fails the run; it is reported and kept in the error log. The run fails only
-when it cannot proceed (settings, authentication, an unreachable API); the failure email and an
-Autotask to-do then say why. `dry_run` reports the whole plan and writes nothing anywhere.
+A failed invoice never stops the run; it is reported and kept in the error log, and the last task,
+`outcome`, then fails (no retry, no second alert) so the run shows red with the counts as its note
+(BEY-10). The run fails otherwise only when it cannot proceed (settings, authentication, an
+unreachable API); the failure email and an Autotask to-do then say why. `dry_run` reports the whole plan and writes nothing anywhere.
 """
 
 from __future__ import annotations

@@ -27,8 +27,10 @@ pauses the sync: the run stops at `start` and says so, without calling either AP
 5. `report`: the summary (transferred, failed with the fix, skipped) by email to `report_to`, with
    a CSV, and in this task's log.
 
-A failed PO never fails the run; it is reported, kept in the error log and gets a to-do. The run
-fails only when it cannot proceed (settings, authentication, an unreachable API, no AP account,
+A failed PO never stops the run; it is reported, kept in the error log and gets a to-do, and the
+last task, `outcome`, then fails (no retry, no second alert) so the run shows red with the counts as
+its note (BEY-10); without `todo_action_type`/`todo_resource_id` the run is skipped at `start`
+saying so. The run fails otherwise only when it cannot proceed (settings, authentication, an unreachable API, no AP account,
 a `purchase_tax_code` QBO does not have); the failure email and an Autotask to-do then say why.
 `dry_run` reports the whole plan and writes nothing anywhere.
 """
