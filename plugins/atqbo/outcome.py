@@ -41,7 +41,7 @@ MAX_NOTE_RECORDS = 5  # failed (or warned) records named in a note; the report h
 
 def run_note(report: RunReport) -> str:
     """The run's note: its counts, then the failed records (or, when none failed, the warned ones)."""
-    counts = report.describe_counts()
+    counts = report.describe_counts() if report.rows else "Nothing to do: no records"
     lines = [f"{'Dry run: ' if report.dry_run else ''}{counts}" + (f" ({report.headline})" if report.headline else "")]
     failed, warned = report.rows_by_outcome("failed"), report.rows_by_outcome("warning")
     shown = failed or warned

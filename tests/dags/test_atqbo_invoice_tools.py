@@ -20,7 +20,7 @@ from decimal import Decimal
 
 import pytest
 
-from tests.dags.dag_support import load_dag, set_run_state, task_states, work_state
+from tests.dags.dag_support import load_dag, run_note, set_run_state, task_states, work_state
 from tests.in_flight_support import age_writes
 
 pytestmark = pytest.mark.integration
@@ -376,6 +376,8 @@ def test_tool04_scheduled_run_skips_while_sync_now_holds_the_lock_and_the_next_o
     out = capfd.readouterr().out
     assert f"atqbo_sync_now run '{sync_now}' holds the invoice sync lock" in out
     assert "the next scheduled run picks up whatever is left" in out
+    note = run_note(dagrun)  # BEY-10: the reason is the run's note too
+    assert note.startswith("Skipped: ") and f"atqbo_sync_now run '{sync_now}' holds the invoice sync lock" in note
     assert tenant.sb.requests.list() == []
     assert tenant.ledger().get_run_lock(LOCK)["owner"] == f"atqbo_sync_now/{sync_now}"
 

@@ -82,7 +82,7 @@ def test_bey10_failed_records_end_the_run_failed_not_retried_with_the_counts_as_
 def test_bey10_a_clean_run_is_green_with_its_counts_as_note(tenant):
     dagrun = _run(PO_DAG, minutes_later=60 * 24 * 60)  # 60 days on: no PO left in the 14-day window
     assert dagrun.state == "success" and outcome_state(dagrun) == "success", task_states(dagrun)
-    assert run_note(dagrun) == "no records"
+    assert run_note(dagrun) == "Nothing to do: no records"
 
 
 def test_bey10_a_switched_off_sync_skips_with_one_warning_and_says_why_in_the_note(
