@@ -23,6 +23,11 @@ import re
 import threading
 from typing import Any
 
+from airflow.sdk._shared.observability.metrics import stats as shared_stats
+from airflow.sdk.configuration import conf
+from airflow.sdk.observability import stats
+from airflow.sdk.observability.metrics.stats_utils import get_stats_factory
+
 log = logging.getLogger(__name__)
 
 PREFIX = "atqbo"
@@ -38,17 +43,10 @@ def _stats() -> Any:
     initialisation is done here once when nobody did it.
     """
     global _initialized
-    from airflow.sdk.observability import stats
-
     if not _initialized:
         with _INIT_LOCK:
             if not _initialized:
-                from airflow.sdk._shared.observability.metrics import stats as shared_stats
-
-                if getattr(shared_stats, "_factory", None) is None:
-                    from airflow.sdk.configuration import conf
-                    from airflow.sdk.observability.metrics.stats_utils import get_stats_factory
-
+                if getattr(shared_stats, "_factory", None) is None:  # the Task SDK's own (private) marker
                     stats.initialize(
                         factory=get_stats_factory(),
                         export_legacy_names=conf.getboolean("metrics", "legacy_names_on", fallback=False),
