@@ -224,3 +224,33 @@ def test_bey10_records_api_calls_and_the_autotask_budget_reach_the_metrics_backe
     assert last.get("airflow.atqbo.api.calls.autotask") == autotask_logged > 0  # each request, once
     assert last.get("airflow.atqbo.api.calls.qbo", 0) > 0
     assert 0 <= last.get("airflow.atqbo.autotask.budget_used_pct", -1) <= 100
+
+
+def _detached_run(owner: str):
+    from airflow.models.dagrun import DagRun
+    from airflow.utils.session import create_session
+
+    dag_id, _, run_id = owner.partition("/")
+    with create_session() as session:
+        run = session.query(DagRun).filter(DagRun.dag_id == dag_id, DagRun.run_id == run_id).one()
+        session.expunge(run)  # as dag.test() hands it to the listener
+    return run
+
+
+def test_bey10_the_listener_never_replaces_a_note_a_person_wrote(live_run):
+    from airflow.models.dagrun import DagRun
+    from airflow.utils.session import create_session
+
+    from atqbo.run_notes import set_run_note
+
+    person, untouched = live_run("atqbo_invoices"), live_run("atqbo_invoices")
+    with create_session() as session:
+        dag_id, _, run_id = person.partition("/")
+        run = session.query(DagRun).filter(DagRun.dag_id == dag_id, DagRun.run_id == run_id).one()
+        run.note = {"content": "looked at it: QBO was down, fine now", "user_id": "ana"}
+
+    set_run_note(_detached_run(person), failed=True)
+    set_run_note(_detached_run(untouched), failed=True)
+
+    assert run_note(_detached_run(person)) == "looked at it: QBO was down, fine now"
+    assert run_note(_detached_run(untouched)).startswith("Failed: the run failed.")
