@@ -53,6 +53,7 @@ from __future__ import annotations
 from airflow.sdk import task
 
 from atqbo.dags import tool_dag
+from atqbo.outcome import outcome_task
 from atqbo.tools.items.form import FIELDS
 
 
@@ -112,7 +113,7 @@ def atqbo_copy_missing_items():
         return report_copy(info, info.ledger())
 
     started = start()
-    report(started, copy(started, compare(started)))
+    report(started, copy(started, compare(started))) >> outcome_task()
 
 
 atqbo_copy_missing_items()

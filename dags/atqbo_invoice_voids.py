@@ -31,6 +31,7 @@ from airflow.sdk import CronDataIntervalTimetable, task
 
 from atqbo import forms
 from atqbo.dags import sync_dag
+from atqbo.outcome import outcome_task
 
 FIELDS = forms.sync_run_fields(
     forms.whole_number(
@@ -56,6 +57,7 @@ def atqbo_invoice_voids():
 
         context = get_current_context()
         params = forms.read_form(context["params"], FIELDS)  # a key the form lacks is refused, not ignored
+        runs.skip_unless_configured()  # a fresh install: one warning saying what to set, not a failure
         overrides = {
             "void_lookback_days": params.get("void_lookback_days"),
             "dry_run": params.get("dry_run"),
@@ -93,7 +95,7 @@ def atqbo_invoice_voids():
     run = start()
     targets = find(run)
     rows = void(run, targets)
-    report(run, rows)
+    report(run, rows) >> outcome_task()
 
 
 atqbo_invoice_voids()

@@ -41,9 +41,10 @@ of `report` (a failed run gives it back in its failure callback). When `atqbo_sy
 `atqbo_copy_invoice` holds it, `start` is skipped with a message naming that run, and the next
 scheduled run picks up whatever is left.
 
-A failed invoice never fails the run; it is reported and kept in the error log. The run fails only
-when it cannot proceed (settings, authentication, an unreachable API); the failure email and an
-Autotask to-do then say why. `dry_run` reports the whole plan and writes nothing anywhere.
+A failed invoice never stops the run; it is reported and kept in the error log, and the last task,
+`outcome`, then fails (no retry, no second alert) so the run shows red with the counts as its note
+(BEY-10). The run fails otherwise only when it cannot proceed (settings, authentication, an
+unreachable API); the failure email and an Autotask to-do then say why. `dry_run` reports the whole plan and writes nothing anywhere.
 """
 
 from __future__ import annotations
@@ -82,13 +83,14 @@ def atqbo_invoices():
         """Validate settings and fix the window; stop here when the invoice sync is off (INV-01) or a
         sync-now or copy run holds the invoice sync lock."""
         from airflow.sdk import get_current_context
-        from airflow.sdk.exceptions import AirflowSkipException
 
         from atqbo.locks import SyncBusy
-        from atqbo.runs import start_run
+        from atqbo.outcome import skip_run
+        from atqbo.runs import skip_unless_configured, start_run
         from atqbo.sync.invoices.scope import begin_invoice_run, lock_skip_message
 
         params = forms.read_form(params, FIELDS)  # a key the form lacks is refused, not ignored
+        skip_unless_configured()  # a fresh install: one warning saying what to set, not a failure
         run = start_run(
             get_current_context(),
             "invoice_lookback_days",
@@ -99,13 +101,11 @@ def atqbo_invoices():
             },
         )
         if not run.parsed_settings.invoice_sync_enabled:
-            raise AirflowSkipException(
-                "Invoice sync is off (invoice_sync_enabled is false in atqbo_settings): nothing to do"
-            )
+            skip_run("Invoice sync is off (invoice_sync_enabled is false in atqbo_settings): nothing to do")
         try:
             begin_invoice_run(run, run.ledger())
         except SyncBusy as busy:
-            raise AirflowSkipException(lock_skip_message(busy.owner)) from None
+            skip_run(lock_skip_message(busy.owner))
         print(f"Window {run.describe_window()}{' (DRY RUN: nothing will be written)' if run.dry_run else ''}")
         return run.to_xcom()
 

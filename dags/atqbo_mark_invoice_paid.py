@@ -41,6 +41,7 @@ from airflow.sdk import task
 
 from atqbo import forms
 from atqbo.dags import tool_dag
+from atqbo.outcome import outcome_task
 
 FIELDS = (
     forms.text(
@@ -89,7 +90,7 @@ def atqbo_mark_invoice_paid():
             bool(job["date_given"]),
         )
 
-    mark_paid(start())
+    mark_paid(start()) >> outcome_task("mark_paid")
 
 
 atqbo_mark_invoice_paid()

@@ -34,6 +34,7 @@ from airflow.sdk import CronDataIntervalTimetable, task
 
 from atqbo import forms
 from atqbo.dags import sync_dag
+from atqbo.outcome import outcome_task
 
 FIELDS = forms.sync_run_fields(
     forms.whole_number(
@@ -60,6 +61,7 @@ def atqbo_payments():
 
         context = get_current_context()
         params = forms.read_form(context["params"], FIELDS)  # a key the form lacks is refused, not ignored
+        runs.skip_unless_configured()  # a fresh install: one warning saying what to set, not a failure
         overrides = {
             "payment_lookback_days": params.get("payment_lookback_days"),
             "dry_run": params.get("dry_run"),
@@ -109,7 +111,7 @@ def atqbo_payments():
     scan = find(run)
     rows = apply(run, scan)
     reported = report(run, scan, rows)
-    reported >> advance_watermark(run, scan)
+    reported >> advance_watermark(run, scan) >> outcome_task()
 
 
 atqbo_payments()

@@ -27,8 +27,10 @@ pauses the sync: the run stops at `start` and says so, without calling either AP
 5. `report`: the summary (transferred, failed with the fix, skipped) by email to `report_to`, with
    a CSV, and in this task's log.
 
-A failed PO never fails the run; it is reported, kept in the error log and gets a to-do. The run
-fails only when it cannot proceed (settings, authentication, an unreachable API, no AP account,
+A failed PO never stops the run; it is reported, kept in the error log and gets a to-do, and the
+last task, `outcome`, then fails (no retry, no second alert) so the run shows red with the counts as
+its note (BEY-10); without `todo_action_type`/`todo_resource_id` the run is skipped at `start`
+saying so. The run fails otherwise only when it cannot proceed (settings, authentication, an unreachable API, no AP account,
 a `purchase_tax_code` QBO does not have); the failure email and an Autotask to-do then say why.
 `dry_run` reports the whole plan and writes nothing anywhere.
 """
@@ -60,12 +62,14 @@ def atqbo_purchase_orders():
     def start(params: dict | None = None) -> dict:
         """Validate settings and fix the window; stop here while the sync is paused (PO-01)."""
         from airflow.sdk import get_current_context
-        from airflow.sdk.exceptions import AirflowSkipException
 
-        from atqbo.runs import start_run
+        from atqbo.exceptions import AtqboConfigError
+        from atqbo.outcome import skip_run
+        from atqbo.runs import skip_unless_configured, start_run
         from atqbo.sync.purchase_orders.tasks import PO_SYNC_PAUSED
 
         params = forms.read_form(params, FIELDS)  # a key the form lacks is refused, not ignored
+        skip_unless_configured()  # a fresh install: one warning saying what to set, not a failure
         run = start_run(
             get_current_context(),
             "po_lookback_days",
@@ -77,8 +81,11 @@ def atqbo_purchase_orders():
         )
         settings = run.parsed_settings
         if settings.po_lookback_days == 0:
-            raise AirflowSkipException(PO_SYNC_PAUSED)
-        settings.require_purchase_order_settings()
+            skip_run(PO_SYNC_PAUSED)
+        try:
+            settings.require_purchase_order_settings()
+        except AtqboConfigError as exc:  # not set up yet: skip with what to set, never fail every 15 minutes
+            skip_run(f"not set up yet: {exc}")
         run.ledger().create_schema()
         print(f"Window {run.describe_window()}{' (DRY RUN: nothing will be written)' if run.dry_run else ''}")
         return {"run": run.to_xcom()}

@@ -48,6 +48,7 @@ from airflow.sdk import CronTriggerTimetable, task
 
 from atqbo import forms
 from atqbo.dags import sync_dag
+from atqbo.outcome import outcome_task
 
 FIELDS = (
     forms.whole_number(
@@ -75,10 +76,11 @@ def atqbo_reconcile():
         from airflow.sdk import get_current_context
 
         from atqbo.forms import read_form
-        from atqbo.runs import start_tool_run
+        from atqbo.runs import skip_unless_configured, start_tool_run
 
         context = get_current_context()
         values = read_form(context["params"], FIELDS)
+        skip_unless_configured()  # a fresh install: one warning saying what to set, not a failure
         run = start_tool_run(context, window_days=values["window_days"], extra_recipients=values["email"])
         print(f"Comparing the documents atqbo sent {run.describe_window()}")
         return run.to_xcom()
@@ -100,7 +102,7 @@ def atqbo_reconcile():
         return report_reconciliation(RunInfo.from_xcom(run))
 
     info = start()
-    report(info, read(info))
+    report(info, read(info)) >> outcome_task()
 
 
 atqbo_reconcile()

@@ -39,7 +39,17 @@ NOT_RETRYABLE = ExceptionRetryPolicy(
     ]
 )
 
+
+def on_task_failure(context: dict[str, Any]) -> None:
+    """A sync task's on_failure_callback (after its last try): keep its error, redacted, for the
+    run's failure alert, which Airflow does not give the error (``atqbo.notify.alert``)."""
+    from atqbo.notify.alert import remember_task_error
+
+    remember_task_error(context)
+
+
 # Retries of a whole task (the hooks already retry single calls): two more tries, a few minutes apart.
+# A task that fails for good keeps its error for the run's failure alert (``on_task_failure``).
 DEFAULT_ARGS: dict[str, Any] = {
     "owner": "atqbo",
     "retries": 2,
@@ -47,11 +57,16 @@ DEFAULT_ARGS: dict[str, Any] = {
     "retry_exponential_backoff": 2.0,
     "max_retry_delay": timedelta(minutes=15),
     "retry_policy": NOT_RETRYABLE,
+    "on_failure_callback": on_task_failure,
 }
 
 # The operator tools (manual DAGs): a person is watching, so a failure shows at once rather than
 # after retries minutes apart; the tools are safe to trigger again (they reuse the syncs' exactly-once).
-TOOL_DEFAULT_ARGS: dict[str, Any] = {**DEFAULT_ARGS, "retries": 0}
+# A tool alerts (if at all) from its tasks' own callbacks, which get the error: nothing to keep.
+TOOL_DEFAULT_ARGS: dict[str, Any] = {
+    **{k: v for k, v in DEFAULT_ARGS.items() if k != "on_failure_callback"},
+    "retries": 0,
+}
 
 
 def sync_dag(

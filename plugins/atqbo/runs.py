@@ -72,8 +72,11 @@ class RunInfo:
 
     def publish(self, report: RunReport, ledger: Ledger | None = None) -> bool:
         """Record the run's counts in the ledger's run history (the UI view shows them) and purge the
-        state database's expired rows, then log and email the report. Returns whether an email was sent."""
+        state database's expired rows, log its failed and warned records at WARNING and leave its
+        note and counts for Airflow (``atqbo.outcome``), then log and email the report. Returns
+        whether an email was sent."""
         from atqbo.notify import deliver_report
+        from atqbo.outcome import publish_outcome
 
         try:
             ledger = ledger or self.ledger()
@@ -84,6 +87,7 @@ class RunInfo:
             ledger.purge_run_history()
         except Exception as exc:  # the history is a convenience: never lose the report over it
             log.warning("Could not record %s in the run history: %s", self.run_key, exc)
+        publish_outcome(report)
         return deliver_report(report, self.parsed_settings, list(self.extra_recipients))
 
     def to_xcom(self) -> dict[str, Any]:
@@ -94,6 +98,26 @@ class RunInfo:
     @classmethod
     def from_xcom(cls, doc: dict[str, Any]) -> RunInfo:
         return cls(**{**doc, "extra_recipients": tuple(doc.get("extra_recipients") or ())})
+
+
+NOT_CONFIGURED = (
+    "atqbo is not set up yet: the atqbo_settings Variable does not exist. Create it in Admin > Variables "
+    '(at least {"report_to": ["you@example.com"]}; docs/settings.md lists every key) and the connections '
+    "autotask_default, qbo_default and atqbo_state (README, 'Connections'); the next scheduled run then syncs"
+)
+
+
+def skip_unless_configured(dag_id: str | None = None) -> None:
+    """A scheduled sync of a fresh install (no ``atqbo_settings`` Variable yet) stops here with one
+    WARNING saying what to set, as its run's note, instead of failing every 15 minutes."""
+    from airflow.sdk import Variable
+
+    from atqbo.settings import VARIABLE_NAME
+
+    if Variable.get(VARIABLE_NAME, default=None) is None:
+        from atqbo.outcome import skip_run
+
+        skip_run(NOT_CONFIGURED, dag_id)
 
 
 def sync_window(

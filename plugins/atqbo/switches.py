@@ -25,11 +25,10 @@ def sync_off_message(setting: str) -> str:
 
 def skip_unless_enabled(run: RunInfo, setting: str) -> None:
     """Stop this run (``AirflowSkipException``: this task and the ones after it are skipped) unless
-    ``setting`` switches the sync on in the run's settings; the log says why."""
+    ``setting`` switches the sync on in the run's settings; the log (at WARNING) and the run's note
+    say why (``atqbo.outcome.skip_run``)."""
     if run.settings.get(setting):
         return
-    from airflow.sdk.exceptions import AirflowSkipException
+    from atqbo.outcome import skip_run
 
-    message = sync_off_message(setting)
-    log.info(message)
-    raise AirflowSkipException(message)
+    skip_run(sync_off_message(setting), run.dag_id)

@@ -20,7 +20,7 @@ from decimal import Decimal
 
 import pytest
 
-from tests.dags.dag_support import load_dag, set_run_state, task_states
+from tests.dags.dag_support import load_dag, run_note, set_run_state, task_states, work_state
 from tests.in_flight_support import age_writes
 
 pytestmark = pytest.mark.integration
@@ -98,7 +98,7 @@ class Tenant:
 
     def run(self, dag_id: str, conf: dict | None = None, expect: str = "success"):
         dagrun = load_dag(dag_id).test(run_conf=conf)
-        assert dagrun.state == expect, task_states(dagrun)
+        assert work_state(dagrun) == expect, task_states(dagrun)
         return dagrun
 
     def ledger(self):
@@ -376,6 +376,8 @@ def test_tool04_scheduled_run_skips_while_sync_now_holds_the_lock_and_the_next_o
     out = capfd.readouterr().out
     assert f"atqbo_sync_now run '{sync_now}' holds the invoice sync lock" in out
     assert "the next scheduled run picks up whatever is left" in out
+    note = run_note(dagrun)  # BEY-10: the reason is the run's note too
+    assert note.startswith("Skipped: ") and f"atqbo_sync_now run '{sync_now}' holds the invoice sync lock" in note
     assert tenant.sb.requests.list() == []
     assert tenant.ledger().get_run_lock(LOCK)["owner"] == f"atqbo_sync_now/{sync_now}"
 
@@ -538,18 +540,18 @@ def test_tool05_an_overwrite_run_again_after_a_lost_answer_makes_one_copy_not_tw
     conf = {"autotask_invoice_id": OLD, "overwrite": True}
     tenant.sb.faults.add({"api": "qbo", "method": "POST", "path": r"/batch$", "mode": "commit_then_error", "times": 50})
     first = load_dag("atqbo_copy_invoice").test(logical_date=when, run_after=when, run_conf=conf)
-    assert first.state == "failed" and task_states(first)["load"] == "failed"
+    assert work_state(first) == "failed" and task_states(first)["load"] == "failed"
     assert len(tenant.copies()[OLD]) == 2  # the write was applied
     assert tenant.ledger().get_run_lock(LOCK) is None  # the failed task's callback gave the lock back
     tenant.sb.faults.clear()
     at_once = load_dag("atqbo_copy_invoice").test(logical_date=when, run_after=when, run_conf=conf)
-    assert at_once.run_id == first.run_id and at_once.state == "success", task_states(at_once)
+    assert at_once.run_id == first.run_id and work_state(at_once) == "success", task_states(at_once)
     assert len(tenant.copies()[OLD]) == 2  # nothing sent: the lost write is still in flight
     assert "still in flight" in tenant.reports(f"copy invoice {OLD}")[-1]["attachments"][0]["text"]
     age_writes(tenant.ledger())
     tenant.sb.mail.clear()
     again = load_dag("atqbo_copy_invoice").test(logical_date=when, run_after=when, run_conf=conf)
-    assert again.run_id == first.run_id and again.state == "success", task_states(again)
+    assert again.run_id == first.run_id and work_state(again) == "success", task_states(again)
     assert [c["Id"] for c in tenant.copies()[OLD]][0] == first_copy["Id"]
     [_, second_copy] = tenant.copies()[OLD]
     record = tenant.ledger().get_sync_record("invoice", OLD)

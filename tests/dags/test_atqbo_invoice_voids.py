@@ -9,7 +9,7 @@ from datetime import timedelta
 
 import pytest
 
-from tests.dags.dag_support import load_dag, task_states
+from tests.dags.dag_support import load_dag, task_states, work_state
 from tests.sync.voids import support as vs
 
 pytestmark = pytest.mark.integration
@@ -61,7 +61,7 @@ def test_void01_off_by_default_does_nothing(sandbox, ledger, monkeypatch, caplog
     with caplog.at_level(logging.INFO):
         dagrun = load_dag(DAG_ID).test(logical_date=vs.LOGICAL_DATE)
 
-    assert dagrun.state == "success"
+    assert work_state(dagrun) == "success"
     assert task_states(dagrun) == {"start": "success", "find": "skipped", "void": "skipped", "report": "skipped"}
     assert sandbox.requests.list() == []  # not one API call
     assert sandbox.mail.messages() == []
@@ -76,7 +76,7 @@ def test_void01_voids_atqbo_invoices_reports_by_email_and_a_second_run_does_noth
 
     dagrun = load_dag(DAG_ID).test(logical_date=vs.LOGICAL_DATE)
 
-    assert dagrun.state == "success", task_states(dagrun)
+    assert work_state(dagrun) == "success", task_states(dagrun)
     books = vs.qbo_invoices_by_id(sandbox)
     assert vs.is_voided(books["501"]) and vs.is_voided(books["502"])
     assert books["501"]["PrivateNote"] == f"Voided - Autotask invoice {AT_LEDGER} (INV-2001)"
@@ -103,7 +103,7 @@ def test_void01_voids_atqbo_invoices_reports_by_email_and_a_second_run_does_noth
     # 15 minutes later: nothing new, nothing changed in QBO -> no write, no email.
     sandbox.requests.clear()
     dagrun = load_dag(DAG_ID).test(logical_date=vs.LOGICAL_DATE + timedelta(minutes=15))
-    assert dagrun.state == "success", task_states(dagrun)
+    assert work_state(dagrun) == "success", task_states(dagrun)
     assert vs.writes(sandbox) == []
     assert vs.qbo_invoices_by_id(sandbox) == books
     assert len(sandbox.mail.messages()) == 1
@@ -115,7 +115,7 @@ def test_void01_trigger_form_look_back_reaches_an_older_void(sandbox, ledger, mo
 
     dagrun = load_dag(DAG_ID).test(logical_date=vs.LOGICAL_DATE, run_conf={"void_lookback_days": 30})
 
-    assert dagrun.state == "success", task_states(dagrun)
+    assert work_state(dagrun) == "success", task_states(dagrun)
     assert vs.is_voided(vs.qbo_invoices_by_id(sandbox)["505"])
     assert ledger.get_sync_record("invoice_void", AT_OLD)["status"] == "SYNCED"
 
@@ -130,7 +130,7 @@ def test_bey03_dry_run_reports_the_plan_and_writes_nothing(sandbox, ledger, monk
         logical_date=vs.LOGICAL_DATE, run_conf={"dry_run": "yes", "report_to": ["controller@msp.example"]}
     )
 
-    assert dagrun.state == "success", task_states(dagrun)
+    assert work_state(dagrun) == "success", task_states(dagrun)
     assert vs.writes(sandbox) == []  # reads, queries and the token refresh only
     assert vs.void_requests(sandbox) == []
     assert vs.qbo_invoices_by_id(sandbox) == before_books

@@ -11,7 +11,7 @@ from decimal import Decimal
 import pendulum
 import pytest
 
-from tests.dags.dag_support import load_dag, task_states
+from tests.dags.dag_support import load_dag, task_states, work_state
 
 pytestmark = pytest.mark.integration
 
@@ -235,7 +235,7 @@ def _eligible(tenant: Tenant) -> set[int]:
 def test_inv02_full_run_sends_every_eligible_invoice_once_record_by_record(tenant):
     eligible = _eligible(tenant)
     dagrun = tenant.run()
-    assert dagrun.state == "success", task_states(dagrun)
+    assert work_state(dagrun) == "success", task_states(dagrun)
     created = {k: v for k, v in tenant.qbo_invoices().items() if k not in tenant.preexisting}
     assert set(created) == eligible
     at = tenant.at_invoices()
@@ -404,14 +404,14 @@ def test_inv13_rounding_difference_suppressed_when_set(tenant):
 
 def test_bey02_same_window_twice_and_a_backfill_add_no_documents(tenant):
     first = tenant.run()
-    assert first.state == "success"
+    assert work_state(first) == "success"
     count = len(tenant.sb.state()["qbo"]["Invoice"])
     customers = len(tenant.sb.state()["qbo"]["Customer"])
     tenant.sb.requests.clear()
     again = tenant.run()
-    assert again.state == "success"
+    assert work_state(again) == "success"
     earlier = pendulum.now("UTC").subtract(days=3).replace(minute=0, second=0, microsecond=0)
-    assert tenant.run(logical_date=earlier).state == "success"
+    assert work_state(tenant.run(logical_date=earlier)) == "success"
     assert len(tenant.sb.state()["qbo"]["Invoice"]) == count
     assert len(tenant.sb.state()["qbo"]["Customer"]) == customers
     assert list(tenant.writes("qbo")) == []
@@ -438,7 +438,7 @@ def test_bey01_marker_lost_after_load_is_adopted_not_created_again(tenant):
     created = {i: inv for i, inv in created.items() if not at[i]["isVoided"]}
     tenant.sb.seed({"autotask": {"Invoices": [{**at[i], "webServiceDate": None} for i in created]}})
     tenant.sb.requests.clear()
-    assert tenant.run().state == "success"
+    assert work_state(tenant.run()) == "success"
     assert tenant.qbo_invoices().keys() - tenant.preexisting == created.keys() - tenant.preexisting
     assert len(tenant.qbo_invoices()) == len(tenant.preexisting | created.keys())
     assert not [w for w in tenant.writes("qbo") if w["path"].endswith(("/invoice", "/batch"))]
@@ -456,7 +456,7 @@ def test_bey01_lost_ledger_is_survived_by_the_private_note_lookup(tenant, tmp_pa
     )
     # The lost database held the rotated refresh token too: the user reconnects (a fresh token).
     monkeypatch.setenv("AIRFLOW_CONN_QBO_DEFAULT", json.dumps(tenant.sb.connections()["qbo_default"]))
-    assert tenant.run().state == "success"
+    assert work_state(tenant.run()) == "success"
     assert tenant.qbo_invoices().keys() == created.keys()
 
 
@@ -479,7 +479,7 @@ def test_bey01_fault_on_the_invoice_batch_creates_nothing_twice(tenant, mode):
     dagrun = tenant.run()
     if dagrun.state != "success":  # the task may fail and be retried by a second run
         dagrun = tenant.run()
-    assert dagrun.state == "success", task_states(dagrun)
+    assert work_state(dagrun) == "success", task_states(dagrun)
     # qbo_invoices() asserts there is one QBO invoice per Autotask id
     assert set(tenant.qbo_invoices()) - tenant.preexisting == eligible
 
@@ -500,7 +500,7 @@ def test_bey03_dry_run_plans_everything_and_writes_nothing(tenant):
     tenant.sb.requests.clear()
     before = tenant.sb.state()
     dagrun = tenant.run(conf={"dry_run": "yes"})
-    assert dagrun.state == "success", task_states(dagrun)
+    assert work_state(dagrun) == "success", task_states(dagrun)
     assert tenant.writes() == []
     after = tenant.sb.state()
     assert after["qbo"]["Invoice"] == before["qbo"]["Invoice"]
@@ -523,7 +523,7 @@ def test_err06_wrong_autotask_secret_fails_the_run_once_with_a_clear_error(tenan
     conn = tenant.sb.connections()["autotask_default"]
     tenant.monkeypatch.setenv("AIRFLOW_CONN_AUTOTASK_DEFAULT", json.dumps({**conn, "password": "expired"}))
     dagrun = tenant.run()
-    assert dagrun.state == "failed"
+    assert work_state(dagrun) == "failed"
     assert task_states(dagrun)["extract"] == "failed"
     assert set(tenant.qbo_invoices()) == tenant.preexisting  # nothing sent
 
@@ -532,7 +532,7 @@ def test_err01_closed_books_fail_those_invoices_clearly_and_the_run_goes_on(tena
     closed_through = str(TODAY - timedelta(days=10))
     tenant.sb.seed({"qbo": {"Preferences": {"AccountingInfoPrefs": {"BookCloseDate": closed_through}}}})
     dagrun = tenant.run()
-    assert dagrun.state == "success", task_states(dagrun)
+    assert work_state(dagrun) == "success", task_states(dagrun)
     at = tenant.at_invoices()
     sent = set(tenant.qbo_invoices()) - tenant.preexisting
     assert sent and all(at[i]["invoiceDateTime"][:10] > closed_through for i in sent)
@@ -547,7 +547,7 @@ def test_err04_revoked_qbo_token_fails_the_run_once_with_how_to_reconnect(tenant
     tenant.sb.seed({"qbo": {"oauth": {"revoke": True}}})
     dagrun = tenant.run()
     states = task_states(dagrun)
-    assert dagrun.state == "failed" and states["load"] == "failed" and states["write_back"] == "upstream_failed"
+    assert work_state(dagrun) == "failed" and states["load"] == "failed" and states["write_back"] == "upstream_failed"
     assert set(tenant.qbo_invoices()) == tenant.preexisting
     # The DAG's failure callback: one email to report_to and one Autotask to-do under company 0.
     alerts = [m for m in tenant.sb.mail.messages() if m["subject"] == "[atqbo] atqbo_invoices run failed"]
@@ -562,7 +562,7 @@ def test_err04_revoked_qbo_token_fails_the_run_once_with_how_to_reconnect(tenant
 
 def test_inv17_qbo_emails_the_invoices_to_customers_with_an_address(tenant):
     tenant.settings(email_invoices=True)
-    assert tenant.run().state == "success"
+    assert work_state(tenant.run()) == "success"
     sent = {i: inv for i, inv in tenant.qbo_invoices().items() if i not in tenant.preexisting}
     with_email = {i: inv for i, inv in sent.items() if (inv.get("BillEmail") or {}).get("Address")}
     assert with_email and len(with_email) < len(sent)  # some demo customers have no email

@@ -16,7 +16,7 @@ from urllib.parse import parse_qs
 import pendulum
 import pytest
 
-from tests.dags.dag_support import load_dag
+from tests.dags.dag_support import load_dag, task_states, work_state
 
 pytestmark = pytest.mark.integration
 
@@ -109,7 +109,7 @@ class Tenant:
 
     def run(self, dag_id: str, conf: dict | None = None, expect: str = "success"):
         dagrun = load_dag(dag_id).test(logical_date=pendulum.now("UTC"), run_conf=conf)
-        assert dagrun.state == expect, {ti.task_id: ti.state for ti in dagrun.get_task_instances()}
+        assert work_state(dagrun) == expect, {ti.task_id: ti.state for ti in dagrun.get_task_instances()}
         return dagrun
 
     # -- looking at the sandbox --
@@ -426,7 +426,7 @@ def test_tool02_missing_income_account_fails_at_start_naming_the_setting_and_cre
     tenant.settings(new_item_income_account="Consulting Income")
     before = tenant.items()
     dagrun = tenant.run(COPY, expect="failed")
-    states = {ti.task_id: ti.state for ti in dagrun.get_task_instances()}
+    states = task_states(dagrun)
     assert states == {
         "start": "failed",
         "compare": "upstream_failed",

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.dags.dag_support import load_dag, task_states
+from tests.dags.dag_support import load_dag, task_states, work_state
 from tests.sync.payments import support as ps
 
 pytestmark = pytest.mark.integration
@@ -86,7 +86,7 @@ def test_pay01_off_by_default_does_nothing(sandbox, ledger, qbo, monkeypatch, ca
     with caplog.at_level(logging.INFO):
         dagrun = load_dag(DAG_ID).test(logical_date=_logical_date())
 
-    assert dagrun.state == "success"
+    assert work_state(dagrun) == "success"
     assert task_states(dagrun) == {
         "start": "success",
         "find": "skipped",
@@ -107,7 +107,7 @@ def test_pay01_pay02_marks_paid_reports_by_email_and_a_second_run_changes_nothin
 
     dagrun = load_dag(DAG_ID).test(logical_date=_logical_date())
 
-    assert dagrun.state == "success", task_states(dagrun)
+    assert work_state(dagrun) == "success", task_states(dagrun)
     assert ps.paid_dates(sandbox) == {
         AT_FULL: "2026-02-25",  # PAY-01: the payment's date
         AT_SPLIT_1: "2026-02-26",
@@ -138,7 +138,7 @@ def test_pay01_pay02_marks_paid_reports_by_email_and_a_second_run_changes_nothin
     # An hour later: the same payments come back in CDC's overlap; nothing is written or mailed.
     sandbox.requests.clear()
     dagrun = load_dag(DAG_ID).test(logical_date=_logical_date() + timedelta(hours=1))
-    assert dagrun.state == "success", task_states(dagrun)
+    assert work_state(dagrun) == "success", task_states(dagrun)
     assert ps.cdc_requests(sandbox)
     assert ps.paid_date_writes(sandbox) == []
     assert ps.writes(sandbox) == []
@@ -149,14 +149,14 @@ def test_pay01_deleted_payment_is_reported_once_and_the_paid_date_kept(sandbox, 
     ps.seed_books(sandbox, [ps.autotask_invoice(AT_FULL, "INV-4001")], [ps.qbo_invoice("601", "2001", AT_FULL)])
     paid = ps.record_payment(qbo, "2026-02-25", [("601", 250.0)])
     _settings(monkeypatch, payment_sync_enabled=True, report_to=[REPORT_TO])
-    assert load_dag(DAG_ID).test(logical_date=_logical_date()).state == "success"
+    assert work_state(load_dag(DAG_ID).test(logical_date=_logical_date())) == "success"
     assert ps.paid_dates(sandbox)[AT_FULL] == "2026-02-25"
 
     qbo.delete("Payment", paid["Id"], paid["SyncToken"])
     sandbox.requests.clear()
     dagrun = load_dag(DAG_ID).test(logical_date=_logical_date() + timedelta(hours=1))
 
-    assert dagrun.state == "success", task_states(dagrun)
+    assert work_state(dagrun) == "success", task_states(dagrun)
     assert ps.paid_dates(sandbox)[AT_FULL] == "2026-02-25"  # left for a person to decide
     assert ps.paid_date_writes(sandbox) == []
     first, second = sandbox.mail.messages()
@@ -176,7 +176,7 @@ def test_bey03_dry_run_reports_the_plan_and_writes_nothing(sandbox, ledger, qbo,
         logical_date=_logical_date(), run_conf={"dry_run": "yes", "report_to": ["controller@msp.example"]}
     )
 
-    assert dagrun.state == "success", task_states(dagrun)
+    assert work_state(dagrun) == "success", task_states(dagrun)
     assert ps.writes(sandbox) == []  # reads, queries and the token refresh only
     assert (ps.paid_dates(sandbox), ledger.list_sync_records(), ledger.list_errors(include_resolved=True)) == before
     assert ledger.get_meta(f"payments.cdc_watermark.{qbo.realm_id}") is None
@@ -192,7 +192,7 @@ def test_bey02_trigger_form_look_back_reaches_an_older_payment(sandbox, ledger, 
 
     dagrun = load_dag(DAG_ID).test(logical_date=_logical_date(), run_conf={"payment_lookback_days": 14})
 
-    assert dagrun.state == "success", task_states(dagrun)
+    assert work_state(dagrun) == "success", task_states(dagrun)
     assert ps.paid_dates(sandbox)[AT_OLD] == "2026-02-10"
     (cdc,) = ps.cdc_requests(sandbox)
     assert abs(ps.changed_since(cdc) - (datetime.now(UTC) - timedelta(days=14))) < timedelta(minutes=1)
@@ -201,7 +201,7 @@ def test_bey02_trigger_form_look_back_reaches_an_older_payment(sandbox, ledger, 
 def test_pay01_a_failed_run_keeps_the_watermark_and_the_next_run_catches_up(sandbox, ledger, qbo, monkeypatch):
     ps.seed_books(sandbox, [ps.autotask_invoice(AT_FULL, "INV-4001")], [ps.qbo_invoice("601", "2001", AT_FULL)])
     _settings(monkeypatch, payment_sync_enabled=True)
-    assert load_dag(DAG_ID).test(logical_date=_logical_date()).state == "success"
+    assert work_state(load_dag(DAG_ID).test(logical_date=_logical_date())) == "success"
     key = f"payments.cdc_watermark.{qbo.realm_id}"
     watermark = ledger.get_meta(key)
 
@@ -210,7 +210,7 @@ def test_pay01_a_failed_run_keeps_the_watermark_and_the_next_run_catches_up(sand
     monkeypatch.setenv("AIRFLOW_CONN_AUTOTASK_DEFAULT", json.dumps({**good, "password": "not-the-secret"}))
     dagrun = load_dag(DAG_ID).test(logical_date=_logical_date() + timedelta(hours=1))
 
-    assert dagrun.state == "failed"
+    assert work_state(dagrun) == "failed"
     assert task_states(dagrun)["apply"] == "failed" and task_states(dagrun)["advance_watermark"] != "success"
     assert ledger.get_meta(key) == watermark  # the payment read by the failed run is read again
     assert ps.paid_dates(sandbox)[AT_FULL] is None
@@ -219,7 +219,7 @@ def test_pay01_a_failed_run_keeps_the_watermark_and_the_next_run_catches_up(sand
     sandbox.requests.clear()
     dagrun = load_dag(DAG_ID).test(logical_date=_logical_date() + timedelta(hours=2))
 
-    assert dagrun.state == "success", task_states(dagrun)
+    assert work_state(dagrun) == "success", task_states(dagrun)
     assert ps.paid_dates(sandbox)[AT_FULL] == "2026-02-25"
     (cdc,) = ps.cdc_requests(sandbox)
     expected = datetime.fromisoformat(watermark) - timedelta(minutes=5)

@@ -10,7 +10,7 @@ import json
 
 import pytest
 
-from tests.dags.dag_support import load_dag, set_run_state, task_states
+from tests.dags.dag_support import load_dag, set_run_state, task_states, work_state
 from tests.sync import po_support as ps
 
 pytestmark = pytest.mark.integration
@@ -29,7 +29,7 @@ class Tool:
     def sync_po(self, po_id: int, email: list[str] | None = None, expect: str = "success"):
         conf = {"autotask_po_id": po_id, **({"email": email} if email is not None else {})}
         dagrun = load_dag(DAG_ID).test(run_conf=conf)
-        assert dagrun.state == expect, task_states(dagrun)
+        assert work_state(dagrun) == expect, task_states(dagrun)
         return dagrun
 
     def ledger(self):

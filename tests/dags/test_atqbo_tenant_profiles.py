@@ -18,7 +18,7 @@ from typing import Any
 import pendulum
 import pytest
 
-from tests.dags.dag_support import load_dag, task_states
+from tests.dags.dag_support import load_dag, task_states, work_state
 from tests.dags.tenant_support import export_connections
 from tests.sandbox.qbo.tax_support import FOREIGN, profile_seed
 
@@ -277,7 +277,7 @@ class Tenant:
 
     def run(self, dag_id: str, conf: dict | None = None, later: timedelta = timedelta(0)):
         dagrun = load_dag(dag_id).test(logical_date=pendulum.now("UTC") + later, run_conf=conf)
-        assert dagrun.state == "success", task_states(dagrun)
+        assert work_state(dagrun) == "success", task_states(dagrun)
         return dagrun
 
     def at_invoices(self) -> dict[int, dict]:

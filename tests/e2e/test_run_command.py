@@ -177,9 +177,13 @@ def test_run_command_serves_ui_and_runs_check_connections(tmp_path):
             return done[0] if done else None
 
         invoice_run = _wait(scheduled_invoice_run, 300, "a scheduled atqbo_invoices run", proc, log)
-        assert invoice_run["state"] == "success"
+        assert invoice_run["state"] == "success", invoice_run
         mail = requests.get(f"http://127.0.0.1:{sandbox}/_sandbox/mail", timeout=10).json()
-        assert any(m["subject"].startswith("[atqbo] invoices:") and "transferred" in m["subject"] for m in mail)
+        reports = [m["subject"] for m in mail if m["subject"].startswith("[atqbo] invoices:")]
+        assert any("transferred" in subject for subject in reports), reports
+        # BEY-10 under the real scheduler: its listener gave the run the report's counts as its note.
+        note = (invoice_run.get("note") or "").splitlines()
+        assert note and f"[atqbo] invoices: {note[0]}" in reports, (invoice_run, reports)
 
         # TOOL-03 through the real scheduler: a tool triggered with its form's values, and the
         # error-log plugin served by the same API server showing both runs' counts.

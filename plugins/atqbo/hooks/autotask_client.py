@@ -52,6 +52,7 @@ from atqbo.hooks.autotask_errors import (
 from atqbo.hooks.autotask_filters import body_json
 from atqbo.hooks.autotask_pacing import RequestBudget, endpoint_slot
 from atqbo.hooks.autotask_zones import ZONES, ZoneKey, ask_zone_information, zone_of
+from atqbo.hooks.metrics import api_call
 from atqbo.hooks.retry import Backoff, RetryLater, call_with_retries, retry_after_seconds
 
 log = logging.getLogger("atqbo.hooks.autotask")  # the hook's logger: its lines keep the name operators know
@@ -225,6 +226,7 @@ class AutotaskClient(BaseHook):
     def _count(self, method: str, endpoint: str) -> None:
         with self._stats_lock:
             self.calls_made[f"{method} {endpoint}"] += 1
+        api_call("autotask")
 
     @property
     def total_calls(self) -> int:

@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 
 from atqbo.hooks.autotask_errors import AutotaskBudgetExhaustedError
 from atqbo.hooks.autotask_limits import MAX_CALLS_BETWEEN_BUDGET_CHECKS, MAX_CONCURRENT_PER_ENDPOINT
+from atqbo.hooks.metrics import autotask_budget
 
 # A check that allows at least this many calls lets the other threads go on while the next check is
 # read: they make a few calls more than counted, never more than the threads of a process.
@@ -72,6 +73,7 @@ class RequestBudget:
             info = threshold_information()
             threshold = int(info.get("externalRequestThreshold") or 0)
             used = int(info.get("currentTimeframeRequestCount") or 0)
+            autotask_budget(used, threshold)
             budget = self.share * threshold
             if threshold <= 0 or used < budget:
                 headroom = budget - used if threshold > 0 else MAX_CALLS_BETWEEN_BUDGET_CHECKS

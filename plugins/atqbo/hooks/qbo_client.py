@@ -22,6 +22,7 @@ import requests
 from airflow.sdk import BaseHook
 
 from atqbo.exceptions import missing_connection_error
+from atqbo.hooks.metrics import api_call
 from atqbo.hooks.qbo_connection import QboConnectionConfig
 from atqbo.hooks.qbo_fault_parsing import build_fault, fault_from_payload, fault_from_response, redact
 from atqbo.hooks.qbo_faults import NO_ANSWER_ERRORS, QboFault, QboOneNameAtATime, QboServerError, QboThrottled
@@ -255,6 +256,7 @@ class QboClient(BaseHook):
                     before_send()
                 with self._api_calls_lock:
                     self._api_calls += 1
+                api_call("qbo")
                 return self.get_conn().request(
                     call.method,
                     call.url,

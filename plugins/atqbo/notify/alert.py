@@ -17,12 +17,14 @@ from typing import Any
 
 from atqbo.notify.alert_record import alert_record, open_alert_ledger, save_alert_record
 from atqbo.notify.delivery import report_recipients, send_html_email, smtp_error
-from atqbo.notify.failure import RunFailure
+from atqbo.notify.failure import MAX_ERROR_CHARS, RunFailure, redact_secrets
 from atqbo.notify.todos import create_local_todo
+from atqbo.outcome import OUTCOME_TASK_ID
 from atqbo.settings import SPEC, VARIABLE_NAME, Settings
 
 log = logging.getLogger(__package__)  # "atqbo.notify", one logger for the package as before its split
 
+TASK_ERROR_STAGE_KIND = "task_error"  # ledger staging: run_key "dag_id/run_id", item task_id -> {"error", "at"}
 ALERT_AUTOTASK_RETRIES = 2  # a callback should finish quickly; the email has gone out already
 # What a failure alert needs from the settings; salvaged one by one when the Variable is invalid.
 ALERT_SETTING_KEYS: tuple[str, ...] = (
@@ -51,11 +53,22 @@ def notify_run_failure(context: dict[str, Any]) -> None:
 
 def _notify_run_failure(context: Mapping[str, Any]) -> None:
     failure = RunFailure.from_context(context)
-    log.error("atqbo run failure:\n%s", "\n".join(failure.summary_lines()))
+    if failure.failed_tasks and set(failure.failed_tasks) <= {OUTCOME_TASK_ID}:
+        # Only the last task failed, saying records failed: the run's report (email, CSV, error log,
+        # the PO sync's to-dos) told everyone already; a second alert would be noise.
+        log.warning(
+            "%s run %s failed because records failed; the run's report has them, so no failure alert.",
+            failure.dag_id,
+            failure.run_id,
+        )
+        return
     settings, settings_problem = load_alert_settings()
     if settings_problem:
         log.warning("Alerting with what is valid of the settings; the Variable has problems: %s", settings_problem)
     ledger = open_alert_ledger(settings)
+    if not failure.error:
+        failure = failure.with_error(remembered_error(ledger, failure))
+    log.error("atqbo run failure:\n%s", "\n".join(failure.summary_lines()))
     try:
         with alert_record(ledger, failure.alert_key) as record:
             if record is None:
@@ -82,6 +95,51 @@ def _notify_run_failure(context: Mapping[str, Any]) -> None:
     finally:
         if ledger is not None:
             ledger.close()
+
+
+def remember_task_error(context: dict[str, Any]) -> None:
+    """A task's ``on_failure_callback`` (in ``atqbo.dags.DEFAULT_ARGS``): keep the task's error,
+    redacted, in the state database for the run's failure alert, which Airflow does not give it
+    (a DAG's failure callback gets no exception). Runs in the task's own process, where Airflow's
+    secrets masker knows the passwords of the connections the task read. Never raises."""
+    try:
+        exception = context.get("exception")
+        ti = context.get("ti") or context.get("task_instance")
+        dag_run = context.get("dag_run")
+        task_id = str(getattr(ti, "task_id", "") or "")
+        if exception is None or task_id in ("", OUTCOME_TASK_ID):
+            return
+        dag_id = getattr(dag_run, "dag_id", None) or getattr(ti, "dag_id", "")
+        run_key = f"{dag_id}/{context.get('run_id') or getattr(ti, 'run_id', '')}"
+        error = redact_secrets(f"{type(exception).__name__}: {exception}")[:MAX_ERROR_CHARS]
+        settings, _ = load_alert_settings()
+        ledger = open_alert_ledger(settings)
+        if ledger is None:
+            return
+        try:
+            ledger.stage_put(
+                run_key, TASK_ERROR_STAGE_KIND, {task_id: {"error": error, "at": datetime.now(UTC).isoformat()}}
+            )
+        finally:
+            ledger.close()
+    except Exception as exc:  # the alert goes out without the error text; the log has it
+        log.warning("Could not keep the task's error for the failure alert: %s", exc)
+
+
+def remembered_error(ledger: Any, failure: RunFailure) -> str:
+    """The error the failed task(s) of ``failure`` kept (``remember_task_error``), or ""."""
+    if ledger is None:
+        return ""
+    try:
+        kept = ledger.stage_get(f"{failure.dag_id}/{failure.run_id}", TASK_ERROR_STAGE_KIND)
+    except Exception as exc:
+        log.warning("Could not read the error of %s/%s: %s", failure.dag_id, failure.run_id, exc)
+        return ""
+    names = [t.split("[")[0] for t in failure.failed_tasks] or sorted(kept)
+    found = [(t, kept[t]) for t in names if t in kept] or sorted(kept.items(), key=lambda kv: kv[1].get("at", ""))[-1:]
+    return "\n".join(
+        f"{t}: {doc.get('error', '')}" if len(found) > 1 else str(doc.get("error", "")) for t, doc in found
+    )
 
 
 def load_alert_settings() -> tuple[Settings, str]:

@@ -8,8 +8,9 @@ it, once per failure) is ``alert``.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from atqbo.notify.html_style import HTML_HEAD, S_H1, S_META, S_TABLE, S_TD, S_TH, escape, escape_lines, html_foot
@@ -26,6 +27,37 @@ FAILURE_REASONS: dict[str, str] = {
     "timed_out": "the run took longer than its dagrun_timeout",
 }
 _NO_ERROR_IN_CONTEXT = "Airflow does not pass the error to a DAG's failure callback"
+# What a secret looks like in an error text, whether or not Airflow's masker knows it: an
+# Authorization header's value, a URL's password, and the value after a secret-sounding key.
+_SECRET_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"(?i)\b(bearer)\s+[A-Za-z0-9._~+/=-]{6,}"), r"\1 ***"),
+    (re.compile(r"\b(Basic)\s+[A-Za-z0-9+/]{12,}={0,2}"), r"\1 ***"),
+    (re.compile(r"(?i)(://[^/\s:@]+:)[^@\s/]+@"), r"\1***@"),
+    (
+        re.compile(
+            r"(?i)\b((?:client_?)?secret|password|passwd|pwd|(?:access_|refresh_|id_)?token|api_?key|"
+            r"integration_?code|apiintegrationcode|authorization)(\W{0,3}\s*[:=]\s*\W{0,2})([^\s\"',;&}\]]+)"
+        ),
+        r"\1\2***",
+    ),
+)
+
+
+def redact_secrets(text: str) -> str:
+    """``text`` fit for an email, a to-do or a log line: every secret Airflow's masker knows (the
+    passwords and extras of the connections this process read) and anything secret-shaped (a bearer
+    token, a password in a URL, ``client_secret=...``, ``"refresh_token": "..."``) replaced by ``***``."""
+    if not text:
+        return text
+    try:
+        from airflow.sdk.log import redact
+
+        text = str(redact(text))
+    except Exception:  # the masker is a help; the patterns below still apply
+        pass
+    for pattern, replacement in _SECRET_PATTERNS:
+        text = pattern.sub(replacement, text)
+    return text
 
 
 @dataclass(frozen=True)
@@ -70,10 +102,14 @@ class RunFailure:
             run_id=run_id,
             reason=str(context.get("reason") or ""),
             failed_tasks=tuple(_failed_task_ids(str(dag_id), run_id, ti)),
-            error=cap_text(error, MAX_ERROR_CHARS),
+            error=cap_text(redact_secrets(error), MAX_ERROR_CHARS),
             log_url=log_url,
             clear_number=int(getattr(dag_run, "clear_number", 0) or 0),
         )
+
+    def with_error(self, error: str) -> RunFailure:
+        """This failure with ``error`` (redacted and capped) as its error text."""
+        return replace(self, error=cap_text(redact_secrets(error), MAX_ERROR_CHARS))
 
     @property
     def alert_key(self) -> str:

@@ -4,11 +4,12 @@
 ``atqbo_sync_now``, ``atqbo_copy_invoice``) differ only in their ``start`` task, which reads the
 settings (and the tool's trigger form), stages the run's ``InvoiceScope`` and takes the invoice
 sync lock (``atqbo.sync.invoices.scope.begin_invoice_run``). After it, each DAG calls
-``invoice_sync_tasks(start())`` and gets the same five tasks::
+``invoice_sync_tasks(start())`` and gets the same six tasks::
 
-    start >> extract >> transform >> load >> write_back >> report
+    start >> extract >> transform >> load >> write_back >> report >> outcome
 
-so a tool is the sync itself with another scope, never a second implementation of it. The
+(``outcome``: FAILED when records failed, see ``atqbo.outcome``), so a tool is the sync itself
+with another scope, never a second implementation of it. The
 write-back overlaps the load (BEY-05): ``load`` writes each invoice's marker as soon as QBO has it,
 and ``write_back`` writes what is left. The tasks
 import the sync's code when they run; this module only needs ``airflow.sdk`` when a DAG is parsed.
@@ -20,6 +21,8 @@ from collections.abc import Callable
 from typing import Any
 
 from airflow.sdk import task
+
+from atqbo.outcome import outcome_task
 
 
 @task
@@ -78,8 +81,8 @@ def report(run: dict, written: dict) -> dict:
 
 
 def invoice_sync_tasks(run: Any, on_failure_callback: Callable[[dict], None] | None = None) -> Any:
-    """Chain extract, transform, load, write_back and report after ``run``, the ``start`` task's
-    output (``RunInfo.to_xcom()``); returns the report task's output.
+    """Chain extract, transform, load, write_back, report and outcome after ``run``, the ``start``
+    task's output (``RunInfo.to_xcom()``); returns the report task's output.
 
     ``on_failure_callback`` goes on these five tasks, not on ``start``: the tools alert (and give
     back the lock) when their work fails, never when ``start`` refused bad input or a busy lock.
@@ -89,4 +92,6 @@ def invoice_sync_tasks(run: Any, on_failure_callback: Callable[[dict], None] | N
     planned = transform.override(**options)(run, extracted)
     loaded = load.override(**options)(run, planned)
     written = write_back.override(**options)(run, loaded)
-    return report.override(**options)(run, written)
+    reported = report.override(**options)(run, written)
+    reported >> outcome_task()  # no callback: the report already told everyone about the records
+    return reported

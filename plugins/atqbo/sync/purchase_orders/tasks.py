@@ -8,7 +8,9 @@ The two DAGs differ only in their ``start`` task, which returns what the other t
 (explicit PO ids instead of the window, the report's title, and whether the report goes out even
 when nothing happened). After it, each DAG calls ``purchase_order_sync_tasks(start())``::
 
-    start >> extract >> load >> write_back >> report
+    start >> extract >> load >> write_back >> report >> outcome
+
+(``outcome``: FAILED when POs failed, see ``atqbo.outcome``).
 
 The tasks import the sync's code when they run; this module only needs ``airflow.sdk`` when a DAG
 is parsed.
@@ -19,6 +21,8 @@ from __future__ import annotations
 from typing import Any
 
 from airflow.sdk import task
+
+from atqbo.outcome import outcome_task
 
 # The scheduled DAG's ``start`` task skips the run with this (PO-01).
 PO_SYNC_PAUSED = (
@@ -72,9 +76,11 @@ def report(started: dict, written: dict) -> dict:
 
 
 def purchase_order_sync_tasks(started: Any) -> Any:
-    """Chain extract, load, write_back and report after ``started`` (the ``start`` task's output);
-    returns the report task's output."""
+    """Chain extract, load, write_back, report and outcome after ``started`` (the ``start`` task's
+    output); returns the report task's output."""
     extracted = extract(started)
     loaded = load(started, extracted)
     written = write_back(started, loaded)
-    return report(started, written)
+    reported = report(started, written)
+    reported >> outcome_task()
+    return reported
