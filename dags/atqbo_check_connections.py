@@ -30,7 +30,7 @@ import pendulum
 from airflow.sdk import dag, task
 
 from atqbo.forms import form_params
-from atqbo.tools.qbo_token import ADOPT, FIELDS
+from atqbo.qbo_token_help import ADOPT, FIELDS
 
 
 @dag(

@@ -206,7 +206,9 @@ def retry_dag(ui_server):
 @pytest.fixture(scope="module")
 def browser():
     """Debian's Chromium, headless, driven by Playwright (the tests that use it skip where it is missing)."""
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright missing: pip install -r requirements-test.txt")
+    sync_api = pytest.importorskip(
+        "playwright.sync_api", reason="playwright missing: pip install -r requirements-test.txt"
+    )
     with sync_api.sync_playwright() as pw:
         chromium = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         yield chromium

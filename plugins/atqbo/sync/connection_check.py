@@ -49,10 +49,10 @@ def check_qbo(settings: Settings, adopt_connection_token: bool = False) -> dict[
 
     ``adopt_connection_token``: first replace the stored refresh token with the connection's (after a
     reconnect, ERR-04). A refused token fails with ``QboTokenRevoked`` saying in plain words what it
-    means and how to recover (``atqbo.tools.qbo_token.explain_refused_token``).
+    means and how to recover (``atqbo.qbo_token_help.explain_refused_token``).
     """
     from atqbo.hooks.qbo import QboTokenRevoked, QuickBooksOnlineHook
-    from atqbo.tools.qbo_token import explain_refused_token
+    from atqbo.qbo_token_help import explain_refused_token
 
     hook = QuickBooksOnlineHook(settings.qbo_conn_id, state_conn_id=settings.state_conn_id)
     adopted = hook.tokens.adopt_connection_token() if adopt_connection_token else None
