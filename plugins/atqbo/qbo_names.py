@@ -21,13 +21,7 @@ from contextvars import ContextVar, copy_context
 from dataclasses import dataclass, field
 from typing import Any
 
-from atqbo.hooks.qbo import (
-    MAX_BATCH_ITEMS,
-    QboDuplicateName,
-    QboFault,
-    QuickBooksOnlineHook,
-    where_eq,
-)
+from atqbo.hooks.qbo import MAX_BATCH_ITEMS, QboDuplicateName, QboFault, QuickBooksOnlineHook, where_eq
 from atqbo.records import short_digest
 
 PLANNED_ID = "(new)"  # the Id of a record a dry run would create
@@ -167,7 +161,6 @@ def create_names(
         return {n.lower(): {**payloads[n], "Id": PLANNED_ID, "Active": True, "planned": True} for n in names}, {}
     created: dict[str, dict[str, Any]] = {}
     faults: dict[str, str] = {}
-
     for chunk in chunks(names, MAX_BATCH_ITEMS):
         batch = [{"bId": str(i), "operation": "create", entity: payloads[n]} for i, n in enumerate(chunk)]
         digest = short_digest("\n".join([run_id, *chunk]))
