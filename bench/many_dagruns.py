@@ -46,6 +46,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import requests
 
@@ -157,7 +158,8 @@ class AirflowHome:
             timeout=timeout,
         )
         if done.returncode != 0:
-            raise RuntimeError(f"bench.many_dagruns {' '.join(args)} exited {done.returncode}:\n{done.stderr[-3000:]}")
+            errors = [line[:500] for line in done.stderr.splitlines() if re.match(r"^[\w.]+(Error|Exception)\b", line)]
+            raise RuntimeError(f"bench.many_dagruns {' '.join(args)} exited {done.returncode}: {errors}")
         return done.stdout
 
     def prepare(self) -> None:
@@ -237,7 +239,7 @@ def measure_database(db: str, url: str | None, home_dir: Path, per_dag: int) -> 
 def _phase(home: AirflowHome, db: str, label: str, setup_s: float, made: dict | None = None) -> dict[str, Any]:
     home.python("settle")  # the runs a previous scheduler measurement made are gone, one run due again
     scheduler = measure_scheduler(home)
-    api = measure_api(home)
+    api = measure_api(home, phase=label)
     size = measure_size(home)
     row: dict[str, Any] = {
         "name": f"Airflow many runs ({db}): {label}",
@@ -271,6 +273,7 @@ def measure_scheduler(home: AirflowHome, loops: int = LOOPS) -> dict[str, Any]:
     if len(durations) < 2:
         raise RuntimeError(f"the scheduler logged {len(durations)} loop timings:\n{out[-3000:]}")
     created = _result(home.python("count-new"))
+    home.python("settle")  # gone again: the next runs made must not meet them (an hourly DAG's is among them)
     steady = sorted(durations[1:])
     return {
         "loops": len(durations),
@@ -283,7 +286,7 @@ def measure_scheduler(home: AirflowHome, loops: int = LOOPS) -> dict[str, Any]:
     }
 
 
-def measure_api(home: AirflowHome, repeat: int = REPEAT) -> dict[str, Any]:
+def measure_api(home: AirflowHome, repeat: int = REPEAT, phase: str = "") -> dict[str, Any]:
     dag = "atqbo_invoices"
     runs_path = f"/api/v2/dags/{dag}/dagRuns?limit=50&order_by=-run_after"
     grid_runs = f"/ui/grid/runs/{dag}?limit={GRID_RUNS}&order_by=-run_after"
@@ -291,7 +294,10 @@ def measure_api(home: AirflowHome, repeat: int = REPEAT) -> dict[str, Any]:
     answer = home.get(grid_runs)
     answer.raise_for_status()
     run_ids = [r["run_id"] for r in answer.json()]
-    summaries = f"/ui/grid/ti_summaries/{dag}?" + "&".join(f"run_ids={r}" for r in run_ids)
+    if len(run_ids) < GRID_RUNS and "no runs" not in phase:
+        raise RuntimeError(f"the grid lists {len(run_ids)} runs of {dag}")
+    # urlencoded: a run id's "+00:00" would be read as a space, and the stream would be empty
+    summaries = f"/ui/grid/ti_summaries/{dag}?" + urlencode([("run_ids", r) for r in run_ids])
     result: dict[str, Any] = {}
     for key, path in (
         ("dag_runs_50", runs_path),
@@ -306,6 +312,8 @@ def measure_api(home: AirflowHome, repeat: int = REPEAT) -> dict[str, Any]:
             elapsed = (time.perf_counter() - began) * 1000
             if response.status_code != 200:
                 raise RuntimeError(f"GET {path}: {response.status_code} {response.text[:500]}")
+            if key == "grid_ti_summaries" and len(response.text.splitlines()) != len(run_ids):
+                raise RuntimeError(f"GET {path}: {len(response.text.splitlines())} summaries for {len(run_ids)} runs")
             if attempt:  # the first one warms the server's caches
                 times.append(elapsed)
         result[key] = round(statistics.median(times), 1)
@@ -430,6 +438,7 @@ def cmd_make_runs(per_dag: int) -> None:
     from airflow.utils.state import DagRunState, TaskInstanceState
     from airflow.utils.types import DagRunTriggeredByType, DagRunType
     from sqlalchemy import delete, insert, inspect, select
+    from sqlalchemy.exc import OperationalError
 
     now = datetime.now(UTC)
     due = now.replace(minute=now.minute - now.minute % 15, second=0, microsecond=0)
@@ -476,89 +485,99 @@ def cmd_make_runs(per_dag: int) -> None:
             session.execute(delete(DagRun).where(DagRun.id == template.id))
         for chunk_start in range(0, len(infos), 500):
             chunk = list(enumerate(infos[chunk_start : chunk_start + 500], start=chunk_start))
-            with create_session(scoped=False) as session:
-                runs, tis, xcoms = [], [], []
-                for n, info in chunk:
-                    failed = n % FAILED_EVERY == FAILED_EVERY - 1
-                    start = info.run_after + timedelta(seconds=2)
-                    run_id = dag.timetable.generate_run_id(
-                        run_type=DagRunType.SCHEDULED, run_after=info.run_after, data_interval=info.data_interval
-                    )
-                    clock = start + timedelta(seconds=1)
-                    failing = order[1] if failed and len(order) > 1 else None
-                    upstream_failed = False
-                    for task_id in order:
-                        ti = {**ti_shapes[task_id], "id": uuid6.uuid7(), "run_id": run_id}
-                        if upstream_failed:
-                            ti.update(state=TaskInstanceState.UPSTREAM_FAILED, end_date=clock, updated_at=clock)
-                            tis.append(ti)
-                            continue
-                        began_at, ended_at = clock + timedelta(seconds=1), clock + timedelta(seconds=3)
-                        ti.update(
-                            state=TaskInstanceState.FAILED if task_id == failing else TaskInstanceState.SUCCESS,
-                            try_number=ti["max_tries"] + 1 if task_id == failing else 1,
-                            start_date=began_at,
-                            end_date=ended_at,
-                            duration=2.0,
-                            queued_dttm=clock,
-                            scheduled_dttm=clock,
-                            hostname="bench",
-                            unixname="airflow",
-                            pid=4242,
-                            executor="LocalExecutor",
-                            updated_at=ended_at,
+            for attempt in range(5):  # SQLite: another process may hold the write lock a moment
+                try:
+                    with create_session(scoped=False) as session:
+                        runs, tis, xcoms = [], [], []
+                        for n, info in chunk:
+                            failed = n % FAILED_EVERY == FAILED_EVERY - 1
+                            start = info.run_after + timedelta(seconds=2)
+                            run_id = dag.timetable.generate_run_id(
+                                run_type=DagRunType.SCHEDULED,
+                                run_after=info.run_after,
+                                data_interval=info.data_interval,
+                            )
+                            clock = start + timedelta(seconds=1)
+                            failing = order[1] if failed and len(order) > 1 else None
+                            upstream_failed = False
+                            for task_id in order:
+                                ti = {**ti_shapes[task_id], "id": uuid6.uuid7(), "run_id": run_id}
+                                if upstream_failed:
+                                    ti.update(state=TaskInstanceState.UPSTREAM_FAILED, end_date=clock, updated_at=clock)
+                                    tis.append(ti)
+                                    continue
+                                began_at, ended_at = clock + timedelta(seconds=1), clock + timedelta(seconds=3)
+                                ti.update(
+                                    state=TaskInstanceState.FAILED if task_id == failing else TaskInstanceState.SUCCESS,
+                                    try_number=ti["max_tries"] + 1 if task_id == failing else 1,
+                                    start_date=began_at,
+                                    end_date=ended_at,
+                                    duration=2.0,
+                                    queued_dttm=clock,
+                                    scheduled_dttm=clock,
+                                    hostname="bench",
+                                    unixname="airflow",
+                                    pid=4242,
+                                    executor="LocalExecutor",
+                                    updated_at=ended_at,
+                                )
+                                tis.append(ti)
+                                clock = ended_at
+                                if task_id == failing:
+                                    upstream_failed = True
+                                    continue
+                                value = {"run_key": f"{dag_id}/{run_id}", "counts": {"transferred": 0, "skipped": 0}}
+                                xcoms.append(
+                                    {
+                                        "task_id": task_id,
+                                        "map_index": -1,
+                                        "key": "return_value",
+                                        "dag_id": dag_id,
+                                        "run_id": run_id,
+                                        "value": XComModel.serialize_value(value),
+                                        "timestamp": ended_at,
+                                    }
+                                )
+                            runs.append(
+                                {
+                                    **run_shape,
+                                    "run_id": run_id,
+                                    "logical_date": info.logical_date,
+                                    "data_interval_start": info.data_interval.start,
+                                    "data_interval_end": info.data_interval.end,
+                                    "run_after": info.run_after,
+                                    "queued_at": info.run_after,
+                                    "start_date": start,
+                                    "end_date": clock + timedelta(seconds=1),
+                                    "last_scheduling_decision": clock + timedelta(seconds=1),
+                                    "created_at": info.run_after,
+                                    "updated_at": clock + timedelta(seconds=1),
+                                    "_state": DagRunState.FAILED if failed else DagRunState.SUCCESS,
+                                    "context_carrier": {},
+                                }
+                            )
+                        session.execute(insert(DagRun), runs)
+                        ids = dict(
+                            session.execute(
+                                select(DagRun.run_id, DagRun.id).where(
+                                    DagRun.dag_id == dag_id, DagRun.run_id.in_([r["run_id"] for r in runs])
+                                )
+                            ).all()
                         )
-                        tis.append(ti)
-                        clock = ended_at
-                        if task_id == failing:
-                            upstream_failed = True
-                            continue
-                        value = {"run_key": f"{dag_id}/{run_id}", "counts": {"transferred": 0, "skipped": 0}}
-                        xcoms.append(
-                            {
-                                "task_id": task_id,
-                                "map_index": -1,
-                                "key": "return_value",
-                                "dag_id": dag_id,
-                                "run_id": run_id,
-                                "value": XComModel.serialize_value(value),
-                                "timestamp": ended_at,
-                            }
-                        )
-                    runs.append(
-                        {
-                            **run_shape,
-                            "run_id": run_id,
-                            "logical_date": info.logical_date,
-                            "data_interval_start": info.data_interval.start,
-                            "data_interval_end": info.data_interval.end,
-                            "run_after": info.run_after,
-                            "queued_at": info.run_after,
-                            "start_date": start,
-                            "end_date": clock + timedelta(seconds=1),
-                            "last_scheduling_decision": clock + timedelta(seconds=1),
-                            "created_at": info.run_after,
-                            "updated_at": clock + timedelta(seconds=1),
-                            "_state": DagRunState.FAILED if failed else DagRunState.SUCCESS,
-                            "context_carrier": {},
-                        }
-                    )
-                    made["failed_runs"] += bool(failed)
-                session.execute(insert(DagRun), runs)
-                ids = dict(
-                    session.execute(
-                        select(DagRun.run_id, DagRun.id).where(
-                            DagRun.dag_id == dag_id, DagRun.run_id.in_([r["run_id"] for r in runs])
-                        )
-                    ).all()
-                )
-                session.execute(insert(TaskInstance), tis)
-                for x in xcoms:
-                    x["dag_run_id"] = ids[x["run_id"]]
-                session.execute(insert(XComModel), xcoms)
-                made["runs"] += len(runs)
-                made["task_instances"] += len(tis)
-                made["xcoms"] += len(xcoms)
+                        session.execute(insert(TaskInstance), tis)
+                        for x in xcoms:
+                            x["dag_run_id"] = ids[x["run_id"]]
+                        session.execute(insert(XComModel), xcoms)
+                        made["runs"] += len(runs)
+                        made["failed_runs"] += sum(r["_state"] == DagRunState.FAILED for r in runs)
+                        made["task_instances"] += len(tis)
+                        made["xcoms"] += len(xcoms)
+                    break
+                except OperationalError as exc:
+                    if attempt == 4:
+                        raise
+                    print(f"retrying a chunk of {dag_id}: {exc.__class__.__name__}: {str(exc)[:200]}", file=sys.stderr)
+                    time.sleep(2)
         made["per_dag"][dag_id] = len(infos)
     made["seconds"] = round(time.perf_counter() - began, 1)
     print("RESULT " + json.dumps(made))
