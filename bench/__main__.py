@@ -15,13 +15,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import hooks, invoices, latency, many_runs, preflight, sync
+from bench import hooks, invoices, latency, many_dagruns, many_runs, preflight, sync
 
 SUITES = {
     "hooks": hooks.run,
     "invoices": invoices.run,
     "preflight": preflight.run,
     "many_runs": many_runs.run,
+    "many_dagruns": many_dagruns.run,
     "sync": sync.run,
     "latency": latency.run,  # the whole product for about 43 minutes: last
 }
@@ -74,6 +75,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\n## {name} (sandbox latency: Autotask {args.autotask_latency_ms} ms, QBO {args.qbo_latency_ms} ms)\n")
         if name == "sync":
             print_sync_table(rows)
+            continue
+        if name == "many_dagruns":
+            print_many_dagruns_table(rows)
             continue
         print("| benchmark | records | API calls (Autotask + QBO) | seconds | records/s |")
         print("|---|---:|---:|---:|---:|")
@@ -142,6 +146,25 @@ def print_sync_table(rows: list[dict[str, Any]]) -> None:
             )
         if row.get("runinfo_xcom_bytes"):
             print(f"| (RunInfo, every task's input) | {row['invoices']:,} | | | | | {row['runinfo_xcom_bytes']:,} |")
+
+
+def print_many_dagruns_table(rows: list[dict[str, Any]]) -> None:
+    """Airflow's metadata database before and after a month of runs, and after ``airflow db clean``:
+    the scheduler's loop, the UI's answers over HTTP, the database's size."""
+    print(
+        "| database: phase | DagRuns | task instances | scheduler loop ms: first / median / max "
+        "| run list (50) ms | grid ms (runs + structure + TI summaries) | DB MB (used) | phase s |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    for row in rows:
+        s, api, db = row["scheduler"], row["api_ms"], row["db"]
+        print(
+            f"| {row['database']}: {row['phase']} | {db['rows']['dag_run']:,} | {db['rows']['task_instance']:,} "
+            f"| {s['first_loop_ms']:,.0f} / {s['loop_ms_median']:,.0f} / {s['loop_ms_max']:,.0f} "
+            f"| {api['dag_runs_50']:,.0f} | {api['grid_total']:,.0f} ({api['grid_runs']:,.0f} + "
+            f"{api['grid_structure']:,.0f} + {api['grid_ti_summaries']:,.0f}) | {db['file_mb']:,.1f} "
+            f"({db['used_mb']:,.1f}) | {row['seconds']:,.1f} |"
+        )
 
 
 def sync_rows(rows: list[dict[str, Any]]) -> list[str]:
