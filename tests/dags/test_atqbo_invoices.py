@@ -417,7 +417,7 @@ def test_bey02_same_window_twice_and_a_backfill_add_no_documents(tenant):
     assert list(tenant.writes("qbo")) == []
 
 
-def test_bey09_a_run_with_nothing_to_send_costs_three_autotask_requests(tenant):
+def test_bey09_a_run_with_nothing_to_send_costs_at_most_three_autotask_requests(tenant):
     """The 15-minute safety net mostly finds nothing: its zone look-up, one budget check and the
     invoice query, no more (the idle hour's budget: docs/airflow.md, README "Posting to QBO latency")."""
     tenant.settings(invoice_lookback_days=1)
@@ -425,7 +425,9 @@ def test_bey09_a_run_with_nothing_to_send_costs_three_autotask_requests(tenant):
     long_ago = pendulum.now("UTC").subtract(days=200).replace(second=0, microsecond=0)  # no invoice then
     assert tenant.run(logical_date=long_ago).state == "success"
     calls = [(r["method"], r["path"].split("v1.0/")[-1]) for r in tenant.sb.requests.list("autotask")]
-    assert calls == [("GET", "zoneInformation"), ("GET", "ThresholdInformation"), ("POST", "Invoices/query")]
+    zone = ("GET", "zoneInformation")  # none when this test process has looked the zone up already
+    assert calls.count(zone) <= 1
+    assert [c for c in calls if c != zone] == [("GET", "ThresholdInformation"), ("POST", "Invoices/query")]
     assert tenant.sb.requests.list("qbo") == []
 
 
