@@ -50,6 +50,8 @@ from urllib.parse import urlencode
 
 import requests
 
+from bench import many_runs
+
 REPO = Path(__file__).resolve().parents[1]
 DAGS = ("atqbo_invoices", "atqbo_invoice_voids", "atqbo_payments", "atqbo_purchase_orders")
 PER_DAG = 30 * 96  # 30 days of 15-minute runs
@@ -74,7 +76,7 @@ def measure_all(per_dag: int, postgres: bool = True) -> list[dict[str, Any]]:
     try:
         rows += measure_database("sqlite", None, workdir / "sqlite", per_dag)
         server = os.environ.get("ATQBO_BENCH_POSTGRES", "postgres@127.0.0.1:5432")
-        if postgres and (admin := _postgres_admin(server)) is not None:
+        if postgres and (admin := many_runs.postgres_admin(server)) is not None:
             name = f"atqbo_bench_af_{uuid.uuid4().hex[:10]}"
             with admin.cursor() as cur:
                 cur.execute(f"CREATE DATABASE {name}")
@@ -604,17 +606,6 @@ def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
-
-
-def _postgres_admin(server: str) -> Any:
-    try:
-        import psycopg2
-
-        conn = psycopg2.connect(f"postgresql://{server}/postgres", connect_timeout=2)
-    except Exception:
-        return None
-    conn.autocommit = True
-    return conn
 
 
 def main(argv: list[str] | None = None) -> int:

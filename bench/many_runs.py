@@ -29,7 +29,7 @@ def run(autotask_latency_ms: int, qbo_latency_ms: int) -> list[dict[str, Any]]:
     workdir = Path(tempfile.mkdtemp(prefix="atqbo-bench-"))
     rows += _one_database("sqlite", f"sqlite:///{workdir / 'state.db'}")
     server = os.environ.get("ATQBO_BENCH_POSTGRES", "postgres@127.0.0.1:5432")
-    admin = _postgres_admin(server)
+    admin = postgres_admin(server)
     if admin is not None:  # a throwaway database, dropped afterwards
         name = f"atqbo_bench_{uuid.uuid4().hex[:10]}"
         with admin.cursor() as cur:
@@ -99,7 +99,7 @@ def _one_database(name: str, url: str) -> list[dict[str, Any]]:
     ]
 
 
-def _postgres_admin(server: str) -> Any:
+def postgres_admin(server: str) -> Any:
     """An autocommit connection to the server's ``postgres`` database, or None when none answers."""
     try:
         import psycopg2

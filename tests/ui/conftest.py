@@ -213,3 +213,25 @@ def browser():
         chromium = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         yield chromium
         chromium.close()
+
+
+@pytest.fixture(scope="module")
+def dags_loaded(ui_server) -> None:
+    """atqbo's DAGs parsed into the server's metadata DB, as the DAG processor would: always, since
+    the database may hold an older version of them (a form or a task as it was)."""
+    airflow = str(Path(sys.executable).with_name("airflow"))
+    result = subprocess.run(
+        [airflow, "dags", "reserialize"], cwd=REPO, env=ui_server.env, capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+
+
+@pytest.fixture
+def page(browser, ui_server):
+    """A browser tab signed in to Airflow as admin, the way the Airflow UI is (the _token cookie)."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    context.add_cookies([{"name": "_token", "value": ui_server.token("admin"), "url": ui_server.base}])
+    tab = context.new_page()
+    tab.set_default_timeout(20_000)
+    yield tab
+    context.close()

@@ -9,13 +9,8 @@ can be set back to "Use the setting" after being changed.
 
 from __future__ import annotations
 
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 
-from tests.net_support import REPO
 from tests.ui.ui_support import NEEDS_CHROMIUM
 
 pytestmark = [pytest.mark.integration, NEEDS_CHROMIUM]
@@ -23,28 +18,10 @@ pytestmark = [pytest.mark.integration, NEEDS_CHROMIUM]
 FORM_DAGS = ("atqbo_copy_invoice", "atqbo_invoices")
 
 
-@pytest.fixture(scope="module")
-def dags_loaded(ui_server):
-    """atqbo's DAGs parsed into the server's metadata DB, as the DAG processor would: always, since
-    the database may hold an older version of them (the forms as they were)."""
-    airflow = str(Path(sys.executable).with_name("airflow"))
-    result = subprocess.run(
-        [airflow, "dags", "reserialize"], cwd=REPO, env=ui_server.env, capture_output=True, text=True, timeout=300
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
+@pytest.fixture(scope="module", autouse=True)
+def forms_parsed(dags_loaded, ui_server):
     missing = [d for d in FORM_DAGS if ui_server.get(f"/api/v2/dags/{d}").status_code != 200]
     assert not missing, f"not parsed: {missing}"
-    return FORM_DAGS
-
-
-@pytest.fixture
-def page(browser, ui_server, dags_loaded):
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    context.add_cookies([{"name": "_token", "value": ui_server.token("admin"), "url": ui_server.base}])
-    tab = context.new_page()
-    tab.set_default_timeout(20_000)
-    yield tab
-    context.close()
 
 
 def open_trigger_form(page, ui_server, dag_id: str):

@@ -14,17 +14,6 @@ from tests.ui.ui_support import NEEDS_CHROMIUM, RETRY_DAG_ID
 pytestmark = [pytest.mark.integration, NEEDS_CHROMIUM]
 
 
-@pytest.fixture
-def signed_in(browser, ui_server):
-    """A browser tab signed in to Airflow as admin, the way the Airflow UI is (the _token cookie)."""
-    context = browser.new_context(viewport={"width": 1400, "height": 900})
-    context.add_cookies([{"name": "_token", "value": ui_server.token("admin"), "url": ui_server.base}])
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    yield page
-    context.close()
-
-
 def _seed(state) -> dict[str, int]:
     ids = {
         "invoice": state.log_error(
@@ -53,10 +42,9 @@ def _seed(state) -> dict[str, int]:
 
 
 def test_tool08_page_lists_the_ledgers_errors_and_runs_and_retry_marks_the_row(
-    signed_in, ui_server, state, settings, tmp_path
+    page, ui_server, state, settings, tmp_path
 ):
     ids = _seed(state)
-    page = signed_in
     response = page.goto(f"{ui_server.base}/atqbo/errors")
     assert response.status == 200
 
@@ -107,11 +95,10 @@ def test_tool08_page_lists_the_ledgers_errors_and_runs_and_retry_marks_the_row(
 
 
 def test_tool08_page_inside_airflows_ui_retries_a_po_through_atqbo_retry_errors(
-    signed_in, ui_server, state, settings, retry_dag, tmp_path
+    page, ui_server, state, settings, retry_dag, tmp_path
 ):
     """From the Browse menu to the iframe: Retry on a PO (ERROR in its External PO Number) starts the retry DAG."""
     ids = _seed(state)
-    page = signed_in
     page.goto(f"{ui_server.base}/")
     page.get_by_role("button", name="Browse").click()
     page.get_by_role("menuitem", name="atqbo error log").click()

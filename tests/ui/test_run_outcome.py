@@ -14,7 +14,6 @@ import re
 import subprocess
 import sys
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
@@ -94,17 +93,6 @@ print(json.dumps(out))
 """
 
 
-@pytest.fixture(scope="module")
-def dags_loaded(ui_server):
-    """atqbo's DAGs parsed into the server's metadata DB, as the DAG processor would."""
-    airflow = str(Path(sys.executable).with_name("airflow"))
-    result = subprocess.run(
-        [airflow, "dags", "reserialize"], cwd=REPO, env=ui_server.env, capture_output=True, text=True, timeout=300
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert ui_server.get(f"/api/v2/dags/{DAG_ID}").status_code == 200, f"{DAG_ID} not parsed"
-
-
 @pytest.fixture
 def runs(ui_server, dags_loaded, sandbox_server, tmp_path):
     """Two real runs of atqbo_invoices in the server's metadata DB, each as its run_id, state and
@@ -113,6 +101,7 @@ def runs(ui_server, dags_loaded, sandbox_server, tmp_path):
     sent again until it changes: skipped)."""
     from sandbox.seeds import load_seed
 
+    assert ui_server.get(f"/api/v2/dags/{DAG_ID}").status_code == 200, f"{DAG_ID} not parsed"
     today = date.today()
     sandbox_server.reset()
     sandbox_server.seed(load_seed("demo"))
@@ -134,16 +123,6 @@ def runs(ui_server, dags_loaded, sandbox_server, tmp_path):
     assert result.returncode == 0, f"{result.stdout[-3000:]}\n{result.stderr[-5000:]}"
     failed, clean = json.loads(result.stdout.strip().splitlines()[-1])
     return {"failed": failed, "clean": clean}
-
-
-@pytest.fixture
-def page(browser, ui_server):
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    context.add_cookies([{"name": "_token", "value": ui_server.token("admin"), "url": ui_server.base}])
-    tab = context.new_page()
-    tab.set_default_timeout(20_000)
-    yield tab
-    context.close()
 
 
 # The colour the browser paints, as sRGB: Airflow's theme gives oklch() colours, which the page
