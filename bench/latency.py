@@ -382,7 +382,8 @@ def summary_line(result: dict[str, Any]) -> str:
         f"max {posting['max_s']} s; sent by {posting['sent_by_run_type']}; once each: "
         f"{posting['every_invoice_once_in_qbo']}, marked: {posting['every_invoice_marked_in_autotask']}\n"
         f"idle {idle['minutes']} min: watcher {idle['watcher_requests_per_hour']} Autotask requests/hour, "
-        f"safety-net runs {idle['safety_net_requests_per_hour']}/hour; "
+        f"safety-net runs {idle['safety_net_requests_per_hour'] or '-'}/hour "
+        f"({idle['safety_net_runs']} runs, {idle['safety_net_run_requests']} requests); "
         f"measured {idle['measured_requests_per_hour']}/hour"
     )
 
