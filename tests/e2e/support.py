@@ -3,6 +3,9 @@ moves of BEY-01's killed-mid-batch runs (new invoices, a QBO batch held, atqbo's
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
 import subprocess
 import time
 from datetime import UTC, datetime, timedelta
@@ -10,6 +13,27 @@ from pathlib import Path
 
 import pytest
 import requests
+
+
+def stop_script(proc: subprocess.Popen, home: Path | None = None) -> None:
+    """Stop a run script as Ctrl-C does (SIGINT to its process group), else with SIGTERM: a shell
+    started in the background with SIGINT ignored passes that on, so no Ctrl-C reaches it there
+    (CI's, or a `make test &`). Both are trapped by the scripts, which then stop every part. Past
+    that, SIGKILL (and each part's own group, by the ids ``home``'s ``*.pid`` files keep) and raise."""
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGINT)
+    try:
+        try:
+            proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        for part in home.glob("*.pid") if home else ():
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(int(part.read_text()), signal.SIGKILL)
+        raise
 
 
 def wait(predicate, timeout: float, what: str, proc: subprocess.Popen, log: Path):

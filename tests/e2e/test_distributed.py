@@ -7,7 +7,6 @@ invoice in QBO exactly once. Skipped, with the reason, where PostgreSQL or Redis
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import signal
@@ -30,6 +29,7 @@ from tests.e2e.support import (
     hold_invoice_batch,
     qbo_copies,
     seed_new_invoices,
+    stop_script,
     wait,
 )
 from tests.in_flight_support import age_writes
@@ -183,21 +183,7 @@ def deployment(services):
     try:
         yield dep
     finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C
-        try:
-            try:
-                proc.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                # a shell started in the background with SIGINT ignored passes that on: no Ctrl-C there
-                os.killpg(proc.pid, signal.SIGTERM)
-                proc.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            for part in home.glob("*.pid"):  # each part's own process group, by the id the script kept
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(int(part.read_text()), signal.SIGKILL)
-            raise
+        stop_script(proc, home)
     assert "atqbo: stopped" in log.read_text()
     for port in (ui, sandbox):
         with socket.socket() as s:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import socket
 import sqlite3
 import subprocess
@@ -22,6 +21,7 @@ from tests.e2e.support import (
     hold_invoice_batch,
     qbo_copies,
     seed_new_invoices,
+    stop_script,
 )
 from tests.e2e.support import wait as _wait
 from tests.net_support import REPO, free_port
@@ -248,12 +248,7 @@ def test_run_command_serves_ui_and_runs_check_connections(tmp_path):
         assert len(rows) == 1 and json.loads(rows[0][0])["conn_id"] == "autotask_default"
         assert "trigger ID" in (home / "logs" / "standalone.log").read_text()
     finally:
-        os.killpg(proc.pid, signal.SIGINT) if proc.poll() is None else None
-        try:
-            proc.wait(timeout=90)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            raise
+        stop_script(proc)
     assert "atqbo: stopped" in log.read_text()
     for port in (ui, sandbox):
         with socket.socket() as s:
