@@ -101,7 +101,7 @@ def test_bey10_the_invoice_syncs_form_labels_and_a_dry_run_that_goes_back_to_the
 
     before = {r["dag_run_id"] for r in ui_server.dag_runs("atqbo_invoices")}
     dialog.get_by_test_id("trigger-dag-submit").click()
-    page.get_by_text("Dag run has been successfully triggered.").wait_for()
+    page.get_by_text("Dag run has been successfully triggered.").first.wait_for()  # the toast may render twice
     runs = [r for r in ui_server.dag_runs("atqbo_invoices") if r["dag_run_id"] not in before]
     assert len(runs) == 1 and runs[0]["conf"]["dry_run"] is None, runs
     assert runs[0]["conf"]["report_to"] in ([], None)
