@@ -338,7 +338,7 @@ def test_settings_name_catalogued_features_and_the_unbuilt_ones_are_not_in_the_c
     from atqbo.settings import SPEC
 
     built, not_built = settings_rows("built"), settings_rows("not built")
-    assert not_built, "docs/settings.md lists no key under 'Not built yet'"
+    # (empty since BEY-07, the last: the section stays for the next feature that is not built)
     assert not set(not_built) & set(SPEC), (
         f"docs/settings.md lists {sorted(set(not_built) & set(SPEC))} as not built, but atqbo.settings.SPEC has "
         "them: move their rows into the tables above"

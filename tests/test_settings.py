@@ -60,6 +60,7 @@ CONTRACT_KEYS = {
     "exempt_sales_tax_code",
     "purchase_tax_code",
     "tax_code_map",
+    "qbo_routes",
 }
 
 
@@ -73,6 +74,7 @@ def test_every_contract_key_is_implemented_with_its_default():
     assert s.rounding_tolerance == Decimal("0.01") and s.date_format == "MM/DD/YYYY"
     assert s.payment_lookback_days == 7 and s.po_ap_account == "Accounts Payable (A/P)"
     assert s.void_sync_enabled is False and s.payment_sync_enabled is False and s.invoice_sync_enabled is True
+    assert s.qbo_routes == [] and s.routes == () and s.qbo_conn_ids == ("qbo_default",)
 
 
 def test_defaults_are_not_shared_between_instances():

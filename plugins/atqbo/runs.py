@@ -64,6 +64,21 @@ class RunInfo:
         settings = self.parsed_settings
         return AutotaskHook(settings.autotask_conn_id, budget_share=settings.autotask_budget_share)
 
+    def for_company(self, qbo_conn_id: str) -> RunInfo:
+        """This run as one QBO company's (BEY-07): its settings are that company's (its route's
+        own settings applied, ``qbo_conn_id`` its connection), so ``qbo()`` is its hook; the run key,
+        window and everything staged are the run's."""
+        from dataclasses import replace
+
+        from atqbo.settings import company_settings
+
+        return replace(self, settings=company_settings(self.settings, qbo_conn_id))
+
+    @property
+    def qbo_conn_ids(self) -> tuple[str, ...]:
+        """The run's QBO companies: the default connection, then each route's (BEY-07)."""
+        return self.parsed_settings.qbo_conn_ids
+
     def qbo(self, ledger: Ledger | None = None) -> QuickBooksOnlineHook:
         from atqbo.hooks.qbo import QuickBooksOnlineHook
 

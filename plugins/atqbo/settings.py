@@ -17,6 +17,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from atqbo.exceptions import AtqboConfigError
+from atqbo.routes import Route, check_routes, route_problems
 
 VARIABLE_NAME = "atqbo_settings"
 
@@ -192,6 +193,8 @@ SPEC: dict[str, tuple[Any, Checker]] = {
     "po_ap_account": ("Accounts Payable (A/P)", _str),
     "todo_action_type": (None, _opt_int),
     "todo_resource_id": (None, _opt_int),
+    # several QBO companies (BEY-07)
+    "qbo_routes": ([], check_routes),
 }
 
 
@@ -247,6 +250,7 @@ class Settings:
     po_ap_account: str
     todo_action_type: int | None
     todo_resource_id: int | None
+    qbo_routes: list[dict[str, Any]]
 
     @classmethod
     def from_dict(cls, doc: Mapping[str, Any] | None) -> Settings:
@@ -297,6 +301,21 @@ class Settings:
         return Settings.from_dict({**self.to_dict(), **given})
 
     @property
+    def routes(self) -> tuple[Route, ...]:
+        """``qbo_routes`` (BEY-07), in order: the first matching route wins."""
+        return tuple(Route.from_doc(r) for r in self.qbo_routes)
+
+    @property
+    def qbo_conn_ids(self) -> tuple[str, ...]:
+        """Every QBO company of this database: the default connection, then each route's."""
+        return (self.qbo_conn_id, *(r["qbo_conn_id"] for r in self.qbo_routes))
+
+    def for_company(self, qbo_conn_id: str) -> Settings:
+        """The settings one QBO company's documents are made with: these, with its route's own
+        ``settings`` applied, ``qbo_conn_id`` its connection and no routes (BEY-07)."""
+        return Settings.from_dict(company_settings(self.to_dict(), qbo_conn_id))
+
+    @property
     def non_us(self) -> bool:
         """The QBO company is not a US one: every line carries a tax code of its own (TAX-01..03)."""
         return self.qbo_edition == "non-US"
@@ -313,6 +332,19 @@ class Settings:
                 "(the Autotask action type and resource id for error to-dos; for a non-US QBO company, the "
                 "QBO tax code every bill line carries); set them, or set po_lookback_days to 0 to pause the PO sync"
             )
+
+
+def company_settings(doc: dict[str, Any], qbo_conn_id: str) -> dict[str, Any]:
+    """``doc`` (settings as a dict) as one QBO company's: its route's settings applied, no routes."""
+    if qbo_conn_id == doc.get("qbo_conn_id"):
+        return {**doc, "qbo_routes": []}
+    route = next((r for r in doc.get("qbo_routes") or () if r["qbo_conn_id"] == qbo_conn_id), None)
+    if route is None:
+        raise AtqboConfigError(
+            f"{qbo_conn_id!r} is not one of the QBO companies in {VARIABLE_NAME} (qbo_conn_id and qbo_routes name "
+            f"{', '.join([doc.get('qbo_conn_id') or '?', *(r['qbo_conn_id'] for r in doc.get('qbo_routes') or ())])})"
+        )
+    return {**doc, **route.get("settings", {}), "qbo_conn_id": qbo_conn_id, "qbo_routes": []}
 
 
 def _copy(value: Any) -> Any:
@@ -336,7 +368,26 @@ def _cross_key_problems(values: dict[str, Any]) -> list[str]:
             'sales_tax_code: required when qbo_edition is "non-US" (every invoice line needs a QBO tax code: '
             'the name of the one for taxable sales, e.g. "20.0% S", "HST ON", "GST")'
         )
+    problems.extend(route_problems(values["qbo_routes"], values["qbo_conn_id"]))
+    for route in values["qbo_routes"] if not problems else ():
+        problems.extend(_route_settings_problems(values, route))
     return problems
+
+
+def _route_settings_problems(values: dict[str, Any], route: dict[str, Any]) -> list[str]:
+    """A route's settings checked as its company's whole settings (the keys' own rules and the
+    cross-key ones, e.g. a non-US route needs its sales_tax_code)."""
+    merged = {**values, "qbo_routes": []}
+    problems: list[str] = []
+    for key, raw in route["settings"].items():
+        value, allowed = SPEC[key][1](raw)
+        if allowed is not None:
+            problems.append(f"{key}: got {json.dumps(raw, default=str)}, expected {allowed}")
+        merged[key] = value
+    if not problems:
+        problems = _cross_key_problems(merged)
+    where = f"qbo_routes ({route['qbo_conn_id']}), settings."
+    return [where + problem for problem in problems]
 
 
 def load_settings(overrides: Mapping[str, Any] | None = None) -> Settings:

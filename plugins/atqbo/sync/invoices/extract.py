@@ -127,10 +127,11 @@ def lines_of_business(autotask: AutotaskHook) -> dict[str, str]:
 def tax_tables(run: RunInfo, autotask: AutotaskHook, codes: list[dict[str, Any]]) -> dict[str, dict[str, str]]:
     """TAX-01, TAX-05: the names of Autotask's tax categories and regions (two small reads), which
     ``tax_code_map`` maps to QBO tax codes: for a non-US company, and for a US one whose invoices take
-    their tax code by region (``tax_mode`` ``autotask`` with a ``tax_code_map``); else nothing."""
+    their tax code by region (``tax_mode`` ``autotask`` with a ``tax_code_map``): when any of the
+    database's QBO companies is one of those; else nothing."""
     settings = run.parsed_settings
-    by_region = settings.tax_mode == "autotask" and bool(settings.tax_code_map)
-    if not (settings.non_us or by_region) or not codes:
+    companies = [settings.for_company(conn_id) for conn_id in settings.qbo_conn_ids]  # BEY-07: any of them
+    if not codes or not any(s.non_us or (s.tax_mode == "autotask" and bool(s.tax_code_map)) for s in companies):
         return {}
     everything = [gte("id", 0)]
     return {

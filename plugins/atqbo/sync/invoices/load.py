@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from atqbo.exceptions import AtqboError
 from atqbo.qbo_tax import read_qbo_company
 from atqbo.records import INVOICE
 from atqbo.sync.invoices.adopt import adopt_existing_invoices, marked_in_autotask
@@ -40,14 +41,56 @@ def load_invoices(
     record_unsent(run, ledger, plans, outcomes)
     to_send = [p for p in plans if p.decision == "send"]
     with MarkerWriter(run, ledger, autotask) as markers:
-        if to_send:
-            send(run, qbo, ledger, to_send, outcomes, notes, markers)
+        by_company = plans_by_company(run, to_send)
+        for conn_id, company_plans in by_company.items():
+            company_run = run.for_company(conn_id)
+            company_qbo = qbo if conn_id == qbo.qbo_conn_id else company_run.qbo(ledger)
+            if len(run.qbo_conn_ids) == 1:  # one company: what stops it stops the run, as always
+                send(company_run, company_qbo, ledger, company_plans, outcomes, notes, markers)
+                continue
+            try:
+                send(company_run, company_qbo, ledger, company_plans, outcomes, notes, markers)
+            except AtqboError as exc:  # BEY-07: one company's token, connection or set-up; not the others'
+                company_stopped(conn_id, exc, company_plans, outcomes, notes)
         if not run.dry_run:
             outcomes.record_failures(run, ledger)
         outcomes.stage(run, ledger)
         ledger.stage_put(run.run_key, "notes", {"load": notes})
     # (leaving the block waited for the markers still queued)
     return outcomes.counts()
+
+
+def plans_by_company(run: RunInfo, plans: list[InvoicePlan]) -> dict[str, list[InvoicePlan]]:
+    """The plans to send by QBO company (BEY-07), in the order of the run's companies; a plan
+    staged before routes existed (no ``qbo_conn_id``) goes to the default company."""
+    out: dict[str, list[InvoicePlan]] = {}
+    default = run.parsed_settings.qbo_conn_id
+    for plan in plans:
+        out.setdefault(plan.qbo_conn_id or default, []).append(plan)
+    order = {conn_id: index for index, conn_id in enumerate(run.qbo_conn_ids)}
+    return dict(sorted(out.items(), key=lambda kv: order.get(kv[0], len(order))))
+
+
+def company_stopped(
+    conn_id: str, exc: Exception, plans: list[InvoicePlan], outcomes: Outcomes, notes: list[str]
+) -> None:
+    """One QBO company could not go on (its token revoked, its connection missing, its settings
+    wrong for it): its invoices not done yet fail with the reason, without an ERROR marker or an
+    error log entry (nothing is wrong with the invoices: the next run sends them once the company is
+    fixed); the other companies go on (BEY-07)."""
+    reason = f"QBO company {conn_id} could not be reached or used: {exc}"
+    notes.append(f"QBO company {conn_id} stopped: {exc}; its other companies' invoices went on")
+    for plan in plans:
+        if plan.autotask_id in outcomes.rows:
+            continue  # done (adopted, created, refused) before the company stopped
+        outcomes.add(
+            plan,
+            "failed",
+            reason=reason,
+            fix="fix the QBO company's connection or settings named above; the next run sends these invoices",
+            marker=None,
+        )
+        outcomes.rows[plan.autotask_id]["transient"] = True
 
 
 def record_unsent(run: RunInfo, ledger: Ledger, plans: list[InvoicePlan], outcomes: Outcomes) -> None:

@@ -44,6 +44,7 @@ class Outcomes:
             "autotask_id": plan.autotask_id,
             "reference": plan.invoice_number or str(plan.autotask_id),
             "company": plan.company_name,
+            "qbo_company": plan.qbo_conn_id,  # BEY-07: the QBO company (its connection) it went to
             "qbo_id": (qbo or {}).get("Id"),
             "qbo_number": (qbo or {}).get("DocNumber"),
             "autotask_total": str(plan.total),

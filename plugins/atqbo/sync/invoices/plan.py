@@ -9,8 +9,9 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from atqbo.sync.invoices.extract import staged_invoice_data
-from atqbo.transform.invoices import InvoicePlan, PlannedLine, plan_invoices
+from atqbo.transform.invoices import InvoicePlan, PlannedLine
 from atqbo.transform.invoices.model import plan_as_dict
+from atqbo.transform.invoices.routing import plan_invoices_by_company
 
 if TYPE_CHECKING:
     from atqbo.ledger import Ledger
@@ -18,8 +19,9 @@ if TYPE_CHECKING:
 
 
 def plan_invoice_run(run: RunInfo, ledger: Ledger, today: date | None = None) -> dict[str, int]:
-    """Plan every staged invoice (pure transform) and stage the plans."""
-    plans = plan_invoices(staged_invoice_data(run, ledger), run.parsed_settings, today or date.today())
+    """Plan every staged invoice (pure transform), each with its QBO company's settings (BEY-07),
+    and stage the plans."""
+    plans = plan_invoices_by_company(staged_invoice_data(run, ledger), run.parsed_settings, today or date.today())
     ledger.stage_put(run.run_key, "plan", {str(p.autotask_id): plan_to_doc(p) for p in plans})
     return dict(Counter(plan.decision for plan in plans))
 

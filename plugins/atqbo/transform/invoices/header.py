@@ -144,7 +144,9 @@ def private_note(head: InvoicePlan) -> str:
 def payload_hash(plan: InvoicePlan) -> str:
     """sha256 of a canonical JSON of what the plan sends (not its decision, warnings or own hash)."""
     content = dict(plan_as_dict(plan))
-    for key in ("decision", "reason", "fix", "warnings", "payload_hash"):
+    # not the company it goes to (BEY-07): the hash says what is sent, and a hash kept from before
+    # routes existed stays the same
+    for key in ("decision", "reason", "fix", "warnings", "payload_hash", "qbo_conn_id"):
         content.pop(key)
     canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), default=str, ensure_ascii=False)
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()

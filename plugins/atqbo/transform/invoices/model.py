@@ -86,6 +86,7 @@ class InvoicePlan:
     tax_exempt: bool = False  # the Autotask company's isTaxExempt (TAX-02, TAX-04)
     tax_region: str | None = None  # the Autotask company's tax region name, when read (TAX-01, TAX-05)
     payload_hash: str = ""  # stable hash of everything sent: a changed invoice is noticed
+    qbo_conn_id: str = ""  # BEY-07: the QBO company (its Airflow connection) the invoice goes to
 
     @property
     def label(self) -> str:
