@@ -324,8 +324,10 @@ class Settings:
         """PO-08: to-dos need an action type and a resource, and (TAX-03) a non-US company's bills a
         purchase tax code; say so before syncing any PO."""
         missing = [k for k in ("todo_action_type", "todo_resource_id") if getattr(self, k) is None]
-        if self.non_us and not self.purchase_tax_code:
-            missing.append("purchase_tax_code")
+        for conn_id in self.qbo_conn_ids:  # BEY-07: each QBO company its own
+            company = self if not self.qbo_routes else self.for_company(conn_id)
+            if company.non_us and not company.purchase_tax_code:
+                missing.append("purchase_tax_code" + (f" (of QBO company {conn_id})" if self.qbo_routes else ""))
         if missing:
             raise AtqboConfigError(
                 f"the purchase order sync needs {' and '.join(missing)} in the {VARIABLE_NAME} Variable "

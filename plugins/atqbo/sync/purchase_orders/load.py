@@ -14,9 +14,12 @@ it would both create one (their batch requestids differ).
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
+from atqbo.exceptions import AtqboError
 from atqbo.locks import PURCHASE_ORDER_SYNC_LOCK, SyncBusy, hold_sync_lock, release_sync_lock
+from atqbo.routes import route_of
 from atqbo.sync.purchase_orders.accounts import find_ap_account, find_ap_accounts
 from atqbo.sync.purchase_orders.adopt import adopt_existing_bills
 from atqbo.sync.purchase_orders.bill_numbers import check_bill_numbers
@@ -49,8 +52,19 @@ def load_purchase_orders(run: RunInfo, qbo: QuickBooksOnlineHook, ledger: Ledger
         hold_po_sync_lock(run, ledger)
     try:
         report_held(state, held, requested)
-        note_retries(state, orders, requested)
-        load_orders(state, orders)
+        for conn_id, company_orders in orders_by_company(run, orders).items():
+            company = company_state(state, conn_id, qbo)
+            note_retries(company, company_orders, requested)
+            if len(run.qbo_conn_ids) == 1:  # one company: what stops it stops the run, as always
+                load_orders(company, company_orders)
+            else:
+                try:
+                    load_orders(company, company_orders)
+                except AtqboError as exc:  # BEY-07: one company's token, connection or set-up; not the others'
+                    company_stopped(company, conn_id, exc, company_orders)
+            for po in company_orders:  # which company each went to (the report, the error log)
+                state.out.rows.get(po.autotask_id, {})["qbo_company"] = conn_id
+            state.decided_currency = state.decided_currency or company.decided_currency
         record_failures(run, ledger, state.out)
         note_busy_retries(state, orders, requested)
     finally:
@@ -60,6 +74,47 @@ def load_purchase_orders(run: RunInfo, qbo: QuickBooksOnlineHook, ledger: Ledger
     ledger.stage_put(run.run_key, "notes", {"load": state.notes})
     ledger.stage_put(run.run_key, "run_problems", {"problems": state.run_problems, "decided": state.decided_currency})
     return state.out.counts()
+
+
+def orders_by_company(run: RunInfo, orders: list[PurchaseOrder]) -> dict[str, list[PurchaseOrder]]:
+    """The POs by QBO company (BEY-07): by the Autotask company each is bought for
+    (``purchaseForCompanyID``: a PO has no line of business, so a division route never takes one),
+    in the order of the run's companies."""
+    settings = run.parsed_settings
+    out: dict[str, list[PurchaseOrder]] = {}
+    for po in orders:
+        routing = route_of(settings.routes, settings.qbo_conn_id, po.purchase_for_company_id, (), po.label())
+        out.setdefault(routing.qbo_conn_id, []).append(po)
+    order = {conn_id: index for index, conn_id in enumerate(settings.qbo_conn_ids)}
+    return dict(sorted(out.items(), key=lambda kv: order[kv[0]]))
+
+
+def company_state(state: LoadState, conn_id: str, qbo: QuickBooksOnlineHook) -> LoadState:
+    """The load state of one QBO company: its settings and hook, the run's outcomes, notes and problems."""
+    if conn_id == state.run.parsed_settings.qbo_conn_id and not state.run.parsed_settings.qbo_routes:
+        return state
+    run = state.run.for_company(conn_id)
+    return replace(
+        state,
+        run=run,
+        qbo=qbo if conn_id == qbo.qbo_conn_id else run.qbo(state.ledger),
+        settings=run.parsed_settings,
+        decided_currency=False,
+    )  # out, notes and run_problems: the same objects as the run's
+
+
+def company_stopped(state: LoadState, conn_id: str, exc: Exception, orders: list[PurchaseOrder]) -> None:
+    """One QBO company could not go on: its POs not decided yet fail naming it, without an ERROR
+    marker (nothing is wrong with the POs: the next run sends them once the company is fixed)."""
+    state.notes.append(f"QBO company {conn_id} stopped: {exc}; its other companies' POs went on")
+    for po in state.undecided(orders):
+        state.out.set(
+            po,
+            "failed",
+            f"QBO company {conn_id} could not be reached or used: {exc}",
+            "fix the QBO company's connection or settings named above; the next run sends this PO",
+            transient=True,
+        )
 
 
 def load_orders(state: LoadState, orders: list[PurchaseOrder]) -> None:

@@ -52,6 +52,7 @@ class PurchaseOrder:
     txn_date: date
     freight: Decimal
     lines: tuple[PoLine, ...]
+    purchase_for_company_id: int | None = None  # the Autotask company it is bought for (BEY-07 routes by it)
 
     @property
     def reference(self) -> str:
@@ -94,6 +95,7 @@ def purchase_order_from_records(
         txn_date=(submitted or created).date(),
         freight=as_decimal(po.get("freight")),
         lines=tuple(po_line(item, products) for item in sorted(bundle["items"], key=lambda i: i["id"])),
+        purchase_for_company_id=po.get("purchaseForCompanyID"),
     )
 
 
