@@ -44,11 +44,12 @@ def fresh_company(realm_id: str, now: Callable[[], datetime] = pacific_now) -> C
     return company
 
 
-def check_seed_part(part: Any) -> dict[str, Any]:
-    """Check the shape of a seed's ``qbo`` part (keys, ``oauth``); return its ``oauth`` object."""
+def check_seed_part(part: Any, extra_keys: frozenset[str] = frozenset()) -> dict[str, Any]:
+    """Check the shape of a seed's ``qbo`` part, or of one company's part (keys, ``oauth``); return
+    its ``oauth`` object. ``extra_keys``: keys the caller checks itself (``companies``)."""
     if not isinstance(part, dict):
         raise SeedError("qbo seed: the 'qbo' part must be an object")
-    known = {"realm_id", "oauth", "Preferences", "CompanyInfo", "ExchangeRate", *ENTITIES}
+    known = {"realm_id", "oauth", "Preferences", "CompanyInfo", "ExchangeRate", *ENTITIES, *extra_keys}
     unknown = set(part) - known
     if unknown:
         raise SeedError(f"qbo seed: unknown keys {sorted(unknown)}; known: {sorted(known)}")
