@@ -7,6 +7,7 @@ applied to a copy, nothing of it is loaded.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from datetime import datetime
 from functools import partial
@@ -71,6 +72,10 @@ def seed_books(books: Company, part: dict[str, Any]) -> None:
         if part.get("Preferences"):
             home = books.home_currency
             books.merge_preferences({k: v for k, v in part["Preferences"].items() if k not in ALWAYS_READ_ONLY})
+            # A dumped state's SyncToken and MetaData load back as they were (as CompanyInfo's do).
+            books.preferences.update(
+                {k: copy.deepcopy(v) for k, v in part["Preferences"].items() if k in ("SyncToken", "MetaData")}
+            )
             if books.home_currency != home:
                 _seed_step("Preferences", "CurrencyPrefs.HomeCurrency", partial(set_home_currency, books, home))
         if part.get("CompanyInfo"):
