@@ -1,5 +1,5 @@
-"""The named seed ``multi-company`` (BEY-07): the demo tenant, whose Autotask invoices atqbo routes
-to one of several QBO companies, each its own Airflow connection.
+"""The named seed ``multi-company``: the demo tenant with several QBO companies, each its own Airflow
+connection, for routing Autotask invoices to one of them.
 
 The Autotask half and the default QBO company (``qbo_default``) are the ``demo`` seed's. Two more
 companies are served beside it (``qbo.companies``), each started from a QBO company profile

@@ -1,4 +1,4 @@
-"""Several QBO companies (realms) served at once (BEY-07), over real HTTP: a seed's ``qbo.companies``,
+"""Several QBO companies (realms) served at once, over real HTTP: a seed's ``qbo.companies``,
 each company's own books, tokens (its own app's client, or the default company's shared one),
 revocation, limits, rate windows and ``requestid`` answers; tokens of one company refused on another;
 the state round trip; the Airflow connections; bad ``companies`` refused whole; the named seed
@@ -65,7 +65,7 @@ def three(fresh_sandbox):
     return fresh_sandbox
 
 
-def test_bey07_three_realms_are_served_at_once_each_with_its_own_books(three):
+def test_realms_three_realms_are_served_at_once_each_with_its_own_books(three):
     clients = {conn_id: client_of(three, conn_id) for conn_id in ("qbo_default", "qbo_b", "qbo_c")}
     assert [c.realm_id for c in clients.values()] == [DEFAULT_REALM_ID, REALM_B, REALM_C]
     for conn_id, client in clients.items():
@@ -85,7 +85,7 @@ def test_bey07_three_realms_are_served_at_once_each_with_its_own_books(three):
     assert [[x["Notes"] for x in c["Customer"]] for c in state["companies"]] == [["qbo_b"], ["qbo_c"]]
 
 
-def test_bey07_two_realms_a_company_part_seeded_again_merges_into_that_company(fresh_sandbox):
+def test_realms_two_realms_a_company_part_seeded_again_merges_into_that_company(fresh_sandbox):
     part = {"realm_id": REALM_B, "conn_id": "qbo_b", "Customer": [{"DisplayName": "First"}]}
     seed(fresh_sandbox, {"qbo": {"companies": [part]}})
     seed(fresh_sandbox, {"qbo": {"companies": [{"realm_id": REALM_B, "Customer": [{"DisplayName": "Second"}]}]}})
@@ -97,7 +97,7 @@ def test_bey07_two_realms_a_company_part_seeded_again_merges_into_that_company(f
     assert fresh_sandbox.qbo.realm_ids() == [DEFAULT_REALM_ID, REALM_B]
 
 
-def test_bey07_a_token_of_one_realm_is_refused_on_another(three):
+def test_realms_a_token_of_one_realm_is_refused_on_another(three):
     default, b = client_of(three, "qbo_default"), client_of(three, "qbo_b")
     default.refresh()
     b.refresh()
@@ -111,7 +111,7 @@ def test_bey07_a_token_of_one_realm_is_refused_on_another(three):
     assert unknown.status_code == 401
 
 
-def test_bey07_a_shared_client_realm_and_an_own_client_realm_both_refresh(three):
+def test_realms_a_shared_client_realm_and_an_own_client_realm_both_refresh(three):
     b, c = client_of(three, "qbo_b"), client_of(three, "qbo_c")
     assert (c.client_id, c.client_secret) == (DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET)  # one app, two companies
     assert b.client_id not in (DEFAULT_CLIENT_ID, "") and b.client_secret != DEFAULT_CLIENT_SECRET
@@ -134,7 +134,7 @@ def test_bey07_a_shared_client_realm_and_an_own_client_realm_both_refresh(three)
     assert default.call("GET", f"companyinfo/{DEFAULT_REALM_ID}").status_code == 200
 
 
-def test_bey07_revoking_one_realms_refresh_token_leaves_the_others_working(three):
+def test_realms_revoking_one_realms_refresh_token_leaves_the_others_working(three):
     clients = {conn_id: client_of(three, conn_id) for conn_id in ("qbo_default", "qbo_b", "qbo_c")}
     for client in clients.values():
         client.refresh()
@@ -157,7 +157,7 @@ def test_bey07_revoking_one_realms_refresh_token_leaves_the_others_working(three
     assert again.call("GET", "preferences").status_code == 200
 
 
-def test_bey07_intuits_revoke_endpoint_ends_one_companys_tokens_only(three):
+def test_realms_intuits_revoke_endpoint_ends_one_companys_tokens_only(three):
     default, c = client_of(three, "qbo_default"), client_of(three, "qbo_c")  # one app, two companies
     default.refresh()
     c.refresh()
@@ -173,7 +173,7 @@ def test_bey07_intuits_revoke_endpoint_ends_one_companys_tokens_only(three):
     default.refresh()
 
 
-def test_bey07_an_expired_refresh_token_of_one_realm(three):
+def test_realms_an_expired_refresh_token_of_one_realm(three):
     b, default = client_of(three, "qbo_b"), client_of(three, "qbo_default")
     b.refresh()
     three.qbo.expire_refresh_token(REALM_B)
@@ -189,7 +189,7 @@ def test_bey07_an_expired_refresh_token_of_one_realm(three):
         three.qbo.revoke_realm("999")
 
 
-def test_bey07_per_realm_limits_a_throttled_realm_does_not_throttle_the_other(three):
+def test_realms_per_realm_limits_a_throttled_realm_does_not_throttle_the_other(three):
     b, c = client_of(three, "qbo_b"), client_of(three, "qbo_c")
     b.refresh()
     c.refresh()
@@ -219,12 +219,12 @@ def test_bey07_per_realm_limits_a_throttled_realm_does_not_throttle_the_other(th
     assert bad.status_code == 400 and "unknown qbo limits" in bad.json()["error"]
 
 
-def test_bey07_requestid_replays_per_realm(three):
+def test_realms_requestid_replays_per_realm(three):
     b, c = client_of(three, "qbo_b"), client_of(three, "qbo_c")
     made = {}
     for client in (b, c):
-        first = client.post("customer", {"DisplayName": "Same Request"}, requestid="rq-bey07-1")
-        again = client.post("customer", {"DisplayName": "Same Request"}, requestid="rq-bey07-1")
+        first = client.post("customer", {"DisplayName": "Same Request"}, requestid="rq-realms-1")
+        again = client.post("customer", {"DisplayName": "Same Request"}, requestid="rq-realms-1")
         assert first.status_code == 200 and again.content == first.content
         made[client.realm_id] = first.json()["Customer"]
     for client in (b, c):
@@ -232,7 +232,7 @@ def test_bey07_requestid_replays_per_realm(three):
     assert three.state()["qbo"]["Customer"] == []
 
 
-def test_bey07_a_fault_rule_targets_one_realm_by_its_path(three):
+def test_realms_a_fault_rule_targets_one_realm_by_its_path(three):
     b, c = client_of(three, "qbo_b"), client_of(three, "qbo_c")
     rule = {"api": "qbo", "mode": "error_500", "path": f"^/v3/company/{REALM_B}/"}
     assert control(three, "POST", "faults", json=rule).status_code == 200
@@ -240,7 +240,7 @@ def test_bey07_a_fault_rule_targets_one_realm_by_its_path(three):
     assert c.call("GET", "preferences").status_code == 200
 
 
-def test_bey07_the_state_round_trips_every_realm_tokens_included(fresh_sandbox):
+def test_realms_the_state_round_trips_every_realm_tokens_included(fresh_sandbox):
     fresh_sandbox.seed(load_seed("multi-company"))
     au, manual = client_of(fresh_sandbox, AU_CONN_ID), client_of(fresh_sandbox, MANUAL_CONN_ID)
     au.refresh()  # rotates: the state holds the new refresh token
@@ -265,7 +265,7 @@ def test_bey07_the_state_round_trips_every_realm_tokens_included(fresh_sandbox):
     assert client_of(fresh_sandbox, AU_CONN_ID).refresh_token != au.refresh_token  # rotated on the refresh above
 
 
-def test_bey07_connections_one_per_company_with_its_apps_client(three):
+def test_realms_connections_one_per_company_with_its_apps_client(three):
     conns = control(three, "GET", "connections").json()
     assert list(conns)[:4] == ["autotask_default", "qbo_default", "qbo_b", "qbo_c"]
     for conn_id, realm in (("qbo_default", DEFAULT_REALM_ID), ("qbo_b", REALM_B), ("qbo_c", REALM_C)):
@@ -327,7 +327,7 @@ BAD_COMPANIES = [
 
 
 @pytest.mark.parametrize(("qbo_part", "reason"), BAD_COMPANIES)
-def test_bey07_a_bad_companies_seed_is_refused_whole(three, qbo_part, reason):
+def test_realms_a_bad_companies_seed_is_refused_whole(three, qbo_part, reason):
     before = three.state()
     doc = {
         "autotask": {
@@ -344,7 +344,7 @@ def test_bey07_a_bad_companies_seed_is_refused_whole(three, qbo_part, reason):
     assert three.state() == before
 
 
-def test_bey07_refused_changes_to_an_existing_company(three):
+def test_realms_refused_changes_to_an_existing_company(three):
     for company, reason in (
         ({"realm_id": REALM_B, "client": "shared"}, "cannot change"),
         ({"realm_id": REALM_B, "profile": "au-gst"}, "only starts a new company"),
@@ -356,7 +356,7 @@ def test_bey07_refused_changes_to_an_existing_company(three):
         three.seed({"qbo": {"realm_id": REALM_B}})
 
 
-def test_bey07_the_multi_company_seed_loads_each_realm_with_its_profile(fresh_sandbox):
+def test_realms_the_multi_company_seed_loads_each_realm_with_its_profile(fresh_sandbox):
     assert "multi-company" in SEED_NAMES
     seed_doc = load_seed("multi-company")
     demo = load_seed("demo")
@@ -403,7 +403,7 @@ def test_bey07_the_multi_company_seed_loads_each_realm_with_its_profile(fresh_sa
     assert default.query("select count(*) from Customer where DisplayName = 'Harbour Customer'")["totalCount"] == 0
 
 
-def test_bey07_python_m_sandbox_prints_a_connection_per_company():
+def test_realms_python_m_sandbox_prints_a_connection_per_company():
     process = subprocess.Popen(
         [sys.executable, "-m", "sandbox", "--seed", "multi-company", "--port", "0"],
         stdout=subprocess.PIPE,
