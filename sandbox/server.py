@@ -218,7 +218,10 @@ class Sandbox:
                     self.mail.clear()
                     return Response.json(200, {"status": "cleared"})
             if route in ("/_sandbox/qbo/revoke", "/_sandbox/qbo/expire_refresh_token") and req.method == "POST":
-                realm_id = (req.json() or {}).get("realm_id")
+                body = req.json() or {}
+                if not isinstance(body, dict):
+                    raise ValueError('the body is {"realm_id": "..."} (or empty: the default company)')
+                realm_id = body.get("realm_id")
                 if route.endswith("/revoke"):
                     self.qbo.revoke_realm(realm_id)
                 else:

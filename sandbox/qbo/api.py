@@ -168,7 +168,9 @@ class QboApi(ApiEmulator):
         with self._lock:
             books = self._default.company.clone()
             existing = dict(self._extras)
-            taken = {realm: r.company.clone() for realm, r in existing.items()}
+            named = part.get("companies") if isinstance(part.get("companies"), list) else []
+            named_realms = {str(c.get("realm_id")) for c in named if isinstance(c, dict)}
+            taken = {realm: r.company.clone() for realm, r in existing.items() if realm in named_realms}
         default_realm = str(part["realm_id"]) if part.get("realm_id") is not None else books.realm_id
         if default_realm in existing:
             raise SeedError(

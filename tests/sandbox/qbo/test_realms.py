@@ -185,6 +185,7 @@ def test_realms_an_expired_refresh_token_of_one_realm(three):
     assert default.token_request(grant_type="refresh_token", refresh_token=default.refresh_token).status_code == 400
     unknown = control(three, "POST", "qbo/revoke", json={"realm_id": "999"})
     assert unknown.status_code == 400 and "999" in unknown.json()["error"]
+    assert control(three, "POST", "qbo/revoke", json=[REALM_B]).status_code == 400
     with pytest.raises(ValueError, match="999"):
         three.qbo.revoke_realm("999")
 
