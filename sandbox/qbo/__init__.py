@@ -1,9 +1,10 @@
 """Emulator of the QuickBooks Online Accounting API v3 and Intuit's OAuth 2.0 token endpoint.
 
 A client written against the real service (python-quickbooks with intuitlib, or atqbo's own
-hook) works against this one after changing only its base URLs. It keeps one company (realm)
-with Customers, Vendors, Employees, Items, Accounts, Terms, Classes, Invoices, Bills and
-Payments, and the company's tax and currency setup (TaxAgency, TaxRate, TaxCode,
+hook) works against this one after changing only its base URLs. It keeps a default company (realm)
+and the extra ones a seed's ``qbo.companies`` adds (``sandbox.qbo.realms``), each with Customers,
+Vendors, Employees, Items, Accounts, Terms, Classes, Invoices, Bills and Payments, and its own
+tokens, limits and the company's tax and currency setup (TaxAgency, TaxRate, TaxCode,
 CompanyCurrency, exchange rates), and enforces the business rules, faults and limits the real
 service is known for, US or not, in one currency or several (see ``sandbox/README.md``, section
 "QuickBooks Online", for every rule and every guess, and for which module holds what).
