@@ -1,7 +1,8 @@
 """The named seed ``multi-company``: the demo tenant with several QBO companies, each its own Airflow
 connection, for routing Autotask invoices to one of them.
 
-The Autotask half and the default QBO company (``qbo_default``) are the ``demo`` seed's. Two more
+The Autotask half is the ``demo`` seed's, with one Australian customer (``AU_CUSTOMER_NAME``) billed
+in AUD (a currency added, active); the default QBO company (``qbo_default``) is the demo's. Two more
 companies are served beside it (``qbo.companies``), each started from a QBO company profile
 (``qbo_profiles/``: CompanyInfo, tax and currency preferences, tax agencies, rates and codes, and the
 profile's few records) plus the demo's payment terms, classes and sales-form preferences, so that
@@ -33,6 +34,12 @@ MANUAL_REALM_ID = "4620816365212676462"
 MANUAL_CONN_ID = "qbo_manual"
 MANUAL_PROFILE = "us-manual-tax"
 
+# The Australian customer of the MSP (BEY-07 routes it to qbo_au by its Autotask company id): billed
+# in AUD in Autotask, the AU company's home currency (its profile has multi-currency off, and QBO
+# would book USD amounts as AUD: CUR-02). The demo's amounts stand as AUD amounts.
+AU_CUSTOMER_NAME = "O'Brien & Sons: Plumbing"
+AUD_CURRENCY_ID = 3
+
 # conn_id -> (realm id, profile, client) of each extra company.
 EXTRA_COMPANIES: dict[str, tuple[str, str, str]] = {
     AU_CONN_ID: (AU_REALM_ID, AU_PROFILE, "own"),
@@ -51,6 +58,23 @@ def build(demo: dict[str, Any]) -> dict[str, Any]:
     """The ``multi-company`` seed from the ``demo`` one (both halves): the extra companies added to
     its ``qbo`` part."""
     seed = copy.deepcopy(demo)
+    autotask = seed["autotask"]
+    autotask["Currencies"].append(
+        {
+            "id": AUD_CURRENCY_ID,
+            "name": "AUD",
+            "description": "Australian Dollar",
+            "displaySymbol": "A$",
+            "exchangeRate": 1.52,
+            "isActive": True,
+            "isInternalCurrency": False,
+            "currencyPositiveFormat": "A$X",
+            "currencyNegativeFormat": "(A$X)",
+        }
+    )
+    for company in autotask["Companies"]:
+        if company.get("companyName") == AU_CUSTOMER_NAME:
+            company["currencyID"] = AUD_CURRENCY_ID
     qbo = seed["qbo"]
     shared_lists = {key: copy.deepcopy(qbo[key]) for key in ("Term", "Class") if qbo.get(key)}
     sales_forms = copy.deepcopy((qbo.get("Preferences") or {}).get("SalesFormsPrefs"))

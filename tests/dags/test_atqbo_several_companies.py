@@ -1,0 +1,297 @@
+"""BEY-07: one Autotask database, several QBO companies. ``atqbo_invoices`` and
+``atqbo_purchase_orders`` run with ``dag.test()`` on the sandbox's ``multi-company`` seed: the demo
+Autotask tenant, the demo US company (``qbo_default``), an Australian GST company (``qbo_au``, its own
+app) and a US company with manual sales tax (``qbo_manual``, the default's app). Each company's
+books are checked record by record: every Autotask invoice is in the company its route names, once,
+made with that company's settings, and the ledger says which realm has it."""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+
+import pendulum
+import pytest
+import requests
+
+from tests.dags.dag_support import load_dag, outcome_state, task_states, work_state
+from tests.dags.tenant_support import export_connections
+
+pytestmark = pytest.mark.integration
+
+API_RESOURCE = 29682885
+BASE_SETTINGS = {
+    "invoice_lookback_days": 45,
+    "po_lookback_days": 45,
+    "report_to": ["billing@msp.example"],
+    "todo_action_type": 3,
+    "todo_resource_id": API_RESOURCE,
+}
+
+
+@pytest.fixture
+def tenant(airflow_db, sandbox_connections, monkeypatch):
+    from sandbox.seeds import load_seed
+
+    sb = sandbox_connections
+    sb.reset()
+    sb.seed(load_seed("multi-company"))
+    export_connections(sb, monkeypatch)
+    return sb
+
+
+def route_settings(conn_id: str) -> dict:
+    """The multi-company seed's settings of one company, as a route's ``settings``."""
+    from atqbo.routes import ROUTE_SETTING_KEYS
+    from sandbox.seeds.multi_company import COMPANY_SETTINGS
+
+    return {k: v for k, v in COMPANY_SETTINGS[conn_id].items() if k in ROUTE_SETTING_KEYS}
+
+
+def use_settings(monkeypatch, routes: list[dict], **more) -> None:
+    monkeypatch.setenv("AIRFLOW_VAR_ATQBO_SETTINGS", json.dumps({**BASE_SETTINGS, "qbo_routes": routes, **more}))
+
+
+def run(dag_id: str, expect: str = "success"):
+    dagrun = load_dag(dag_id).test(logical_date=pendulum.now("UTC"))
+    assert work_state(dagrun) == expect, task_states(dagrun)
+    return dagrun
+
+
+def books(sb) -> dict[str, dict]:
+    """Each company's QBO books by its connection id."""
+    state = sb.state()["qbo"]
+    out = {"qbo_default": state}
+    for company in state.get("companies", []):
+        out[company["conn_id"]] = company
+    return out
+
+
+def realms(sb) -> dict[str, str]:
+    return {conn_id: book["realm_id"] for conn_id, book in books(sb).items()}
+
+
+def atqbo_docs(book: dict, entity: str, note: str) -> dict[int, list[dict]]:
+    """atqbo's documents (live ones) of one company by Autotask id; a list, so a duplicate shows."""
+    out: dict[int, list[dict]] = {}
+    for doc in book.get(entity, []):
+        found = re.search(rf"{note} (\d+)", doc.get("PrivateNote") or "")
+        if found and doc.get("status") != "Deleted":
+            out.setdefault(int(found.group(1)), []).append(doc)
+    return out
+
+
+def autotask_state(sb) -> tuple[dict[int, dict], dict[int, set[str]]]:
+    """The Autotask invoices by id, and each invoice's divisions (from its lines' lines of business)."""
+    at = sb.state()["autotask"]
+    level1 = {r["id"]: r["name"] for r in at["OrganizationalLevel1s"]}
+    division_of = {a["id"]: level1[a["organizationalLevel1ID"]] for a in at["OrganizationalLevelAssociations"]}
+    divisions: dict[int, set[str]] = {}
+    for item in at["BillingItems"]:
+        if item.get("invoiceID") and item.get("organizationalLevelAssociationID"):
+            divisions.setdefault(item["invoiceID"], set()).add(division_of[item["organizationalLevelAssociationID"]])
+    return {i["id"]: i for i in at["Invoices"]}, divisions
+
+
+def where_invoices_are(sb) -> dict[int, list[str]]:
+    """Autotask invoice id -> the companies that have an atqbo invoice for it."""
+    out: dict[int, list[str]] = {}
+    for conn_id, book in books(sb).items():
+        for autotask_id, docs in atqbo_docs(book, "Invoice", "Autotask invoice").items():
+            out.setdefault(autotask_id, []).extend([conn_id] * len(docs))
+    return out
+
+
+def ledger_realms(entity: str) -> dict[int, str]:
+    from atqbo.ledger import Ledger
+
+    led = Ledger.from_conn_id("atqbo_state")
+    try:
+        return {
+            r["autotask_id"]: r["realm_id"] for r in led.list_sync_records(entity=entity) if r["status"] == "SYNCED"
+        }
+    finally:
+        led.close()
+
+
+def qbo_invoice_posts(sb) -> int:
+    return sum(
+        1
+        for r in sb.requests.list()
+        if r["api"] == "qbo"
+        and r["method"] == "POST"
+        and "/batch" in r["path"].lower()
+        or r["path"].lower().endswith("/invoice")
+    )
+
+
+def report_html(sb, subject: str) -> str:
+    mails = [m for m in sb.mail.messages() if m["subject"].startswith(subject)]
+    assert mails, [m["subject"] for m in sb.mail.messages()]
+    return mails[-1]["html"].replace("&#x27;", "'").replace("&quot;", '"').replace("&amp;", "&").replace("&gt;", ">")
+
+
+def au_customer(sb) -> int:
+    """The seed's Australian customer (billed in AUD in Autotask): the route to qbo_au names it."""
+    from sandbox.seeds.multi_company import AU_CUSTOMER_NAME
+
+    return next(c["id"] for c in sb.state()["autotask"]["Companies"] if c["companyName"] == AU_CUSTOMER_NAME)
+
+
+def test_bey07_two_companies_each_invoice_goes_to_its_companys_books_once(tenant, monkeypatch):
+    sb = tenant
+    au_id = au_customer(sb)
+    use_settings(monkeypatch, [{"qbo_conn_id": "qbo_au", "company_ids": [au_id], "settings": route_settings("qbo_au")}])
+    invoices, _ = autotask_state(sb)
+    unsynced = {i for i, inv in invoices.items() if not inv.get("webServiceDate") and not inv.get("isVoided")}
+    run("atqbo_invoices")
+
+    found = where_invoices_are(sb)
+    invoices, _ = autotask_state(sb)
+    sent = {i for i in unsynced if invoices[i].get("webServiceDate")}
+    assert sent and {i for i in sent if invoices[i]["companyID"] == au_id}, re.sub(
+        r"<[^>]+>", " ", report_html(sb, "[atqbo] invoices")
+    )[:6000]
+    for autotask_id in sent:
+        expected = "qbo_au" if invoices[autotask_id]["companyID"] == au_id else "qbo_default"
+        assert found.get(autotask_id) == [expected], (autotask_id, found.get(autotask_id))
+    assert set(found) - set(sent) <= {i for i in found if i not in unsynced}  # nothing else was created
+    # the ledger names the realm of each: two companies never share a row
+    assert {i: r for i, r in ledger_realms("invoice").items() if i in sent} == {
+        i: realms(sb)[found[i][0]] for i in sent
+    }
+    # the AU company's invoices were made with its settings: GST codes on every line, tax excluded
+    au_book = books(sb)["qbo_au"]
+    au_codes = {c["Id"] for c in au_book.get("TaxCode", [])}
+    for docs in atqbo_docs(au_book, "Invoice", "Autotask invoice").values():
+        lines = [line for line in docs[0]["Line"] if line.get("DetailType") == "SalesItemLineDetail"]
+        assert docs[0]["GlobalTaxCalculation"] == "TaxExcluded"
+        assert all(line["SalesItemLineDetail"]["TaxCodeRef"]["value"] in au_codes for line in lines)
+
+    sb.requests.clear()
+    run("atqbo_invoices")  # again: nothing is sent twice, in either company
+    assert where_invoices_are(sb) == found
+    assert not [
+        r
+        for r in sb.requests.list()
+        if r["api"] == "qbo"
+        and r["method"] == "POST"
+        and "query" not in (r["query"] or "")
+        and not r["path"].lower().endswith("/query")
+    ]
+
+
+def test_bey07_three_companies_by_division_and_a_split_invoice_is_refused_naming_both(tenant, monkeypatch):
+    sb = tenant
+    au_id = au_customer(sb)
+    routes = [
+        {"qbo_conn_id": "qbo_au", "company_ids": [au_id], "settings": route_settings("qbo_au")},
+        {"qbo_conn_id": "qbo_manual", "divisions": ["Professional Services"], "settings": route_settings("qbo_manual")},
+    ]
+    use_settings(monkeypatch, routes)
+    invoices, divisions = autotask_state(sb)
+    unsynced = {i for i, inv in invoices.items() if not inv.get("webServiceDate") and not inv.get("isVoided")}
+
+    def expected(autotask_id: int) -> str:  # the first route matching its company or its divisions
+        if invoices[autotask_id]["companyID"] == au_id:
+            return "qbo_au"
+        return "qbo_manual" if "Professional Services" in divisions.get(autotask_id, set()) else "qbo_default"
+
+    run("atqbo_invoices")
+    found = where_invoices_are(sb)
+    invoices, _ = autotask_state(sb)
+    sent = {i for i in unsynced if invoices[i].get("webServiceDate")}
+    assert {expected(i) for i in sent} == {"qbo_au", "qbo_manual", "qbo_default"}
+    for autotask_id in sent:
+        assert found.get(autotask_id) == [expected(autotask_id)], autotask_id
+    led = ledger_realms("invoice")
+    assert all(led[i] == realms(sb)[expected(i)] for i in sent)
+
+
+def test_bey07_an_invoice_whose_lines_span_two_routes_divisions_is_refused_naming_both(tenant, monkeypatch):
+    sb = tenant
+    routes = [
+        {"qbo_conn_id": "qbo_au", "divisions": ["Managed Services"], "settings": route_settings("qbo_au")},
+        {"qbo_conn_id": "qbo_manual", "divisions": ["Professional Services"], "settings": route_settings("qbo_manual")},
+    ]
+    use_settings(monkeypatch, routes)
+    invoices, divisions = autotask_state(sb)
+    unsynced = {i for i, inv in invoices.items() if not inv.get("webServiceDate") and not inv.get("isVoided")}
+    both = {i for i in unsynced if {"Managed Services", "Professional Services"} <= divisions.get(i, set())}
+    assert both, "the demo has invoices with lines in both divisions"
+    run("atqbo_invoices")
+    found = where_invoices_are(sb)
+    assert not both & set(found), "an invoice split across companies is never sent"
+    invoices, _ = autotask_state(sb)
+    assert not any(invoices[i].get("webServiceDate") for i in both)
+    report = re.sub(r"<[^>]+>", " ", report_html(sb, "[atqbo] invoices"))
+    for autotask_id in both:
+        assert f"Autotask invoice {autotask_id}" in report
+    assert "'Managed Services' -> qbo_au" in report and "'Professional Services' -> qbo_manual" in report
+    assert "one invoice per division" in report
+    # the others went to the company of their one division
+    for autotask_id in unsynced - both:
+        if invoices[autotask_id].get("webServiceDate"):
+            (division,) = divisions[autotask_id]
+            assert found[autotask_id] == ["qbo_au" if division == "Managed Services" else "qbo_manual"]
+
+
+def revoke(sb, conn_id: str) -> None:
+    """The user disconnects the app from one company in Intuit: its refresh token is revoked."""
+    conn = sb.connections()[conn_id]
+    auth = base64.b64encode(f"{conn['login']}:{conn['password']}".encode()).decode()
+    answer = requests.post(
+        sb.base_url + "/v2/oauth2/tokens/revoke",
+        json={"token": conn["extra"]["refresh_token"]},
+        headers={"Authorization": f"Basic {auth}"},
+        timeout=10,
+    )
+    assert answer.status_code == 200, answer.text
+
+
+def test_bey07_a_token_revoked_in_one_company_fails_its_invoices_only_and_the_next_run_sends_them_once(
+    tenant, monkeypatch
+):
+    sb = tenant
+    au_id = au_customer(sb)
+    use_settings(monkeypatch, [{"qbo_conn_id": "qbo_au", "company_ids": [au_id], "settings": route_settings("qbo_au")}])
+    invoices, _ = autotask_state(sb)
+    unsynced = {i for i, inv in invoices.items() if not inv.get("webServiceDate") and not inv.get("isVoided")}
+    au_invoices = {i for i in unsynced if invoices[i]["companyID"] == au_id}
+    connections = sb.connections()
+    revoke(sb, "qbo_au")
+
+    dagrun = run("atqbo_invoices")  # the work tasks succeed; the outcome shows the failed records
+    assert outcome_state(dagrun) == "failed"
+    found = where_invoices_are(sb)
+    invoices, _ = autotask_state(sb)
+    assert not au_invoices & set(found) and not any(invoices[i].get("webServiceDate") for i in au_invoices)
+    sent_default = {i for i in unsynced - au_invoices if invoices[i].get("webServiceDate")}
+    assert sent_default and all(found[i] == ["qbo_default"] for i in sent_default)
+    report = report_html(sb, "[atqbo] invoices")
+    assert "QBO company qbo_au could not be reached or used" in report
+    # no ERROR anywhere for them: nothing is wrong with the invoices
+    from atqbo.ledger import Ledger
+
+    led = Ledger.from_conn_id("atqbo_state")
+    try:
+        assert not [e for e in led.list_errors() if e["autotask_id"] in au_invoices]
+    finally:
+        led.close()
+
+    # the user reconnects the AU company (a new refresh token in its connection): the next run sends them, once
+    from sandbox.seeds.multi_company import AU_REALM_ID
+
+    sb.seed({"qbo": {"companies": [{"realm_id": AU_REALM_ID, "oauth": {"refresh_token": "reconnected-au"}}]}})
+    new_token = "reconnected-au"
+    conn = dict(connections["qbo_au"], extra={**connections["qbo_au"]["extra"], "refresh_token": new_token})
+    monkeypatch.setenv("AIRFLOW_CONN_QBO_AU", json.dumps(conn))
+    run("atqbo_invoices")
+    found = where_invoices_are(sb)
+    invoices, _ = autotask_state(sb)
+    sent_au = {i for i in au_invoices if invoices[i].get("webServiceDate")}
+    assert sent_au and all(found[i] == ["qbo_au"] for i in sent_au), {i: found.get(i) for i in au_invoices}
+    assert not (au_invoices - sent_au) & set(found)  # the rest failed on their own (GST vs Autotask's tax)
+    assert "could not be reached" not in report_html(sb, "[atqbo] invoices")
+    assert all(found[i] == ["qbo_default"] for i in sent_default)
