@@ -14,6 +14,7 @@ import logging
 import socket
 import threading
 import time
+from functools import partial
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -24,6 +25,7 @@ from sandbox.mail import MailServer
 from sandbox.qbo import QboApi
 from sandbox.request_log import RequestLog
 from sandbox.seeds import load_seed
+from sandbox.seeds.profiles import PROFILE_NAMES, qbo_profile
 
 log = logging.getLogger("sandbox")
 
@@ -49,7 +51,7 @@ class Sandbox:
         self.faults = FaultBook()
         self.requests = RequestLog()
         self.autotask = AutotaskApi(self)
-        self.qbo = QboApi(self)
+        self.qbo = QboApi(self, {name: partial(qbo_profile, name) for name in PROFILE_NAMES})
         self.apis = [self.autotask, self.qbo]
         self.mail = MailServer(host, smtp_port) if smtp_port is not None else None
         self._httpd: ThreadingHTTPServer | None = None
@@ -123,6 +125,7 @@ class Sandbox:
         conns = {
             "autotask_default": self.autotask.airflow_connection(self.base_url),
             "qbo_default": self.qbo.airflow_connection(self.base_url),
+            **self.qbo.company_connections(self.base_url),
         }
         if self.mail:
             conns["smtp_default"] = self.mail.airflow_connection()
@@ -214,6 +217,15 @@ class Sandbox:
                 if req.method == "DELETE":
                     self.mail.clear()
                     return Response.json(200, {"status": "cleared"})
+            if route in ("/_sandbox/qbo/revoke", "/_sandbox/qbo/expire_refresh_token") and req.method == "POST":
+                realm_id = (req.json() or {}).get("realm_id")
+                if route.endswith("/revoke"):
+                    self.qbo.revoke_realm(realm_id)
+                else:
+                    self.qbo.expire_refresh_token(realm_id)
+                return Response.json(
+                    200, {"status": route.rpartition("/")[2], "realm_id": realm_id or self.qbo.realm_id}
+                )
             if route == "/_sandbox/connections" and req.method == "GET":
                 return Response.json(200, self.connections())
         except (SeedError, ValueError, json.JSONDecodeError) as exc:

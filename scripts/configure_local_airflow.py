@@ -55,7 +55,7 @@ def demo_settings(state: dict) -> dict:
 def tax_settings(seed: str) -> dict:
     """The tax and currency keys of the seed's company: a named seed's own, the US defaults (the
     us-ast ones) for the demo, nothing for another seed (a JSON file: the user's to set)."""
-    if seed == "demo":
+    if seed in ("demo", "multi-company"):  # multi-company: the default company is the demo's
         return dict(PROFILE_SETTINGS["us-ast"])
     return dict(PROFILE_SETTINGS.get(seed, {}))
 

@@ -10,6 +10,13 @@ sandbox answers the current refresh token (no further rotation) and a new access
 refresh token counts as older than a day (a connection made earlier), so the first refresh
 rotates it.
 
+Several companies (realms) each have an ``OAuth`` of their own: their own refresh token, access
+tokens and authorization code, as Intuit gives one refresh token per authorization of an app for a
+company. A company's app is its own client id and secret, or the default company's (``shared_with``:
+one app authorized for several companies). The token and revoke endpoints (``serve_token``,
+``serve_revoke``) find the authorization a request is about among the ``OAuth`` objects of the
+client that authenticated: the one whose refresh token, code or token it offers.
+
 Token lifetimes are limits in sandbox seconds (``clock.seconds()``); ``expires_in`` is reported
 in real seconds so that a client trusting it refreshes in time under a time scale.
 """
@@ -53,13 +60,24 @@ class OAuth:
     """Client credentials and the live tokens. ``lock`` is the emulator's (tokens and books change
     together under it); ``limit`` reads a current QBO limit (the token lifetimes)."""
 
-    def __init__(self, clock: Clock, lock: threading.RLock, limit: Callable[[str], float]):
+    def __init__(
+        self,
+        clock: Clock,
+        lock: threading.RLock,
+        limit: Callable[[str], float],
+        *,
+        client_id: str = DEFAULT_CLIENT_ID,
+        client_secret: str = DEFAULT_CLIENT_SECRET,
+        refresh_token: str = DEFAULT_REFRESH_TOKEN,
+        shared_with: OAuth | None = None,
+    ):
         self.clock = clock
         self._lock = lock
         self._limit = limit
-        self.client_id = DEFAULT_CLIENT_ID
-        self.client_secret = DEFAULT_CLIENT_SECRET
-        self.refresh_token: str | None = DEFAULT_REFRESH_TOKEN
+        self.shared_with = shared_with  # another company's OAuth whose client (app) this one uses
+        self._client_id = client_id
+        self._client_secret = client_secret
+        self.refresh_token: str | None = refresh_token
         self.refresh_expires_at: float | None = None  # None: set on first use from the limits
         self.refresh_issued_at: float | None = None  # None: issued long ago (a seeded token)
         self.previous_refresh_token: str | None = None  # superseded, alive until previous_until
@@ -69,6 +87,25 @@ class OAuth:
 
     def __repr__(self) -> str:  # never show secrets
         return f"OAuth(client_id={self.client_id!r}, live_access_tokens={len(self.access_tokens)})"
+
+    @property
+    def client_id(self) -> str:
+        return self.shared_with.client_id if self.shared_with is not None else self._client_id
+
+    @client_id.setter
+    def client_id(self, value: str) -> None:
+        self._client_id = value
+
+    @property
+    def client_secret(self) -> str:
+        return self.shared_with.client_secret if self.shared_with is not None else self._client_secret
+
+    @client_secret.setter
+    def client_secret(self, value: str) -> None:
+        self._client_secret = value
+
+    def client_matches(self, client_id: str, secret: str) -> bool:
+        return secrets.compare_digest(client_id, self.client_id) and secrets.compare_digest(secret, self.client_secret)
 
     def revoke_all(self) -> None:
         self.refresh_token = None
@@ -94,13 +131,24 @@ class OAuth:
             self.refresh_token = None
             self.refresh_expires_at = None
 
+    def expire_refresh_token(self) -> None:
+        """The refresh token (and a superseded one) reach the end of their life now, as after 100
+        days unused; access tokens already issued live on until they expire."""
+        self.refresh_token = None
+        self.refresh_expires_at = None
+        self.refresh_issued_at = None
+        self._forget_previous()
+
     def state(self) -> dict[str, Any]:
-        """The credentials and tokens as a state dump shows them."""
+        """The credentials and tokens as a state dump shows them (a shared client's are its owner's:
+        left out)."""
         self.live_refresh_token()
         now = self.clock.seconds()
+        client = (
+            {} if self.shared_with is not None else {"client_id": self.client_id, "client_secret": self.client_secret}
+        )
         return {
-            "client_id": self.client_id,
-            "client_secret": self.client_secret,
+            **client,
             "refresh_token": self.refresh_token,
             "live_access_tokens": sum(1 for t in self.access_tokens.values() if t > now),
         }
@@ -135,25 +183,6 @@ class OAuth:
         return expires, now
 
     # -- endpoints ---------------------------------------------------------------------------------
-
-    def serve_token(self, req: Request) -> Response:
-        """``POST /oauth2/v1/tokens/bearer``: a refresh_token or authorization_code grant."""
-        headers = {"intuit_tid": new_tid(), "Cache-Control": "no-store"}
-        if req.method != "POST":
-            return Response.json(405, {"error": "invalid_request", "error_description": "use POST"}, headers)
-        if not self._client_ok(req):
-            return Response.json(401, {"error": "invalid_client"}, headers)
-        form = {k: v[0] for k, v in parse_qs(req.body.decode("utf-8", "replace"), keep_blank_values=True).items()}
-        with self._lock:
-            self.live_refresh_token()
-            refused = self._refuse_grant(form, headers)
-            if refused is not None:
-                return refused
-            consent = form.get("grant_type") == "authorization_code"
-            if consent:  # a new consent starts a new chain: nothing of the old one lingers
-                self._forget_previous()
-            payload = self._issue_tokens(rotate=self._due_for_rotation(form), keep_previous=not consent)
-        return Response.json(200, payload, headers)
 
     def _is_live_previous(self, offered: str) -> bool:
         """``offered`` is the superseded refresh token, still inside its day of grace."""
@@ -220,38 +249,83 @@ class OAuth:
             "x_refresh_token_expires_in": max(1, int(self.clock.real_seconds(self.refresh_expires_at - now))),
         }
 
-    def serve_revoke(self, req: Request) -> Response:
-        """``POST /v2/oauth2/tokens/revoke``: revoking the refresh token or a live access token ends every token."""
-        headers = {"intuit_tid": new_tid()}
-        if req.method != "POST":
-            return Response.json(405, {"error": "invalid_request"}, headers)
-        if not self._client_ok(req):
+    def holds(self, token: str) -> bool:
+        """``token`` is one of this authorization's: its refresh token, the superseded one, a live access token."""
+        return token in (self.refresh_token, self.previous_refresh_token) or token in self.access_tokens
+
+    def offers_grant(self, form: dict[str, str]) -> bool:
+        """The grant names this authorization: its refresh token (or the live superseded one), or its code."""
+        if form.get("grant_type") == "authorization_code":
+            code = form.get("code") or ""
+            return self.authorization_code is not None and secrets.compare_digest(code, self.authorization_code)
+        offered = form.get("refresh_token") or ""
+        current = self.refresh_token is not None and secrets.compare_digest(offered, self.refresh_token)
+        return current or self._is_live_previous(offered)
+
+    def grant(self, form: dict[str, str], headers: dict[str, str]) -> Response:
+        """Answer a token request for this authorization (the caller holds the lock)."""
+        self.live_refresh_token()
+        refused = self._refuse_grant(form, headers)
+        if refused is not None:
+            return refused
+        consent = form.get("grant_type") == "authorization_code"
+        if consent:  # a new consent starts a new chain: nothing of the old one lingers
+            self._forget_previous()
+        payload = self._issue_tokens(rotate=self._due_for_rotation(form), keep_previous=not consent)
+        return Response.json(200, payload, headers)
+
+
+def serve_token(req: Request, oauths: list[OAuth], lock: threading.RLock) -> Response:
+    """``POST /oauth2/v1/tokens/bearer``: a refresh_token or authorization_code grant, for the
+    authorization (among those of the authenticated client) whose refresh token or code it offers."""
+    headers = {"intuit_tid": new_tid(), "Cache-Control": "no-store"}
+    if req.method != "POST":
+        return Response.json(405, {"error": "invalid_request", "error_description": "use POST"}, headers)
+    form = {k: v[0] for k, v in parse_qs(req.body.decode("utf-8", "replace"), keep_blank_values=True).items()}
+    with lock:
+        mine = _clients_authorizations(req, oauths)
+        if not mine:
             return Response.json(401, {"error": "invalid_client"}, headers)
-        try:
-            token = (json.loads(req.body.decode("utf-8") or "{}") or {}).get("token")
-        except (ValueError, AttributeError):
-            token = None
+        for oauth in mine:
+            oauth.live_refresh_token()
+        # A token of no authorization of this client is refused by the first one (invalid_grant).
+        target = next((o for o in mine if o.offers_grant(form)), mine[0])
+        return target.grant(form, headers)
+
+
+def serve_revoke(req: Request, oauths: list[OAuth], lock: threading.RLock) -> Response:
+    """``POST /v2/oauth2/tokens/revoke``: revoking the refresh token or a live access token ends
+    every token of that authorization (that company's), and of no other."""
+    headers = {"intuit_tid": new_tid()}
+    if req.method != "POST":
+        return Response.json(405, {"error": "invalid_request"}, headers)
+    try:
+        token = (json.loads(req.body.decode("utf-8") or "{}") or {}).get("token")
+    except (ValueError, AttributeError):
+        token = None
+    with lock:
+        mine = _clients_authorizations(req, oauths)
+        if not mine:
+            return Response.json(401, {"error": "invalid_client"}, headers)
         if not token:
             return Response.json(400, {"error": "invalid_request"}, headers)
-        with self._lock:
-            if token in (self.refresh_token, self.previous_refresh_token) or token in self.access_tokens:
-                self.revoke_all()
-        return Response(200, b"", headers)
+        for oauth in mine:
+            if oauth.holds(token):
+                oauth.revoke_all()
+    return Response(200, b"", headers)
 
-    def _client_ok(self, req: Request) -> bool:
-        """HTTP Basic client authentication with the current client id and secret."""
-        header = req.header("authorization") or ""
-        scheme, _, encoded = header.partition(" ")
-        if scheme.lower() != "basic":
-            return False
-        try:
-            client_id, _, secret = base64.b64decode(encoded.strip()).decode("utf-8").partition(":")
-        except (ValueError, UnicodeDecodeError):
-            return False
-        with self._lock:
-            return secrets.compare_digest(client_id, self.client_id) and secrets.compare_digest(
-                secret, self.client_secret
-            )
+
+def _clients_authorizations(req: Request, oauths: list[OAuth]) -> list[OAuth]:
+    """The authorizations of the client that HTTP Basic authentication names (none: not a client)."""
+    header = req.header("authorization") or ""
+    scheme, _, encoded = header.partition(" ")
+    if scheme.lower() != "basic":
+        return []
+    try:
+        client_id, _, secret = base64.b64decode(encoded.strip()).decode("utf-8").partition(":")
+    except (ValueError, UnicodeDecodeError):
+        return []
+    return [o for o in oauths if o.client_matches(client_id, secret)]
 
 
 def serve_discovery(req: Request) -> Response:

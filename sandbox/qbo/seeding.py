@@ -7,6 +7,7 @@ applied to a copy, nothing of it is loaded.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from datetime import datetime
 from functools import partial
@@ -44,11 +45,12 @@ def fresh_company(realm_id: str, now: Callable[[], datetime] = pacific_now) -> C
     return company
 
 
-def check_seed_part(part: Any) -> dict[str, Any]:
-    """Check the shape of a seed's ``qbo`` part (keys, ``oauth``); return its ``oauth`` object."""
+def check_seed_part(part: Any, extra_keys: frozenset[str] = frozenset()) -> dict[str, Any]:
+    """Check the shape of a seed's ``qbo`` part, or of one company's part (keys, ``oauth``); return
+    its ``oauth`` object. ``extra_keys``: keys the caller checks itself (``companies``)."""
     if not isinstance(part, dict):
         raise SeedError("qbo seed: the 'qbo' part must be an object")
-    known = {"realm_id", "oauth", "Preferences", "CompanyInfo", "ExchangeRate", *ENTITIES}
+    known = {"realm_id", "oauth", "Preferences", "CompanyInfo", "ExchangeRate", *ENTITIES, *extra_keys}
     unknown = set(part) - known
     if unknown:
         raise SeedError(f"qbo seed: unknown keys {sorted(unknown)}; known: {sorted(known)}")
@@ -70,6 +72,10 @@ def seed_books(books: Company, part: dict[str, Any]) -> None:
         if part.get("Preferences"):
             home = books.home_currency
             books.merge_preferences({k: v for k, v in part["Preferences"].items() if k not in ALWAYS_READ_ONLY})
+            # A dumped state's SyncToken and MetaData load back as they were (as CompanyInfo's do).
+            books.preferences.update(
+                {k: copy.deepcopy(v) for k, v in part["Preferences"].items() if k in ("SyncToken", "MetaData")}
+            )
             if books.home_currency != home:
                 _seed_step("Preferences", "CurrencyPrefs.HomeCurrency", partial(set_home_currency, books, home))
         if part.get("CompanyInfo"):

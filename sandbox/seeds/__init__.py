@@ -1,5 +1,6 @@
 """Seed documents: ``empty``, the built-in ``demo`` MSP, a named real-tenant seed (``us-ast``,
-``us-manual-tax``, ``uk-vat``, ``ca-gst``, ``au-gst``: ``sandbox.seeds.profiles``), or a JSON file path."""
+``us-manual-tax``, ``uk-vat``, ``ca-gst``, ``au-gst``: ``sandbox.seeds.profiles``), ``multi-company``
+(the demo with two more QBO companies: ``sandbox.seeds.multi_company``), or a JSON file path."""
 
 from __future__ import annotations
 
@@ -8,10 +9,10 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from sandbox.seeds import demo_autotask, demo_qbo, profile_autotask, profile_qbo
+from sandbox.seeds import demo_autotask, demo_qbo, multi_company, profile_autotask, profile_qbo
 from sandbox.seeds.profiles import PROFILE_NAMES, PROFILES
 
-SEED_NAMES = ("empty", "demo", *PROFILE_NAMES)
+SEED_NAMES = ("empty", "demo", *PROFILE_NAMES, multi_company.NAME)
 
 
 def load_seed(name_or_path: str, today: date | None = None) -> dict[str, Any]:
@@ -19,6 +20,8 @@ def load_seed(name_or_path: str, today: date | None = None) -> dict[str, Any]:
         return {}
     if name_or_path == "demo":
         return build_demo_seed(today or date.today())
+    if name_or_path == multi_company.NAME:
+        return multi_company.build(build_demo_seed(today or date.today()))
     if name_or_path in PROFILES:
         return build_profile_seed(name_or_path, today or date.today())
     path = Path(name_or_path)

@@ -94,7 +94,7 @@ def test_an_unknown_seed_name_is_refused_naming_the_names(capsys):
     assert main(["--seed", "fr-tva", "--port", "0"]) == 2
     error = capsys.readouterr().err
     assert "seed 'fr-tva' refused" in error
-    assert "empty, demo, us-ast, us-manual-tax, uk-vat, ca-gst, au-gst nor a JSON file" in error
+    assert "empty, demo, us-ast, us-manual-tax, uk-vat, ca-gst, au-gst, multi-company nor a JSON file" in error
 
 
 def test_python_m_sandbox_starts_with_a_named_seed():
