@@ -132,15 +132,29 @@ class SentDocuments:
 
     The ledger decides first: a QBO document the ledger recorded belongs to that record, and a
     document whose note names a record the ledger sent as another document is not that record's.
+
+    QBO Ids are per company (BEY-07): with ``realm_id`` given, a document is matched to a record
+    only when the record went to that realm (a record without a realm, written before routes, is
+    the ``default`` company's), and a note naming a record sent to another company is not its.
+    Without ``realm_id`` (one company) the realm is not looked at.
     """
 
-    def __init__(self, records: Iterable[dict[str, Any]]):
+    def __init__(self, records: Iterable[dict[str, Any]], realm_id: str | None = None, default: bool = True):
+        self.realm_id = realm_id
+        self.default = default
         self.records = {int(r["autotask_id"]): r for r in records if r.get("qbo_id")}
-        self._by_qbo_id = {str(r["qbo_id"]): autotask_id for autotask_id, r in self.records.items()}
+        self._by_qbo_id = {str(r["qbo_id"]): autotask_id for autotask_id, r in self.records.items() if self.in_realm(r)}
 
     @classmethod
-    def load(cls, ledger: Ledger, entity: str) -> SentDocuments:
-        return cls(ledger.list_sync_records(entity=entity, status="SYNCED"))
+    def load(cls, ledger: Ledger, entity: str, realm_id: str | None = None, default: bool = True) -> SentDocuments:
+        return cls(ledger.list_sync_records(entity=entity, status="SYNCED"), realm_id, default)
+
+    def in_realm(self, record: dict[str, Any]) -> bool:
+        """The record's document is in this company (always, when the realm is not looked at)."""
+        if self.realm_id is None:
+            return True
+        realm = record.get("realm_id")
+        return realm == self.realm_id if realm else self.default
 
     def qbo_id(self, autotask_id: int) -> str | None:
         record = self.records.get(int(autotask_id))
@@ -148,21 +162,22 @@ class SentDocuments:
 
     def owner(self, document: dict[str, Any], note: DocumentNote) -> int | None:
         """The Autotask record ``document`` stands for: the ledger's, else its note's (unless the
-        ledger says that record went to another QBO document), else None."""
+        ledger says that record went to another QBO document, or another company), else None."""
         qbo_id = str(document["Id"])
         if qbo_id in self._by_qbo_id:
             return self._by_qbo_id[qbo_id]
         from_note = note.autotask_id(document.get("PrivateNote"))
         if from_note is None:
             return None
-        recorded = self.qbo_id(from_note)
-        if recorded is not None and recorded != qbo_id:
+        record = self.records.get(int(from_note))
+        if record is not None and (str(record["qbo_id"]) != qbo_id or not self.in_realm(record)):
             log.info(
                 "QBO document %s carries the note of Autotask record %s, but atqbo sent that record as QBO "
-                "document %s: not its",
+                "document %s (realm %s): not its",
                 qbo_id,
                 from_note,
-                recorded,
+                record["qbo_id"],
+                record.get("realm_id") or "of the default company",
             )
             return None
         return from_note

@@ -140,3 +140,71 @@ def test_bey03_dry_run_reports_the_plan_and_writes_nothing(sandbox, ledger, monk
     assert mail["subject"].endswith("(dry run)")
     csv = mail["attachments"][0]["text"]
     assert "would void QBO invoice 1047" in csv and "would void QBO invoice 1048" in csv
+
+
+# -- several QBO companies (BEY-07) ----------------------------------------------------------------
+
+AT_A, AT_B, AT_B_NOTE = 29685201, 29685202, 29685203
+
+
+def _seed_two(sandbox, ledger, monkeypatch, *, void_a: bool) -> None:
+    """Company A holds QBO invoice 501 for AT_A (recorded before routes: no realm); company B holds
+    its own 501 for AT_B (recorded in B's realm) and 502 for AT_B_NOTE (found by its note in B, its
+    Autotask company routed to B). AT_B and AT_B_NOTE are voided in Autotask; AT_A when ``void_a``."""
+    b_invoice = {"companyID": vs.COMPANY_B_ID}
+    vs.seed_two_companies(
+        sandbox,
+        monkeypatch,
+        [
+            vs.autotask_invoice(AT_A, "INV-2101", voided_at=vs.VOIDED_AT if void_a else None),
+            {**vs.autotask_invoice(AT_B, "INV-2102"), **b_invoice},
+            {**vs.autotask_invoice(AT_B_NOTE, "INV-2103"), **b_invoice},
+        ],
+        [vs.qbo_invoice("501", "1047", f"Autotask invoice {AT_A} (INV-2101)")],
+        [
+            vs.qbo_invoice("501", "B-1", f"Autotask invoice {AT_B} (INV-2102)"),
+            vs.qbo_invoice("502", "B-2", f"Autotask invoice {AT_B_NOTE} (INV-2103)"),
+        ],
+    )
+    ledger.set_sync_status("invoice", AT_A, "SYNCED", qbo_id="501", qbo_number="1047")
+    ledger.set_sync_status("invoice", AT_B, "SYNCED", qbo_id="501", qbo_number="B-1", realm_id=vs.REALM_B)
+
+
+def test_bey07_a_void_in_company_b_voids_bs_invoice_and_leaves_a_untouched(sandbox, ledger, monkeypatch):
+    _seed_two(sandbox, ledger, monkeypatch, void_a=False)
+    _settings(monkeypatch, **vs.two_company_settings(void_sync_enabled=True, report_to=[REPORT_TO]))
+    before_a = vs.qbo_invoices_by_id(sandbox)
+
+    dagrun = load_dag(DAG_ID).test(logical_date=vs.LOGICAL_DATE)
+
+    assert work_state(dagrun) == "success", task_states(dagrun)
+    books_b = vs.company_b_invoices_by_id(sandbox)
+    assert vs.is_voided(books_b["501"]) and vs.is_voided(books_b["502"])  # by the ledger's realm; by note in B
+    assert vs.qbo_invoices_by_id(sandbox) == before_a  # A's invoice 501 (another invoice) untouched
+    assert all(f"/v3/company/{vs.REALM_B}/" in r["path"] for r in vs.void_requests(sandbox))
+    assert ledger.get_sync_record("invoice_void", AT_B)["status"] == "SYNCED"
+    assert ledger.get_sync_record("invoice_void", AT_B_NOTE)["status"] == "SYNCED"
+    (mail,) = sandbox.mail.messages()
+    assert mail["subject"] == "[atqbo] invoice voids: 2 voided"
+    assert "qbo_b" in mail["attachments"][0]["text"]  # the rows say which company
+
+
+def test_bey07_a_revoked_token_in_company_b_fails_bs_voids_only(sandbox, ledger, monkeypatch):
+    _seed_two(sandbox, ledger, monkeypatch, void_a=True)
+    _settings(monkeypatch, **vs.two_company_settings(void_sync_enabled=True, report_to=[REPORT_TO]))
+    sandbox.qbo.revoke_realm(vs.REALM_B)  # the user disconnected the app from company B
+    before_b = vs.company_b_invoices_by_id(sandbox)
+
+    dagrun = load_dag(DAG_ID).test(logical_date=vs.LOGICAL_DATE)
+
+    assert work_state(dagrun) == "success", task_states(dagrun)  # the records failed, not the tasks
+    assert vs.is_voided(vs.qbo_invoices_by_id(sandbox)["501"])  # A went on
+    assert vs.company_b_invoices_by_id(sandbox) == before_b
+    assert ledger.get_sync_record("invoice_void", AT_A)["status"] == "SYNCED"
+    # B's are not settled: the next run (B reconnected) voids them
+    assert ledger.get_sync_record("invoice_void", AT_B) is None
+    assert ledger.get_sync_record("invoice_void", AT_B_NOTE) is None
+    (mail,) = sandbox.mail.messages()
+    assert mail["subject"] == "[atqbo] invoice voids: 1 voided, 2 failed"
+    csv = mail["attachments"][0]["text"]
+    assert csv.count("QBO company qbo_b could not be reached or used") == 2

@@ -230,3 +230,90 @@ def _conn_env(conn_id: str) -> str:
     import os
 
     return os.environ[f"AIRFLOW_CONN_{conn_id.upper()}"]
+
+
+# -- several QBO companies (BEY-07) ----------------------------------------------------------------
+
+AT_IN_B, AT_IN_A = 29687201, 29687202  # A's id is the larger: a lookup by QBO Id alone finds A's
+
+
+def _seed_two(sandbox, ledger, monkeypatch) -> None:
+    """QBO invoice Id 601 exists in both companies: in A for AT_IN_A (recorded before routes, no
+    realm), in B for AT_IN_B (recorded in B's realm; no note of atqbo's: only the ledger knows it)."""
+    from tests.sync.voids import support as vs
+
+    vs.seed_two_companies(
+        sandbox,
+        monkeypatch,
+        [
+            ps.autotask_invoice(AT_IN_A, "INV-4101"),
+            {**ps.autotask_invoice(AT_IN_B, "INV-4102"), "companyID": vs.COMPANY_B_ID},
+        ],
+        [ps.qbo_invoice("601", "2001", AT_IN_A)],
+        [ps.qbo_invoice("601", "B-2001", None)],
+    )
+    ledger.set_sync_status("invoice", AT_IN_A, "SYNCED", qbo_id="601", qbo_number="2001")
+    ledger.set_sync_status("invoice", AT_IN_B, "SYNCED", qbo_id="601", qbo_number="B-2001", realm_id=vs.REALM_B)
+
+
+def _company_b_qbo(ledger):
+    from atqbo.hooks.qbo import QuickBooksOnlineHook
+
+    return QuickBooksOnlineHook("qbo_b", ledger=ledger)
+
+
+def test_bey07_a_payment_in_company_b_marks_the_invoice_that_went_to_b(sandbox, ledger, qbo, monkeypatch):
+    from tests.sync.voids import support as vs
+
+    _seed_two(sandbox, ledger, monkeypatch)
+    _settings(monkeypatch, **vs.two_company_settings(payment_sync_enabled=True, report_to=[REPORT_TO]))
+    ps.record_payment(_company_b_qbo(ledger), "2026-02-25", [("601", 250.0)])
+    sandbox.requests.clear()
+
+    dagrun = load_dag(DAG_ID).test(logical_date=_logical_date())
+
+    assert work_state(dagrun) == "success", task_states(dagrun)
+    paid = ps.paid_dates(sandbox)
+    assert paid[AT_IN_B] == "2026-02-25"
+    assert paid[AT_IN_A] is None  # A's invoice 601 is another invoice: untouched
+    assert ledger.get_sync_record("payment", AT_IN_B)["realm_id"] == vs.REALM_B
+    assert ledger.get_sync_record("payment", AT_IN_A) is None
+    # each company read from its own watermark, and each moved
+    cdc_realms = {r["path"].split("/")[3] for r in ps.cdc_requests(sandbox)}
+    assert cdc_realms == {qbo.realm_id, vs.REALM_B}
+    assert ledger.get_meta(f"payments.cdc_watermark.{qbo.realm_id}") is not None
+    assert ledger.get_meta(f"payments.cdc_watermark.{vs.REALM_B}") is not None
+    (mail,) = sandbox.mail.messages()
+    assert mail["subject"] == "[atqbo] payments: 1 transferred"
+    assert "qbo_b" in mail["attachments"][0]["text"]
+
+    # The next run: nothing new in either company, nothing written.
+    sandbox.requests.clear()
+    dagrun = load_dag(DAG_ID).test(logical_date=_logical_date() + timedelta(minutes=1))
+    assert work_state(dagrun) == "success", task_states(dagrun)
+    assert ps.paid_date_writes(sandbox) == []
+
+
+def test_bey07_a_revoked_token_in_company_b_fails_bs_payments_only(sandbox, ledger, qbo, monkeypatch):
+    from tests.dags.dag_support import outcome_state
+    from tests.sync.voids import support as vs
+
+    _seed_two(sandbox, ledger, monkeypatch)
+    _settings(monkeypatch, **vs.two_company_settings(payment_sync_enabled=True, report_to=[REPORT_TO]))
+    ps.record_payment(qbo, "2026-02-26", [("601", 250.0)])
+    ps.record_payment(_company_b_qbo(ledger), "2026-02-25", [("601", 250.0)])
+    sandbox.qbo.revoke_realm(vs.REALM_B)  # the user disconnected the app from company B
+    sandbox.requests.clear()
+
+    dagrun = load_dag(DAG_ID).test(logical_date=_logical_date())
+
+    assert work_state(dagrun) == "success", task_states(dagrun)  # B's changes failed, not the tasks
+    assert outcome_state(dagrun) == "failed"
+    paid = ps.paid_dates(sandbox)
+    assert paid[AT_IN_A] == "2026-02-26"  # A went on
+    assert paid[AT_IN_B] is None
+    assert ledger.get_meta(f"payments.cdc_watermark.{qbo.realm_id}") is not None
+    assert ledger.get_meta(f"payments.cdc_watermark.{vs.REALM_B}") is None  # B's changes are read again
+    (mail,) = sandbox.mail.messages()
+    assert mail["subject"] == "[atqbo] payments: 1 transferred, 1 failed"
+    assert "QBO company qbo_b could not be reached or used" in mail["attachments"][0]["text"]

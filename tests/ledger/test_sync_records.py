@@ -60,3 +60,19 @@ def test_tool09_in_progress_records_are_listed_and_reset_one_by_one(ledger):
     record = ledger.get_sync_record("invoice", 5)
     assert (record["status"], record["request_id"], record["attempts"]) == ("PENDING", "atqbo-inv-5-g0", 1)
     assert [r["autotask_id"] for r in ledger.list_in_progress()] == [9]
+
+
+def test_bey07_records_of_one_realm_and_the_default_companys_unrealmed_ones(ledger):
+    ledger.set_sync_status("payment", 1, "SYNCED", qbo_id="145")  # before routes: the default company's
+    ledger.set_sync_status("payment", 2, "SYNCED", qbo_id="145", realm_id="111")
+    ledger.set_sync_status("payment", 3, "ERROR", qbo_id="145", realm_id="222")
+    ledger.set_sync_status("invoice", 4, "SYNCED", qbo_id="145", realm_id="222")
+
+    def ids(realm, with_unrealmed, status=None):
+        records = ledger.list_sync_records_in_realm("payment", realm, with_unrealmed=with_unrealmed, status=status)
+        return [r["autotask_id"] for r in records]
+
+    assert ids("111", True) == [1, 2]
+    assert ids("222", False) == [3]
+    assert ids("222", False, status="SYNCED") == []
+    assert ids("333", False) == []

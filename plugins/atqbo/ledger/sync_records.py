@@ -28,6 +28,21 @@ class SyncRecords(LedgerPart):
         with self.transaction() as tx:
             return tx.all("sync_record_list", entity=entity, status=status)
 
+    def list_sync_records_in_realm(
+        self, entity: str, realm_id: str, *, with_unrealmed: bool, status: str | None = None
+    ) -> list[dict[str, Any]]:
+        """One QBO company's records of ``entity`` (BEY-07: QBO Ids are per company): those that went
+        to ``realm_id``, and those without a realm (written before routes) when ``with_unrealmed``
+        (the default company's)."""
+        with self.transaction() as tx:
+            return tx.all(
+                "sync_record_list_in_realm",
+                entity=entity,
+                realm_id=str(realm_id),
+                with_unrealmed=1 if with_unrealmed else 0,
+                status=status,
+            )
+
     def record_intent(
         self,
         entity: str,

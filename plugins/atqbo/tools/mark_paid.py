@@ -26,6 +26,7 @@ from typing import Any
 
 from atqbo.autotask_docs import company_names
 from atqbo.autotask_docs import paid_on as autotask_paid_on
+from atqbo.companies import company_of_record, run_companies
 from atqbo.exceptions import AtqboConfigError
 from atqbo.forms import FormError
 from atqbo.hooks.autotask import AutotaskHook, eq
@@ -35,6 +36,7 @@ from atqbo.money import as_decimal, cents, money_text
 from atqbo.notify import ReportRow, RunReport
 from atqbo.qbo_docs import TXN_DATE_SLACK, find_atqbo_invoices, is_voided, pick_document, read_or_none
 from atqbo.records import INVOICE
+from atqbo.routes import route_of
 from atqbo.runs import RunInfo
 from atqbo.sync.payments.paid_date import write_paid_dates
 
@@ -278,8 +280,34 @@ def mark_invoice_paid(run: RunInfo, invoice_number: str, paid_on: date, date_giv
 def qbo_note(run: RunInfo, ledger: Ledger, invoice: dict[str, Any]) -> str:
     """``describe_qbo_state`` read from QBO; a QBO problem never undoes or hides the Autotask change."""
     try:
-        qbo_invoice, why_none = find_qbo_invoice(ledger, run.qbo(ledger), invoice)
+        qbo, company = invoice_company(run, ledger, invoice)
+        qbo_invoice, why_none = find_qbo_invoice(ledger, qbo, invoice)
     except Exception as exc:  # the paid date is set: say QBO could not be checked rather than fail the run
         log.warning("QBO could not be checked for Autotask invoice %s: %s", invoice.get("id"), exc)
         return f"QBO could not be checked ({type(exc).__name__}: {exc}); the Autotask paid date is as reported above"
-    return describe_qbo_state(qbo_invoice, why_none)
+    note = describe_qbo_state(qbo_invoice, why_none)
+    return f"QBO company {company}: {note}" if company else note
+
+
+def invoice_company(run: RunInfo, ledger: Ledger, invoice: dict[str, Any]) -> tuple[QuickBooksOnlineHook, str | None]:
+    """The hook of the QBO company the invoice went to, and its connection when the run has several
+    (BEY-07): the realm of its ledger record (none: the default company), else the routes' rule on
+    its Autotask company."""
+    if len(run.qbo_conn_ids) == 1:
+        return run.qbo(ledger), None
+    record = ledger.get_sync_record(INVOICE, int(invoice["id"]))
+    if record is not None and record.get("qbo_id"):
+        companies = run_companies(run, ledger)
+        company = company_of_record(companies, record)
+        if company is None:
+            raise AtqboConfigError(
+                f"atqbo sent it to QBO realm {record.get('realm_id')}, which is none of the QBO companies it can use "
+                f"now ({', '.join(c.conn_id for c in companies)})"
+            )
+        if company.qbo is None:
+            raise AtqboConfigError(company.problem)
+        return company.qbo, company.conn_id
+    settings = run.parsed_settings
+    what = f"Autotask invoice {invoice['id']}"
+    conn_id = route_of(settings.routes, settings.qbo_conn_id, invoice.get("companyID"), (), what).qbo_conn_id
+    return run.for_company(conn_id).qbo(ledger), conn_id

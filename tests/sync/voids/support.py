@@ -176,3 +176,71 @@ def make_run(run_id: str, lookback_days: int = 14, **settings) -> RunInfo:
 def run_voids(run: RunInfo) -> list[dict]:
     """The find and void tasks, as the DAG chains them (XCom-shaped data in between)."""
     return apply_voids(run, find_void_targets(run))
+
+
+# -- two QBO companies (BEY-07) ----------------------------------------------------------------------
+
+REALM_B = "4620816365300000001"
+CONN_B = "qbo_b"
+COMPANY_B_ID = 29683502  # the Autotask company whose invoices go to QBO company B
+COMPANY_B_NAME = "Fabrikam Hardware"
+
+
+def two_company_settings(**values) -> dict[str, Any]:
+    """Settings routing Autotask company ``COMPANY_B_ID`` to QBO company B (``qbo_b``)."""
+    return {"qbo_routes": [{"qbo_conn_id": CONN_B, "company_ids": [COMPANY_B_ID]}], **values}
+
+
+def _books(customer: str, invoices: list[dict], payments: list[dict]) -> dict[str, Any]:
+    return {
+        "Customer": [{"Id": QBO_CUSTOMER_ID, "DisplayName": customer}],
+        "Item": [
+            {"Id": QBO_ITEM_ID, "Name": "Managed Services", "Type": "Service", "IncomeAccountRef": {"value": "1"}}
+        ],
+        "Invoice": invoices,
+        "Payment": list(payments),
+    }
+
+
+def seed_two_companies(
+    sandbox,
+    monkeypatch,
+    autotask_invoices: list[dict],
+    qbo_a: list[dict],
+    qbo_b: list[dict],
+    payments_a: list[dict] = (),
+    payments_b: list[dict] = (),
+) -> None:
+    """The default QBO company (A) and company B (realm ``REALM_B``, connection ``qbo_b``, its own
+    app) served by the one sandbox, both with a customer and an item of the same Ids; the Autotask
+    companies A and B (after ``reset_sandbox``). Exports the connections again: B's is new."""
+    sandbox.seed(
+        {
+            "autotask": {
+                "Companies": [
+                    {"id": COMPANY_ID, "companyName": COMPANY_NAME, "companyType": 1},
+                    {"id": COMPANY_B_ID, "companyName": COMPANY_B_NAME, "companyType": 1},
+                ],
+                "Invoices": autotask_invoices,
+            },
+            "qbo": {
+                **_books(COMPANY_NAME, qbo_a, list(payments_a)),
+                "companies": [
+                    {
+                        "realm_id": REALM_B,
+                        "conn_id": CONN_B,
+                        "client": "own",
+                        **_books(COMPANY_B_NAME, qbo_b, list(payments_b)),
+                    }
+                ],
+            },
+        }
+    )
+    for conn_id, conn in sandbox.connections().items():
+        monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", json.dumps(conn))
+    sandbox.requests.clear()
+
+
+def company_b_invoices_by_id(sandbox) -> dict[str, dict[str, Any]]:
+    (company,) = [c for c in sandbox.state()["qbo"]["companies"] if c["realm_id"] == REALM_B]
+    return {inv["Id"]: inv for inv in company["Invoice"]}

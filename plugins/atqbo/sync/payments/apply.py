@@ -29,15 +29,21 @@ AUTOTASK_INVOICE_FIELDS = ["id", "invoiceNumber", "companyID", "invoiceTotal", "
 
 
 def resolve_atqbo_invoices(
-    ledger: Ledger, targets: list[InvoiceTarget], qbo_invoices: dict[str, dict[str, Any]]
+    ledger: Ledger,
+    targets: list[InvoiceTarget],
+    qbo_invoices: dict[str, dict[str, Any]],
+    realm_id: str | None = None,
+    default: bool = True,
 ) -> dict[str, int]:
     """QBO invoice Id -> Autotask invoice id, for the targets atqbo created; the others are left out.
 
     The ledger's ``invoice`` record decides first (its QBO Id is the copy atqbo made); then the
     PrivateNote, unless the ledger says that Autotask invoice went to another QBO invoice; then a
-    ``payment`` record that traced a deleted payment here.
+    ``payment`` record that traced a deleted payment here. With several QBO companies (BEY-07)
+    ``realm_id`` is the company's the invoices are in (``default``: the default company's): an
+    ``invoice`` record matches only in the realm it went to (QBO Ids are per company).
     """
-    sent = SentDocuments.load(ledger, INVOICE)
+    sent = SentDocuments.load(ledger, INVOICE, realm_id, default)
     owned: dict[str, int] = {}
     for target in targets:
         document = qbo_invoices.get(target.qbo_invoice_id) or {"Id": target.qbo_invoice_id}
@@ -106,8 +112,18 @@ def already_recorded(record: dict[str, Any] | None, state: PaidState, payment_id
 class PaymentStep:
     """One run's apply step: reads, decisions, writes and the ledger bookkeeping, in one place."""
 
-    def __init__(self, run: RunInfo, ledger: Ledger, qbo: QuickBooksOnlineHook, autotask: AutotaskHook):
+    def __init__(
+        self,
+        run: RunInfo,
+        ledger: Ledger,
+        qbo: QuickBooksOnlineHook,
+        autotask: AutotaskHook,
+        realm_id: str | None = None,
+        default: bool = True,
+    ):
         self.run = run
+        self.realm_id = realm_id  # BEY-07: the company's realm when the run has several, else None
+        self.default = default
         self.ledger = ledger
         self.qbo = qbo
         self.autotask = autotask
@@ -117,7 +133,7 @@ class PaymentStep:
     def decide(self, targets: list[InvoiceTarget]) -> list[Decision]:
         """A decision for each target atqbo created, from both sides read in bulk."""
         qbo_invoices = read_current(self.qbo, "Invoice", [t.qbo_invoice_id for t in targets])
-        owned = resolve_atqbo_invoices(self.ledger, targets, qbo_invoices)
+        owned = resolve_atqbo_invoices(self.ledger, targets, qbo_invoices, self.realm_id, self.default)
         ignored = len(targets) - len(owned)
         if ignored:
             log.info("%d QBO invoice(s) touched by these payments were not created by atqbo: ignored", ignored)
@@ -193,6 +209,7 @@ class PaymentStep:
                 qbo_number=decision.payment_ids,
                 last_error=state.reason if state.status != "SYNCED" else None,
                 run_id=self.run.run_id,
+                realm_id=self.realm_id,
                 payload_hash=state.fingerprint,
             )
             if decision.record is not None and decision.record["status"] == "ERROR":
@@ -218,6 +235,7 @@ class PaymentStep:
                 qbo_number=decision.payment_ids,
                 last_error=reason,
                 run_id=self.run.run_id,
+                realm_id=self.realm_id,
                 payload_hash=state.fingerprint,
             )
             self.ledger.log_error(
@@ -236,10 +254,17 @@ class PaymentStep:
 
 
 def apply_payment_targets(
-    run: RunInfo, ledger: Ledger, qbo: QuickBooksOnlineHook, autotask: AutotaskHook, targets: list[InvoiceTarget]
+    run: RunInfo,
+    ledger: Ledger,
+    qbo: QuickBooksOnlineHook,
+    autotask: AutotaskHook,
+    targets: list[InvoiceTarget],
+    realm_id: str | None = None,
+    default: bool = True,
 ) -> list[ReportRow]:
-    """Mark paid (or plan, or report) the Autotask invoices behind ``targets``; the report rows."""
-    step = PaymentStep(run, ledger, qbo, autotask)
+    """Mark paid (or plan, or report) the Autotask invoices behind ``targets``; the report rows.
+    ``realm_id``, ``default``: the QBO company's, when the run has several (BEY-07)."""
+    step = PaymentStep(run, ledger, qbo, autotask, realm_id, default)
     decisions = step.decide(targets)
     to_mark = [d for d in decisions if d.state.mark_on is not None]
     if to_mark and not run.dry_run:

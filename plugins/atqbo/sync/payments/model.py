@@ -1,6 +1,6 @@
 """What the payment sync's tasks pass each other: what happened to a payment on an invoice
 (``PaymentEvent``), the QBO invoices to look at (``InvoiceTarget``) and the find task's answer
-(``PaymentScan``)."""
+(``PaymentScan``, one ``CompanyScan`` per QBO company)."""
 
 from __future__ import annotations
 
@@ -63,31 +63,65 @@ class InvoiceTarget:
 
 
 @dataclass(frozen=True)
-class PaymentScan:
-    """``find_payment_changes``'s answer (XCom-ready through ``to_xcom``)."""
+class CompanyScan:
+    """What the find task read of one QBO company (BEY-07: each has its own CDC watermark)."""
 
+    qbo_conn_id: str
     since: str  # ISO-8601 UTC
     until: str
     watermark_key: str
     advance: bool
-    notes: tuple[str, ...] = ()
     targets: tuple[InvoiceTarget, ...] = ()
+    problem: str = ""  # why the company could not be read (its changes fail, its watermark stays)
 
     def to_xcom(self) -> dict[str, Any]:
         doc = asdict(self)
-        doc["notes"] = list(self.notes)
         doc["targets"] = [t.to_xcom() for t in self.targets]
         return doc
+
+    @classmethod
+    def from_xcom(cls, doc: dict[str, Any]) -> CompanyScan:
+        return cls(
+            qbo_conn_id=doc["qbo_conn_id"],
+            since=doc["since"],
+            until=doc["until"],
+            watermark_key=doc["watermark_key"],
+            advance=bool(doc["advance"]),
+            targets=tuple(InvoiceTarget.from_xcom(t) for t in doc.get("targets") or ()),
+            problem=doc.get("problem") or "",
+        )
+
+
+@dataclass(frozen=True)
+class PaymentScan:
+    """``find_payment_changes``'s answer (XCom-ready through ``to_xcom``): the stretch read (the
+    earliest company's start to now), the notes, and each QBO company's scan, the default first."""
+
+    since: str  # ISO-8601 UTC
+    until: str
+    notes: tuple[str, ...] = ()
+    companies: tuple[CompanyScan, ...] = ()
+
+    @property
+    def targets(self) -> tuple[InvoiceTarget, ...]:
+        """Every company's targets."""
+        return tuple(t for c in self.companies for t in c.targets)
+
+    def to_xcom(self) -> dict[str, Any]:
+        return {
+            "since": self.since,
+            "until": self.until,
+            "notes": list(self.notes),
+            "companies": [c.to_xcom() for c in self.companies],
+        }
 
     @classmethod
     def from_xcom(cls, doc: dict[str, Any]) -> PaymentScan:
         return cls(
             since=doc["since"],
             until=doc["until"],
-            watermark_key=doc["watermark_key"],
-            advance=bool(doc["advance"]),
             notes=tuple(doc.get("notes") or ()),
-            targets=tuple(InvoiceTarget.from_xcom(t) for t in doc.get("targets") or ()),
+            companies=tuple(CompanyScan.from_xcom(c) for c in doc.get("companies") or ()),
         )
 
     def run_with_window(self, run: RunInfo) -> RunInfo:

@@ -8,6 +8,8 @@ import logging
 from collections import Counter
 from typing import Any
 
+from atqbo.companies import STOPPED_FIX, company_failure, stopped_reason
+from atqbo.exceptions import AtqboError
 from atqbo.hooks.qbo import QboAuthError, QboFault, QuickBooksOnlineHook
 from atqbo.ledger import Ledger
 from atqbo.notify import ReportRow
@@ -34,6 +36,7 @@ class VoidStep:
         self.qbo = qbo
         self.dry_run = run.dry_run
         self.rows: list[ReportRow] = []
+        self.done: set[int] = set()  # the targets handled (BEY-07: the others fail when a company stops)
         self.silent = 0  # refusals not retried (nothing changed) and records another run settled
         self._errors: list[dict[str, Any]] | None = None
 
@@ -212,13 +215,28 @@ class VoidStep:
         self.rows.append(void_row(target, "failed", reason, fix, qbo_invoice=qbo_invoice))
 
 
-def void_targets(run: RunInfo, ledger: Ledger, qbo: QuickBooksOnlineHook, targets: list[VoidTarget]) -> list[ReportRow]:
-    """Void each target's QBO invoice (or plan it, in a dry run) and return the report rows."""
-    qbo_ids = [t.qbo_id for t in targets if t.qbo_id]
-    state = read_current(qbo, "Invoice", qbo_ids) if qbo_ids else {}
+def void_targets(
+    run: RunInfo, ledger: Ledger, qbo: QuickBooksOnlineHook, targets: list[VoidTarget], company: str | None = None
+) -> list[ReportRow]:
+    """Void each target's QBO invoice (or plan it, in a dry run) and return the report rows.
+
+    ``company``: the QBO company's connection when the run has several (BEY-07): what stops it (its
+    token revoked, its connection) fails its targets not done yet, without a ledger record (the
+    next run tries them again), instead of stopping the run.
+    """
     step = VoidStep(run, ledger, qbo)
-    for target in targets:
-        step.handle(target, state)
+    try:
+        qbo_ids = [t.qbo_id for t in targets if t.qbo_id]
+        state = read_current(qbo, "Invoice", qbo_ids) if qbo_ids else {}
+        for target in targets:
+            step.handle(target, state)
+            step.done.add(target.autotask_id)
+    except AtqboError as exc:
+        if company is None or not company_failure(exc):
+            raise
+        reason = stopped_reason(company, exc)
+        log.warning("%s; its other invoices are not voided this run", reason)
+        step.rows.extend(void_row(t, "failed", reason, STOPPED_FIX) for t in targets if t.autotask_id not in step.done)
     counts = dict(Counter(row.outcome for row in step.rows))
     log.info(
         "voids%s: %s; %d not reported again (refusals unchanged since, or settled by another run)",

@@ -71,31 +71,40 @@ def resolve_qbo_invoices(
     qbo: QuickBooksOnlineHook,
     invoices: list[VoidedInvoice],
     company_names: dict[int, str] | None = None,
+    realm_id: str | None = None,
+    default: bool = True,
 ) -> list[VoidTarget]:
     """For each voided invoice, the QBO invoice atqbo created for it, or none.
 
     The ledger's ``invoice`` record (SYNCED with a qbo_id) comes first; the others are looked up
     by PrivateNote. Of several QBO invoices with the same note, the one not voided yet is taken;
-    several not voided are ambiguous (a person decides which to void).
+    several not voided are ambiguous (a person decides which to void). With several QBO companies
+    (BEY-07) ``qbo`` is the company the invoices went to, ``realm_id`` its realm and ``default``
+    whether it is the default company (``SentDocuments``: a record of another realm is not its).
     """
-    company_names = company_names or {}
-    sent = SentDocuments.load(ledger, INVOICE)
+    sent = SentDocuments.load(ledger, INVOICE, realm_id, default)
     unresolved = [inv for inv in invoices if sent.qbo_id(inv.autotask_id) is None]
     by_note = find_invoices_by_private_note(qbo, unresolved) if unresolved else {}
     targets = []
     for invoice in invoices:
-        base = VoidTarget(
-            autotask_id=invoice.autotask_id,
-            reference=invoice.invoice_number or f"Autotask invoice {invoice.autotask_id}",
-            company=company_names.get(invoice.company_id, "") if invoice.company_id is not None else "",
-            autotask_total=None if invoice.total is None else str(invoice.total),
-        )
+        base = base_target(invoice, company_names)
         record = sent.records.get(invoice.autotask_id)
         if record is not None:
             targets.append(_recorded_target(base, record))
         else:
             targets.append(_target_by_note(base, by_note.get(invoice.autotask_id, [])))
     return targets
+
+
+def base_target(invoice: VoidedInvoice, company_names: dict[int, str] | None = None) -> VoidTarget:
+    """The target of a voided invoice before its QBO invoice is looked for."""
+    company_names = company_names or {}
+    return VoidTarget(
+        autotask_id=invoice.autotask_id,
+        reference=invoice.invoice_number or f"Autotask invoice {invoice.autotask_id}",
+        company=company_names.get(invoice.company_id, "") if invoice.company_id is not None else "",
+        autotask_total=None if invoice.total is None else str(invoice.total),
+    )
 
 
 def _recorded_target(base: VoidTarget, record: dict[str, Any]) -> VoidTarget:

@@ -51,7 +51,9 @@ class VoidTarget:
 
     ``qbo_id`` is None when atqbo did not create one; ``found_by`` says how it was recognised
     ("ledger" or "private_note"); ``ambiguous_ids`` lists the QBO invoices when several carry
-    the invoice's PrivateNote and none is clearly the one to void.
+    the invoice's PrivateNote and none is clearly the one to void. ``qbo_conn_id`` is the QBO
+    company the invoice went to (BEY-07); ``company_problem`` says why that company could not be
+    used (the target fails with it, nothing recorded: the next run tries again).
     """
 
     autotask_id: int
@@ -62,6 +64,8 @@ class VoidTarget:
     qbo_number: str | None = None
     found_by: str | None = None
     ambiguous_ids: tuple[str, ...] = ()
+    qbo_conn_id: str | None = None
+    company_problem: str = ""
 
     def to_xcom(self) -> dict[str, Any]:
         doc = asdict(self)
