@@ -295,3 +295,47 @@ def test_bey07_a_token_revoked_in_one_company_fails_its_invoices_only_and_the_ne
     assert not (au_invoices - sent_au) & set(found)  # the rest failed on their own (GST vs Autotask's tax)
     assert "could not be reached" not in report_html(sb, "[atqbo] invoices")
     assert all(found[i] == ["qbo_default"] for i in sent_default)
+
+
+def test_bey07_an_invoice_sent_to_one_company_is_never_sent_to_another_when_the_routes_change(tenant, monkeypatch):
+    sb = tenant
+    au_id = au_customer(sb)
+    au_route = {"qbo_conn_id": "qbo_au", "company_ids": [au_id], "settings": route_settings("qbo_au")}
+    use_settings(monkeypatch, [au_route])
+    run("atqbo_invoices")
+    found = where_invoices_are(sb)
+    invoices, _ = autotask_state(sb)
+    (moved, *_) = sorted(i for i, where in found.items() if where == ["qbo_au"])
+
+    # the routes change (the AU customer now goes to the default company) and a user clears the
+    # invoice's marker in Autotask to send it again: it is in the AU company's books already
+    use_settings(monkeypatch, [{"qbo_conn_id": "qbo_manual", "company_ids": [1], **{}}])
+    sb.seed({"autotask": {"Invoices": [{**invoices[moved], "webServiceDate": None}]}})
+    run("atqbo_invoices")
+    assert where_invoices_are(sb)[moved] == ["qbo_au"], "never in two companies' books"
+    report = re.sub(r"<[^>]+>", " ", report_html(sb, "[atqbo] invoices"))
+    assert f"Autotask invoice {moved}" in report and "qbo_routes now send it to qbo_default" in report
+    assert "void or delete it in that company, then retry this invoice from the error log" in report
+    assert ledger_realms("invoice").get(moved) is None  # ERROR now, its realm and QBO id kept:
+    from atqbo.ledger import Ledger
+    from sandbox.seeds.multi_company import AU_REALM_ID
+
+    led = Ledger.from_conn_id("atqbo_state")
+    try:
+        record = led.get_sync_record("invoice", moved)
+        assert (record["status"], record["realm_id"], record["qbo_id"]) == (
+            "ERROR",
+            AU_REALM_ID,
+            found and record["qbo_id"],
+        )
+        assert record["qbo_id"]
+    finally:
+        led.close()
+    sb.requests.clear()
+    run("atqbo_invoices")  # the next run says nothing new and sends nothing
+    assert where_invoices_are(sb)[moved] == ["qbo_au"]
+    assert not [
+        r
+        for r in sb.requests.list()
+        if r["api"] == "qbo" and r["method"] == "POST" and "/query" not in r["path"].lower()
+    ]

@@ -49,6 +49,14 @@ def adopt_existing_invoices(
     older: dict[int, dict[str, Any]] = {}
     for plan in plans:
         record = ledger.get_sync_record(INVOICE, plan.autotask_id)
+        elsewhere = in_another_company(plan, record, qbo)
+        if elsewhere and not scope.autotask_ids and failed_before(plan, record, run.parsed_settings):
+            outcomes.add(plan, "skipped", reason=FAILED_BEFORE.format(error=record["last_error"]))
+            continue
+        if elsewhere:  # no marker: the invoice is not wrong (see in_another_company)
+            outcome, reason, fix = elsewhere
+            outcomes.add(plan, outcome, reason=reason, fix=fix, marker=None)
+            continue
         found, _ = pick_document(existing.get(plan.autotask_id, []), (record or {}).get("qbo_id"))
         until = in_flight_until(record, qbo.write_may_commit_s)
         if until is not None and (found is None or scope.overwrite):
@@ -75,6 +83,43 @@ def adopt_existing_invoices(
         else:
             to_create.append(plan)
     return to_create, older
+
+
+def in_another_company(
+    plan: InvoicePlan, record: dict[str, Any] | None, qbo: QuickBooksOnlineHook
+) -> tuple[str, str, str] | None:
+    """BEY-07: the ledger says another QBO company (realm) has this invoice, or was being sent it
+    when a run stopped, and the routes now send it to this one: sending it would put it in two
+    companies' books. (outcome, reason, fix), or None when the record is this company's or has no
+    realm.
+
+    A document there: "failed" (the ledger's ERROR keeps its realm and QBO id, so the next runs
+    say the same; a retry from the error log, PENDING, is the user's word that it may move). A
+    create in flight there: "skipped", the record left IN_PROGRESS, as any create in flight is;
+    ``atqbo_reset`` (PENDING) is the user's word, after looking in that company.
+    """
+    if not record or not record.get("realm_id") or record["status"] == "PENDING":
+        return None
+    if str(record["realm_id"]) == str(qbo.realm_id):
+        return None
+    where = f"the QBO company of realm {record['realm_id']}"
+    moved = f"and qbo_routes now send it to {qbo.qbo_conn_id}; not sent, so that it is not in two companies' books"
+    if record.get("qbo_id"):
+        number = record.get("qbo_number") or record.get("qbo_id")
+        return (
+            "failed",
+            f"{plan.label} is in {where} as QBO invoice {number}, {moved}",
+            "if it should move, void or delete it in that company, then retry this invoice from the error log "
+            "(atqbo_retry_errors); else change qbo_routes back",
+        )
+    if record["status"] == "IN_PROGRESS":
+        return (
+            "skipped",
+            f"{plan.label} was being sent to {where} when an earlier run stopped, {moved}",
+            "look for it in that company (its PrivateNote names the Autotask invoice): if it is there, void or "
+            "delete it there or change qbo_routes back; then run atqbo_reset, and the next run sends it",
+        )
+    return None  # a failure in that company that never made a document: nothing there to double
 
 
 def adopt(
