@@ -3,8 +3,8 @@
 
 The vendor's "View logs to troubleshoot" and its Retry button. Every failure a sync records is
 kept in the state database's error log with its entity, Autotask id, QBO id, message, fix, the
-time it last occurred and how many attempts failed that way; an entry closes when its record is
-transferred. This tool lists the open entries and, for the records named in `autotask_ids`,
+time it last occurred and how many attempts failed that way (and, for an invoice, the QBO company
+it went to: several with `qbo_routes`, BEY-07); an entry closes when its record is transferred. This tool lists the open entries and, for the records named in `autotask_ids`,
 re-queues them so that the next sync run sends them again.
 
 **Form.**
@@ -14,7 +14,8 @@ re-queues them so that the next sync run sends them again.
 
 **Tasks.**
 1. `list_errors`: reads the form and the settings, and writes the open entries matching
-   `entity` and `since` to its log (id, entity, Autotask id, message, fix, time, attempts).
+   `entity` and `since` to its log (id, entity, Autotask id, QBO company when known, message,
+   fix, time, attempts).
 2. `retry`: for each id in `autotask_ids` with an open entry matching the filters: asks for a
    retry in the error log, sets the record's status in the state database back from ERROR to
    PENDING (a payment stays ERROR: the payment sync retries those at every run), and clears the

@@ -253,6 +253,41 @@ def test_tool08_failed_invoice_is_skipped_silently_until_retried_then_sent_by_th
     assert ledger.list_errors(entity="invoice", autotask_ids=[FAILING_INVOICE]) == []  # closed
 
 
+def test_bey07_an_invoice_failing_in_a_routed_qbo_company_is_logged_and_listed_with_that_company(invoice_tenant, capfd):
+    """Two QBO companies (qbo_routes): Contoso's invoices go to qbo_au, here a second connection to
+    the sandbox's company. The failing invoice's error-log entry names qbo_au; the run's report and
+    atqbo_retry_errors' list say so."""
+    t = invoice_tenant
+    connections = t.sb.connections()
+    t.monkeypatch.setenv("AIRFLOW_CONN_QBO_AU", json.dumps(connections["qbo_default"]))
+    t.monkeypatch.setenv(
+        "AIRFLOW_VAR_ATQBO_SETTINGS",
+        json.dumps(
+            {
+                "report_to": ["billing@msp.example"],
+                "invoice_marker_field": "webServiceDate",
+                "missing_item_action": "error",
+                "qbo_routes": [{"qbo_conn_id": "qbo_au", "company_ids": [CONTOSO]}],
+            }
+        ),
+    )
+    t.run("atqbo_invoices")
+    (entry,) = t.ledger().list_errors(entity="invoice", autotask_ids=[FAILING_INVOICE])
+    assert entry["qbo_company"] == "qbo_au"
+    report = [m for m in t.sb.mail.messages() if m["subject"].startswith("[atqbo] invoices")][-1]
+    assert "Counts by QBO company: qbo_au: " in report["html"] and "; qbo_default: " in report["html"]
+    header = _csv(report).lstrip("\ufeff").splitlines()[0]
+    assert header.startswith("outcome,entity,autotask_id,reference,company,qbo_company,")
+
+    capfd.readouterr()
+    t.run(RETRY, {"entity": "invoice"})
+    assert f"#{entry['id']} invoice, Autotask id {FAILING_INVOICE}, QBO company qbo_au: 1 attempt(s)" in (
+        capfd.readouterr().out
+    )
+    (mail,) = t.reports(ERROR_LOG_SUBJECT)
+    assert "qbo_au" in _csv(mail)
+
+
 # -- TOOL-08: bad input -----------------------------------------------------------------------------------------
 
 

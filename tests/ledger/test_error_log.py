@@ -38,3 +38,20 @@ def test_tool08_error_log_filters_by_record_and_a_failed_retry_uses_the_request_
     assert (entry["attempts"], entry["retry_requested_at"], entry["run_id"]) == (2, None, "r2")
     ledger.resolve_errors("invoice", 5)
     assert not ledger.request_retry(first)  # a resolved entry cannot be retried
+
+
+def test_bey07_error_log_entries_name_their_qbo_company_and_a_repeat_stays_per_record(ledger):
+    au = ledger.log_error("invoice", 5, "negative total", dag_id="d", run_id="r1", qbo_company="qbo_au")
+    us = ledger.log_error("invoice", 6, "negative total", dag_id="d", run_id="r1", qbo_company="qbo_default")
+    po = ledger.log_error("purchase_order", 7, "vendor name clash", dag_id="p", run_id="r1")  # no company known
+    assert len({au, us, po}) == 3
+    assert {e["id"]: e["qbo_company"] for e in ledger.list_errors()} == {au: "qbo_au", us: "qbo_default", po: None}
+    assert ledger.get_error(au)["qbo_company"] == "qbo_au"
+    # the same failure of record 5 again, now routed to another company: one entry, counted, its latest company
+    assert ledger.log_error("invoice", 5, "negative total", dag_id="d", run_id="r2", qbo_company="qbo_default") == au
+    # a repeat that names no company (an older staged row) keeps the entry's
+    assert ledger.log_error("invoice", 5, "negative total", dag_id="d", run_id="r3") == au
+    entry = ledger.get_error(au)
+    assert (entry["attempts"], entry["qbo_company"], entry["run_id"]) == (3, "qbo_default", "r3")
+    assert ledger.log_error("invoice", None, "Autotask unreachable", qbo_company="") != au  # "" is no company
+    assert [e["qbo_company"] for e in ledger.list_errors(include_resolved=True) if e["autotask_id"] is None] == [None]

@@ -398,3 +398,68 @@ def test_tool08_page_escapes_every_value(ui_server, state, settings):
     assert "manual__&lt;i&gt;x&lt;/i&gt;" in page.text and "&lt;b&gt;created&lt;/b&gt; 1" in page.text
     assert "<script>alert" not in page.text and "<img" not in page.text and "<i>x" not in page.text
     assert "script-src 'self'" in page.headers["content-security-policy"]
+
+
+# -- BEY-07: which QBO company --------------------------------------------------------------------------------
+
+
+def _logged(state, autotask_id: int, company: str | None) -> int:
+    return state.log_error(
+        "invoice", autotask_id, "no QBO item for 'Travel'", dag_id="atqbo_invoices", qbo_company=company
+    )
+
+
+def test_bey07_errors_api_and_page_name_each_entrys_qbo_company_when_there_are_several(ui_server, state, settings):
+    au, us = _logged(state, 29684001, "qbo_au"), _logged(state, 29684002, "qbo_default")
+    payment = state.log_error("payment", 501, "Customer not found")  # the payment sync names no company
+    body = ui_server.get("/atqbo/api/errors").json()
+    assert {e["id"]: e["qbo_company"] for e in body["errors"]} == {au: "qbo_au", us: "qbo_default", payment: None}
+    page = ui_server.get("/atqbo/errors").text
+    assert '<th scope="col">QBO company</th>' in page
+    assert '<td class="qbo-company">qbo_au</td>' in page and '<td class="qbo-company"></td>' in page
+
+    # one company, no routes: the page as it was; the API still says which
+    state.resolve_errors("invoice", 29684001)
+    assert '<th scope="col">QBO company</th>' not in ui_server.get("/atqbo/errors").text
+    # a routed install whose open errors are all of one company: the column says which
+    settings(qbo_routes=[{"qbo_conn_id": "qbo_au", "company_ids": [29683501]}])
+    state.resolve_errors("invoice", 29684002)
+    _logged(state, 29684003, "qbo_au")
+    page = ui_server.get("/atqbo/errors", params={"entity": "invoice"}).text
+    assert '<th scope="col">QBO company</th>' in page and '<td class="qbo-company">qbo_au</td>' in page
+
+
+def test_bey07_a_state_database_of_an_older_atqbo_gives_503_until_a_task_upgrades_it(ui_server, state, settings):
+    from atqbo.ledger import Ledger
+
+    old = ui_server.home / "state-v2.db"
+    old.unlink(missing_ok=True)
+    with sqlite3.connect(old) as db:  # the tables as schema version 2 made them
+        ddl = (REPO / "tests" / "ledger" / "schema_v2.sql").read_text(encoding="utf-8")
+        db.executescript(ddl.replace("__SERIAL_PK__", "INTEGER PRIMARY KEY AUTOINCREMENT"))
+        db.execute("INSERT INTO atqbo_meta (key, value) VALUES ('schema_version', '2')")
+        db.execute(
+            "INSERT INTO atqbo_error_log (entity, autotask_id, message, attempts, occurred_at) "
+            "VALUES ('invoice', 5, 'negative total', 1, '2026-11-01T00:00:00.000000Z')"
+        )
+    r = ui_server.post(
+        "/api/v2/connections", json={"connection_id": "atqbo_state_v2", "conn_type": "sqlite", "host": str(old)}
+    )
+    assert r.status_code in (201, 409), r.text
+    settings(state_conn_id="atqbo_state_v2")
+    r = ui_server.get("/atqbo/api/errors")
+    assert r.status_code == 503 and "has the tables of an older atqbo version" in r.json()["error"], r.text
+    assert "the first task of any atqbo DAG upgrades the tables" in r.json()["fix"]
+    page = ui_server.get("/atqbo/errors")
+    assert page.status_code == 503 and "has the tables of an older atqbo version" in page.text
+    assert ui_server.get("/atqbo/api/runs").status_code == 200  # the run history has not changed
+    assert ui_server.post("/atqbo/api/errors/1/retry").status_code == 503
+    with sqlite3.connect(old) as db:  # the view changed nothing
+        assert "qbo_company" not in [c[1] for c in db.execute("PRAGMA table_info(atqbo_error_log)")]
+
+    ledger = Ledger.from_url(f"sqlite:///{old}")  # what a DAG's first task does
+    assert ledger.create_schema() == ["atqbo_error_log.qbo_company"]
+    ledger.close()
+    (entry,) = ui_server.get("/atqbo/api/errors").json()["errors"]
+    assert (entry["message"], entry["qbo_company"]) == ("negative total", None)
+    settings()

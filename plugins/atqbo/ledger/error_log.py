@@ -2,7 +2,9 @@
 
 A repeated failure of the same record with the same message counts up its open entry instead of
 adding another. An operator asks for a retry from the error-log view (TOOL-08); the next attempt,
-failed or not, uses the request up, and a record that syncs resolves its entries.
+failed or not, uses the request up, and a record that syncs resolves its entries. An entry names
+the QBO company the record went to (``qbo_company``: its Airflow connection id, BEY-07) when the
+sync knows it; entries from before schema version 3 have none.
 """
 
 from __future__ import annotations
@@ -26,8 +28,13 @@ class ErrorLog(LedgerPart):
         qbo_id: str | None = None,
         dag_id: str | None = None,
         run_id: str | None = None,
+        qbo_company: str | None = None,
     ) -> int:
         """Record a failure; the same open failure of the same record is counted, not repeated.
+
+        ``qbo_company``: the QBO company's Airflow connection id (BEY-07). The open entry a repeat
+        counts is found per record and message, whatever the company: a repeat that names one sets
+        it (the record's latest company), one that names none keeps the entry's.
 
         Returns the error log entry's id.
         """
@@ -37,7 +44,15 @@ class ErrorLog(LedgerPart):
             if autotask_id is not None:
                 existing = tx.one("error_log_find_open", entity=entity, autotask_id=int(autotask_id), message=message)
             if existing:
-                tx.execute("error_log_bump", id=existing["id"], now=now, dag_id=dag_id, run_id=run_id, fix=fix)
+                tx.execute(
+                    "error_log_bump",
+                    id=existing["id"],
+                    now=now,
+                    dag_id=dag_id,
+                    run_id=run_id,
+                    fix=fix,
+                    qbo_company=qbo_company or None,
+                )
                 return int(existing["id"])
             row = tx.one(
                 "error_log_insert",
@@ -50,6 +65,7 @@ class ErrorLog(LedgerPart):
                 fix=fix,
                 attempts=1,
                 now=now,
+                qbo_company=qbo_company or None,
             )
             return int(row["id"])
 
@@ -60,7 +76,9 @@ class ErrorLog(LedgerPart):
         include_resolved: bool = False,
         autotask_ids: Iterable[int] | None = None,
     ) -> list[dict[str, Any]]:
-        """Error log entries, newest first: open ones (or all), of one entity, since a time, of some records."""
+        """Error log entries, newest first: open ones (or all), of one entity, since a time, of some records.
+
+        Each is a dict of every column, ``qbo_company`` included (None when not known)."""
         with self.transaction() as tx:
             rows = tx.all(
                 "error_log_list", entity=entity, since=to_ts(since), include_resolved=1 if include_resolved else 0

@@ -79,6 +79,15 @@ class Tx:
         rows = self.all(statement, **params)
         return rows[0] if rows else None
 
+    def table_columns(self, table: str) -> frozenset[str]:
+        """The column names of ``table`` (one of atqbo's own, never user input), on either database."""
+        cur = self._conn.cursor()
+        try:
+            cur.execute(f"SELECT * FROM {table} WHERE 1 = 0")
+            return frozenset(c[0] for c in cur.description)
+        finally:
+            cur.close()
+
     def execute_ddl(self, ddl: str) -> None:
         """Run one schema statement, given as text: ``schema.sql`` holds several, split by the caller."""
         cur = self._conn.cursor()

@@ -31,6 +31,8 @@ CSV_COLUMNS: tuple[str, ...] = (
     "reason",
     "fix",
 )
+# BEY-07: the column a report whose rows span several QBO companies has after "company".
+QBO_COMPANY_COLUMN = "qbo_company"
 # The report's free-text columns (come from Autotask or QBO users).
 REPORT_TEXT_COLUMNS = frozenset({"reference", "company", "qbo_number", "reason", "fix"})
 CSV_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -38,8 +40,12 @@ CSV_ATTACHMENT_BOM = "\ufeff"
 
 
 def report_csv(report: RunReport) -> str:
-    """One line per row under a header (``CSV_COLUMNS``), RFC 4180 quoting and CRLF line ends."""
-    return csv_table(CSV_COLUMNS, (row.to_dict() for row in report.rows), REPORT_TEXT_COLUMNS)
+    """One line per row under a header (``CSV_COLUMNS``; with ``qbo_company`` after ``company`` when
+    the rows span several QBO companies, BEY-07), RFC 4180 quoting and CRLF line ends."""
+    columns = list(CSV_COLUMNS)
+    if report.spans_qbo_companies():
+        columns.insert(columns.index("company") + 1, QBO_COMPANY_COLUMN)
+    return csv_table(columns, (row.to_dict() for row in report.rows), REPORT_TEXT_COLUMNS)
 
 
 def csv_table(columns: Iterable[str], rows: Iterable[Mapping[str, Any]], text_columns: Iterable[str]) -> str:

@@ -1,6 +1,9 @@
 """The run report: one ``ReportRow`` per record a run looked at, and the ``RunReport`` that holds
 them with the run's notes, counts and email subject.
 
+A report whose rows span several QBO companies (BEY-07: ``qbo_routes``) names each row's company
+and counts each company's rows; one whose rows name one company (or none) is rendered as before.
+
 Its renderings live in their own modules (``text``: the task log, ``report_html``: the email,
 ``csv_export``: the attachment); ``RunReport`` offers them as methods.
 """
@@ -15,7 +18,7 @@ from typing import Any
 from atqbo.notify.csv_export import report_csv
 from atqbo.notify.report_html import report_html
 from atqbo.notify.text import summary_text
-from atqbo.notify.wording import OUTCOMES, Outcome, count_phrase
+from atqbo.notify.wording import NO_QBO_COMPANY, OUTCOMES, Outcome, count_phrase
 
 
 @dataclass(frozen=True)
@@ -33,12 +36,18 @@ class ReportRow:
     qbo_total: Decimal | None = None
     reason: str = ""  # why skipped / what failed / what was planned
     fix: str = ""  # how to fix a failure
+    # BEY-07: the QBO company (its Airflow connection id) the record went to, when the sync knows it.
+    qbo_company: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
+        """The row as JSON-safe values (amounts as exact strings); ``qbo_company`` only when known, so a
+        row of a single-company sync is the dict it always was."""
         out = asdict(self)
         for key in ("autotask_total", "qbo_total"):
             if out[key] is not None:
                 out[key] = str(out[key])
+        if out["qbo_company"] is None:
+            del out["qbo_company"]
         return out
 
     @classmethod
@@ -83,8 +92,35 @@ class RunReport:
 
     def describe_counts(self) -> str:
         """``12 transferred, 1 failed, 3 skipped``: the non-zero counts, or ``no records``."""
-        parts = [count_phrase(outcome, n) for outcome, n in self.counts().items() if n]
-        return ", ".join(parts) if parts else "no records"
+        return describe_counts(self.counts())
+
+    def qbo_companies(self) -> list[str]:
+        """The QBO companies (connection ids) the rows name, sorted (BEY-07)."""
+        return sorted({row.qbo_company for row in self.rows if row.qbo_company})
+
+    def spans_qbo_companies(self) -> bool:
+        """True when the rows name more than one QBO company: then each row says which (BEY-07). A
+        single-company install's reports look as they always did."""
+        return len(self.qbo_companies()) > 1
+
+    def counts_by_qbo_company(self) -> dict[str, dict[str, int]]:
+        """Rows per outcome of each QBO company (``NO_QBO_COMPANY`` for rows that name none, last)."""
+        by_company: dict[str, dict[str, int]] = {}
+        for company in [*self.qbo_companies(), NO_QBO_COMPANY]:
+            rows = [row for row in self.rows if (row.qbo_company or NO_QBO_COMPANY) == company]
+            if rows:
+                counts = dict.fromkeys(OUTCOMES, 0)
+                for row in rows:
+                    counts[row.outcome] = counts.get(row.outcome, 0) + 1
+                by_company[company] = counts
+        return by_company
+
+    def describe_counts_by_qbo_company(self) -> str:
+        """``qbo_au: 3 transferred, 1 failed; qbo_default: 12 transferred``; empty unless the rows span
+        several QBO companies."""
+        if not self.spans_qbo_companies():
+            return ""
+        return "; ".join(f"{company}: {describe_counts(c)}" for company, c in self.counts_by_qbo_company().items())
 
     def rows_by_outcome(self, outcome: str) -> list[ReportRow]:
         return [row for row in self.rows if row.outcome == outcome]
@@ -120,6 +156,12 @@ class RunReport:
     def to_html(self) -> str:
         """A self-contained HTML email (inline styles only, every value escaped)."""
         return report_html(self)
+
+
+def describe_counts(counts: dict[str, int]) -> str:
+    """``12 transferred, 1 failed``: the non-zero counts, or ``no records``."""
+    parts = [count_phrase(outcome, n) for outcome, n in counts.items() if n]
+    return ", ".join(parts) if parts else "no records"
 
 
 def _slug(text: str) -> str:

@@ -24,7 +24,14 @@ from atqbo.notify.html_style import (
     escape_lines,
     html_foot,
 )
-from atqbo.notify.wording import DRY_RUN_BANNER, SECTION_TITLES, count_phrase, describe_qbo, describe_record
+from atqbo.notify.wording import (
+    DRY_RUN_BANNER,
+    QBO_COMPANY_HEADER,
+    SECTION_TITLES,
+    count_phrase,
+    describe_qbo,
+    describe_record,
+)
 
 if TYPE_CHECKING:
     from atqbo.notify.report import ReportRow, RunReport
@@ -47,6 +54,7 @@ REASON_HEADERS = {"failed": "What failed", "warning": "Warning", "skipped": "Why
 def report_html(report: RunReport) -> str:
     """A self-contained HTML email (inline styles only, every value escaped)."""
     mixed = report.mixes_entities()
+    with_qbo_company = report.spans_qbo_companies()  # BEY-07
     parts = [
         HTML_HEAD.format(title=escape(report.title)),
         f'<h1 style="{S_H1}">{escape(report.title)}</h1>',
@@ -57,6 +65,11 @@ def report_html(report: RunReport) -> str:
     if report.dry_run:
         parts.append(f'<div style="{S_DRY_RUN}">{escape(DRY_RUN_BANNER)}</div>')
     parts.append(html_counts(report))
+    if with_qbo_company:
+        parts.append(
+            f'<p style="{S_META}">Counts by {escape(QBO_COMPANY_HEADER)}: '
+            f"{escape(report.describe_counts_by_qbo_company())}</p>"
+        )
     sections = list(HTML_SECTION_ORDER)
     # Notes are run-level messages a person should read: after failures and warnings.
     sections.insert(sections.index("warning") + 1, "notes")
@@ -68,7 +81,7 @@ def report_html(report: RunReport) -> str:
             continue
         rows = report.rows_by_outcome(outcome)
         if rows:
-            parts.append(html_section(outcome, rows, mixed))
+            parts.append(html_section(outcome, rows, mixed, with_qbo_company))
     if not report.rows and not report.notes:
         parts.append(f'<p style="{S_META}">No records were looked at in this run.</p>')
     parts.append(html_foot(REPORT_FOOT_NOTE))
@@ -94,13 +107,14 @@ def html_counts(report: RunReport) -> str:
     )
 
 
-def html_section(outcome: str, rows: list[ReportRow], with_entity: bool) -> str:
-    """One outcome's title and table."""
+def html_section(outcome: str, rows: list[ReportRow], with_entity: bool, with_qbo_company: bool = False) -> str:
+    """One outcome's title and table; a "QBO company" column when the report spans several (BEY-07)."""
     colour, background = OUTCOME_COLOURS.get(outcome, OUTCOME_COLOURS["default"])
     # (header, cell html, numeric) per column; a column empty in every row of the section is left out.
     columns: list[tuple[str, list[str], bool]] = [
         ("Autotask", [escape(describe_record(r, with_entity)) for r in rows], False),
         ("Company", [escape(r.company) for r in rows], False),
+        *([(QBO_COMPANY_HEADER, [escape(r.qbo_company or "") for r in rows], False)] if with_qbo_company else []),
         ("QBO", [escape(describe_qbo(r)) for r in rows], False),
         ("Autotask total", [escape(money_text(r.autotask_total)) for r in rows], True),
         ("QBO total", [html_qbo_total(r) for r in rows], True),

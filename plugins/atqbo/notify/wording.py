@@ -38,6 +38,11 @@ def count_phrase(outcome: str, n: int) -> str:
     return f"{n} {word}"
 
 
+# BEY-07: how a report names the rows of a multi-company run that name no QBO company.
+NO_QBO_COMPANY = "no QBO company"
+QBO_COMPANY_HEADER = "QBO company"
+
+
 def entity_label(entity: str) -> str:
     return entity.replace("_", " ")
 

@@ -3,9 +3,11 @@
 Routes (relative to the mount):
 
 - ``GET /errors``: the page: open errors (entity, Autotask id, message, fix, time, attempts, retry
-  requested?) with a Retry button each, and the last run of each DAG with its counts;
+  requested?) with a Retry button each, and the last run of each DAG with its counts; a "QBO
+  company" column when the install has several QBO companies (BEY-07, ``show_qbo_company``);
 - ``GET /api/errors?entity=&since=&include_resolved=``: the same entries as JSON (the query the
-  ``atqbo_retry_errors`` DAG runs: ``atqbo.tools.errors.entries.select_entries``);
+  ``atqbo_retry_errors`` DAG runs: ``atqbo.tools.errors.entries.select_entries``), each with its
+  ``qbo_company`` (None when not known);
 - ``GET /api/runs?dag_id=&limit=``: the run history with each run's counts;
 - ``POST /api/errors/{id}/retry``: re-queue one entry (``atqbo.ui.retry``).
 
@@ -118,6 +120,14 @@ def entry_json(entry: dict[str, Any], settings: Settings) -> dict[str, Any]:
     return {**entry, "retryable": retryable, "clears_marker": retryable and needs_marker_cleared(entry, settings)}
 
 
+def show_qbo_company(entries: list[dict[str, Any]], settings: Settings) -> bool:
+    """The page's "QBO company" column (BEY-07): when an entry names a company and the install has
+    several (``qbo_routes``), or the entries name several (routes since removed). A single-company
+    install's page stays as it was."""
+    companies = {e["qbo_company"] for e in entries if e.get("qbo_company")}
+    return bool(companies) and (len(settings.qbo_conn_ids) > 1 or len(companies) > 1)
+
+
 def latest_run_per_dag(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The first (newest) run of each DAG in a newest-first list, DAGs in alphabetical order."""
     latest: dict[str, dict[str, Any]] = {}
@@ -210,6 +220,7 @@ def page(
         "can_retry": False,
         "retry_dag_id": RETRY_DAG_ID,
         "marker_field": "",
+        "show_qbo_company": False,
     }
     status = 200
     try:
@@ -231,6 +242,7 @@ def page_content(filters: Filters, settings: Settings, user: Any) -> dict[str, A
         runs = db.run(lambda ledger: ledger.list_runs(limit=RUNS_SCANNED))
     return {
         "entries": [_page_row(entry_json(e, settings)) for e in entries],
+        "show_qbo_company": show_qbo_company(entries, settings),
         "runs": [_page_run(r) for r in latest_run_per_dag(runs)],
         "can_retry": _may_retry(user),
     }

@@ -103,6 +103,14 @@ class StateDb:
                 "no atqbo DAG has run against it yet, or the connection "
                 "points at the wrong database: check it in Admin > Connections",
             )
+        if "no such column" in text or ("column" in text and "does not exist" in text):
+            # the tables of an older atqbo (BEY-07 added atqbo_error_log.qbo_company in schema version 3):
+            # the view changes nothing, the first task of any atqbo DAG upgrades them
+            return Unavailable(
+                f"{where} has the tables of an older atqbo version ({text})",
+                "trigger atqbo_check_connections (or wait for the next scheduled atqbo run): the first task "
+                "of any atqbo DAG upgrades the tables, keeping every entry",
+            )
         # Ledger.description names host, port, database and user, never the password.
         return Unavailable(
             f"{where} cannot be reached ({type(exc).__name__}: {text})",

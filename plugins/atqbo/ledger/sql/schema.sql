@@ -39,7 +39,8 @@ CREATE TABLE IF NOT EXISTS atqbo_error_log (
     attempts INTEGER NOT NULL DEFAULT 1,
     occurred_at TEXT NOT NULL,
     retry_requested_at TEXT,
-    resolved_at TEXT
+    resolved_at TEXT,
+    qbo_company TEXT                 -- the QBO company's Airflow connection id (BEY-07); NULL before version 3
 );
 
 CREATE INDEX IF NOT EXISTS atqbo_error_log_open ON atqbo_error_log (entity, resolved_at);

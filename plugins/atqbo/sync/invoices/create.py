@@ -196,6 +196,7 @@ def record_created(
             dag_id=run.dag_id,
             run_id=run.run_id,
             fix="check the lines and tax of both invoices",
+            qbo_company=plan.qbo_conn_id or None,
         )
     if settings.email_invoices and invoice.get("EmailStatus") == "NeedToSend":
         try:

@@ -64,11 +64,18 @@ class Outcomes:
         return dict(Counter(row["outcome"] for row in self.rows.values()))
 
     def record_failures(self, run: RunInfo, ledger: Ledger) -> None:
-        """Each failure in the error log and the ledger (ERROR); a transient one (QBO busy) is not one."""
+        """Each failure in the error log (with its QBO company) and the ledger (ERROR); a transient one
+        (QBO busy) is not one."""
         for row in self.rows.values():
             if row["outcome"] == "failed" and not row.get("transient"):
                 ledger.log_error(
-                    INVOICE, row["autotask_id"], row["reason"], fix=row["fix"], dag_id=run.dag_id, run_id=run.run_id
+                    INVOICE,
+                    row["autotask_id"],
+                    row["reason"],
+                    fix=row["fix"],
+                    dag_id=run.dag_id,
+                    run_id=run.run_id,
+                    qbo_company=row.get("qbo_company") or None,  # BEY-07: which QBO company it failed in
                 )
                 ledger.set_sync_status(
                     INVOICE,

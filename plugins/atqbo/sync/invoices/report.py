@@ -55,6 +55,7 @@ def invoice_rows(row: dict[str, Any], problem: str | None, dry_run: bool) -> lis
     """One invoice's report rows: its outcome, then each of its warnings once, then a write-back problem."""
     base = {"entity": INVOICE, "autotask_id": row["autotask_id"], "reference": row["reference"]}
     base["company"] = row["company"]
+    base["qbo_company"] = row.get("qbo_company") or None  # BEY-07; rows staged before it have none
     reason = f"would fail: {row['reason']}" if dry_run and row["outcome"] == "failed" else row["reason"]
     rows = [
         ReportRow(

@@ -1,7 +1,8 @@
 """The error log and its retry (TOOL-08), shared by ``atqbo_retry_errors`` and the Airflow UI view.
 
 Every failure a sync records is an error-log entry (entity, Autotask id, QBO id, message, fix,
-time of the last occurrence, attempts). The same failure of the same record is counted, not
+time of the last occurrence, attempts, and the QBO company it went to when the sync knows it:
+BEY-07's invoice sync does). The same failure of the same record is counted, not
 repeated; an entry is closed (resolved) when its record is transferred. A retry re-queues the
 record:
 

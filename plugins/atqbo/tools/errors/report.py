@@ -1,6 +1,7 @@
 """The error log as ``atqbo_retry_errors`` shows it: a block per entry in the task log
 (``format_entries``) and the run's report (``build_error_log_report``), one ``failed`` row per
-open entry and a note per retry."""
+open entry and a note per retry. An entry's QBO company (BEY-07) is in its block when it has one,
+and on its row (the report shows the column when the entries span several companies)."""
 
 from __future__ import annotations
 
@@ -20,6 +21,8 @@ def format_entries(entries: list[dict[str, Any]], filters: str) -> str:
     lines = [f"{len(entries)} open error-log entr{'y' if len(entries) == 1 else 'ies'} ({filters}), newest first:"]
     for e in entries:
         record = f"Autotask id {e['autotask_id']}" if e.get("autotask_id") is not None else "no record (run-level)"
+        if e.get("qbo_company"):  # BEY-07: the QBO company (connection id) the record went to
+            record += f", QBO company {e['qbo_company']}"
         retry = f"; retry requested {e['retry_requested_at']}" if e.get("retry_requested_at") else ""
         when = f"{e['attempts']} attempt(s), last {e['occurred_at']}{retry}"
         lines.append(f"  #{e['id']} {e['entity']}, {record}: {when}")
@@ -40,7 +43,8 @@ def build_error_log_report(
     """The tool's report: one ``failed`` row per open entry (it is a failure still standing, its
     reference says which entry, its attempts and when), and a note per retry and per id asked for
     that has no open entry. The report's CSV has every column: entity, Autotask id, QBO id,
-    reference (entry id, attempts, last time), message (reason) and fix."""
+    reference (entry id, attempts, last time), message (reason) and fix; and the QBO company when
+    the entries name more than one (BEY-07), as every report does."""
     notes = [f"Open error-log entries: {len(entries)} ({filters})."]
     for outcome in outcomes:
         record = f"{outcome.entity} {outcome.autotask_id}" if outcome.autotask_id is not None else outcome.entity
@@ -62,6 +66,7 @@ def build_error_log_report(
                 qbo_id=e.get("qbo_id"),
                 reason=e["message"],
                 fix=e.get("fix") or "",
+                qbo_company=e.get("qbo_company"),
             )
         )
     return report
