@@ -2,7 +2,8 @@
 connection, for routing Autotask invoices to one of them.
 
 The Autotask half is the ``demo`` seed's, with one Australian customer (``AU_CUSTOMER_NAME``) billed
-in AUD (a currency added, active); the default QBO company (``qbo_default``) is the demo's. Two more
+in AUD (a currency added, active) with Australian GST (10% on every billable line) on its invoices;
+the default QBO company (``qbo_default``) is the demo's. Two more
 companies are served beside it (``qbo.companies``), each started from a QBO company profile
 (``qbo_profiles/``: CompanyInfo, tax and currency preferences, tax agencies, rates and codes, and the
 profile's few records) plus the demo's payment terms, classes and sales-form preferences, so that
@@ -20,6 +21,8 @@ atqbo's invoice sync finds what it looks up by name; customers and items it may 
 from __future__ import annotations
 
 import copy
+from collections import defaultdict
+from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
 from typing import Any
 
 from sandbox.seeds.profiles import PROFILE_SETTINGS
@@ -75,6 +78,7 @@ def build(demo: dict[str, Any]) -> dict[str, Any]:
     for company in autotask["Companies"]:
         if company.get("companyName") == AU_CUSTOMER_NAME:
             company["currencyID"] = AUD_CURRENCY_ID
+            _charge_gst(autotask, company["id"])
     qbo = seed["qbo"]
     shared_lists = {key: copy.deepcopy(qbo[key]) for key in ("Term", "Class") if qbo.get(key)}
     sales_forms = copy.deepcopy((qbo.get("Preferences") or {}).get("SalesFormsPrefs"))
@@ -90,3 +94,35 @@ def build(demo: dict[str, Any]) -> dict[str, Any]:
         for conn_id, (realm_id, profile, client) in EXTRA_COMPANIES.items()
     ]
     return seed
+
+
+GST_RATE = Decimal("10")
+CENT = Decimal("0.01")
+
+
+def _charge_gst(autotask: dict[str, Any], company_id: int) -> None:
+    """The Australian customer's invoices as an Australian MSP bills them: GST (10%) on every billable
+    line (services and goods alike), rounded once per invoice and spread over its lines by the cent,
+    then ``totalTaxValue`` and ``invoiceTotal``. The demo has no Autotask tax tables, so nothing else
+    recomputes them (the US customers keep the demo's taxes)."""
+    invoices = [i for i in autotask["Invoices"] if i["companyID"] == company_id]
+    lines: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for item in autotask["BillingItems"]:
+        lines[item.get("invoiceID")].append(item)
+    for invoice in invoices:
+        items = lines[invoice["id"]]
+        taxed = [i for i in items if not i.get("nonBillable")]
+        exact = [Decimal(str(i["totalAmount"])) * GST_RATE / 100 for i in taxed]
+        total = sum(exact, Decimal(0)).quantize(CENT, rounding=ROUND_HALF_UP)
+        cents = [(e / CENT).to_integral_value(ROUND_FLOOR) * CENT for e in exact]
+        for index in sorted(range(len(exact)), key=lambda k: exact[k] - cents[k], reverse=True)[
+            : int((total - sum(cents, Decimal(0))) / CENT)
+        ]:
+            cents[index] += CENT
+        for item in items:
+            item["taxDollars"] = 0.0
+        for item, tax in zip(taxed, cents, strict=True):
+            item["taxDollars"] = float(tax)
+        subtotal = sum((Decimal(str(i["totalAmount"])) for i in items), Decimal(0))
+        invoice["totalTaxValue"] = float(total)
+        invoice["invoiceTotal"] = float(subtotal + total)

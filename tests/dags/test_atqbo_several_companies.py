@@ -164,7 +164,11 @@ def test_bey07_two_companies_each_invoice_goes_to_its_companys_books_once(tenant
     # the AU company's invoices were made with its settings: GST codes on every line, tax excluded
     au_book = books(sb)["qbo_au"]
     au_codes = {c["Id"] for c in au_book.get("TaxCode", [])}
-    for docs in atqbo_docs(au_book, "Invoice", "Autotask invoice").values():
+    au_sent = atqbo_docs(au_book, "Invoice", "Autotask invoice")
+    assert set(au_sent) == {i for i in unsynced if invoices[i]["companyID"] == au_id}  # every one, with GST
+    for autotask_id, docs in au_sent.items():
+        assert docs[0]["TotalAmt"] == invoices[autotask_id]["invoiceTotal"]  # QBO's GST is Autotask's
+        assert docs[0]["CurrencyRef"]["value"] == "AUD"
         lines = [line for line in docs[0]["Line"] if line.get("DetailType") == "SalesItemLineDetail"]
         assert docs[0]["GlobalTaxCalculation"] == "TaxExcluded"
         assert all(line["SalesItemLineDetail"]["TaxCodeRef"]["value"] in au_codes for line in lines)
@@ -291,8 +295,9 @@ def test_bey07_a_token_revoked_in_one_company_fails_its_invoices_only_and_the_ne
     found = where_invoices_are(sb)
     invoices, _ = autotask_state(sb)
     sent_au = {i for i in au_invoices if invoices[i].get("webServiceDate")}
-    assert sent_au and all(found[i] == ["qbo_au"] for i in sent_au), {i: found.get(i) for i in au_invoices}
-    assert not (au_invoices - sent_au) & set(found)  # the rest failed on their own (GST vs Autotask's tax)
+    assert sent_au == au_invoices and all(found[i] == ["qbo_au"] for i in sent_au), {
+        i: found.get(i) for i in au_invoices
+    }
     assert "could not be reached" not in report_html(sb, "[atqbo] invoices")
     assert all(found[i] == ["qbo_default"] for i in sent_default)
 
