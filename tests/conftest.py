@@ -168,6 +168,7 @@ LONG_FIRST = (
     "tests/dags/test_atqbo_invoices_in_flight.py",
     "tests/dags/test_fault_schedules_qbo.py",
     "tests/dags/test_fault_schedules_autotask.py",
+    "tests/dags/test_fault_schedules_companies.py",
     "tests/dags/test_atqbo_tenant_profiles.py",
     "tests/dags/test_atqbo_invoice_tools.py",
 )

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+from collections import Counter
 
 import pendulum
 import pytest
@@ -344,3 +345,49 @@ def test_bey07_an_invoice_sent_to_one_company_is_never_sent_to_another_when_the_
         for r in sb.requests.list()
         if r["api"] == "qbo" and r["method"] == "POST" and "/query" not in r["path"].lower()
     ]
+
+
+def autotask_reads(sb) -> Counter:
+    """The run's Autotask reads, by entity (GET items and queries)."""
+    reads = Counter()
+    for r in sb.requests.list():
+        if "zoneinformation" in r["path"].lower():
+            continue  # the zone lookup (once per process, cached): not a read of the database
+        if r["api"] == "autotask" and (r["method"] == "GET" or r["path"].lower().endswith(("/query", "/query/count"))):
+            parts = [p for p in r["path"].split("/") if p]
+            entity = next((p for p in parts if p[:1].isupper()), r["path"])
+            reads[entity] += 1
+    return reads
+
+
+def test_bey07_three_companies_read_autotask_once_as_one_company_does(tenant, monkeypatch):
+    """A run for N companies uses the Autotask budget once (one extract, routed): the same reads as a
+    run that sends everything to one company, but the tax tables a non-US company needs."""
+    from sandbox.seeds import load_seed
+
+    sb = tenant
+    use_settings(monkeypatch, [])
+    sb.requests.clear()
+    run("atqbo_invoices")
+    one = autotask_reads(sb)
+
+    sb.reset()
+    sb.seed(load_seed("multi-company"))
+    export_connections(sb, monkeypatch)
+    from atqbo.ledger import Ledger
+
+    led = Ledger.from_conn_id("atqbo_state")
+    with led.transaction() as tx:  # a fresh state database: nothing is adopted from the first run
+        for table in ("atqbo_sync_records", "atqbo_error_log", "atqbo_oauth_tokens", "atqbo_staging"):
+            tx._conn.cursor().execute(f"DELETE FROM {table}")
+    led.close()
+    routes = [
+        {"qbo_conn_id": "qbo_au", "company_ids": [au_customer(sb)], "settings": route_settings("qbo_au")},
+        {"qbo_conn_id": "qbo_manual", "divisions": ["Professional Services"], "settings": route_settings("qbo_manual")},
+    ]
+    use_settings(monkeypatch, routes)
+    sb.requests.clear()
+    run("atqbo_invoices")
+    three = autotask_reads(sb)
+    assert three - one == Counter({"TaxCategories": 1, "TaxRegions": 1}), (three, one)  # the AU company's
+    assert one - three == Counter(), (three, one)

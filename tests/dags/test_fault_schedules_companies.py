@@ -1,0 +1,87 @@
+"""Fault schedules with several QBO companies (BEY-07, BEY-01): atqbo_invoices on the sandbox's
+``multi-company`` seed routed to three companies (the Australian customer to ``qbo_au`` by its
+Autotask company id, the Professional Services division to ``qbo_manual``, the rest to
+``qbo_default``), run with dag.test() while QBO loses answers after committing, drops connections or
+refuses every write for a run, in every company at once. The next runs come after the outage; then
+every eligible Autotask invoice is in exactly one company's books, the one its route names, once,
+marked in Autotask, and no company has a customer or an item twice."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from decimal import Decimal
+
+import pendulum
+import pytest
+
+from tests.dags.fault_support import run_until_done
+from tests.dags.tenant_support import export_connections
+from tests.dags.test_atqbo_several_companies import atqbo_docs, autotask_state, books, route_settings
+
+pytestmark = pytest.mark.integration
+
+SCHEDULES = {
+    "qbo-invoice-batch-committed-answer-lost": [
+        {"api": "qbo", "method": "POST", "path": "/batch$", "mode": "commit_then_error", "after": 1, "times": 2}
+    ],
+    "qbo-name-batch-committed-answer-lost": [
+        {"api": "qbo", "method": "POST", "path": "/batch$", "mode": "commit_then_error", "times": 2}
+    ],
+    "qbo-invoice-batch-dropped": [
+        {"api": "qbo", "method": "POST", "path": "/batch$", "mode": "drop_connection", "after": 1, "times": 2}
+    ],
+    "qbo-every-write-fails-for-a-run": [{"api": "qbo", "method": "POST", "path": "/batch$", "mode": "error_500"}],
+}
+
+
+@pytest.fixture
+def companies(airflow_db, sandbox_connections, monkeypatch):
+    from sandbox.seeds import load_seed
+    from sandbox.seeds.multi_company import AU_CUSTOMER_NAME
+
+    sb = sandbox_connections
+    sb.reset()
+    sb.seed(load_seed("multi-company"))
+    export_connections(sb, monkeypatch)
+    au_id = next(c["id"] for c in sb.state()["autotask"]["Companies"] if c["companyName"] == AU_CUSTOMER_NAME)
+    routes = [
+        {"qbo_conn_id": "qbo_au", "company_ids": [au_id], "settings": route_settings("qbo_au")},
+        {"qbo_conn_id": "qbo_manual", "divisions": ["Professional Services"], "settings": route_settings("qbo_manual")},
+    ]
+    monkeypatch.setenv("AIRFLOW_VAR_ATQBO_SETTINGS", json.dumps({"invoice_lookback_days": 45, "qbo_routes": routes}))
+    return sb, au_id
+
+
+@pytest.mark.parametrize("schedule", list(SCHEDULES))
+def test_bey07_bey01_every_company_gets_its_invoices_once_through_the_fault_schedule(companies, schedule):
+    sb, au_id = companies
+    invoices, divisions = autotask_state(sb)
+    eligible = {
+        i
+        for i, inv in invoices.items()
+        if not inv.get("webServiceDate") and not inv["isVoided"] and inv["invoiceTotal"] >= 0
+    }
+
+    def expected(autotask_id: int) -> str:
+        if invoices[autotask_id]["companyID"] == au_id:
+            return "qbo_au"
+        return "qbo_manual" if "Professional Services" in divisions.get(autotask_id, set()) else "qbo_default"
+
+    sb.faults.add(SCHEDULES[schedule])
+    states = run_until_done("atqbo_invoices", sb, pendulum.now("UTC").replace(second=0, microsecond=0))
+
+    where: dict[int, list[str]] = {}
+    for conn_id, book in books(sb).items():
+        for autotask_id, docs in atqbo_docs(book, "Invoice", "Autotask invoice").items():
+            where.setdefault(autotask_id, []).extend([conn_id] * len(docs))
+            total = Decimal(str(docs[0]["TotalAmt"]))
+            # qbo_manual computes the tax of the invoice from Autotask's, to the cent or two
+            assert abs(total - Decimal(str(invoices[autotask_id]["invoiceTotal"]))) <= Decimal("0.02"), autotask_id
+        for entity, field in (("Customer", "DisplayName"), ("Item", "Name")):
+            twice = [n for n, c in Counter(r[field] for r in book.get(entity, [])).items() if c > 1]
+            assert twice == [], (conn_id, entity, twice)
+    assert {i: where.get(i) for i in eligible} == {i: [expected(i)] for i in eligible}, states
+    assert set(where) <= eligible | {i for i, inv in invoices.items() if inv.get("webServiceDate")}
+    after, _ = autotask_state(sb)
+    assert [i for i in eligible if not after[i].get("webServiceDate")] == [], states
