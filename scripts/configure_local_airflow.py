@@ -3,7 +3,8 @@
 Run by ``scripts/run.sh`` after ``airflow db migrate``. Connections go into the metadata
 database (not environment variables) so that they show, and can be tested, in the UI. The
 Variable's tax and currency keys follow the sandbox's seed (``--seed``): a named real-tenant seed's
-``PROFILE_SETTINGS``, the US defaults for ``demo``, on every start; the other keys are set once.
+``PROFILE_SETTINGS``, the US defaults for ``demo``, on every start, and so does ``qbo_routes`` (the
+``multi-company`` seed's example routes, none for another seed); the other keys are set once.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import requests
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # the sandbox package is not installed: it is read from the repository
 
+from sandbox.seeds import multi_company  # noqa: E402
 from sandbox.seeds.profiles import PROFILE_SETTINGS  # noqa: E402
 
 # the venv's airflow next to its python; in the Airflow image, the one on PATH
@@ -60,9 +62,15 @@ def tax_settings(seed: str) -> dict:
     return dict(PROFILE_SETTINGS.get(seed, {}))
 
 
+def route_settings(state: dict, seed: str) -> dict:
+    """``qbo_routes`` of the seed (BEY-07): the multi-company seed's example routes (its QBO companies'
+    connections exist only with it), none for another seed."""
+    return {"qbo_routes": multi_company.example_routes(state) if seed == multi_company.NAME else []}
+
+
 def seed_settings(state: dict, seed: str) -> dict:
     """The settings a first start against ``seed`` stores."""
-    return {**demo_settings(state), **tax_settings(seed)}
+    return {**demo_settings(state), **tax_settings(seed), **route_settings(state, seed)}
 
 
 def postgres_connection(url: str) -> dict:
@@ -138,9 +146,9 @@ def main() -> int:
     if existing.returncode != 0:
         settings = seed_settings(state, args.seed)
     else:  # keep what a user edited in the UI across restarts, but for the seed's tax and currency keys
-        settings = {**json.loads(existing.stdout), **tax_settings(args.seed)}
+        settings = {**json.loads(existing.stdout), **tax_settings(args.seed), **route_settings(state, args.seed)}
     airflow("variables", "set", "atqbo_settings", json.dumps(settings))
-    print(f"atqbo: Variable atqbo_settings set (tax and currency keys of the {args.seed} seed)")
+    print(f"atqbo: Variable atqbo_settings set (tax, currency and QBO company routes of the {args.seed} seed)")
 
     if args.skip_login:
         return 0

@@ -126,3 +126,19 @@ def _charge_gst(autotask: dict[str, Any], company_id: int) -> None:
         subtotal = sum((Decimal(str(i["totalAmount"])) for i in items), Decimal(0))
         invoice["totalTaxValue"] = float(total)
         invoice["invoiceTotal"] = float(subtotal + total)
+
+
+def example_routes(state: dict[str, Any]) -> list[dict[str, Any]]:
+    """The ``qbo_routes`` a user of this tenant sets (``make run SEED=multi-company`` stores them;
+    the README's example): the Australian customer to ``qbo_au`` by its Autotask company id, the
+    Professional Services division to ``qbo_manual``, each with its company's tax settings; the rest
+    goes to ``qbo_default``. ``state``: the sandbox's state (or this seed), for the customer's id."""
+    au_id = next(c["id"] for c in state["autotask"]["Companies"] if c.get("companyName") == AU_CUSTOMER_NAME)
+    return [
+        {"qbo_conn_id": AU_CONN_ID, "company_ids": [au_id], "settings": dict(COMPANY_SETTINGS[AU_CONN_ID])},
+        {
+            "qbo_conn_id": MANUAL_CONN_ID,
+            "divisions": ["Professional Services"],
+            "settings": dict(COMPANY_SETTINGS[MANUAL_CONN_ID]),
+        },
+    ]

@@ -391,3 +391,38 @@ def test_bey07_three_companies_read_autotask_once_as_one_company_does(tenant, mo
     three = autotask_reads(sb)
     assert three - one == Counter({"TaxCategories": 1, "TaxRegions": 1}), (three, one)  # the AU company's
     assert one - three == Counter(), (three, one)
+
+
+def test_bey07_the_make_run_settings_of_the_multi_company_seed_send_every_invoice_to_its_company(tenant, monkeypatch):
+    """What `make run SEED=multi-company` stores (scripts/configure_local_airflow.py: the demo's
+    settings, classes and PO number field included, and the seed's example routes) sends every
+    eligible invoice, each to its company."""
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.spec_from_file_location(
+        "configure_local_airflow", Path(__file__).parents[2] / "scripts" / "configure_local_airflow.py"
+    )
+    configure = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(configure)
+    sb = tenant
+    settings = configure.seed_settings(sb.state(), "multi-company")
+    monkeypatch.setenv("AIRFLOW_VAR_ATQBO_SETTINGS", json.dumps({**settings, "invoice_lookback_days": 45}))
+    invoices, divisions = autotask_state(sb)
+    eligible = {
+        i
+        for i, inv in invoices.items()
+        if not inv.get("webServiceDate") and not inv["isVoided"] and inv["invoiceTotal"] >= 0
+    }
+    au_id = au_customer(sb)
+    run("atqbo_invoices")
+    found = where_invoices_are(sb)
+    for autotask_id in eligible:
+        company = (
+            "qbo_au"
+            if invoices[autotask_id]["companyID"] == au_id
+            else "qbo_manual"
+            if "Professional Services" in divisions.get(autotask_id, set())
+            else "qbo_default"
+        )
+        assert found.get(autotask_id) == [company], (autotask_id, found.get(autotask_id))

@@ -398,3 +398,21 @@ def test_seeds_are_dated_from_today():
     invoices = load_seed("ca-gst", today)["autotask"]["Invoices"]
     days = {date.fromisoformat(i["invoiceDateTime"][:10]) for i in invoices}
     assert min(days) == today - timedelta(days=30) and max(days) == today - timedelta(days=1)
+
+
+def test_bey07_make_run_with_the_multi_company_seed_stores_its_example_routes():
+    """`make run SEED=multi-company` routes the Australian customer to qbo_au and Professional Services
+    to qbo_manual, each with its company's tax settings, valid with the rest; another seed, none."""
+    from sandbox.seeds.multi_company import AU_CUSTOMER_NAME, COMPANY_SETTINGS
+
+    configure = run_configuration()
+    seed = load_seed("multi-company")
+    settings = parse_settings(configure.seed_settings(seed, "multi-company"))
+    au_id = next(c["id"] for c in seed["autotask"]["Companies"] if c["companyName"] == AU_CUSTOMER_NAME)
+    assert [(r.qbo_conn_id, r.company_ids, r.divisions) for r in settings.routes] == [
+        ("qbo_au", (au_id,), ()),
+        ("qbo_manual", (), ("Professional Services",)),
+    ]
+    au = settings.for_company("qbo_au")
+    assert {key: getattr(au, key) for key in COMPANY_SETTINGS["qbo_au"]} == COMPANY_SETTINGS["qbo_au"]
+    assert configure.route_settings(load_seed("demo"), "demo") == {"qbo_routes": []}
