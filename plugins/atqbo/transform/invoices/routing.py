@@ -14,6 +14,7 @@ from dataclasses import replace
 from datetime import date
 from typing import Any
 
+from atqbo.money import cents
 from atqbo.routes import division_of, route_of
 from atqbo.settings import Settings
 from atqbo.transform.invoices.model import AutotaskInvoiceData, InvoicePlan
@@ -46,6 +47,8 @@ def plan_invoices_by_company(data: AutotaskInvoiceData, settings: Settings, toda
             company_name=as_text(company.get("companyName")),
             decision="error",
             txn_date=date_of(invoice.get("invoiceDateTime")),
+            total=cents(invoice.get("invoiceTotal")),
+            tax=cents(invoice.get("totalTaxValue")),
         )
         divisions = invoice_divisions(items_by_invoice.get(invoice.get("id"), []), data)
         routing = route_of(routes, settings.qbo_conn_id, invoice.get("companyID"), divisions, head.label)
