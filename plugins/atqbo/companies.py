@@ -14,7 +14,7 @@ in ``problem``: the syncs fail its own records with that reason and go on with t
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from atqbo.exceptions import AtqboError
@@ -89,16 +89,6 @@ def by_conn_id(companies: list[QboCompany]) -> dict[str, QboCompany]:
     return {c.conn_id: c for c in companies}
 
 
-_ROW_FIELDS = {f.name for f in fields(ReportRow)}
-
-
 def company_row(row: ReportRow, conn_id: str | None) -> ReportRow:
-    """``row`` saying which QBO company it is about: in its ``qbo_company`` column when the report
-    has one, else at the end of its reason."""
-    if not conn_id:
-        return row
-    if "qbo_company" in _ROW_FIELDS:
-        return replace(row, qbo_company=conn_id)  # type: ignore[call-arg]
-    if f"QBO company {conn_id}" in row.reason:
-        return row
-    return replace(row, reason=f"{row.reason} (QBO company {conn_id})" if row.reason else f"QBO company {conn_id}")
+    """``row`` saying which QBO company it is about (its ``qbo_company``)."""
+    return replace(row, qbo_company=conn_id) if conn_id else row

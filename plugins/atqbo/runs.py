@@ -93,6 +93,7 @@ class RunInfo:
         from atqbo.notify import deliver_report
         from atqbo.outcome import publish_outcome
 
+        report.several_qbo_companies = len(self.qbo_conn_ids) > 1  # BEY-07: the rows say which company
         try:
             ledger = ledger or self.ledger()
             ledger.record_run(self.dag_id, self.run_id, report.counts(), window=report.window, dry_run=report.dry_run)

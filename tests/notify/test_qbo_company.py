@@ -99,3 +99,16 @@ def test_bey07_rows_without_a_qbo_company_in_a_report_over_several_say_so():
     assert ">QBO company<" not in skipped  # a column empty in every row of a section is left out, as always
     (gamma,) = [r for r in csv.DictReader(io.StringIO(report.to_csv(), newline="")) if r["reference"] == "INV-1004"]
     assert gamma["qbo_company"] == ""
+
+
+def test_bey07_an_install_of_several_companies_names_the_company_when_a_run_has_rows_of_one():
+    """A payment run whose changes were all in qbo_au still says so: the install has several companies
+    (``RunInfo.publish`` sets ``several_qbo_companies``)."""
+    report = _in_company(invoice_report(), dict.fromkeys(TWO_COMPANIES, "qbo_au"))
+    assert not report.spans_qbo_companies()
+    report.several_qbo_companies = True
+    assert report.spans_qbo_companies()
+    assert "qbo_au" in report.summary_text() and "qbo_company" in report.to_csv().splitlines()[0]
+    assert not dataclasses.replace(
+        invoice_report(), several_qbo_companies=True
+    ).spans_qbo_companies()  # no company named

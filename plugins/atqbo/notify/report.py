@@ -78,6 +78,9 @@ class RunReport:
     # What the subject says instead of the row counts, for a report whose rows are only the exceptions
     # (the reconciliation: "43 checked, all agree").
     headline: str = ""
+    # The install has several QBO companies (``qbo_routes``, BEY-07): its rows always say which, even
+    # when this run's rows are all one company's (``RunInfo.publish`` sets it).
+    several_qbo_companies: bool = False
 
     def did_anything(self) -> bool:
         """True when there is something worth an email: any row other than a plain skip, or a note."""
@@ -99,9 +102,11 @@ class RunReport:
         return sorted({row.qbo_company for row in self.rows if row.qbo_company})
 
     def spans_qbo_companies(self) -> bool:
-        """True when the rows name more than one QBO company: then each row says which (BEY-07). A
-        single-company install's reports look as they always did."""
-        return len(self.qbo_companies()) > 1
+        """True when the install has several QBO companies and a row names one, or the rows name more
+        than one: then each row says which (BEY-07). A single-company install's reports look as they
+        always did."""
+        companies = self.qbo_companies()
+        return len(companies) > 1 or (self.several_qbo_companies and bool(companies))
 
     def counts_by_qbo_company(self) -> dict[str, dict[str, int]]:
         """Rows per outcome of each QBO company (``NO_QBO_COMPANY`` for rows that name none, last)."""

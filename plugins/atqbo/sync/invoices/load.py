@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from atqbo.companies import STOPPED_FIX, company_failure, stopped_reason
 from atqbo.exceptions import AtqboError
 from atqbo.qbo_tax import read_qbo_company
 from atqbo.records import INVOICE
@@ -51,6 +52,8 @@ def load_invoices(
             try:
                 send(company_run, company_qbo, ledger, company_plans, outcomes, notes, markers)
             except AtqboError as exc:  # BEY-07: one company's token, connection or set-up; not the others'
+                if not company_failure(exc):
+                    raise
                 company_stopped(conn_id, exc, company_plans, outcomes, notes)
         if not run.dry_run:
             outcomes.record_failures(run, ledger)
@@ -78,7 +81,7 @@ def company_stopped(
     wrong for it): its invoices not done yet fail with the reason, without an ERROR marker or an
     error log entry (nothing is wrong with the invoices: the next run sends them once the company is
     fixed); the other companies go on (BEY-07)."""
-    reason = f"QBO company {conn_id} could not be reached or used: {exc}"
+    reason = stopped_reason(conn_id, exc)
     notes.append(f"QBO company {conn_id} stopped: {exc}; its other companies' invoices went on")
     for plan in plans:
         if plan.autotask_id in outcomes.rows:
@@ -87,7 +90,7 @@ def company_stopped(
             plan,
             "failed",
             reason=reason,
-            fix="fix the QBO company's connection or settings named above; the next run sends these invoices",
+            fix=STOPPED_FIX,
             marker=None,
         )
         outcomes.rows[plan.autotask_id]["transient"] = True

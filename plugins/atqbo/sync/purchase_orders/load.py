@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
+from atqbo.companies import STOPPED_FIX, company_failure, stopped_reason
 from atqbo.exceptions import AtqboError
 from atqbo.locks import PURCHASE_ORDER_SYNC_LOCK, SyncBusy, hold_sync_lock, release_sync_lock
 from atqbo.routes import route_of
@@ -61,6 +62,8 @@ def load_purchase_orders(run: RunInfo, qbo: QuickBooksOnlineHook, ledger: Ledger
                 try:
                     load_orders(company, company_orders)
                 except AtqboError as exc:  # BEY-07: one company's token, connection or set-up; not the others'
+                    if not company_failure(exc):
+                        raise
                     company_stopped(company, conn_id, exc, company_orders)
             for po in company_orders:  # which company each went to (the report, the error log)
                 state.out.rows.get(po.autotask_id, {})["qbo_company"] = conn_id
@@ -111,8 +114,8 @@ def company_stopped(state: LoadState, conn_id: str, exc: Exception, orders: list
         state.out.set(
             po,
             "failed",
-            f"QBO company {conn_id} could not be reached or used: {exc}",
-            "fix the QBO company's connection or settings named above; the next run sends this PO",
+            stopped_reason(conn_id, exc),
+            STOPPED_FIX,
             transient=True,
         )
 
