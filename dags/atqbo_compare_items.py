@@ -11,6 +11,10 @@ differ, and which the sync would have to create. It reads both systems and write
   `item_match_field` from `atqbo_settings`; `name` the billing code name; `external_number` its
   External Number; `external_number_or_name` the External Number, or the name when that is blank.
   QBO names are case-insensitive, so "remote support" matches the item "Remote Support".
+- `qbo_company` (only with several QBO companies, `qbo_routes`): the QBO company whose items are
+  compared, by its Airflow connection id, or `all` (default): every company, each under its own
+  settings (its route's `item_match_field`, ...). The report names each row's company, the CSV has a
+  `qbo_company` column, and a company that cannot be read fails in one row naming it (BEY-07).
 - `email`: extra recipients for this run's report (added to `report_to`), one address per line.
 
 **Tasks.**
@@ -48,7 +52,9 @@ from __future__ import annotations
 from airflow.sdk import task
 
 from atqbo.dags import tool_dag
-from atqbo.tools.items.form import FIELDS
+from atqbo.tools.items.form import configured_qbo_conn_ids, item_tool_fields
+
+FIELDS = item_tool_fields(configured_qbo_conn_ids(), copy=False)  # BEY-07: a company drop-down with several
 
 
 @tool_dag("atqbo_compare_items", __doc__, FIELDS)
@@ -60,7 +66,7 @@ def atqbo_compare_items():
 
         from atqbo.forms import read_form
         from atqbo.runs import start_tool_run
-        from atqbo.tools.items.form import MATCH_FIELD_LABELS, match_field_overrides
+        from atqbo.tools.items.form import MATCH_FIELD_LABELS, chosen_companies, match_field_overrides
 
         form = read_form(params, FIELDS)
         run = start_tool_run(
@@ -68,25 +74,35 @@ def atqbo_compare_items():
         )
         run.ledger().create_schema()
         print(f"Matching billing codes to QBO items by {MATCH_FIELD_LABELS[run.parsed_settings.item_match_field]}")
-        return run.to_xcom()
+        if len(run.qbo_conn_ids) == 1:
+            return run.to_xcom()  # one QBO company: as always
+        companies = chosen_companies(form.get("qbo_company"), run.qbo_conn_ids)
+        print(f"QBO companies compared, each under its own settings: {', '.join(companies)}")
+        return {**run.to_xcom(), "qbo_companies": list(companies)}
 
     @task
     def compare(run: dict) -> dict:
         """Read the active billing codes and every QBO item, in bulk, into the state database."""
         from atqbo.runs import RunInfo
+        from atqbo.tools.items.companies import extract_by_company
         from atqbo.tools.items.read import extract_codes_and_items
 
-        info = RunInfo.from_xcom(run)
+        info = RunInfo.from_xcom({k: v for k, v in run.items() if k != "qbo_companies"})
         ledger = info.ledger()
+        if "qbo_companies" in run:
+            return extract_by_company(info, info.autotask(), ledger, run["qbo_companies"])
         return extract_codes_and_items(info, info.autotask(), info.qbo(ledger), ledger)
 
     @task
     def report(run: dict, compared: dict) -> dict:
         """Email (with the comparison CSV), log and record the comparison (TOOL-01)."""
         from atqbo.runs import RunInfo
+        from atqbo.tools.items.companies import report_company_comparisons
         from atqbo.tools.items.comparison_report import report_comparison
 
-        info = RunInfo.from_xcom(run)
+        info = RunInfo.from_xcom({k: v for k, v in run.items() if k != "qbo_companies"})
+        if "qbo_companies" in run:
+            return report_company_comparisons(info, info.ledger(), run["qbo_companies"])
         return report_comparison(info, info.ledger())
 
     run = start()

@@ -16,6 +16,11 @@ it would create and creates nothing.
   `item_match_field` from `atqbo_settings`; `name`, `external_number` or `external_number_or_name`
   override it for this run. Copy with the field the invoice sync uses, or the sync will not find
   the copied items.
+- `qbo_company` (only with several QBO companies, `qbo_routes`): the QBO company to copy into, by
+  its Airflow connection id, or `all` (default): every company, each with its own settings (its
+  route's `new_item_income_account`, `item_match_field`, ...). Each report row names its company; a
+  company that cannot be used (its connection, its token, no such income account) fails in one row
+  naming it and the others are copied into (BEY-07).
 - `email`: extra recipients for this run's report (added to `report_to`), one address per line.
 
 **Tasks.**
@@ -54,7 +59,9 @@ from airflow.sdk import task
 
 from atqbo.dags import tool_dag
 from atqbo.outcome import outcome_task
-from atqbo.tools.items.form import FIELDS
+from atqbo.tools.items.form import configured_qbo_conn_ids, item_tool_fields
+
+FIELDS = item_tool_fields(configured_qbo_conn_ids(), copy=True)  # BEY-07: a company drop-down with several
 
 
 @tool_dag("atqbo_copy_missing_items", __doc__, FIELDS)
@@ -66,8 +73,9 @@ def atqbo_copy_missing_items():
 
         from atqbo.forms import read_form
         from atqbo.runs import start_tool_run
+        from atqbo.tools.items.companies import income_accounts
         from atqbo.tools.items.copy_missing import income_account_id
-        from atqbo.tools.items.form import MATCH_FIELD_LABELS, match_field_overrides
+        from atqbo.tools.items.form import MATCH_FIELD_LABELS, chosen_companies, match_field_overrides
 
         form = read_form(params, FIELDS)
         run = start_tool_run(
@@ -75,6 +83,15 @@ def atqbo_copy_missing_items():
         )
         ledger = run.ledger()
         ledger.create_schema()
+        if len(run.qbo_conn_ids) > 1:  # BEY-07: each chosen company's own income account
+            companies = list(chosen_companies(form.get("qbo_company"), run.qbo_conn_ids))
+            ids, problems = income_accounts(run, ledger, companies)
+            for conn_id, account_id in ids.items():
+                account = run.for_company(conn_id).parsed_settings.new_item_income_account
+                print(f"QBO company {conn_id}: new items go to income account {account!r} (Id {account_id})")
+            for problem in problems.values():
+                print(f"{problem}; nothing is copied into it")
+            return {"run": run.to_xcom(), "qbo_companies": companies, "income_account_ids": ids, "problems": problems}
         account_id = income_account_id(run.qbo(ledger), run.parsed_settings)
         print(
             f"Matching billing codes to QBO items by {MATCH_FIELD_LABELS[run.parsed_settings.item_match_field]}; "
@@ -87,29 +104,39 @@ def atqbo_copy_missing_items():
     def compare(started: dict) -> dict:
         """Read the active billing codes and every QBO item, in bulk, into the state database."""
         from atqbo.runs import RunInfo
+        from atqbo.tools.items.companies import extract_by_company
         from atqbo.tools.items.read import extract_codes_and_items
 
         info = RunInfo.from_xcom(started["run"])
         ledger = info.ledger()
+        if "qbo_companies" in started:
+            wanted = [c for c in started["qbo_companies"] if c in started["income_account_ids"]]
+            return extract_by_company(info, info.autotask(), ledger, wanted)
         return extract_codes_and_items(info, info.autotask(), info.qbo(ledger), ledger)
 
     @task
     def copy(started: dict, compared: dict) -> dict:
         """Create the missing items by batch (TOOL-02); adopt any that exist by now."""
         from atqbo.runs import RunInfo
+        from atqbo.tools.items.companies import copy_by_company
         from atqbo.tools.items.copy_missing import copy_missing_items
 
         info = RunInfo.from_xcom(started["run"])
         ledger = info.ledger()
+        if "qbo_companies" in started:
+            return copy_by_company(info, ledger, started["qbo_companies"], started["income_account_ids"])
         return copy_missing_items(info, info.qbo(ledger), ledger, started["income_account_id"])
 
     @task
     def report(started: dict, copied: dict) -> dict:
         """Email, log and record what the copy did."""
         from atqbo.runs import RunInfo
+        from atqbo.tools.items.companies import report_company_copies
         from atqbo.tools.items.copy_report import report_copy
 
         info = RunInfo.from_xcom(started["run"])
+        if "qbo_companies" in started:
+            return report_company_copies(info, info.ledger(), started["qbo_companies"], started["problems"])
         return report_copy(info, info.ledger())
 
     started = start()

@@ -5,6 +5,14 @@ Three cases (and the plain one, neither on): both on, the bill is in the vendor'
 QBO's own rate; only QBO on, the amounts are the home currency at rate 1.00; only Autotask on,
 nothing can be sent: with several active Autotask currencies the whole run sends nothing (one
 note, one to-do), else only the POs of a vendor in another currency fail.
+
+With several QBO companies (BEY-07) the currencies are each company's: one Autotask database has the
+currencies of every company it bills, so its several active currencies say nothing about one
+company's POs. A PO goes to a company in its own currency (its vendor's) or not at all: in the
+company's home currency it is sent as to a company with one currency (with multi-currency on, in that
+currency at rate 1.00); in another currency it is sent in that currency when the company has
+multi-currency on, else it fails on its own (QBO would book the amounts as its home currency), and
+the company's other POs go on (``plan_company_currency``).
 """
 
 from __future__ import annotations
@@ -126,6 +134,8 @@ def plan_currency(state: LoadState, po: PurchaseOrder, qbo_currencies: QboCurren
     multi-currency fails here."""
     vendor = state.vendors.get(str(po.vendor_id)) or {}
     vendor_currency = state.currencies.of_vendor(vendor)
+    if state.several_companies:
+        return plan_company_currency(state, po, qbo_currencies, vendor_currency)
     plan = plan_bill_currency(state.currencies.multi_currency_for(vendor), qbo_currencies, vendor_currency)
     if plan.case == "autotask_only":
         internal = state.currencies.internal
@@ -137,3 +147,34 @@ def plan_currency(state: LoadState, po: PurchaseOrder, qbo_currencies: QboCurren
             f"turn on multi-currency in QBO, or set the vendor's currency in Autotask to {internal}; " + RETRY_HINT,
         )
     return plan
+
+
+def plan_company_currency(
+    state: LoadState, po: PurchaseOrder, qbo_currencies: QboCurrencies, po_currency: str | None
+) -> BillCurrency:
+    """PO-06 for one PO of one of several QBO companies (BEY-07), by its own currency (its vendor's)
+    against the company's home currency, not by how many currencies Autotask has active:
+
+    * the home currency (or unknown: Autotask has no currency for the vendor): as to a company with
+      one currency; with multi-currency on, in the home currency at rate 1.00 (the QBO vendor's
+      currency checked);
+    * another currency, multi-currency on: in that currency at QBO's rate, the QBO vendor's checked;
+    * another currency, multi-currency off: the PO fails, naming both currencies and the company:
+      QBO would take its amounts as the home currency's, a bill known to be wrong.
+    """
+    home = qbo_currencies.home
+    if po_currency is None or po_currency == home:
+        return plan_bill_currency(False, qbo_currencies, po_currency)
+    if qbo_currencies.multi_currency:
+        return BillCurrency("both", po_currency, None, po_currency)
+    company = state.settings.qbo_conn_id
+    state.out.fail(
+        po,
+        f"{po.label()}: the Autotask vendor uses {po_currency}, and the PO goes to QBO company {company}, whose home "
+        f"currency is {home} with multi-currency off: QBO would book the {po_currency} amounts as {home}, so no "
+        "bill is created (PO-06, BEY-07)",
+        f"turn on multi-currency in QBO company {company}, or route the PO's Autotask company to the QBO company "
+        f"of {po_currency} (qbo_routes in atqbo_settings), or set the vendor's currency in Autotask to {home}; "
+        + RETRY_HINT,
+    )
+    return BillCurrency("autotask_only", None, None, None)

@@ -37,6 +37,7 @@ PO_FIELDS = [
     "externalPONumber",
     "freight",
     "vendorInvoiceNumber",
+    "purchaseForCompanyID",  # BEY-07: qbo_routes route a PO by the Autotask company it is bought for
 ]
 PO_ITEM_FIELDS = ["id", "orderID", "productID", "quantity", "unitCost", "memo"]
 PRODUCT_FIELDS = ["id", "name", "description", "sku", "unitCost"]

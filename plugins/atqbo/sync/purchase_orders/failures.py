@@ -19,12 +19,13 @@ RETRY_HINT = "then clear ERROR from the PO's External PO Number in Autotask and 
 
 def record_failures(run: RunInfo, ledger: Ledger, out: Outcomes) -> None:
     """Each failed PO in the error log and the ledger (not in a dry run); the error id goes with
-    the row, so the write-back step creates one to-do per failure."""
+    the row, so the write-back step creates one to-do per failure. A PO that failed because its QBO
+    company could not go on (BEY-07, ``transient``) is not: its company's one run problem says why."""
     if run.dry_run:
         return
     for row in out.rows.values():
-        if row.get("outcome") != "failed":
-            continue
+        if row.get("outcome") != "failed" or row.get("transient"):
+            continue  # transient: its QBO company stopped (BEY-07); nothing is wrong with the PO
         row["error_id"] = ledger.log_error(
             PURCHASE_ORDER,
             row["autotask_id"],

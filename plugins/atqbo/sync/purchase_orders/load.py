@@ -32,6 +32,7 @@ from atqbo.sync.purchase_orders.model import PurchaseOrder, purchase_orders_from
 from atqbo.sync.purchase_orders.requested import note_busy_retries, note_retries, report_held
 from atqbo.sync.purchase_orders.state import LoadState
 from atqbo.sync.purchase_orders.taxes import find_purchase_tax_code
+from atqbo.sync.purchase_orders.todos import todo_key
 from atqbo.sync.purchase_orders.vendors import check_vendors, create_vendors
 
 if TYPE_CHECKING:
@@ -103,13 +104,20 @@ def company_state(state: LoadState, conn_id: str, qbo: QuickBooksOnlineHook) -> 
         qbo=qbo if conn_id == qbo.qbo_conn_id else run.qbo(state.ledger),
         settings=run.parsed_settings,
         decided_currency=False,
+        several_companies=len(state.run.qbo_conn_ids) > 1,
     )  # out, notes and run_problems: the same objects as the run's
 
 
 def company_stopped(state: LoadState, conn_id: str, exc: Exception, orders: list[PurchaseOrder]) -> None:
     """One QBO company could not go on: its POs not decided yet fail naming it, without an ERROR
-    marker (nothing is wrong with the POs: the next run sends them once the company is fixed)."""
+    marker or an error-log entry each (nothing is wrong with the POs: the next run sends them once the
+    company is fixed); one run problem (one to-do) names the company."""
     state.notes.append(f"QBO company {conn_id} stopped: {exc}; its other companies' POs went on")
+    message = f"QBO company {conn_id} could not be reached or used, so its purchase orders were not sent: {exc}"
+    state.run_problems[todo_key(None, message)] = {
+        "message": message,
+        "fix": "fix the QBO company's connection or settings named above; the next run sends its purchase orders",
+    }
     for po in state.undecided(orders):
         state.out.set(
             po,
@@ -126,7 +134,8 @@ def load_orders(state: LoadState, orders: list[PurchaseOrder]) -> None:
         return
     qbo_currencies = QboCurrencies.from_preferences(state.qbo.preferences())
     state.decided_currency = True
-    if state.currencies.several_active and not qbo_currencies.multi_currency:
+    # BEY-07: with several QBO companies each PO's currency is judged against its company's (plan_currency)
+    if state.currencies.several_active and not qbo_currencies.multi_currency and not state.several_companies:
         refuse_run_for_currency(state, orders)
         return
     ap_account = find_ap_account(state.qbo, state.settings, qbo_currencies)

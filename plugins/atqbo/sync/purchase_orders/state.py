@@ -37,6 +37,8 @@ class LoadState:
     notes: list[str] = field(default_factory=list)
     run_problems: dict[str, dict[str, str]] = field(default_factory=dict)  # by to-do key: message, fix
     decided_currency: bool = False  # the run got as far as the multi-currency decision
+    # BEY-07: one of several QBO companies (qbo_routes): PO-06 judges each PO by its company's currency
+    several_companies: bool = False
 
     @classmethod
     def for_run(cls, run: RunInfo, qbo: QuickBooksOnlineHook, ledger: Ledger, reference: dict[str, Any]) -> LoadState:

@@ -92,7 +92,7 @@ def failures_of_run(run: RunInfo, ledger: Ledger) -> list[Failure]:
     failures = [
         Failure(TODO_KIND_PO, int(key), row["reason"], row["fix"], row.get("error_id"))
         for key, row in ledger.stage_get(run.run_key, "outcome").items()
-        if row.get("outcome") == "failed"
+        if row.get("outcome") == "failed" and not row.get("transient")  # BEY-07: its company's run problem
     ]
     failures += [
         Failure(TODO_KIND_PO, int(key), problem["message"], problem["fix"], problem.get("error_id"))

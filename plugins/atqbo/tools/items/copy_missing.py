@@ -8,6 +8,7 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from atqbo.companies import company_row
 from atqbo.exceptions import AtqboConfigError
 from atqbo.money import as_decimal
 from atqbo.notify import ReportRow
@@ -42,13 +43,21 @@ def income_account_id(qbo: QuickBooksOnlineHook, settings: Settings) -> str:
     return str(found["Id"])
 
 
-def copy_missing_items(run: RunInfo, qbo: QuickBooksOnlineHook, ledger: Ledger, income_id: str) -> dict[str, int]:
+def copy_stage(company: str | None) -> str:
+    """Where one QBO company's copy outcomes are staged (BEY-07); ``None``: the one company's."""
+    return STAGE_COPY if company is None else f"{STAGE_COPY}:{company}"
+
+
+def copy_missing_items(
+    run: RunInfo, qbo: QuickBooksOnlineHook, ledger: Ledger, income_id: str, company: str | None = None
+) -> dict[str, int]:
     """Create the QBO items the staged comparison says are missing (TOOL-02); stage one outcome per
     billing code. Safe to repeat: names are looked up again first (an item created since the
     comparison is used as it is), and a name QBO reports as taken is adopted by ``create_names``.
+    ``company``: one of several QBO companies (BEY-07), ``qbo`` its hook, under its settings.
     """
-    settings = run.parsed_settings
-    comparison = staged_comparison(run, ledger)
+    settings = run.parsed_settings if company is None else run.for_company(company).parsed_settings
+    comparison = staged_comparison(run, ledger, company)
     wanted = comparison.to_create()
     # The comparison may be old (this task cleared and run again, someone at work in QBO): ask again.
     present = find_names(qbo, "Item", "Name", set(wanted), active_only=False) if wanted else {}
@@ -65,12 +74,16 @@ def copy_missing_items(run: RunInfo, qbo: QuickBooksOnlineHook, ledger: Ledger, 
         account=settings.new_item_income_account,
         dry_run=run.dry_run,
     )
-    outcomes = {str(row.code.get("id")): copy.outcome(row).to_dict() for row in comparison.rows if row.code is not None}
-    ledger.stage_put(run.run_key, STAGE_COPY, outcomes)
+    outcomes = {
+        str(row.code.get("id")): company_row(copy.outcome(row), company).to_dict()
+        for row in comparison.rows
+        if row.code is not None
+    }
+    ledger.stage_put(run.run_key, copy_stage(company), outcomes)
     counts: dict[str, int] = {}
     for doc in outcomes.values():
         counts[doc["outcome"]] = counts.get(doc["outcome"], 0) + 1
-    log.info("Copy of missing items: %s", counts)
+    log.info("Copy of missing items%s: %s", f" into QBO company {company}" if company else "", counts)
     return counts
 
 

@@ -51,8 +51,23 @@ def extract_codes_and_items(
     return {"billing_codes": len(codes), "qbo_items": len(items)}
 
 
-def staged_comparison(run: RunInfo, ledger: Ledger) -> ItemComparison:
-    """The staged codes and items compared under the run's settings."""
+def items_stage(company: str | None) -> str:
+    """Where one QBO company's items are staged (BEY-07); ``None``: the one company's, as always."""
+    return STAGE_ITEMS if company is None else f"{STAGE_ITEMS}:{company}"
+
+
+def stage_company_items(run: RunInfo, qbo: QuickBooksOnlineHook, ledger: Ledger, company: str) -> int:
+    """Read and stage one of several QBO companies' items (the billing codes are staged once)."""
+    items = read_qbo_items(qbo)
+    ledger.stage_put(run.run_key, items_stage(company), {str(i["Id"]): i for i in items})
+    log.info("Read %d QBO items of QBO company %s", len(items), company)
+    return len(items)
+
+
+def staged_comparison(run: RunInfo, ledger: Ledger, company: str | None = None) -> ItemComparison:
+    """The staged codes and items compared under the run's settings (``company``: that QBO
+    company's items under its settings, BEY-07)."""
     codes = ledger.stage_get(run.run_key, STAGE_CODES).values()
-    items = ledger.stage_get(run.run_key, STAGE_ITEMS).values()
-    return compare_billing_codes_to_items(codes, items, run.parsed_settings)
+    items = ledger.stage_get(run.run_key, items_stage(company)).values()
+    settings = run.parsed_settings if company is None else run.for_company(company).parsed_settings
+    return compare_billing_codes_to_items(codes, items, settings)
