@@ -9,7 +9,9 @@ each in its own task so the failing one is obvious:
 * **Autotask**: zone discovery, the API user's credentials, the hourly request budget, picklists;
 * **QuickBooks Online**: the OAuth refresh (the rotated refresh token is saved in the state
   database), company info and the preferences atqbo depends on (automated sales tax,
-  multi-currency, custom fields, closed books);
+  multi-currency, custom fields, closed books). With several QBO companies (`qbo_routes`), every
+  company's connection is checked, each logged with its realm and name or its failure; the task
+  fails when one fails, its message naming every company's result;
 * **SMTP**: the server that reports go through answers.
 
 It writes nothing to Autotask or QuickBooks Online and sends no email.
@@ -18,10 +20,11 @@ It writes nothing to Autotask or QuickBooks Online and sends no email.
 was disconnected, the token went unused for 100 days, the state database was restored from a
 backup, or the sandbox restarted while the state database kept its old token), the QuickBooks
 Online check fails saying so in plain words, with the fix. To recover: get a new refresh token,
-paste it into the `qbo_default` connection (extra field `refresh_token`), and trigger this DAG
-with **Adopt the QBO refresh token in the connection** on: that token is tried and, if QBO
-accepts it, replaces the one stored in the state database for the company. No table needs
-editing, and no token is ever logged.
+paste it into the `qbo_default` connection (or that company's connection; extra field
+`refresh_token`), and trigger this DAG with **Adopt the QBO refresh token in the connection**
+on: that token is tried (each company's, with several) and, if QBO accepts it, replaces the one
+stored in the state database for the company. No table needs editing, and no token is ever
+logged.
 """
 
 from __future__ import annotations
@@ -79,7 +82,7 @@ def atqbo_check_connections():
         from atqbo.sync import connection_check
 
         adopt = read_form(params, FIELDS)[ADOPT]
-        return connection_check.check_qbo(Settings.from_dict(settings), adopt_connection_token=adopt)
+        return connection_check.check_qbo_connections(Settings.from_dict(settings), adopt_connection_token=adopt)
 
     @task
     def check_smtp(settings: dict) -> dict:

@@ -21,6 +21,9 @@ Its tasks, one per part, so a part with a blocking check ends failed in the grid
   created or matched, customers and vendors to create, names QBO would clash on or that must change,
   missing items, other currencies, tax-exempt companies, covered and non-billable lines, invoices
   whose lines do not add up, `ERROR` markers;
+* with several QBO companies (`qbo_routes`): check_qbo runs for every company with its own
+  settings, each check naming its company (one that cannot be reached is one blocking check, the
+  others are checked), and check_settings lists each company's settings;
 * **report**: runs whatever the others' states; the report in its log and by email (HTML with a CSV
   of every check) to `report_to` and the form's addresses.
 

@@ -19,6 +19,15 @@ purchase orders and QBO bills created in the window with the note `Autotask PO {
 * paid state: QBO balance 0 but no paid date in Autotask, or a paid date in Autotask while QBO
   still shows a balance (invoices only: Autotask POs have no paid state).
 
+**Several QBO companies** (`qbo_routes`, BEY-07). Every company's books are read with its own
+connection. Each document is compared with the one in the company it went to: the realm the state
+database recorded, else the company whose books carry its note, else the routes' rule (an
+invoice's Autotask company, a PO's purchase-for company); QBO Ids are never matched across
+companies. A live copy in another company is a drift of its own. Each row and CSV line
+(`qbo_company`) names the company, the notes count each company's documents, and a company that
+cannot be reached (its token revoked, its connection missing) is a failed row naming the documents
+not compared and the fix; the others are compared as usual.
+
 **Tasks.** `start` (settings and the form), `read` (both sides in bulk: Autotask `in` queries of
 500 ids, QBO queries by date range and `Id IN` lists; staged in the state database),
 `report` (the comparison; one row per document that differs, the counts of documents checked

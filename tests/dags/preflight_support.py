@@ -87,5 +87,9 @@ def run_preflight(sb, conf: dict | None = None) -> Preflight:
 
 
 def _without_tokens(qbo_state: dict) -> dict:
-    """QBO's state without its OAuth part: a refresh may rotate the refresh token (a read is allowed to)."""
-    return {k: v for k, v in qbo_state.items() if k not in ("oauth",)}
+    """QBO's state without its OAuth parts (the default company's and each extra company's, BEY-07): a
+    refresh may rotate the refresh token (a read is allowed to)."""
+    out = {k: v for k, v in qbo_state.items() if k not in ("oauth",)}
+    if "companies" in out:
+        out["companies"] = [_without_tokens(company) for company in out["companies"]]
+    return out

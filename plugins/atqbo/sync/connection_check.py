@@ -83,6 +83,62 @@ def check_qbo(settings: Settings, adopt_connection_token: bool = False) -> dict[
     }
 
 
+def check_qbo_companies(settings: Settings, adopt_connection_token: bool = False) -> dict[str, dict[str, Any]]:
+    """BEY-07: ``check_qbo`` for every QBO connection of the settings (the default, then each
+    route's), each with its company's settings; never stops at one. Connection id -> that company's
+    summary with its ``realm_id``, or ``{"realm_id", "error"}`` saying why it failed."""
+    from atqbo.hooks.qbo import QuickBooksOnlineHook
+
+    results: dict[str, dict[str, Any]] = {}
+    for conn_id in settings.qbo_conn_ids:
+        realm_id = None
+        try:
+            company = settings.for_company(conn_id)
+            realm_id = QuickBooksOnlineHook(conn_id, state_conn_id=settings.state_conn_id).realm_id
+            results[conn_id] = {"realm_id": realm_id, **check_qbo(company, adopt_connection_token)}
+        except Exception as exc:  # this company's connection or token; the others are still checked
+            results[conn_id] = {"realm_id": realm_id, "error": f"{type(exc).__name__}: {exc}"}
+    return results
+
+
+def describe_qbo_companies(results: dict[str, dict[str, Any]]) -> list[str]:
+    """One line per QBO company: its realm and name, or its failure."""
+    lines = []
+    for conn_id, result in results.items():
+        realm = f"realm {result['realm_id']}" if result.get("realm_id") else "realm unknown"
+        if "error" in result:
+            lines.append(f"QBO company {conn_id} ({realm}): FAILED: {result['error']}")
+        else:
+            lines.append(f"QBO company {conn_id} ({realm}): ok, {result.get('company')!r}, {result.get('country')}")
+    return lines
+
+
+def check_qbo_connections(settings: Settings, adopt_connection_token: bool = False) -> dict[str, Any]:
+    """The QBO check of the ``atqbo_check_connections`` DAG: with one company ``check_qbo`` as it
+    always was; with several (BEY-07) every company is checked and logged, then a failure of any
+    fails the check naming each company's result (the others' results are not hidden)."""
+    import logging
+
+    if len(settings.qbo_conn_ids) == 1:
+        return check_qbo(settings, adopt_connection_token)
+    log = logging.getLogger(__name__)
+    results = check_qbo_companies(settings, adopt_connection_token)
+    lines = describe_qbo_companies(results)
+    for line in lines:
+        log.log(logging.ERROR if "FAILED" in line else logging.INFO, "%s", line)
+    failed = [conn_id for conn_id, result in results.items() if "error" in result]
+    if failed:
+        raise QboCompaniesFailed(
+            f"{len(failed)} of {len(results)} QBO companies failed the check ({', '.join(failed)}):\n"
+            + "\n".join(lines)
+        )
+    return {"companies": results}
+
+
+class QboCompaniesFailed(AtqboConfigError):
+    """At least one QBO company's connection does not work (each company's result in the message)."""
+
+
 def check_smtp(settings: Settings) -> dict[str, Any]:
     """Connect and say hello to the SMTP server reports go through (sends nothing)."""
     from airflow.providers.smtp.hooks.smtp import SmtpHook

@@ -1,7 +1,8 @@
 """What the preflight (BEY-08) finds: one ``Check`` per thing it looked at, with a verdict and, where
 the verdict is not ok, the fix. No I/O.
 
-A check belongs to one part of the report (``PARTS``): the settings, Autotask, QuickBooks Online,
+A check belongs to one part of the report (``PARTS``) and, with several QBO companies (BEY-07), may
+be about one of them (``company``): the settings, Autotask, QuickBooks Online,
 or the window's data as the next runs would see it. Its verdict is one of ``VERDICTS``:
 
 - ``ok``: as atqbo needs it;
@@ -13,7 +14,7 @@ or the window's data as the next runs would see it. Its verdict is one of ``VERD
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any, Literal
 
 Verdict = Literal["ok", "warning", "blocking"]
@@ -43,6 +44,7 @@ class Check:
     finding: str
     fix: str = ""
     detail: str = ""
+    company: str = ""  # BEY-07: the QBO company (connection id) it is about, with several; else ""
 
     def __post_init__(self) -> None:
         if self.part not in PARTS:
@@ -54,6 +56,15 @@ class Check:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    @property
+    def where(self) -> str:
+        """Its part, and its QBO company when it is about one of several: "QuickBooks Online, QBO company qbo_au"."""
+        return PARTS[self.part] + (f", QBO company {self.company}" if self.company else "")
+
+    def of_company(self, conn_id: str) -> Check:
+        """This check about the QBO company ``conn_id`` (BEY-07)."""
+        return replace(self, company=conn_id)
 
     @classmethod
     def from_dict(cls, doc: dict[str, Any]) -> Check:

@@ -73,7 +73,7 @@ class PreflightReport:
                 continue
             lines += ["", f"{VERDICT_WORDS[verdict]} ({len(group)})"]
             for check in group:
-                lines.append(f"  - [{PARTS[check.part]}] {check.topic}: {check.finding}")
+                lines.append(f"  - [{check.where}] {check.topic}: {check.finding}")
                 if check.fix:
                     lines.append(f"    Fix: {check.fix}")
         if self.notes:
@@ -81,8 +81,12 @@ class PreflightReport:
         return "\n".join(lines)
 
     def to_csv(self) -> str:
-        rows = [{**c.to_dict(), "part": PARTS[c.part]} for c in self.ordered()]
-        return csv_table(CSV_COLUMNS, rows, text_columns=("topic", "finding", "fix", "detail"))
+        """A line per check; with several QBO companies (BEY-07) a ``qbo_company`` column after ``part``."""
+        rows = [{**c.to_dict(), "part": PARTS[c.part], "qbo_company": c.company} for c in self.ordered()]
+        columns = CSV_COLUMNS
+        if any(c.company for c in self.checks):
+            columns = (*CSV_COLUMNS[:2], "qbo_company", *CSV_COLUMNS[2:])
+        return csv_table(columns, rows, text_columns=("topic", "finding", "fix", "detail"))
 
     def to_html(self) -> str:
         colour, background = VERDICT_COLOURS[self.verdict]
@@ -107,7 +111,7 @@ class PreflightReport:
             )
             parts.append(f'<table style="{S_TABLE}"><tr>{header}</tr>')
             for check in group:
-                cells = [PARTS[check.part], check.topic, check.finding, *((check.fix,) if verdict != "ok" else ())]
+                cells = [check.where, check.topic, check.finding, *((check.fix,) if verdict != "ok" else ())]
                 parts.append("<tr>" + "".join(f'<td style="{S_TD}">{escape(v)}</td>' for v in cells) + "</tr>")
             parts.append("</table>")
         if self.notes:

@@ -35,6 +35,7 @@ def check_settings(settings: Settings) -> list[Check]:
                     "po_lookback_days to 0 to leave purchase orders out",
                 )
             )
+    checks += _companies(settings)
     if settings.report_to:
         checks.append(ok(PART, "Report recipients", f"reports go to {', '.join(settings.report_to)}"))
     else:
@@ -54,6 +55,47 @@ def check_settings(settings: Settings) -> list[Check]:
                 "dry_run is true: every scheduled sync only plans and writes nothing to QBO or Autotask",
                 f"set dry_run to false in the {VARIABLE_NAME} Variable when the preflight is clean, to go live",
             )
+        )
+    return checks
+
+
+def _companies(settings: Settings) -> list[Check]:
+    """BEY-07: with ``qbo_routes``, each QBO company's settings (its route's applied: what its
+    documents are made with, checked on their own when the Variable was read) and what goes there."""
+    if not settings.qbo_routes:
+        return []
+    checks = []
+    for conn_id in settings.qbo_conn_ids:
+        company = settings.for_company(conn_id)
+        route = next((r for r in settings.qbo_routes if r["qbo_conn_id"] == conn_id), None)
+        if route is None:
+            gets = "every document no route takes (the default qbo_conn_id)"
+        else:
+            taken = [f"division {d!r}" for d in route["divisions"]] + [
+                f"Autotask company {i}" for i in route["company_ids"]
+            ]
+            gets = f"the documents of {', '.join(taken)}"
+        edition = f"qbo_edition {company.qbo_edition}"
+        if company.qbo_edition == "US":
+            edition += f", tax_mode {company.tax_mode}"
+        named = [
+            f"{key} {getattr(company, key)!r}"
+            for key in ("sales_tax_code", "exempt_sales_tax_code", "purchase_tax_code", "default_class")
+            if getattr(company, key)
+        ]
+        own = sorted(route["settings"]) if route else []
+        checks.append(
+            ok(
+                PART,
+                "QBO company settings",
+                f"{conn_id} gets {gets}; {edition}"
+                + (f"; {', '.join(named)}" if named else "")
+                + (
+                    f"; its own settings: {', '.join(own)}"
+                    if own
+                    else ("" if route is None else "; no settings of its own")
+                ),
+            ).of_company(conn_id)
         )
     return checks
 

@@ -82,7 +82,13 @@ def run_part(run: RunInfo, part: str) -> dict[str, int]:
     for check in checks:
         level = logging.INFO if check.verdict == "ok" else logging.WARNING
         log.log(
-            level, "[%s] %s: %s%s", check.verdict, check.topic, check.finding, f" Fix: {check.fix}" if check.fix else ""
+            level,
+            "[%s] %s%s: %s%s",
+            check.verdict,
+            f"QBO company {check.company}: " if check.company else "",
+            check.topic,
+            check.finding,
+            f" Fix: {check.fix}" if check.fix else "",
         )
     tally = counts(checks)
     if tally["blocking"]:
@@ -108,6 +114,8 @@ def _checks_of(run: RunInfo, part: str, cost: dict[str, int]) -> list[Check]:
             return check_autotask(run, autotask)
         finally:
             cost["autotask_calls"] = autotask.total_calls
+    if part == "qbo" and len(run.qbo_conn_ids) > 1:
+        return _qbo_checks_by_company(run, cost)
     if part == "qbo":
         from atqbo.tools.preflight.qbo_checks import check_qbo
 
@@ -124,6 +132,42 @@ def _checks_of(run: RunInfo, part: str, cost: dict[str, int]) -> list[Check]:
 
         return check_data(run, cost)
     raise ValueError(f"unknown preflight part {part!r}")
+
+
+def _qbo_checks_by_company(run: RunInfo, cost: dict[str, int]) -> list[Check]:
+    """BEY-07: the QBO checks of every company, each with its own settings (``RunInfo.for_company``:
+    its route's settings applied) and hook, each check naming its company. A company that cannot be
+    checked (its connection, its token) is one blocking check of its own; the others are checked."""
+    from atqbo.tools.preflight.qbo_checks import check_qbo
+
+    ledger = run.ledger()
+    autotask = run.autotask()
+    checks: list[Check] = []
+    cost["qbo_calls"] = 0
+    try:
+        terms = _active_payment_terms(autotask)
+    finally:
+        cost["autotask_calls"] = autotask.total_calls
+    for conn_id in run.qbo_conn_ids:
+        qbo = None
+        try:
+            company_run = run.for_company(conn_id)
+            qbo = company_run.qbo(ledger)
+            found = check_qbo(company_run, qbo, autotask_terms=terms)
+        except Exception as exc:  # this company's connection or token: the others are still checked
+            log.exception("The QBO checks of QBO company %s stopped", conn_id)
+            found = [
+                blocking(
+                    "qbo",
+                    "QBO company could not be checked",
+                    f"QBO company {conn_id} could not be reached or used: {type(exc).__name__}: {exc}",
+                    CONNECTION_FIX,
+                )
+            ]
+        finally:
+            cost["qbo_calls"] += qbo.api_calls if qbo is not None else 0
+        checks += [c.of_company(conn_id) for c in found]
+    return checks
 
 
 def _active_payment_terms(autotask: Any) -> list[str]:

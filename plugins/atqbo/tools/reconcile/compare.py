@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from atqbo.companies import company_row
 from atqbo.notify import ReportRow
 from atqbo.records import INVOICE as INVOICE_RECORD
 from atqbo.records import PURCHASE_ORDER
@@ -36,7 +37,11 @@ class DocumentCheck:
         return f"PO {self.pair.autotask_id}" if self.pair.kind == BILL else ""
 
     def report_row(self) -> ReportRow:
-        """The report's row for a drifted document: every drift with both values, and the fixes."""
+        """The report's row for a drifted document: every drift with both values, and the fixes; with
+        several QBO companies (BEY-07) it names the company the document went to."""
+        return company_row(self._row(), self.pair.qbo_company or None)
+
+    def _row(self) -> ReportRow:
         at, qbo = self.pair.autotask, self.pair.qbo
         return ReportRow(
             outcome="warning",
@@ -55,7 +60,7 @@ class DocumentCheck:
     def csv_cells(self) -> dict[str, Any]:
         """The document's line in the CSV of every document checked (``report.DOCUMENT_CSV_COLUMNS``)."""
         at, qbo = self.pair.autotask, self.pair.qbo
-        return {
+        cells = {
             "document": self.pair.kind,
             "autotask_id": self.pair.autotask_id,
             "reference": self.reference,
@@ -73,6 +78,9 @@ class DocumentCheck:
             "details": "; ".join([*(d.describe() for d in self.drifts), *self.notes]),
             "fix": self._fixes(),
         }
+        if self.pair.qbo_company:
+            cells["qbo_company"] = self.pair.qbo_company
+        return cells
 
     def _fixes(self) -> str:
         return " ".join(_sentence(d.fix) for d in self.drifts)
@@ -80,17 +88,27 @@ class DocumentCheck:
 
 def compare_documents(pairs: Iterable[DocumentPair], rules: Rules) -> list[DocumentCheck]:
     """Every pair compared, invoices then bills, each in Autotask id order."""
+    return order_checks(compare_document(p, rules) for p in pairs)
+
+
+def order_checks(checks: Iterable[DocumentCheck]) -> list[DocumentCheck]:
+    """Invoices then bills, each in Autotask id order."""
     order = {INVOICE: 0, BILL: 1}
-    return [compare_document(p, rules) for p in sorted(pairs, key=lambda p: (order.get(p.kind, 9), p.autotask_id))]
+    return sorted(checks, key=lambda c: (order.get(c.pair.kind, 9), c.pair.autotask_id))
 
 
 def compare_document(pair: DocumentPair, rules: Rules) -> DocumentCheck:
     """One document: missing, duplicated, void, total and paid drift (in that order), or agreement."""
     at, qbo = pair.autotask, pair.qbo
     if at is None or qbo is None:
-        return _compare_missing(pair, rules)
+        check = _compare_missing(pair, rules)
+        if pair.elsewhere:
+            return DocumentCheck(pair, (*check.drifts, drifts.in_other_companies(pair)), check.notes)
+        return check
     found: list[Drift] = []
     notes: list[str] = []
+    if pair.elsewhere:
+        found.append(drifts.in_other_companies(pair))
     if pair.extra_qbo_ids:
         found.append(drifts.duplicate(pair, qbo, list(pair.extra_qbo_ids)))
     if at.voided != qbo.voided:

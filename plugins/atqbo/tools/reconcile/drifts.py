@@ -9,6 +9,7 @@ from atqbo.qbo_docs import BILL_NOTE, INVOICE_NOTE
 from atqbo.tools.reconcile.model import (
     BILL,
     DUPLICATE,
+    ELSEWHERE,
     INVOICE,
     MISSING_BOTH,
     MISSING_IN_AUTOTASK,
@@ -106,6 +107,22 @@ def duplicate(pair: DocumentPair, qbo: QboDoc, extras: list[str]) -> Drift:
         "one document",
         f"{name}s Ids {ids}",
         f"keep {qbo.describe(pair.kind)} and delete or void the other copies (Ids {', '.join(extras)}) in QBO",
+    )
+
+
+def in_other_companies(pair: DocumentPair) -> Drift:
+    """BEY-07: atqbo's live documents carrying the record's note in QBO companies other than the one
+    it went to (QBO Ids are per company: each named with its company)."""
+    name = document_name(pair.kind)
+    home = f"{pair.qbo.describe(pair.kind)} in QBO company {pair.qbo_company}" if pair.qbo else "none"
+    return Drift(
+        ELSEWHERE,
+        f"a QBO {name} carrying PrivateNote '{_note_mark(pair)}' is in another QBO company than the one it goes "
+        f"to ({pair.qbo_company})",
+        f"goes to QBO company {pair.qbo_company}",
+        f"also {'; '.join(pair.elsewhere)}",
+        f"keep {home} and delete or void the copies in the other companies ({'; '.join(pair.elsewhere)}); if "
+        "qbo_routes changed since it was sent, the copy in the company it went to first is the one to keep",
     )
 
 

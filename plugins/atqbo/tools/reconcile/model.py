@@ -18,6 +18,7 @@ NOT_IN_QBO = "marked synced, not in QBO"
 MISSING_IN_AUTOTASK = "missing in Autotask"
 MISSING_BOTH = "missing on both sides"
 DUPLICATE = "duplicate in QBO"
+ELSEWHERE = "in another QBO company"
 VOID = "void state"
 TOTAL = "total"
 PAID = "paid state"
@@ -95,9 +96,13 @@ class DocumentPair:
     qbo: QboDoc | None
     recorded_qbo_id: str | None = None  # the QBO Id the ledger recorded when atqbo sent it
     extra_qbo_ids: tuple[str, ...] = ()  # other live QBO documents carrying the same PrivateNote
+    # BEY-07, several QBO companies: the company (connection id) the document went to, and atqbo's
+    # live documents carrying its note in the other companies ("qbo_au: invoice 1003 (Id 12)")
+    qbo_company: str = ""
+    elsewhere: tuple[str, ...] = ()
 
     def to_doc(self) -> dict[str, Any]:
-        return {
+        doc = {
             "kind": self.kind,
             "autotask_id": self.autotask_id,
             "autotask": self.autotask.to_doc() if self.autotask else None,
@@ -105,6 +110,9 @@ class DocumentPair:
             "recorded_qbo_id": self.recorded_qbo_id,
             "extra_qbo_ids": list(self.extra_qbo_ids),
         }
+        if self.qbo_company:
+            doc.update(qbo_company=self.qbo_company, elsewhere=list(self.elsewhere))
+        return doc
 
     @classmethod
     def from_doc(cls, doc: dict[str, Any]) -> DocumentPair:
@@ -115,6 +123,8 @@ class DocumentPair:
             qbo=QboDoc.from_doc(doc["qbo"]) if doc.get("qbo") else None,
             recorded_qbo_id=doc.get("recorded_qbo_id"),
             extra_qbo_ids=tuple(doc.get("extra_qbo_ids") or ()),
+            qbo_company=doc.get("qbo_company") or "",
+            elsewhere=tuple(doc.get("elsewhere") or ()),
         )
 
 

@@ -4,13 +4,20 @@ and a CSV of every document checked (``DOCUMENT_CSV_COLUMNS``) as its attachment
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
+from typing import Any
 
-from atqbo.notify import RunReport, csv_table
+from atqbo.companies import company_row
+from atqbo.notify import ReportRow, RunReport, csv_table
 from atqbo.runs import RunInfo
 from atqbo.tools.reconcile.compare import DocumentCheck
 from atqbo.tools.reconcile.model import INVOICE
 
 REPORT_TITLE = "atqbo reconciliation"
+UNREACHED_FIX = (
+    "fix the QBO company's connection as said (atqbo_check_connections checks every company), then trigger "
+    "atqbo_reconcile again"
+)
 
 DOCUMENT_CSV_COLUMNS: tuple[str, ...] = (
     "document",
@@ -34,24 +41,64 @@ _CSV_TEXT_COLUMNS = frozenset({"reference", "company", "qbo_number", "drift", "d
 
 
 def build_reconcile_report(
-    run: RunInfo, checks: list[DocumentCheck], tax_source: str = "", unreachable: list[str] | None = None
+    run: RunInfo,
+    checks: list[DocumentCheck],
+    tax_source: str = "",
+    unreachable: list[str] | None = None,
+    unreached_companies: dict[str, dict[str, Any]] | None = None,
 ) -> RunReport:
-    """One warning row per drifted document, the counts as notes, every document in a CSV attachment."""
+    """One warning row per drifted document, the counts as notes, every document in a CSV attachment.
+    With several QBO companies (BEY-07): each row and CSV line names its company, the counts are
+    given per company, and a company that could not be read is a failed row of its own
+    (``unreached_companies``: conn id -> its reason and the documents not compared)."""
     drifted = sum(1 for c in checks if not c.agrees)
+    unreached = unreached_companies or {}
+    headline = (
+        (f"{len(checks)} checked, " + (f"{drifted} with drift" if drifted else "all agree"))
+        if checks
+        else "nothing sent in the window"
+    )
+    if unreached:
+        headline += f", QBO company {', '.join(unreached)} not reached"
     report = RunReport(
         title=REPORT_TITLE,
         dag_id=run.dag_id,
         run_id=run.run_id,
         window=f"documents sent {run.describe_window()}",
-        rows=[c.report_row() for c in checks if not c.agrees],
-        notes=_notes(run, checks, tax_source) + list(unreachable or []),
+        rows=[c.report_row() for c in checks if not c.agrees] + [_unreached_row(k, v) for k, v in unreached.items()],
+        notes=_notes(run, checks, tax_source) + _company_notes(checks, unreached) + list(unreachable or []),
         always_email=True,
-        headline=(f"{len(checks)} checked, " + (f"{drifted} with drift" if drifted else "all agree"))
-        if checks
-        else "nothing sent in the window",
+        headline=headline,
     )
     report.attachments[documents_csv_filename(report)] = documents_csv(checks)
     return report
+
+
+def _unreached_row(conn_id: str, what: dict[str, Any]) -> ReportRow:
+    """A QBO company whose documents could not be compared (BEY-07), with the reason and the fix."""
+    documents = list(what.get("documents") or [])
+    reason = str(what.get("reason") or f"QBO company {conn_id} could not be read")
+    reason += (
+        f": its {len(documents)} document(s) were not compared ({', '.join(documents)})"
+        if documents
+        else ": its books were not compared"
+    )
+    row = ReportRow(outcome="failed", entity="qbo_company", autotask_id=None, reference=conn_id, reason=reason)
+    return company_row(replace(row, fix=UNREACHED_FIX), conn_id)
+
+
+def _company_notes(checks: list[DocumentCheck], unreached: dict[str, dict[str, Any]]) -> list[str]:
+    """Each QBO company's counts, when the documents went to several (BEY-07)."""
+    companies = list(dict.fromkeys(c.pair.qbo_company for c in checks if c.pair.qbo_company))
+    if not companies and not unreached:
+        return []
+    notes = []
+    for conn_id in companies:
+        mine = [c for c in checks if c.pair.qbo_company == conn_id]
+        drifted = sum(1 for c in mine if not c.agrees)
+        notes.append(f"QBO company {conn_id}: {len(mine)} document(s) checked, {drifted} with drift")
+    notes += [f"QBO company {conn_id}: not reached, nothing compared" for conn_id in unreached]
+    return notes
 
 
 def _notes(run: RunInfo, checks: list[DocumentCheck], tax_source: str) -> list[str]:
@@ -81,5 +128,11 @@ def documents_csv_filename(report: RunReport) -> str:
 
 
 def documents_csv(checks: Iterable[DocumentCheck]) -> str:
-    """One line per document checked (``DOCUMENT_CSV_COLUMNS``), RFC 4180 quoting, CRLF line ends."""
-    return csv_table(DOCUMENT_CSV_COLUMNS, (check.csv_cells() for check in checks), _CSV_TEXT_COLUMNS)
+    """One line per document checked (``DOCUMENT_CSV_COLUMNS``, and ``qbo_company`` after ``company``
+    when the documents went to several QBO companies), RFC 4180 quoting, CRLF line ends."""
+    checks = list(checks)
+    columns = DOCUMENT_CSV_COLUMNS
+    if any(c.pair.qbo_company for c in checks):
+        at = columns.index("company") + 1
+        columns = (*columns[:at], "qbo_company", *columns[at:])
+    return csv_table(columns, (check.csv_cells() for check in checks), _CSV_TEXT_COLUMNS | {"qbo_company"})
