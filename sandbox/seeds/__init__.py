@@ -1,6 +1,6 @@
 """Seed documents: ``empty``, the built-in ``demo`` MSP, a named real-tenant seed (``us-ast``,
 ``us-manual-tax``, ``uk-vat``, ``ca-gst``, ``au-gst``: ``sandbox.seeds.profiles``), ``multi-company``
-(the demo with two more QBO companies: ``sandbox.seeds.multi_company``), or a JSON file path."""
+(the us-ast tenant with two more QBO companies: ``sandbox.seeds.multi_company``), or a JSON file path."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ def load_seed(name_or_path: str, today: date | None = None) -> dict[str, Any]:
     if name_or_path == "demo":
         return build_demo_seed(today or date.today())
     if name_or_path == multi_company.NAME:
-        return multi_company.build(build_demo_seed(today or date.today()))
+        return multi_company.build(build_profile_seed("us-ast", today or date.today()))
     if name_or_path in PROFILES:
         return build_profile_seed(name_or_path, today or date.today())
     path = Path(name_or_path)

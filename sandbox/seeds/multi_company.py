@@ -1,13 +1,16 @@
-"""The named seed ``multi-company``: the demo tenant with several QBO companies, each its own Airflow
-connection, for routing Autotask invoices to one of them.
+"""The named seed ``multi-company``: one Autotask database with three QBO companies, each its own
+Airflow connection, for routing Autotask invoices to one of them (BEY-07).
 
-The Autotask half is the ``demo`` seed's, with one Australian customer (``AU_CUSTOMER_NAME``) billed
-in AUD (a currency added, active) with Australian GST (10% on every billable line) on its invoices;
-the default QBO company (``qbo_default``) is the demo's. Two more
-companies are served beside it (``qbo.companies``), each started from a QBO company profile
-(``qbo_profiles/``: CompanyInfo, tax and currency preferences, tax agencies, rates and codes, and the
-profile's few records) plus the demo's payment terms, classes and sales-form preferences, so that
-atqbo's invoice sync finds what it looks up by name; customers and items it may create:
+Built on the ``us-ast`` seed (the demo tenant as a US MSP: Autotask tax regions, categories and
+taxes, a customer billed in CAD, contract-covered and non-billable lines, an API user restricted to
+some lines of business), whose QBO company, with US automated sales tax, is the default company
+(``qbo_default``). Its Autotask half gains an Australian customer (``AU_CUSTOMER_NAME``): billed in
+AUD (a currency added, active), in the tax region "Australia" whose GST (10%) applies to every
+category, its invoices' tax recomputed from the tables. Two more companies are served beside the
+default (``qbo.companies``), each started from a QBO company profile (``qbo_profiles/``:
+CompanyInfo, tax and currency preferences, tax agencies, rates and codes, and the profile's few
+records) plus the default's payment terms, classes and sales-form preferences, so that atqbo's
+invoice sync finds what it looks up by name; customers and items it may create:
 
 - ``qbo_au``: realm ``AU_REALM_ID``, profile ``au-gst`` (an Australian company, GST codes,
   multi-currency off), its own app (client ``"own"``: its own client id and secret);
@@ -15,16 +18,15 @@ atqbo's invoice sync finds what it looks up by name; customers and items it may 
   automated sales tax), authorized through the default company's app (client ``"shared"``).
 
 ``COMPANY_SETTINGS`` holds the atqbo tax settings a user would set for each connection
-(``sandbox.seeds.profiles.PROFILE_SETTINGS`` of its profile; the US defaults for ``qbo_default``).
+(``sandbox.seeds.profiles.PROFILE_SETTINGS`` of its profile); ``example_routes`` the routes.
 """
 
 from __future__ import annotations
 
 import copy
-from collections import defaultdict
-from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
 from typing import Any
 
+from sandbox.seeds.profile_autotask import recompute_invoice_tax
 from sandbox.seeds.profiles import PROFILE_SETTINGS
 
 NAME = "multi-company"
@@ -42,6 +44,7 @@ MANUAL_PROFILE = "us-manual-tax"
 # would book USD amounts as AUD: CUR-02). The demo's amounts stand as AUD amounts.
 AU_CUSTOMER_NAME = "O'Brien & Sons: Plumbing"
 AUD_CURRENCY_ID = 3
+AU_TAX_REGION = "Australia"
 
 # conn_id -> (realm id, profile, client) of each extra company.
 EXTRA_COMPANIES: dict[str, tuple[str, str, str]] = {
@@ -49,19 +52,79 @@ EXTRA_COMPANIES: dict[str, tuple[str, str, str]] = {
     MANUAL_CONN_ID: (MANUAL_REALM_ID, MANUAL_PROFILE, "shared"),
 }
 
+# The US company with manual sales tax bills customers of four states: besides its profile's
+# "Columbus, OH" (Ohio's 5.75% and Franklin County's 1.5%), a code per other state of the Autotask
+# tax regions (the rates of sandbox.seeds.profiles.US_REGIONS), and the map a user sets for them.
+MANUAL_STATE_CODES = {"Pennsylvania": "PA State", "Indiana": "IN State", "Kentucky": "KY State"}
+_MANUAL_STATE_TAXES = (
+    ("3", "PA State", "Pennsylvania Department of Revenue", 6.0),
+    ("4", "IN State", "Indiana Department of Revenue", 7.0),
+    ("5", "KY State", "Kentucky Department of Revenue", 6.0),
+)
+
 # conn_id -> the atqbo tax and currency settings of that company (docs/settings.md, "Tax and currency").
 COMPANY_SETTINGS: dict[str, dict[str, Any]] = {
-    DEFAULT_CONN_ID: dict(PROFILE_SETTINGS["us-ast"]),  # the demo company: the US defaults
+    DEFAULT_CONN_ID: dict(PROFILE_SETTINGS["us-ast"]),  # the us-ast company: automated sales tax
     AU_CONN_ID: dict(PROFILE_SETTINGS[AU_PROFILE]),
-    MANUAL_CONN_ID: dict(PROFILE_SETTINGS[MANUAL_PROFILE]),
+    MANUAL_CONN_ID: {**PROFILE_SETTINGS[MANUAL_PROFILE], "tax_code_map": MANUAL_STATE_CODES},
 }
 
 
-def build(demo: dict[str, Any]) -> dict[str, Any]:
-    """The ``multi-company`` seed from the ``demo`` one (both halves): the extra companies added to
-    its ``qbo`` part."""
-    seed = copy.deepcopy(demo)
-    autotask = seed["autotask"]
+def build(base: dict[str, Any]) -> dict[str, Any]:
+    """The ``multi-company`` seed from the ``us-ast`` one (both halves): the Australian customer in
+    an Australian tax region, billed in AUD, and the extra companies added to its ``qbo`` part."""
+    seed = copy.deepcopy(base)
+    _bill_the_australian_customer(seed["autotask"])
+    qbo = seed["qbo"]
+    shared_lists = {key: copy.deepcopy(qbo[key]) for key in ("Term", "Class") if qbo.get(key)}
+    sales_forms = copy.deepcopy((qbo.get("Preferences") or {}).get("SalesFormsPrefs"))
+    qbo["companies"] = [
+        {
+            "realm_id": realm_id,
+            "conn_id": conn_id,
+            "client": client,
+            "profile": profile,
+            **({"Preferences": {"SalesFormsPrefs": copy.deepcopy(sales_forms)}} if sales_forms else {}),
+            **copy.deepcopy(shared_lists),
+            **(_manual_state_taxes() if conn_id == MANUAL_CONN_ID else {}),
+        }
+        for conn_id, (realm_id, profile, client) in EXTRA_COMPANIES.items()
+    ]
+    return seed
+
+
+def _manual_state_taxes() -> dict[str, list[dict[str, Any]]]:
+    """The manual-tax company's agencies, rates and codes of the states other than Ohio (one rate
+    each), beside its profile's (whose Ids are 1 and 2, and the code 3)."""
+    agencies, rates, codes = [], [], []
+    for index, (rate_id, name, agency, percent) in enumerate(_MANUAL_STATE_TAXES):
+        agencies.append({"Id": rate_id, "DisplayName": agency})
+        rates.append(
+            {
+                "Id": rate_id,
+                "Name": name,
+                "Description": "Sales Tax",
+                "RateValue": percent,
+                "AgencyRef": {"value": rate_id},
+            }
+        )
+        codes.append(
+            {
+                "Id": str(4 + index),
+                "Name": name,
+                "Description": name,
+                "SalesTaxRateList": {"TaxRateDetail": [{"TaxRateRef": {"value": rate_id}}]},
+                "PurchaseTaxRateList": {"TaxRateDetail": []},
+            }
+        )
+    return {"TaxAgency": agencies, "TaxRate": rates, "TaxCode": codes}
+
+
+def _bill_the_australian_customer(autotask: dict[str, Any]) -> None:
+    """The Australian customer as an Australian entity of the MSP bills it: in AUD (a currency
+    added, active), in the tax region "Australia" whose GST (10%) applies to every tax category
+    (services and goods alike), its invoices' tax recomputed from the tables as every invoice of
+    the seed is (``profile_autotask.recompute_invoice_tax``)."""
     autotask["Currencies"].append(
         {
             "id": AUD_CURRENCY_ID,
@@ -75,57 +138,23 @@ def build(demo: dict[str, Any]) -> dict[str, Any]:
             "currencyNegativeFormat": "(A$X)",
         }
     )
-    for company in autotask["Companies"]:
-        if company.get("companyName") == AU_CUSTOMER_NAME:
-            company["currencyID"] = AUD_CURRENCY_ID
-            _charge_gst(autotask, company["id"])
-    qbo = seed["qbo"]
-    shared_lists = {key: copy.deepcopy(qbo[key]) for key in ("Term", "Class") if qbo.get(key)}
-    sales_forms = copy.deepcopy((qbo.get("Preferences") or {}).get("SalesFormsPrefs"))
-    qbo["companies"] = [
-        {
-            "realm_id": realm_id,
-            "conn_id": conn_id,
-            "client": client,
-            "profile": profile,
-            **({"Preferences": {"SalesFormsPrefs": copy.deepcopy(sales_forms)}} if sales_forms else {}),
-            **copy.deepcopy(shared_lists),
-        }
-        for conn_id, (realm_id, profile, client) in EXTRA_COMPANIES.items()
-    ]
-    return seed
-
-
-GST_RATE = Decimal("10")
-CENT = Decimal("0.01")
-
-
-def _charge_gst(autotask: dict[str, Any], company_id: int) -> None:
-    """The Australian customer's invoices as an Australian MSP bills them: GST (10%) on every billable
-    line (services and goods alike), rounded once per invoice and spread over its lines by the cent,
-    then ``totalTaxValue`` and ``invoiceTotal``. The demo has no Autotask tax tables, so nothing else
-    recomputes them (the US customers keep the demo's taxes)."""
-    invoices = [i for i in autotask["Invoices"] if i["companyID"] == company_id]
-    lines: dict[int, list[dict[str, Any]]] = defaultdict(list)
-    for item in autotask["BillingItems"]:
-        lines[item.get("invoiceID")].append(item)
-    for invoice in invoices:
-        items = lines[invoice["id"]]
-        taxed = [i for i in items if not i.get("nonBillable")]
-        exact = [Decimal(str(i["totalAmount"])) * GST_RATE / 100 for i in taxed]
-        total = sum(exact, Decimal(0)).quantize(CENT, rounding=ROUND_HALF_UP)
-        cents = [(e / CENT).to_integral_value(ROUND_FLOOR) * CENT for e in exact]
-        for index in sorted(range(len(exact)), key=lambda k: exact[k] - cents[k], reverse=True)[
-            : int((total - sum(cents, Decimal(0))) / CENT)
-        ]:
-            cents[index] += CENT
-        for item in items:
-            item["taxDollars"] = 0.0
-        for item, tax in zip(taxed, cents, strict=True):
-            item["taxDollars"] = float(tax)
-        subtotal = sum((Decimal(str(i["totalAmount"])) for i in items), Decimal(0))
-        invoice["totalTaxValue"] = float(total)
-        invoice["invoiceTotal"] = float(subtotal + total)
+    region_id = max(r["id"] for r in autotask["TaxRegions"]) + 1
+    autotask["TaxRegions"].append({"id": region_id, "name": AU_TAX_REGION})
+    next_tax = max(t["id"] for t in autotask["Taxes"]) + 1
+    for offset, category in enumerate(autotask["TaxCategories"]):
+        autotask["Taxes"].append(
+            {
+                "id": next_tax + offset,
+                "taxRegionID": region_id,
+                "taxCategoryID": category["id"],
+                "taxName": "GST",
+                "taxRate": 10.0,
+                "isCompounded": False,
+            }
+        )
+    customer = next(c for c in autotask["Companies"] if c.get("companyName") == AU_CUSTOMER_NAME)
+    customer.update(currencyID=AUD_CURRENCY_ID, taxRegionID=region_id, isTaxExempt=False)
+    recompute_invoice_tax(autotask)
 
 
 def example_routes(state: dict[str, Any]) -> list[dict[str, Any]]:

@@ -1,6 +1,7 @@
 """BEY-07: ``atqbo_purchase_orders`` with several QBO companies, run with ``dag.test()`` on the
-sandbox's ``multi-company`` seed (the demo tenant, the demo US company ``qbo_default``, the Australian
-GST company ``qbo_au`` with multi-currency off, home AUD).
+sandbox's ``multi-company`` seed (the us-ast tenant, its company with automated sales tax and
+multi-currency on ``qbo_default``, the Australian GST company ``qbo_au`` with multi-currency off,
+home AUD).
 
 A PO goes to the QBO company its Autotask company (``purchaseForCompanyID``) routes to, with that
 company's settings (the AU route's ``purchase_tax_code`` "GST" on every bill line); each company's
@@ -38,7 +39,7 @@ AUD_VENDOR = 29683605  # added here: an Australian supplier, in AUD in Autotask
 AU_PO = 29686021  # AUD vendor, for the Australian customer: a bill in qbo_au
 AU_PO_IN_USD = 29686004  # the demo's Pax8 (USD) PO for City Power & Light, routed to qbo_au: refused
 CITY_POWER = 29683514
-DEFAULT_PO_IN_AUD = 29686022  # AUD vendor, for Contoso Dental (qbo_default, USD): refused
+DEFAULT_PO_IN_AUD = 29686022  # AUD vendor, for Contoso Dental: a bill in AUD in qbo_default (multi-currency on)
 CONTOSO = 29683501
 
 
@@ -138,17 +139,16 @@ def test_bey07_each_po_goes_as_a_bill_to_the_qbo_company_its_autotask_company_ro
     use_settings(monkeypatch, au_routes(sb, CITY_POWER))
     pos = eligible(sb)
     to_default = {i for i, p in pos.items() if p["purchaseForCompanyID"] not in (au_customer(sb), CITY_POWER)}
-    to_default.discard(DEFAULT_PO_IN_AUD)
-    assert len(to_default) == 3 and {AU_PO, AU_PO_IN_USD, DEFAULT_PO_IN_AUD} <= set(pos)
+    assert len(to_default) == 4 and {AU_PO, AU_PO_IN_USD, DEFAULT_PO_IN_AUD} <= to_default | {AU_PO, AU_PO_IN_USD}
 
     dagrun = run(DAG_ID)
-    assert outcome_state(dagrun) == "failed"  # the two POs in a currency their company cannot take
+    assert outcome_state(dagrun) == "failed"  # the PO in a currency its company cannot take
     found = bills_by_company(sb)
     assert {i: len(b) for i, b in found.get("qbo_default", {}).items()} == dict.fromkeys(to_default, 1)
     assert {i: len(b) for i, b in found.get("qbo_au", {}).items()} == {AU_PO: 1}
     assert "qbo_manual" not in found
     numbers = external_numbers(sb)
-    default_book, au_book = books(sb)["qbo_default"], books(sb)["qbo_au"]
+    au_book = books(sb)["qbo_au"]
 
     # qbo_default: US bills, no tax code on any line, the PO's amounts
     for po_id in to_default:
@@ -166,14 +166,16 @@ def test_bey07_each_po_goes_as_a_bill_to_the_qbo_company_its_autotask_company_ro
     assert Decimal(str(bill["TotalAmt"])) == net + (net / 10).quantize(Decimal("0.01"))
     assert (bill.get("CurrencyRef") or {"value": "AUD"})["value"] == "AUD"
     assert "Harbour Bridge Supplies" in {v["DisplayName"] for v in au_book.get("Vendor", [])}
-    assert "Harbour Bridge Supplies" not in {v["DisplayName"] for v in default_book.get("Vendor", [])}
+    # each company its own vendor record (the default's took the AUD vendor's PO for Contoso)
+    au_vendor = next(v for v in au_book["Vendor"] if v["DisplayName"] == "Harbour Bridge Supplies")
+    assert (au_vendor.get("CurrencyRef") or {"value": "AUD"})["value"] == "AUD"
 
+    # the default company (us-ast) has multi-currency on: the AUD vendor's PO is a bill in AUD there
+    assert found["qbo_default"][DEFAULT_PO_IN_AUD][0]["CurrencyRef"]["value"] == "AUD"
     # a PO in a currency its company cannot take: no bill anywhere, ERROR, the reason names both currencies
-    for po_id in (AU_PO_IN_USD, DEFAULT_PO_IN_AUD):
-        assert not any(po_id in by_po for by_po in found.values()) and numbers[po_id] == "ERROR"
+    assert not any(AU_PO_IN_USD in by_po for by_po in found.values()) and numbers[AU_PO_IN_USD] == "ERROR"
     report = report_html(sb, "[atqbo] purchase orders")
     assert "goes to QBO company qbo_au, whose home currency is AUD with multi-currency off" in report
-    assert "the Autotask vendor uses AUD, and the PO goes to QBO company qbo_default" in report
     assert "Multi-currency is on in Autotask" not in report  # the run was not refused as a whole
 
     # the ledger says which realm has each bill
@@ -200,7 +202,7 @@ def test_bey07_a_token_revoked_in_one_company_fails_its_pos_only_without_error_a
     add_aud_vendor_and_pos(sb)
     use_settings(monkeypatch, au_routes(sb))
     pos = eligible(sb)
-    to_default = {i for i, p in pos.items() if p["purchaseForCompanyID"] != au_customer(sb)} - {DEFAULT_PO_IN_AUD}
+    to_default = {i for i, p in pos.items() if p["purchaseForCompanyID"] != au_customer(sb)}
     connections = sb.connections()
     sb.qbo.revoke_realm(AU_REALM_ID)  # the user disconnected the app from the AU company
 

@@ -1,9 +1,9 @@
-"""BEY-07: one Autotask database, several QBO companies. ``atqbo_invoices`` and
-``atqbo_purchase_orders`` run with ``dag.test()`` on the sandbox's ``multi-company`` seed: the demo
-Autotask tenant, the demo US company (``qbo_default``), an Australian GST company (``qbo_au``, its own
-app) and a US company with manual sales tax (``qbo_manual``, the default's app). Each company's
-books are checked record by record: every Autotask invoice is in the company its route names, once,
-made with that company's settings, and the ledger says which realm has it."""
+"""BEY-07: one Autotask database, several QBO companies. ``atqbo_invoices`` runs with ``dag.test()``
+on the sandbox's ``multi-company`` seed: the demo Autotask tenant as a US MSP, its QBO company with
+automated sales tax (``qbo_default``), an Australian GST company (``qbo_au``, its own app) and a US
+company with manual sales tax (``qbo_manual``, the default's app). Each company's books are checked
+record by record: every Autotask invoice is in the company its route names, once, made with that
+company's settings, and the ledger says which realm has it."""
 
 from __future__ import annotations
 
@@ -415,8 +415,12 @@ def test_bey07_the_make_run_settings_of_the_multi_company_seed_send_every_invoic
         if not inv.get("webServiceDate") and not inv["isVoided"] and inv["invoiceTotal"] >= 0
     }
     au_id = au_customer(sb)
+    from sandbox.seeds.profiles import FOREIGN_COMPANY
+
+    cad_id = next(c["id"] for c in sb.state()["autotask"]["Companies"] if c["companyName"] == FOREIGN_COMPANY)
     run("atqbo_invoices")
     found = where_invoices_are(sb)
+    report = re.sub(r"<[^>]+>", " ", report_html(sb, "[atqbo] invoices"))
     for autotask_id in eligible:
         company = (
             "qbo_au"
@@ -425,4 +429,8 @@ def test_bey07_the_make_run_settings_of_the_multi_company_seed_send_every_invoic
             if "Professional Services" in divisions.get(autotask_id, set())
             else "qbo_default"
         )
+        if invoices[autotask_id]["companyID"] == cad_id and company == "qbo_manual":
+            # billed in CAD, and the manual-tax company has multi-currency off: refused, as in one company
+            assert autotask_id not in found and "Autotask bills the company in CAD" in report
+            continue
         assert found.get(autotask_id) == [company], (autotask_id, found.get(autotask_id))

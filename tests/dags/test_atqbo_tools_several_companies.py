@@ -82,6 +82,29 @@ def documents(mail: dict) -> dict[tuple[str, int], dict]:
     return {(r["document"], int(r["autotask_id"])): r for r in rows}
 
 
+def ast_taxed(sb, default_docs: dict[int, dict]) -> set[int]:
+    """The default company's invoices whose QBO total is not Autotask's: the us-ast company's
+    automated sales tax computed their tax (a total drift the reconciliation reports, TAX-04)."""
+    from decimal import Decimal
+
+    invoices = {i["id"]: i for i in sb.state()["autotask"]["Invoices"]}
+    return {
+        i for i, d in default_docs.items() if Decimal(str(d["TotalAmt"])) != Decimal(str(invoices[i]["invoiceTotal"]))
+    }
+
+
+def agree_but_ast(sb, rows, default_docs: dict[int, dict]) -> None:
+    """Every row agrees, but total drifts of the default company's invoices that its automated
+    sales tax computed (QBO's total is not Autotask's), each saying so."""
+    taxed = ast_taxed(sb, default_docs)
+    rows = list(rows)
+    for row in rows:
+        if row["result"] != "agrees":
+            assert row["document"] == "invoice" and int(row["autotask_id"]) in taxed, row
+            assert row["qbo_company"] == "qbo_default" and "automated sales tax" in row["details"] + row["drift"], row
+    assert any(row["result"] == "agrees" for row in rows)
+
+
 def text(mail: dict) -> str:
     return mail["text"] if mail.get("text") else mail["html"]
 
@@ -127,13 +150,12 @@ def test_bey07_reconcile_compares_each_document_in_its_company_and_never_matches
     mail, _ = reconcile(sb)
     docs = documents(mail)
     assert {i for kind, i in docs if kind == "invoice"} == set(default_docs) | set(au_docs)
-    assert {r["result"] for r in docs.values()} == {"agrees"}, [r for r in docs.values() if r["result"] != "agrees"]
+    agree_but_ast(sb, docs.values(), default_docs)
     for autotask_id in au_docs:
         assert docs[("invoice", autotask_id)]["qbo_company"] == "qbo_au"
         assert docs[("invoice", autotask_id)]["qbo_id"] == au_docs[autotask_id]["Id"]
     for autotask_id in default_docs:
         assert docs[("invoice", autotask_id)]["qbo_company"] == "qbo_default"
-    assert "all agree" in mail["subject"]
     assert writes(sb) == []
 
     # drift in qbo_au: one of its invoices deleted, one of qbo_default's copied into it
@@ -187,7 +209,7 @@ def test_bey07_reconcile_compares_each_document_in_its_company_and_never_matches
         f"qbo_au: invoice Id {copy['Id']}" in row["details"]
     )
     others = [r for k, r in docs.items() if k not in {("invoice", deleted), ("invoice", copied)}]
-    assert {r["result"] for r in others} == {"agrees"}
+    agree_but_ast(sb, others, default_docs)
     body = text(mail).replace("&#x27;", "'")
     assert "qbo_au" in body and "qbo_default" in body
     assert "QBO company qbo_au: " in body and "QBO company qbo_default: " in body  # the counts per company
@@ -211,7 +233,7 @@ def test_bey07_reconcile_reports_a_company_it_cannot_reach_and_compares_the_othe
     assert "QBO company qbo_au not reached" in mail["subject"]
     docs = documents(mail)
     assert {i for kind, i in docs if kind == "invoice"} == set(default_docs)  # nothing of qbo_au's compared
-    assert {r["result"] for r in docs.values()} == {"agrees"}
+    agree_but_ast(sb, docs.values(), default_docs)
     assert {r["qbo_company"] for r in docs.values()} == {"qbo_default"}
     body = text(mail).replace("&#x27;", "'")
     assert "QBO company qbo_au could not be reached or used" in body

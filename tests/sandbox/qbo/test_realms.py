@@ -19,10 +19,12 @@ from sandbox.qbo import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_REALM_
 from sandbox.seeds import SEED_NAMES, load_seed
 from sandbox.seeds.multi_company import (
     AU_CONN_ID,
+    AU_CUSTOMER_NAME,
     AU_REALM_ID,
     COMPANY_SETTINGS,
     MANUAL_CONN_ID,
     MANUAL_REALM_ID,
+    MANUAL_STATE_CODES,
 )
 from sandbox.seeds.profiles import PROFILE_SETTINGS, qbo_profile
 from tests.sandbox.qbo_support import QboClient
@@ -360,9 +362,15 @@ def test_realms_refused_changes_to_an_existing_company(three):
 def test_realms_the_multi_company_seed_loads_each_realm_with_its_profile(fresh_sandbox):
     assert "multi-company" in SEED_NAMES
     seed_doc = load_seed("multi-company")
-    demo = load_seed("demo")
+    demo = load_seed("us-ast")  # its base: the us-ast tenant, its QBO company the default
     assert seed_doc["autotask"].keys() == demo["autotask"].keys()
     assert len(seed_doc["autotask"]["Invoices"]) == len(demo["autotask"]["Invoices"])
+    aud = next(c for c in seed_doc["autotask"]["Currencies"] if c["name"] == "AUD")
+    australia = next(r for r in seed_doc["autotask"]["TaxRegions"] if r["name"] == "Australia")
+    assert [c["companyName"] for c in seed_doc["autotask"]["Companies"] if c.get("currencyID") == aud["id"]] == [
+        AU_CUSTOMER_NAME
+    ]
+    assert {t["taxRate"] for t in seed_doc["autotask"]["Taxes"] if t["taxRegionID"] == australia["id"]} == {10.0}
     control(fresh_sandbox, "POST", "seed?name=multi-company")
     conns = control(fresh_sandbox, "GET", "connections").json()
     assert {"qbo_default", AU_CONN_ID, MANUAL_CONN_ID} <= set(conns)
@@ -384,12 +392,14 @@ def test_realms_the_multi_company_seed_loads_each_realm_with_its_profile(fresh_s
         for section, values in document["Preferences"].items():
             assert {k: prefs[section][k] for k in values} == values, (conn_id, section)
         codes = {c["Name"] for c in client.query("select * from TaxCode")["TaxCode"]}
-        assert codes == {c["Name"] for c in document["TaxCode"]}
+        more = set(MANUAL_STATE_CODES.values()) if conn_id == MANUAL_CONN_ID else set()  # its other states
+        assert codes == {c["Name"] for c in document["TaxCode"]} | more
         assert client.query("select count(*) from Invoice")["totalCount"] == 0
         # What atqbo's invoice sync looks up by name: the demo's terms and classes, the accounts.
         assert {t["Name"] for t in client.query("select * from Term")["Term"]} >= {"Net 30 Days", "Due on Receipt"}
         assert len(client.query("select * from Class")["Class"]) == 3
-        assert COMPANY_SETTINGS[conn_id] == PROFILE_SETTINGS[profile]
+        more_codes = {"tax_code_map": MANUAL_STATE_CODES} if conn_id == MANUAL_CONN_ID else {}
+        assert COMPANY_SETTINGS[conn_id] == {**PROFILE_SETTINGS[profile], **more_codes}
     # An AU company refuses a line without a GST code; with one, QBO computes the 10%.
     au = client_of(fresh_sandbox, AU_CONN_ID)
     customer = au.customer("Harbour Customer")
