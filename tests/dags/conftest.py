@@ -53,3 +53,17 @@ def ledger(state_ledger):
 @pytest.fixture
 def qbo(state_qbo):
     return state_qbo
+
+
+@pytest.fixture
+def multi_company(airflow_db, sandbox_connections, monkeypatch):
+    """The sandbox on its ``multi-company`` seed (BEY-07: three QBO companies), its connections
+    exported; helpers in ``tests/dags/companies_support.py``."""
+    from sandbox.seeds import load_seed
+    from tests.dags.tenant_support import export_connections
+
+    sb = sandbox_connections
+    sb.reset()
+    sb.seed(load_seed("multi-company"))
+    export_connections(sb, monkeypatch)
+    return sb

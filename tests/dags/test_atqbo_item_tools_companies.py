@@ -12,25 +12,13 @@ import re
 import pendulum
 import pytest
 
+from tests.dags.companies_support import books, report_html, route_settings, use_settings
 from tests.dags.dag_support import load_dag, outcome_state, task_states, work_state
-from tests.dags.tenant_support import export_connections
-from tests.dags.test_atqbo_several_companies import books, report_html, route_settings, use_settings
 
 pytestmark = pytest.mark.integration
 
 COMPARE, COPY = "atqbo_compare_items", "atqbo_copy_missing_items"
 AU_INCOME = "Sales of Product Income"  # qbo_au's route sets its own new_item_income_account
-
-
-@pytest.fixture
-def tenant(airflow_db, sandbox_connections, monkeypatch):
-    from sandbox.seeds import load_seed
-
-    sb = sandbox_connections
-    sb.reset()
-    sb.seed(load_seed("multi-company"))
-    export_connections(sb, monkeypatch)
-    return sb
 
 
 def routes(**au_settings) -> list[dict]:
@@ -65,7 +53,7 @@ def comparison_csv(sb) -> list[dict]:
     return list(csv.DictReader(io.StringIO(text.lstrip("\ufeff"))))
 
 
-def test_bey07_the_item_tools_forms_offer_the_qbo_companies_only_when_there_are_several(tenant, monkeypatch):
+def test_bey07_the_item_tools_forms_offer_the_qbo_companies_only_when_there_are_several(multi_company, monkeypatch):
     use_settings(monkeypatch, routes())
     for dag_id in (COMPARE, COPY):
         param = load_dag(dag_id).params.get_param("qbo_company")
@@ -77,8 +65,8 @@ def test_bey07_the_item_tools_forms_offer_the_qbo_companies_only_when_there_are_
         assert list(load_dag(dag_id).params) == ["match_field", "email"]
 
 
-def test_bey07_compare_all_companies_reports_each_companys_items_naming_it(tenant, monkeypatch):
-    sb = tenant
+def test_bey07_compare_all_companies_reports_each_companys_items_naming_it(multi_company, monkeypatch):
+    sb = multi_company
     use_settings(monkeypatch, routes())
     run(COMPARE)
     rows = comparison_csv(sb)
@@ -107,9 +95,9 @@ def test_bey07_compare_all_companies_reports_each_companys_items_naming_it(tenan
 
 
 def test_bey07_copy_into_all_companies_creates_each_companys_missing_items_on_its_own_income_account(
-    tenant, monkeypatch
+    multi_company, monkeypatch
 ):
-    sb = tenant
+    sb = multi_company
     use_settings(monkeypatch, routes(new_item_income_account=AU_INCOME))
     before = {conn_id: items(book) for conn_id, book in books(sb).items()}
     codes = active_codes(sb)
@@ -135,9 +123,9 @@ def test_bey07_copy_into_all_companies_creates_each_companys_missing_items_on_it
 
 
 def test_bey07_copy_a_company_without_its_income_account_fails_alone_and_the_others_are_copied_into(
-    tenant, monkeypatch
+    multi_company, monkeypatch
 ):
-    sb = tenant
+    sb = multi_company
     use_settings(monkeypatch, routes(new_item_income_account="Consulting Income"))  # qbo_au has no such account
     before = {conn_id: items(book) for conn_id, book in books(sb).items()}
     dagrun = run(COPY)
@@ -153,7 +141,7 @@ def test_bey07_copy_a_company_without_its_income_account_fails_alone_and_the_oth
     run(COPY, {"qbo_company": "qbo_au"}, expect="failed")
 
 
-def test_bey07_a_company_the_settings_do_not_name_is_refused_at_start(tenant, monkeypatch):
+def test_bey07_a_company_the_settings_do_not_name_is_refused_at_start(multi_company, monkeypatch):
     use_settings(monkeypatch, routes())
     dag = load_dag(COMPARE)
     use_settings(monkeypatch, routes()[:1])  # qbo_manual's route removed after the form was built

@@ -19,9 +19,7 @@ from decimal import Decimal
 import pendulum
 import pytest
 
-from tests.dags.dag_support import outcome_state
-from tests.dags.tenant_support import export_connections
-from tests.dags.test_atqbo_several_companies import (
+from tests.dags.companies_support import (
     au_customer,
     books,
     ledger_realms,
@@ -31,6 +29,7 @@ from tests.dags.test_atqbo_several_companies import (
     run,
     use_settings,
 )
+from tests.dags.dag_support import outcome_state
 
 pytestmark = pytest.mark.integration
 
@@ -41,18 +40,6 @@ AU_PO_IN_USD = 29686004  # the demo's Pax8 (USD) PO for City Power & Light, rout
 CITY_POWER = 29683514
 DEFAULT_PO_IN_AUD = 29686022  # AUD vendor, for Contoso Dental: a bill in AUD in qbo_default (multi-currency on)
 CONTOSO = 29683501
-
-
-@pytest.fixture
-def tenant(airflow_db, sandbox_connections, monkeypatch):
-    """The sandbox on the multi-company seed, its connections exported (as the invoices' BEY-07 tests)."""
-    from sandbox.seeds import load_seed
-
-    sb = sandbox_connections
-    sb.reset()
-    sb.seed(load_seed("multi-company"))
-    export_connections(sb, monkeypatch)
-    return sb
 
 
 def autotask(sb) -> dict:
@@ -133,8 +120,8 @@ def au_routes(sb, *more_ids: int) -> list[dict]:
     ]
 
 
-def test_bey07_each_po_goes_as_a_bill_to_the_qbo_company_its_autotask_company_routes_to(tenant, monkeypatch):
-    sb = tenant
+def test_bey07_each_po_goes_as_a_bill_to_the_qbo_company_its_autotask_company_routes_to(multi_company, monkeypatch):
+    sb = multi_company
     add_aud_vendor_and_pos(sb)
     use_settings(monkeypatch, au_routes(sb, CITY_POWER))
     pos = eligible(sb)
@@ -193,12 +180,12 @@ def test_bey07_each_po_goes_as_a_bill_to_the_qbo_company_its_autotask_company_ro
 
 
 def test_bey07_a_token_revoked_in_one_company_fails_its_pos_only_without_error_and_the_next_run_sends_them(
-    tenant, monkeypatch
+    multi_company, monkeypatch
 ):
     from atqbo.ledger import Ledger
     from sandbox.seeds.multi_company import AU_REALM_ID
 
-    sb = tenant
+    sb = multi_company
     add_aud_vendor_and_pos(sb)
     use_settings(monkeypatch, au_routes(sb))
     pos = eligible(sb)

@@ -12,136 +12,30 @@ import json
 import re
 from collections import Counter
 
-import pendulum
 import pytest
 import requests
 
-from tests.dags.dag_support import load_dag, outcome_state, task_states, work_state
+from tests.dags.companies_support import (
+    atqbo_docs,
+    au_customer,
+    autotask_state,
+    books,
+    ledger_realms,
+    realms,
+    report_html,
+    route_settings,
+    run,
+    use_settings,
+    where_invoices_are,
+)
+from tests.dags.dag_support import outcome_state
 from tests.dags.tenant_support import export_connections
 
 pytestmark = pytest.mark.integration
 
-API_RESOURCE = 29682885
-BASE_SETTINGS = {
-    "invoice_lookback_days": 45,
-    "po_lookback_days": 45,
-    "report_to": ["billing@msp.example"],
-    "todo_action_type": 3,
-    "todo_resource_id": API_RESOURCE,
-}
 
-
-@pytest.fixture
-def tenant(airflow_db, sandbox_connections, monkeypatch):
-    from sandbox.seeds import load_seed
-
-    sb = sandbox_connections
-    sb.reset()
-    sb.seed(load_seed("multi-company"))
-    export_connections(sb, monkeypatch)
-    return sb
-
-
-def route_settings(conn_id: str) -> dict:
-    """The multi-company seed's settings of one company, as a route's ``settings``."""
-    from atqbo.routes import ROUTE_SETTING_KEYS
-    from sandbox.seeds.multi_company import COMPANY_SETTINGS
-
-    return {k: v for k, v in COMPANY_SETTINGS[conn_id].items() if k in ROUTE_SETTING_KEYS}
-
-
-def use_settings(monkeypatch, routes: list[dict], **more) -> None:
-    monkeypatch.setenv("AIRFLOW_VAR_ATQBO_SETTINGS", json.dumps({**BASE_SETTINGS, "qbo_routes": routes, **more}))
-
-
-def run(dag_id: str, expect: str = "success"):
-    dagrun = load_dag(dag_id).test(logical_date=pendulum.now("UTC"))
-    assert work_state(dagrun) == expect, task_states(dagrun)
-    return dagrun
-
-
-def books(sb) -> dict[str, dict]:
-    """Each company's QBO books by its connection id."""
-    state = sb.state()["qbo"]
-    out = {"qbo_default": state}
-    for company in state.get("companies", []):
-        out[company["conn_id"]] = company
-    return out
-
-
-def realms(sb) -> dict[str, str]:
-    return {conn_id: book["realm_id"] for conn_id, book in books(sb).items()}
-
-
-def atqbo_docs(book: dict, entity: str, note: str) -> dict[int, list[dict]]:
-    """atqbo's documents (live ones) of one company by Autotask id; a list, so a duplicate shows."""
-    out: dict[int, list[dict]] = {}
-    for doc in book.get(entity, []):
-        found = re.search(rf"{note} (\d+)", doc.get("PrivateNote") or "")
-        if found and doc.get("status") != "Deleted":
-            out.setdefault(int(found.group(1)), []).append(doc)
-    return out
-
-
-def autotask_state(sb) -> tuple[dict[int, dict], dict[int, set[str]]]:
-    """The Autotask invoices by id, and each invoice's divisions (from its lines' lines of business)."""
-    at = sb.state()["autotask"]
-    level1 = {r["id"]: r["name"] for r in at["OrganizationalLevel1s"]}
-    division_of = {a["id"]: level1[a["organizationalLevel1ID"]] for a in at["OrganizationalLevelAssociations"]}
-    divisions: dict[int, set[str]] = {}
-    for item in at["BillingItems"]:
-        if item.get("invoiceID") and item.get("organizationalLevelAssociationID"):
-            divisions.setdefault(item["invoiceID"], set()).add(division_of[item["organizationalLevelAssociationID"]])
-    return {i["id"]: i for i in at["Invoices"]}, divisions
-
-
-def where_invoices_are(sb) -> dict[int, list[str]]:
-    """Autotask invoice id -> the companies that have an atqbo invoice for it."""
-    out: dict[int, list[str]] = {}
-    for conn_id, book in books(sb).items():
-        for autotask_id, docs in atqbo_docs(book, "Invoice", "Autotask invoice").items():
-            out.setdefault(autotask_id, []).extend([conn_id] * len(docs))
-    return out
-
-
-def ledger_realms(entity: str) -> dict[int, str]:
-    from atqbo.ledger import Ledger
-
-    led = Ledger.from_conn_id("atqbo_state")
-    try:
-        return {
-            r["autotask_id"]: r["realm_id"] for r in led.list_sync_records(entity=entity) if r["status"] == "SYNCED"
-        }
-    finally:
-        led.close()
-
-
-def qbo_invoice_posts(sb) -> int:
-    return sum(
-        1
-        for r in sb.requests.list()
-        if r["api"] == "qbo"
-        and r["method"] == "POST"
-        and "/batch" in r["path"].lower()
-        or r["path"].lower().endswith("/invoice")
-    )
-
-
-def report_html(sb, subject: str) -> str:
-    mails = [m for m in sb.mail.messages() if m["subject"].startswith(subject)]
-    assert mails, [m["subject"] for m in sb.mail.messages()]
-    return mails[-1]["html"].replace("&#x27;", "'").replace("&quot;", '"').replace("&amp;", "&").replace("&gt;", ">")
-
-
-def au_customer(sb) -> int:
-    """The seed's Australian customer (billed in AUD in Autotask): the route to qbo_au names it."""
-    from sandbox.seeds.multi_company import AU_CUSTOMER_NAME
-
-    return next(c["id"] for c in sb.state()["autotask"]["Companies"] if c["companyName"] == AU_CUSTOMER_NAME)
-
-
-def test_bey07_two_companies_each_invoice_goes_to_its_companys_books_once(tenant, monkeypatch):
-    sb = tenant
+def test_bey07_two_companies_each_invoice_goes_to_its_companys_books_once(multi_company, monkeypatch):
+    sb = multi_company
     au_id = au_customer(sb)
     use_settings(monkeypatch, [{"qbo_conn_id": "qbo_au", "company_ids": [au_id], "settings": route_settings("qbo_au")}])
     invoices, _ = autotask_state(sb)
@@ -187,8 +81,8 @@ def test_bey07_two_companies_each_invoice_goes_to_its_companys_books_once(tenant
     ]
 
 
-def test_bey07_three_companies_by_division_and_a_split_invoice_is_refused_naming_both(tenant, monkeypatch):
-    sb = tenant
+def test_bey07_three_companies_by_division_and_a_split_invoice_is_refused_naming_both(multi_company, monkeypatch):
+    sb = multi_company
     au_id = au_customer(sb)
     routes = [
         {"qbo_conn_id": "qbo_au", "company_ids": [au_id], "settings": route_settings("qbo_au")},
@@ -214,8 +108,8 @@ def test_bey07_three_companies_by_division_and_a_split_invoice_is_refused_naming
     assert all(led[i] == realms(sb)[expected(i)] for i in sent)
 
 
-def test_bey07_an_invoice_whose_lines_span_two_routes_divisions_is_refused_naming_both(tenant, monkeypatch):
-    sb = tenant
+def test_bey07_an_invoice_whose_lines_span_two_routes_divisions_is_refused_naming_both(multi_company, monkeypatch):
+    sb = multi_company
     routes = [
         {"qbo_conn_id": "qbo_au", "divisions": ["Managed Services"], "settings": route_settings("qbo_au")},
         {"qbo_conn_id": "qbo_manual", "divisions": ["Professional Services"], "settings": route_settings("qbo_manual")},
@@ -256,9 +150,9 @@ def revoke(sb, conn_id: str) -> None:
 
 
 def test_bey07_a_token_revoked_in_one_company_fails_its_invoices_only_and_the_next_run_sends_them_once(
-    tenant, monkeypatch
+    multi_company, monkeypatch
 ):
-    sb = tenant
+    sb = multi_company
     au_id = au_customer(sb)
     use_settings(monkeypatch, [{"qbo_conn_id": "qbo_au", "company_ids": [au_id], "settings": route_settings("qbo_au")}])
     invoices, _ = autotask_state(sb)
@@ -303,8 +197,10 @@ def test_bey07_a_token_revoked_in_one_company_fails_its_invoices_only_and_the_ne
     assert all(found[i] == ["qbo_default"] for i in sent_default)
 
 
-def test_bey07_an_invoice_sent_to_one_company_is_never_sent_to_another_when_the_routes_change(tenant, monkeypatch):
-    sb = tenant
+def test_bey07_an_invoice_sent_to_one_company_is_never_sent_to_another_when_the_routes_change(
+    multi_company, monkeypatch
+):
+    sb = multi_company
     au_id = au_customer(sb)
     au_route = {"qbo_conn_id": "qbo_au", "company_ids": [au_id], "settings": route_settings("qbo_au")}
     use_settings(monkeypatch, [au_route])
@@ -360,12 +256,12 @@ def autotask_reads(sb) -> Counter:
     return reads
 
 
-def test_bey07_three_companies_read_autotask_once_as_one_company_does(tenant, monkeypatch):
+def test_bey07_three_companies_read_autotask_once_as_one_company_does(multi_company, monkeypatch):
     """A run for N companies uses the Autotask budget once (one extract, routed): the same reads as a
     run that sends everything to one company, but the tax tables a non-US company needs."""
     from sandbox.seeds import load_seed
 
-    sb = tenant
+    sb = multi_company
     use_settings(monkeypatch, [])
     sb.requests.clear()
     run("atqbo_invoices")
@@ -393,7 +289,9 @@ def test_bey07_three_companies_read_autotask_once_as_one_company_does(tenant, mo
     assert one - three == Counter(), (three, one)
 
 
-def test_bey07_the_make_run_settings_of_the_multi_company_seed_send_every_invoice_to_its_company(tenant, monkeypatch):
+def test_bey07_the_make_run_settings_of_the_multi_company_seed_send_every_invoice_to_its_company(
+    multi_company, monkeypatch
+):
     """What `make run SEED=multi-company` stores (scripts/configure_local_airflow.py: the demo's
     settings, classes and PO number field included, and the seed's example routes) sends every
     eligible invoice, each to its company."""
@@ -405,7 +303,7 @@ def test_bey07_the_make_run_settings_of_the_multi_company_seed_send_every_invoic
     )
     configure = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(configure)
-    sb = tenant
+    sb = multi_company
     settings = configure.seed_settings(sb.state(), "multi-company")
     monkeypatch.setenv("AIRFLOW_VAR_ATQBO_SETTINGS", json.dumps({**settings, "invoice_lookback_days": 45}))
     invoices, divisions = autotask_state(sb)

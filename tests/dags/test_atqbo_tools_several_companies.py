@@ -12,26 +12,13 @@ import logging
 
 import pytest
 
+from tests.dags.companies_support import au_customer, books, realms, route_settings, run, use_settings
 from tests.dags.dag_support import load_dag, outcome_state, task_states
 from tests.dags.preflight_support import run_preflight
-from tests.dags.tenant_support import export_connections
-from tests.dags.test_atqbo_several_companies import au_customer, books, realms, route_settings, run, use_settings
 
 pytestmark = pytest.mark.integration
 
 SUBJECT = "[atqbo] reconciliation"
-
-
-@pytest.fixture
-def tenant(airflow_db, sandbox_connections, monkeypatch):
-    """The sandbox on the multi-company seed, its connections (one per company) exported."""
-    from sandbox.seeds import load_seed
-
-    sb = sandbox_connections
-    sb.reset()
-    sb.seed(load_seed("multi-company"))
-    export_connections(sb, monkeypatch)
-    return sb
 
 
 def au_route(sb, **settings) -> dict:
@@ -135,14 +122,14 @@ def atqbo_invoices_of(book: dict) -> dict[int, dict]:
 
 
 def test_bey07_reconcile_compares_each_document_in_its_company_and_never_matches_an_id_across_companies(
-    tenant, monkeypatch
+    multi_company, monkeypatch
 ):
     """After the invoice sync sent the Australian customer's invoices to qbo_au and the rest to
     qbo_default, every document agrees, each compared in its own company (the CSV and the rows name
     it). Then drift in qbo_au only: its invoice deleted (while qbo_default has an invoice of the same
     QBO Id, which still agrees) and a copy of a qbo_default invoice made in qbo_au: each reported
     naming the company; nothing written anywhere."""
-    sb = tenant
+    sb = multi_company
     sync(sb, monkeypatch)
     default_docs, au_docs = atqbo_invoices_of(books(sb)["qbo_default"]), atqbo_invoices_of(books(sb)["qbo_au"])
     assert au_docs and default_docs
@@ -216,13 +203,13 @@ def test_bey07_reconcile_compares_each_document_in_its_company_and_never_matches
     assert writes(sb) == []
 
 
-def test_bey07_reconcile_reports_a_company_it_cannot_reach_and_compares_the_others(tenant, monkeypatch):
+def test_bey07_reconcile_reports_a_company_it_cannot_reach_and_compares_the_others(multi_company, monkeypatch):
     """qbo_au's token is revoked after the sync: the reconciliation says qbo_au was not reached,
     naming the documents it could not compare and the fix (a failed row: the run's outcome fails),
     and compares every qbo_default document as usual."""
     from sandbox.seeds.multi_company import AU_REALM_ID
 
-    sb = tenant
+    sb = multi_company
     sync(sb, monkeypatch)
     default_docs, au_docs = atqbo_invoices_of(books(sb)["qbo_default"]), atqbo_invoices_of(books(sb)["qbo_au"])
     assert au_docs
@@ -246,7 +233,7 @@ def test_bey07_reconcile_reports_a_company_it_cannot_reach_and_compares_the_othe
 # -- preflight ------------------------------------------------------------------------------------------------
 
 
-def test_bey07_preflight_checks_every_company_with_its_settings_and_names_it(tenant, monkeypatch):
+def test_bey07_preflight_checks_every_company_with_its_settings_and_names_it(multi_company, monkeypatch):
     """The QBO checks run for each company with its own settings: the AU company's GST codes are
     found there (and would not be in the US company), a class missing in the manual-tax company only
     is blocking for that company only; every QBO finding names its company, the settings part lists
@@ -254,7 +241,7 @@ def test_bey07_preflight_checks_every_company_with_its_settings_and_names_it(ten
     the other two are still checked. Nothing is written."""
     from sandbox.seeds.multi_company import MANUAL_REALM_ID
 
-    sb = tenant
+    sb = multi_company
     use_settings(monkeypatch, [au_route(sb), manual_route(default_class="No Such Class")])
     result = run_preflight(sb, {"window_days": 45})
     rows = result.rows
@@ -291,9 +278,9 @@ def test_bey07_preflight_checks_every_company_with_its_settings_and_names_it(ten
         assert [r for r in qbo_rows if r["qbo_company"] == company and r["topic"] == "Company and edition"]
 
 
-def test_bey07_preflight_without_routes_has_no_company_column(tenant, monkeypatch):
+def test_bey07_preflight_without_routes_has_no_company_column(multi_company, monkeypatch):
     """One QBO company (no qbo_routes): the report is as it always was, no company named."""
-    sb = tenant
+    sb = multi_company
     use_settings(monkeypatch, [])
     result = run_preflight(sb, {"window_days": 45})
     assert "qbo_company" not in result.rows[0]
@@ -304,14 +291,14 @@ def test_bey07_preflight_without_routes_has_no_company_column(tenant, monkeypatc
 
 
 def test_bey07_check_connections_checks_every_company_and_one_revoked_token_hides_no_other(
-    tenant, monkeypatch, caplog, capfd
+    multi_company, monkeypatch, caplog, capfd
 ):
     """Every QBO connection of the settings is checked: each company's realm and name are logged and
     returned. With qbo_au's token revoked the QBO check fails naming qbo_au and its failure, and
     still says qbo_default and qbo_manual work (each company's token endpoint and company read)."""
     from sandbox.seeds.multi_company import AU_REALM_ID
 
-    sb = tenant
+    sb = multi_company
     use_settings(monkeypatch, [au_route(sb), manual_route()])
     ids = realms(sb)
     with caplog.at_level(logging.INFO):

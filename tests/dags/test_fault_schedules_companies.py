@@ -16,9 +16,8 @@ from decimal import Decimal
 import pendulum
 import pytest
 
+from tests.dags.companies_support import atqbo_docs, autotask_state, books, route_settings
 from tests.dags.fault_support import run_until_done
-from tests.dags.tenant_support import export_connections
-from tests.dags.test_atqbo_several_companies import atqbo_docs, autotask_state, books, route_settings
 
 pytestmark = pytest.mark.integration
 
@@ -37,14 +36,10 @@ SCHEDULES = {
 
 
 @pytest.fixture
-def companies(airflow_db, sandbox_connections, monkeypatch):
-    from sandbox.seeds import load_seed
+def companies(multi_company, monkeypatch):
     from sandbox.seeds.multi_company import AU_CUSTOMER_NAME
 
-    sb = sandbox_connections
-    sb.reset()
-    sb.seed(load_seed("multi-company"))
-    export_connections(sb, monkeypatch)
+    sb = multi_company
     au_id = next(c["id"] for c in sb.state()["autotask"]["Companies"] if c["companyName"] == AU_CUSTOMER_NAME)
     routes = [
         {"qbo_conn_id": "qbo_au", "company_ids": [au_id], "settings": route_settings("qbo_au")},
