@@ -128,8 +128,7 @@ def route_problems(routes: Sequence[dict[str, Any]], default_conn_id: str) -> li
     Autotask company id claimed by two routes (the second could never match)."""
     problems = []
     seen_conns = {default_conn_id: "the default qbo_conn_id"}
-    seen_divisions: dict[str, str] = {}
-    seen_ids: dict[int, str] = {}
+    seen: dict[tuple[str, Any], str] = {}  # ("division", name) or ("company", id) -> the route naming it
     for index, route in enumerate(routes):
         conn = route["qbo_conn_id"]
         if conn in seen_conns:
@@ -138,20 +137,14 @@ def route_problems(routes: Sequence[dict[str, Any]], default_conn_id: str) -> li
                 "connection, named once (a company's documents go to one route)"
             )
         seen_conns.setdefault(conn, f"route {index + 1}'s")
-        for division in route["divisions"]:
-            if division in seen_divisions:
+        claims = [("division", d) for d in route["divisions"]] + [("company", i) for i in route["company_ids"]]
+        for claim in claims:
+            if claim in seen:
+                what = f"division {claim[1]!r}" if claim[0] == "division" else f"Autotask company {claim[1]}"
                 problems.append(
-                    f"qbo_routes: division {division!r} is in {seen_divisions[division]} and route {index + 1}; "
-                    "name it in one route only"
+                    f"qbo_routes: {what} is in {seen[claim]} and route {index + 1}; name it in one route only"
                 )
-            seen_divisions.setdefault(division, f"route {index + 1}")
-        for company_id in route["company_ids"]:
-            if company_id in seen_ids:
-                problems.append(
-                    f"qbo_routes: Autotask company {company_id} is in {seen_ids[company_id]} and route {index + 1}; "
-                    "name it in one route only"
-                )
-            seen_ids.setdefault(company_id, f"route {index + 1}")
+            seen.setdefault(claim, f"route {index + 1}")
     return problems
 
 
