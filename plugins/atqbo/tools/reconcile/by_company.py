@@ -24,7 +24,7 @@ from typing import Any
 
 from atqbo.autotask_docs import company_names, invoice_marked_synced
 from atqbo.companies import QboCompany, company_failure, company_of_record, run_companies, stopped_reason
-from atqbo.hooks.autotask import AutotaskHook, exist, gte, lte
+from atqbo.hooks.autotask import AutotaskHook
 from atqbo.ledger import Ledger
 from atqbo.qbo_docs import (
     BILL_LOOKUP_SLACK,
@@ -47,6 +47,7 @@ from atqbo.tools.reconcile.read import (
     _canceled_status,
     _recorded_qbo_id,
     _recorded_since,
+    marked_invoices,
 )
 from atqbo.tools.reconcile.sides import autotask_invoice_doc, autotask_po_doc, pair_document, qbo_doc
 
@@ -138,12 +139,7 @@ def _invoice_pairs(
     run: RunInfo, ledger: Ledger, autotask: AutotaskHook, books: list[CompanyBooks], unreached: dict
 ) -> list[DocumentPair]:
     marker = run.parsed_settings.invoice_marker_field
-    marked = autotask.query_all(
-        "Invoices",
-        [gte("invoiceDateTime", run.start), lte("invoiceDateTime", run.end), exist(marker)],
-        include_fields=INVOICE_FIELDS,
-    )
-    at_by_id = {int(r["id"]): r for r in marked}
+    at_by_id = marked_invoices(run, autotask)
     found = {b.conn_id: b.invoices for b in books}
     records = _sent_records(ledger, INVOICE_RECORD, run.start, books, set(at_by_id), found, "invoice_ids")
     ids = sorted(

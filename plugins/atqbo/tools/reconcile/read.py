@@ -40,17 +40,23 @@ PO_FIELDS = ["id", "vendorID", "status", "externalPONumber", "createDateTime"]
 PO_ITEM_FIELDS = ["id", "orderID", "quantity", "unitCost"]
 
 
-def read_invoice_pairs(
-    run: RunInfo, ledger: Ledger, autotask: AutotaskHook, qbo: QuickBooksOnlineHook
-) -> list[DocumentPair]:
-    """Every invoice atqbo sent in the window, both sides read in bulk."""
+def marked_invoices(run: RunInfo, autotask: AutotaskHook) -> dict[int, dict[str, Any]]:
+    """The window's Autotask invoices whose marker field holds anything (one query), by id."""
     marker = run.parsed_settings.invoice_marker_field
     marked = autotask.query_all(
         "Invoices",
         [gte("invoiceDateTime", run.start), lte("invoiceDateTime", run.end), exist(marker)],
         include_fields=INVOICE_FIELDS,
     )
-    at_by_id = {int(r["id"]): r for r in marked}
+    return {int(r["id"]): r for r in marked}
+
+
+def read_invoice_pairs(
+    run: RunInfo, ledger: Ledger, autotask: AutotaskHook, qbo: QuickBooksOnlineHook
+) -> list[DocumentPair]:
+    """Every invoice atqbo sent in the window, both sides read in bulk."""
+    marker = run.parsed_settings.invoice_marker_field
+    at_by_id = marked_invoices(run, autotask)
     by_note = find_atqbo_invoices(qbo, run.start.date() - TXN_DATE_SLACK, run.end.date() + TXN_DATE_SLACK)
     qbo_by_id = _by_qbo_id(by_note)
     records = _sent_records(ledger, INVOICE_RECORD, run.start, set(at_by_id) | set(by_note), qbo_by_id)
