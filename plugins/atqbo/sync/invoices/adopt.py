@@ -103,21 +103,25 @@ def in_another_company(
     if str(record["realm_id"]) == str(qbo.realm_id):
         return None
     where = f"the QBO company of realm {record['realm_id']}"
-    moved = f"and qbo_routes now send it to {qbo.qbo_conn_id}; not sent, so that it is not in two companies' books"
+    moved = (
+        f"and this run would send it to {qbo.qbo_conn_id} (realm {qbo.realm_id}: qbo_routes, or the connection, "
+        "changed since); not sent, so that it is not in two companies' books"
+    )
     if record.get("qbo_id"):
         number = record.get("qbo_number") or record.get("qbo_id")
         return (
             "failed",
             f"{plan.label} is in {where} as QBO invoice {number}, {moved}",
             "if it should move, void or delete it in that company, then retry this invoice from the error log "
-            "(atqbo_retry_errors); else change qbo_routes back",
+            "(atqbo_retry_errors); else change qbo_routes (or the connection) back",
         )
     if record["status"] == "IN_PROGRESS":
         return (
             "skipped",
             f"{plan.label} was being sent to {where} when an earlier run stopped, {moved}",
             "look for it in that company (its PrivateNote names the Autotask invoice): if it is there, void or "
-            "delete it there or change qbo_routes back; then run atqbo_reset, and the next run sends it",
+            "delete it there, or change qbo_routes (or the connection) back; then run atqbo_reset, and the next "
+            "run sends it",
         )
     return None  # a failure in that company that never made a document: nothing there to double
 
