@@ -11,6 +11,7 @@ import base64
 import json
 import re
 from collections import Counter
+from datetime import datetime
 
 import pytest
 import requests
@@ -332,3 +333,34 @@ def test_bey07_the_make_run_settings_of_the_multi_company_seed_send_every_invoic
             assert autotask_id not in found and "Autotask bills the company in CAD" in report
             continue
         assert found.get(autotask_id) == [company], (autotask_id, found.get(autotask_id))
+
+
+def test_bey07_bey05_the_companies_are_sent_side_by_side(multi_company, monkeypatch):
+    """Each company's invoices go out from a thread of their own: with 150 ms per QBO request, requests
+    to two companies' realms are in flight at the same moment, and the run's QBO time is less than
+    the sum of each company's."""
+    sb = multi_company
+    routes = [
+        {"qbo_conn_id": "qbo_au", "company_ids": [au_customer(sb)], "settings": route_settings("qbo_au")},
+        {"qbo_conn_id": "qbo_manual", "divisions": ["Professional Services"], "settings": route_settings("qbo_manual")},
+    ]
+    use_settings(monkeypatch, routes)
+    sb.set_limits({"qbo": {"latency_ms": 150}})
+    sb.requests.clear()
+    run("atqbo_invoices")
+    realm_of = {realm: conn_id for conn_id, realm in realms(sb).items()}
+    spans: dict[str, list[tuple[float, float]]] = {}
+    for r in sb.requests.list():
+        parts = r["path"].split("/")
+        if r["api"] == "qbo" and len(parts) > 3 and parts[1] == "v3" and parts[3] in realm_of:
+            start, end = (datetime.fromisoformat(r[k].replace("Z", "+00:00")).timestamp() for k in ("start", "end"))
+            spans.setdefault(realm_of[parts[3]], []).append((start, end))
+    assert set(spans) == {"qbo_default", "qbo_au", "qbo_manual"}
+
+    def overlap(a: str, b: str) -> bool:
+        return any(s1 < e2 and s2 < e1 for s1, e1 in spans[a] for s2, e2 in spans[b])
+
+    assert overlap("qbo_manual", "qbo_default") or overlap("qbo_manual", "qbo_au") or overlap("qbo_au", "qbo_default")
+    busy = {conn_id: max(e for _, e in s) - min(s for s, _ in s) for conn_id, s in spans.items()}
+    whole = max(e for s in spans.values() for _, e in s) - min(s for sp in spans.values() for s, _ in sp)
+    assert whole < sum(busy.values()), (whole, busy)

@@ -3,10 +3,14 @@ to, create the rest; one outcome per planned invoice, staged for the write-back 
 
 The write-back runs alongside (BEY-05, ``marker_writer``): the adopted invoices' markers, then
 each batch's, are PATCHed to Autotask while the next batches go to QBO; the load ends once the
-last of them is written, and the ``write_back`` task writes what is left."""
+last of them is written, and the ``write_back`` task writes what is left. With several QBO
+companies (BEY-07) each company's invoices are sent by a thread of their own, side by side
+(``send_companies``)."""
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor, wait
+from contextvars import copy_context
 from typing import TYPE_CHECKING
 
 from atqbo.companies import STOPPED_FIX, company_failure, stopped_reason
@@ -21,6 +25,9 @@ from atqbo.sync.invoices.plan import staged_plans
 from atqbo.sync.invoices.references import find_or_create_references
 from atqbo.sync.invoices.scope import staged_scope
 from atqbo.sync.invoices.taxes import refuse_before_writing, require_invoice_tax_code
+
+# QBO companies whose invoices are sent at once (each a thread with its own QBO connections)
+MAX_COMPANIES_AT_ONCE = 4
 
 if TYPE_CHECKING:
     from atqbo.hooks.autotask import AutotaskHook
@@ -43,24 +50,56 @@ def load_invoices(
     to_send = [p for p in plans if p.decision == "send"]
     with MarkerWriter(run, ledger, autotask) as markers:
         by_company = plans_by_company(run, to_send)
-        for conn_id, company_plans in by_company.items():
-            company_run = run.for_company(conn_id)
-            company_qbo = qbo if conn_id == qbo.qbo_conn_id else company_run.qbo(ledger)
-            if len(run.qbo_conn_ids) == 1:  # one company: what stops it stops the run, as always
-                send(company_run, company_qbo, ledger, company_plans, outcomes, notes, markers)
-                continue
-            try:
-                send(company_run, company_qbo, ledger, company_plans, outcomes, notes, markers)
-            except AtqboError as exc:  # BEY-07: one company's token, connection or set-up; not the others'
-                if not company_failure(exc):
-                    raise
-                company_stopped(conn_id, exc, company_plans, outcomes, notes)
+        if len(run.qbo_conn_ids) == 1:  # one company: what stops it stops the run, as always
+            for conn_id, company_plans in by_company.items():
+                send(run.for_company(conn_id), qbo, ledger, company_plans, outcomes, notes, markers)
+        else:
+            send_companies(run, qbo, ledger, by_company, outcomes, notes, markers)
         if not run.dry_run:
             outcomes.record_failures(run, ledger)
         outcomes.stage(run, ledger)
         ledger.stage_put(run.run_key, "notes", {"load": notes})
     # (leaving the block waited for the markers still queued)
     return outcomes.counts()
+
+
+def send_companies(
+    run: RunInfo,
+    qbo: QuickBooksOnlineHook,
+    ledger: Ledger,
+    by_company: dict[str, list[InvoicePlan]],
+    outcomes: Outcomes,
+    notes: list[str],
+    markers: MarkerWriter,
+) -> None:
+    """BEY-07, BEY-05: each QBO company's invoices sent side by side, one thread per company (their
+    realms have limits, tokens and name-list locks of their own; Autotask's markers go through the
+    one writer). Each thread keeps its own outcomes and notes, merged here in the companies' order;
+    a company that cannot go on fails its own invoices (``company_stopped``), anything else fails the
+    load once every company's thread has ended."""
+
+    def one(conn_id: str, plans: list[InvoicePlan]) -> tuple[Outcomes, list[str]]:
+        company_outcomes, company_notes = Outcomes(), []
+        try:
+            company_run = run.for_company(conn_id)
+            company_qbo = qbo if conn_id == qbo.qbo_conn_id else company_run.qbo(ledger)
+            send(company_run, company_qbo, ledger, plans, company_outcomes, company_notes, markers)
+        except AtqboError as exc:  # one company's token, connection or set-up; not the others'
+            if not company_failure(exc):
+                raise
+            company_stopped(conn_id, exc, plans, company_outcomes, company_notes)
+        finally:
+            ledger.close()  # this thread's own connection
+        return company_outcomes, company_notes
+
+    workers = min(len(by_company), MAX_COMPANIES_AT_ONCE) or 1
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="atqbo-company") as pool:
+        futures = [pool.submit(copy_context().run, one, conn_id, plans) for conn_id, plans in by_company.items()]
+        wait(futures)
+    for future in futures:
+        company_outcomes, company_notes = future.result()  # a failure that is no company's: raised here
+        outcomes.rows.update(company_outcomes.rows)
+        notes.extend(company_notes)
 
 
 def plans_by_company(run: RunInfo, plans: list[InvoicePlan]) -> dict[str, list[InvoicePlan]]:
