@@ -18,20 +18,19 @@ import pytest
 
 from tests.dags.companies_support import atqbo_docs, autotask_state, books, route_settings
 from tests.dags.fault_support import run_until_done
+from tests.dags.test_fault_schedules_qbo import INVOICE_SCHEDULES
 
 pytestmark = pytest.mark.integration
 
+# the invoice schedules of tests/dags/test_fault_schedules_qbo.py that write (the storms only slow a run)
 SCHEDULES = {
-    "qbo-invoice-batch-committed-answer-lost": [
-        {"api": "qbo", "method": "POST", "path": "/batch$", "mode": "commit_then_error", "after": 1, "times": 2}
-    ],
-    "qbo-name-batch-committed-answer-lost": [
-        {"api": "qbo", "method": "POST", "path": "/batch$", "mode": "commit_then_error", "times": 2}
-    ],
-    "qbo-invoice-batch-dropped": [
-        {"api": "qbo", "method": "POST", "path": "/batch$", "mode": "drop_connection", "after": 1, "times": 2}
-    ],
-    "qbo-every-write-fails-for-a-run": [{"api": "qbo", "method": "POST", "path": "/batch$", "mode": "error_500"}],
+    name: INVOICE_SCHEDULES[name]
+    for name in (
+        "qbo-invoice-batch-committed-answer-lost",
+        "qbo-name-batch-committed-answer-lost",
+        "qbo-invoice-batch-dropped",
+        "qbo-every-write-fails-for-a-run",
+    )
 }
 
 
