@@ -275,6 +275,8 @@ def measure_scheduler(home: AirflowHome, loops: int = LOOPS) -> dict[str, Any]:
     if len(durations) < 2:
         raise RuntimeError(f"the scheduler logged {len(durations)} loop timings:\n{out[-3000:]}")
     created = _result(home.python("count-new"))
+    if created != len(DAGS):  # each DAG has one run due: a loop that made none measured an idle scheduler
+        raise RuntimeError(f"the scheduler made {created} runs, not one of each of the {len(DAGS)} DAGs due")
     home.python("settle")  # gone again: the next runs made must not meet them (an hourly DAG's is among them)
     steady = sorted(durations[1:])
     return {
@@ -385,7 +387,8 @@ def cmd_prepare() -> None:
 
 
 def cmd_settle() -> None:
-    """The runs the scheduler made (``creating_job_id`` set) deleted, the next run due again."""
+    """The runs the scheduler made (``creating_job_id`` set) deleted, the next run due again (its date
+    fields recomputed from the latest made run, and ``exceeds_max_non_backfill`` cleared)."""
     from airflow.models.dag import DagModel
     from airflow.models.dagrun import DagRun
     from airflow.utils.session import create_session
@@ -407,6 +410,9 @@ def cmd_settle() -> None:
             )
             model = session.get(DagModel, dag_id)
             model.calculate_dagrun_date_fields(dag, reference_run=latest)
+            # the deleted run was its active run (max_active_runs=1): the scheduler set this flag when it
+            # made the run and clears it only when a run ends; left set, no run is made again
+            model.exceeds_max_non_backfill = False
 
 
 def cmd_count_new() -> None:
@@ -422,7 +428,7 @@ def cmd_count_new() -> None:
 def cmd_make_runs(per_dag: int) -> None:
     """The finished scheduled runs of each sync DAG over ``per_dag`` 15-minute slots (its own
     timetable's runs in that window: 30 days are 2,880 runs of a 15-minute DAG, 720 of an hourly
-    one), ending with the one before the run due now.
+    one), ending with the one before the run due now (so each DAG, the hourly one too, has one due).
 
     The first run of each DAG is made by Airflow as the scheduler makes one
     (``SerializedDAG.create_dagrun``: the DagRun with ``created_dag_version_id`` and
@@ -444,8 +450,7 @@ def cmd_make_runs(per_dag: int) -> None:
 
     now = datetime.now(UTC)
     due = now.replace(minute=now.minute - now.minute % 15, second=0, microsecond=0)
-    latest = due - timedelta(minutes=30)  # the last made run's logical date: the next one is due now
-    earliest = latest - timedelta(minutes=15 * (per_dag - 1))
+    earliest = due - timedelta(minutes=15 * (per_dag + 1))  # a 15-minute DAG's first made run's logical date
     made: dict[str, Any] = {"runs": 0, "task_instances": 0, "failed_runs": 0, "xcoms": 0, "per_dag": {}}
     began = time.perf_counter()
     run_columns = [c.key for c in inspect(DagRun).column_attrs]
@@ -454,7 +459,8 @@ def cmd_make_runs(per_dag: int) -> None:
         dags = _sync_dags(session)
     for dag_id, dag in dags.items():
         order = _task_order(dag)
-        infos = list(dag.iter_dagrun_infos_between(earliest, latest))
+        # every run of its timetable in the window whose time has come, but the last: that one is due now
+        infos = [i for i in dag.iter_dagrun_infos_between(earliest, now) if i.run_after <= now][:-1]
         with create_session() as session:
             first = infos[0]
             template = dag.create_dagrun(
