@@ -105,6 +105,38 @@ class FaultBook:
     def __init__(self) -> None:
         self._rules: list[FaultRule] = []
         self._lock = threading.Lock()
+        self._holds = threading.Condition()
+        self._releases = 0  # how many times the holds were released: a hold ends when this moves
+        self._clears = 0  # how many times the holds were dropped (a sandbox reset)
+        self._held = 0
+
+    def hold(self, seconds: float) -> bool:
+        """Hold the calling request ``seconds``, or until ``release_holds`` or ``drop_holds``. False
+        when dropped: the sandbox was reset, and the held request must not be applied to the books
+        of whatever test comes next.
+
+        What a ``commit_later`` request waits before QBO applies it: a test that must see the run
+        after it finish first holds it long and releases it then, instead of guessing a time."""
+        with self._holds:
+            released, cleared = self._releases, self._clears
+            self._held += 1
+            try:
+                self._holds.wait_for(lambda: self._releases != released, timeout=seconds)
+            finally:
+                self._held -= 1
+            return self._clears == cleared
+
+    def holding(self) -> int:
+        """How many requests are held now."""
+        with self._holds:
+            return self._held
+
+    def release_holds(self) -> int:
+        """End every hold now (the held requests are applied at once); how many releases so far."""
+        with self._holds:
+            self._releases += 1
+            self._holds.notify_all()
+            return self._releases
 
     def add(self, docs: list[dict[str, Any]] | dict[str, Any]) -> list[dict[str, Any]]:
         docs = docs if isinstance(docs, list) else [docs]
@@ -116,6 +148,12 @@ class FaultBook:
     def clear(self) -> None:
         with self._lock:
             self._rules.clear()
+
+    def drop_holds(self) -> None:
+        """End every hold now, the held requests dropped (``hold`` says so): the sandbox's reset."""
+        with self._holds:
+            self._clears += 1
+        self.release_holds()
 
     def list(self) -> list[dict[str, Any]]:
         with self._lock:

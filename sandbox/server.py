@@ -85,6 +85,7 @@ class Sandbox:
 
     def reset(self) -> None:
         self.faults.clear()
+        self.faults.drop_holds()
         self.requests.clear()
         for api in self.apis:
             api.reset()
@@ -162,7 +163,11 @@ class Sandbox:
             if rule.mode == "commit_later":
                 # Still being processed by QBO after the client gave up (or was killed): applied
                 # when the hold ends, as if it arrived then, and its answer goes nowhere.
-                time.sleep(rule.latency_ms / 1000 if rule.latency_ms is not None else DEFAULT_COMMIT_LATER_HOLD_S)
+                # A test may end the hold early (``POST /_sandbox/faults/release``); a reset meanwhile
+                # drops the request (it belonged to the books the reset threw away).
+                hold = rule.latency_ms / 1000 if rule.latency_ms is not None else DEFAULT_COMMIT_LATER_HOLD_S
+                if not self.faults.hold(hold):
+                    return None, {**meta, "dropped": True}  # not logged either: the log was reset too
         try:
             response = api.serve(req)
         except Abort as abort:
@@ -201,6 +206,8 @@ class Sandbox:
                     return Response.json(200, self.limits())
                 if req.method == "POST":
                     return Response.json(200, self.set_limits(req.json() or {}))
+            if route == "/_sandbox/faults/release" and req.method == "POST":
+                return Response.json(200, {"status": "released", "releases": self.faults.release_holds()})
             if route == "/_sandbox/faults":
                 if req.method == "GET":
                     return Response.json(200, self.faults.list())
@@ -265,7 +272,7 @@ class _Handler(BaseHTTPRequestHandler):
             log.exception("sandbox error on %s %s", req.method, req.path)
             response, meta = Response.json(500, {"errors": [f"sandbox internal error: {exc!r}"]}), {"api": "?"}
         status = response.status if response is not None else None
-        if meta.get("api") != "sandbox":
+        if meta.get("api") != "sandbox" and not meta.get("dropped"):
             self.sandbox.requests.add(
                 {
                     "api": meta.get("api"),

@@ -32,7 +32,8 @@ load_dag("atqbo_invoices").test(logical_date=pendulum.parse(sys.argv[1]))
 """
 
 
-def hold(tenant: Tenant, requestid: str, seconds: float) -> None:
+def hold(tenant: Tenant, requestid: str, seconds: float = 120) -> None:
+    """QBO holds the batch until ``release`` (or ``seconds``): no guess at how long a run takes."""
     rule = {"api": "qbo", "method": "POST", "path": r"/batch$", "requestid": requestid, "mode": "commit_later"}
     tenant.sb.faults.add({**rule, "latency_ms": int(seconds * 1000), "times": 1})
 
@@ -72,7 +73,9 @@ def applied(tenant: Tenant) -> bool:
     return any(e["fault"] == "commit_later" for e in tenant.sb.requests.list("qbo"))
 
 
-def wait_until_applied(tenant: Tenant, timeout: float = 60.0) -> None:
+def release(tenant: Tenant, timeout: float = 60.0) -> None:
+    """QBO gets to the held batch now: it is applied (its answer going nowhere)."""
+    tenant.sb.faults.release_holds()
     deadline = time.monotonic() + timeout
     while not applied(tenant):
         assert time.monotonic() < deadline, "the held batch was never applied"
@@ -86,7 +89,7 @@ def outcomes_of(dagrun) -> dict[int, dict]:
 
 def test_bey01_killed_run_marked_failed_and_triggered_again_makes_no_duplicate_invoice(tenant):
     eligible = _eligible(tenant)
-    hold(tenant, "^atqbo-invbatch-", seconds=25)
+    hold(tenant, "^atqbo-invbatch-")
     killed = run_killed_mid_batch(tenant)
     ledger = tenant_ledger()
     in_flight = {r["autotask_id"] for r in ledger.list_sync_records("invoice", "IN_PROGRESS")}
@@ -102,7 +105,8 @@ def test_bey01_killed_run_marked_failed_and_triggered_again_makes_no_duplicate_i
     assert made == eligible - in_flight  # the rest were sent, by the second run
     assert not {a for a in in_flight if tenant.at_invoices()[a].get("webServiceDate")}  # no marker yet
 
-    wait_until_applied(tenant)  # the killed run's batch commits now
+    assert not applied(tenant)
+    release(tenant)  # the killed run's batch commits now
     assert set(tenant.qbo_invoices()) - tenant.preexisting == eligible  # one each: no duplicate
 
     age_writes(ledger)  # the window has passed: the next run decides
@@ -118,7 +122,7 @@ def test_bey01_killed_run_marked_failed_and_triggered_again_makes_no_duplicate_i
 def test_bey01_a_customer_the_killed_run_was_creating_is_made_once(tenant):
     eligible = _eligible(tenant)
     before = set(tenant.qbo_named("Customer"))
-    hold(tenant, "^atqbo-customer-", seconds=15)
+    hold(tenant, "^atqbo-customer-")
     killed = run_killed_mid_batch(tenant)
     set_run_state(killed, "failed")
     second = tenant.run()
@@ -126,7 +130,8 @@ def test_bey01_a_customer_the_killed_run_was_creating_is_made_once(tenant):
     created = set(tenant.qbo_named("Customer")) - before
     assert created  # the second run created them
 
-    wait_until_applied(tenant)  # QBO refuses the late creates: the names are taken (6240)
+    assert not applied(tenant)
+    release(tenant)  # QBO refuses the late creates: the names are taken (6240)
     batches = [e for e in tenant.sb.requests.list("qbo") if (e["requestid"] or "").startswith("atqbo-customer-")]
     assert [e["fault"] for e in batches] == [None, "commit_later"]  # the second run's went first
     names = [c["DisplayName"] for c in tenant.sb.state()["qbo"]["Customer"]]

@@ -86,12 +86,18 @@ def seed_new_invoices(sandbox: str, new_ids: list[int], billing_base: int) -> No
     ).raise_for_status()
 
 
-def hold_invoice_batch(sandbox: str, seconds: float) -> None:
-    """QBO holds atqbo's next invoice batch ``seconds``, then commits it whether or not anyone still waits."""
+def hold_invoice_batch(sandbox: str, seconds: float = 300) -> None:
+    """QBO holds atqbo's next invoice batch until ``release_held_batch`` (or ``seconds``), then commits it
+    whether or not anyone still waits."""
     hold = {"api": "qbo", "method": "POST", "path": "/batch$", "requestid": "^atqbo-invbatch-", "mode": "commit_later"}
     requests.post(
         f"{sandbox}/_sandbox/faults", json={**hold, "latency_ms": int(seconds * 1000), "times": 1}, timeout=10
     )
+
+
+def release_held_batch(sandbox: str) -> None:
+    """QBO gets to the held batch now (``POST /_sandbox/faults/release``)."""
+    requests.post(f"{sandbox}/_sandbox/faults/release", timeout=10).raise_for_status()
 
 
 def held_batch_arrived(sandbox: str) -> bool:

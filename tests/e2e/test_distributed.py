@@ -28,6 +28,7 @@ from tests.e2e.support import (
     held_batch_arrived,
     hold_invoice_batch,
     qbo_copies,
+    release_held_batch,
     seed_new_invoices,
     stop_script,
     wait,
@@ -289,7 +290,7 @@ def test_bey06_distributed_airflow_runs_every_sync_on_celery_workers_with_nothin
 
     # 3. A worker SIGKILLed in the middle of `load` (QBO holds its invoice batch, then commits it).
     seed_new_invoices(dep.sandbox, BATCH_C, billing_base=39962000)
-    hold_invoice_batch(dep.sandbox, 20)
+    hold_invoice_batch(dep.sandbox)
     killed_run = dep.trigger("atqbo_invoices")
     dep.wait(lambda: held_batch_arrived(dep.sandbox), 180, "the invoice batch to reach QBO")
 
@@ -307,6 +308,8 @@ def test_bey06_distributed_airflow_runs_every_sync_on_celery_workers_with_nothin
     )
     os.killpg(int((dep.home / f"{victim}.pid").read_text()), signal.SIGKILL)
     dep.wait(lambda: f"{victim} exited; starting it again" in dep.log.read_text(), 30, "the worker to restart")
+    assert not held_batch_applied(dep.sandbox)  # QBO was still on it when the worker died
+    release_held_batch(dep.sandbox)
     dep.wait(lambda: held_batch_applied(dep.sandbox), 60, "the held batch to commit")
 
     def load_state():

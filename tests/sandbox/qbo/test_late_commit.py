@@ -10,6 +10,8 @@ from typing import Any
 import pytest
 import requests
 
+from tests.sandbox.qbo_support import QboClient
+
 HOLD_MS = 3000  # room for the steps inside the hold on a loaded machine
 
 
@@ -90,3 +92,41 @@ def test_bey01_commit_later_name_create_is_refused_when_the_name_was_taken_meanw
     qbo.customer("Fabrikam")
     wait_until_applied(fresh_sandbox, "/customer")
     assert qbo.query("select count(*) from Customer where DisplayName = 'Fabrikam'")["totalCount"] == 1
+
+
+def test_bey01_commit_later_ends_when_the_test_releases_the_hold(fresh_sandbox, qbo, books):
+    """``POST /_sandbox/faults/release``: a test that must see its run finish inside the hold holds
+    the request long and releases it then, instead of guessing how long a run takes."""
+    fresh_sandbox.faults.add(
+        {"api": "qbo", "method": "POST", "path": "/invoice$", "mode": "commit_later", "latency_ms": 120_000}
+    )
+    body = qbo.invoice_body(books["customer"]["Id"], books["item"]["Id"], 20, PrivateNote="Autotask invoice 9")
+    send_and_give_up(qbo, "invoice", body, "rid-released")
+    time.sleep(0.5)
+    assert invoice_count(qbo) == 0  # still held: 120 s
+    released = requests.post(f"{fresh_sandbox.base_url}/_sandbox/faults/release", timeout=10)
+    assert released.status_code == 200 and released.json()["status"] == "released"
+    started = time.monotonic()
+    entry = wait_until_applied(fresh_sandbox, "/invoice")
+    assert time.monotonic() - started < 5 and entry["requestid"] == "rid-released"
+    assert invoice_count(qbo) == 1
+
+
+def test_bey01_a_reset_drops_a_held_request_instead_of_applying_it_to_the_next_books(fresh_sandbox, qbo, books):
+    """A test that ends (or fails) while a request is held must not leave it to land in the next
+    test's books: the sandbox's reset drops it, unlogged."""
+    fresh_sandbox.faults.add(
+        {"api": "qbo", "method": "POST", "path": "/invoice$", "mode": "commit_later", "latency_ms": 120_000}
+    )
+    body = qbo.invoice_body(books["customer"]["Id"], books["item"]["Id"], 20, PrivateNote="Autotask invoice 10")
+    send_and_give_up(qbo, "invoice", body, "rid-dropped")
+    assert fresh_sandbox.faults.holding() == 1
+    fresh_sandbox.reset()
+    # the next test's books: the same customer and item again, under the same ids
+    nxt = QboClient(fresh_sandbox.base_url)
+    assert nxt.customer("Contoso Dental")["Id"] == books["customer"]["Id"]
+    assert nxt.service_item("Managed Services", 120)["Id"] == books["item"]["Id"]
+    time.sleep(0.5)  # the held thread has woken and gone
+    assert fresh_sandbox.faults.holding() == 0
+    assert not [e for e in fresh_sandbox.requests.list("qbo") if e["requestid"] == "rid-dropped"]
+    assert invoice_count(nxt) == 0

@@ -220,9 +220,10 @@ def test_bey01_a_pipelined_load_killed_mid_way_and_retried_makes_each_invoice_on
     run, to_send = planned_run(ledger)
     qbo.company_info()  # the token refresh, before the child shares the ledger's tokens
     sandbox.set_limits({"autotask": {"latency_ms": 300}, "qbo": {"latency_ms": 100}})
-    # the third invoice batch: held by QBO, which commits it after the load's process is gone
+    # the third invoice batch: held by QBO, which commits it after the load's process is gone (when
+    # the test releases it)
     hold = {"api": "qbo", "method": "POST", "path": r"/batch$", "requestid": "^atqbo-invbatch-"}
-    sandbox.faults.add([{**hold, "mode": "commit_later", "after": 2, "times": 1, "latency_ms": 6000}])
+    sandbox.faults.add([{**hold, "mode": "commit_later", "after": 2, "times": 1, "latency_ms": 120_000}])
     sandbox.requests.clear()
 
     child = subprocess.Popen(
@@ -248,6 +249,7 @@ def test_bey01_a_pipelined_load_killed_mid_way_and_retried_makes_each_invoice_on
     written_then = {int(k) for k in ledger.stage_get(run.run_key, "written")}
     assert written_then and written_then < first_two  # some markers written, more were queued or in flight
     assert set(qbo_invoices(sandbox)) & to_send == first_two  # two batches done, the third held
+    sandbox.faults.release_holds()
     deadline = time.monotonic() + 60
     while not any(r["fault"] == "commit_later" for r in sandbox.requests.list("qbo")):
         assert time.monotonic() < deadline, "the held batch was never applied"

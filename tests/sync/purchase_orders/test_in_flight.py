@@ -18,12 +18,12 @@ from tests.in_flight_support import age_writes
 from tests.sync import po_support as ps
 from tests.sync.purchase_orders.support import bill_batches, make_run, run_sync
 
-HOLD_MS = 8000  # long enough for a run on a loaded machine to finish inside the hold
+HOLD_MS = 120_000  # held until the test releases it (sandbox.faults.release_holds): no guess at a run's time
 SENT = {ps.PO_OK, ps.PO_NEW, ps.PO_LATER}  # the POs whose bills the tenant's run creates
 
 
 def hold_batch(sandbox, after: int, hold_ms: int = HOLD_MS) -> None:
-    """Hold the ``after``-th batch (0: vendors, 1: items, 2: bills) and apply it ``hold_ms`` later."""
+    """Hold the ``after``-th batch (0: vendors, 1: items, 2: bills) until ``release`` (or ``hold_ms``)."""
     sandbox.faults.add(
         {"api": "qbo", "method": "POST", "path": r"/batch$", "mode": "commit_later", "latency_ms": hold_ms}
         | {"after": after, "times": 1}
@@ -51,6 +51,12 @@ def run_that_dies(sandbox, monkeypatch, ledger, run_id: str) -> None:
     monkeypatch.setenv("AIRFLOW_CONN_QBO_DEFAULT", json.dumps(sandbox.connections()["qbo_default"]))
 
 
+def release(sandbox) -> None:
+    """QBO gets to the held batch now: it is applied (its answer going nowhere)."""
+    sandbox.faults.release_holds()
+    wait_until_applied(sandbox)
+
+
 def wait_until_applied(sandbox, timeout: float = 30.0, fault: str = "commit_later") -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -75,7 +81,7 @@ def test_bey01_bills_of_a_run_that_died_are_not_sent_again_while_qbo_may_commit_
     assert len(bill_batches(sandbox)) == 0  # the held batch is logged only once applied; r2 sent none
     assert {ps.external_numbers(sandbox)[po] for po in SENT} == {None}
 
-    wait_until_applied(sandbox)
+    release(sandbox)
     bills = ps.bills(sandbox)  # fails on a second bill for one PO
     assert set(bills) == SENT
 
@@ -120,15 +126,15 @@ def test_bey01_names_created_late_by_a_run_that_died_are_never_duplicated(
     sandbox, monkeypatch, ledger, after, entity, field, names
 ):
     before = set(ps.named(sandbox, entity, field))
-    hold_batch(sandbox, after=after, hold_ms=15000)
+    hold_batch(sandbox, after=after)
     run_that_dies(sandbox, monkeypatch, ledger, "r1")
     assert not names & set(ps.named(sandbox, entity, field))  # still held
 
     # triggered again at once: the names are created by this run, before the held batch commits
     outcomes = run_sync(make_run("r2"), ledger)
     assert {outcomes[po]["outcome"] for po in SENT} == {"transferred"}
-    assert not applied(sandbox)  # r2 was done before QBO got to the held batch (15 s: room for a loaded machine)
-    wait_until_applied(sandbox)  # then QBO refuses the held creates: the names are taken (6240)
+    assert not applied(sandbox)  # r2 was done before QBO got to the held batch
+    release(sandbox)  # then QBO refuses the held creates: the names are taken (6240)
 
     created = [r[field] for r in sandbox.state()["qbo"][entity] if r[field] not in before]
     assert sorted(created) == sorted(names)  # one each
