@@ -174,10 +174,9 @@ LONG_FIRST = (
     "tests/dags/test_atqbo_invoice_tools.py",  # 92 s
     "tests/dags/test_fault_schedules_autotask.py",  # 79 s
     "tests/dags/test_fault_schedules_companies.py",  # 69 s
-    "tests/dags/test_atqbo_invoices_in_flight.py",  # 60 s
     "tests/dags/test_atqbo_named_seeds.py",  # 54 s
     "tests/bench/test_many_dagruns.py",  # 43 s
-    "tests/sync/purchase_orders/test_in_flight.py",  # 40 s
+    "tests/dags/test_atqbo_invoices_in_flight.py",  # 37 s
     "tests/dags/test_atqbo_error_tools.py",  # 36 s
     "tests/dags/test_atqbo_purchase_orders.py",  # 33 s
     "tests/dags/test_atqbo_mark_invoice_paid.py",  # 31 s
