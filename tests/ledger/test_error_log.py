@@ -55,3 +55,17 @@ def test_bey07_error_log_entries_name_their_qbo_company_and_a_repeat_stays_per_r
     assert (entry["attempts"], entry["qbo_company"], entry["run_id"]) == (3, "qbo_default", "r3")
     assert ledger.log_error("invoice", None, "Autotask unreachable", qbo_company="") != au  # "" is no company
     assert [e["qbo_company"] for e in ledger.list_errors(include_resolved=True) if e["autotask_id"] is None] == [None]
+
+
+def test_bey07_the_error_log_is_listed_by_qbo_company_and_names_its_companies(ledger):
+    au = ledger.log_error("invoice", 5, "negative total", qbo_company="qbo_au")
+    us = ledger.log_error("invoice", 6, "negative total", qbo_company="qbo_default")
+    none = ledger.log_error("payment", 7, "Customer not found")
+    assert [e["id"] for e in ledger.list_errors(qbo_company="qbo_au")] == [au]
+    assert [e["id"] for e in ledger.list_errors(qbo_company="qbo_default")] == [us]
+    assert {e["id"] for e in ledger.list_errors()} == {au, us, none}  # no filter: those naming none too
+    assert ledger.list_errors(qbo_company="qbo_manual") == []
+    ledger.resolve_errors("invoice", 5)
+    assert ledger.list_errors(qbo_company="qbo_au") == []
+    assert [e["id"] for e in ledger.list_errors(qbo_company="qbo_au", include_resolved=True)] == [au]
+    assert ledger.error_companies() == ["qbo_au", "qbo_default"]  # resolved entries' companies too

@@ -85,9 +85,15 @@ class UiServer:
         return self.get(f"/api/v2/dags/{RETRY_DAG_ID}").status_code == 200
 
     def dag_runs(self, dag_id: str = RETRY_DAG_ID) -> list[dict]:
-        r = self.get(f"/api/v2/dags/{dag_id}/dagRuns")
-        assert r.status_code == 200, r.text
-        return r.json()["dag_runs"]
+        """Every run of the DAG, page by page (a reused checkout's metadata DB holds more than a page)."""
+        runs: list[dict] = []
+        while True:
+            r = self.get(f"/api/v2/dags/{dag_id}/dagRuns?limit=100&offset={len(runs)}")
+            assert r.status_code == 200, r.text
+            page = r.json()
+            runs += page["dag_runs"]
+            if not page["dag_runs"] or len(runs) >= page["total_entries"]:
+                return runs
 
 
 def _copy_metadata_db(source: Path, target: Path) -> None:

@@ -150,7 +150,12 @@ def test_tool08_errors_api_lists_open_entries_newest_first_with_the_retry_dags_f
 
     body = ui_server.get("/atqbo/api/errors").json()
     assert [e["id"] for e in body["errors"]] == [run_level, po, payment, old]
-    assert body["total"] == 4 and body["filters"] == {"entity": None, "since": None, "include_resolved": False}
+    assert body["total"] == 4 and body["filters"] == {
+        "entity": None,
+        "since": None,
+        "include_resolved": False,
+        "qbo_company": None,
+    }
     by_id = {e["id"]: e for e in body["errors"]}
     assert by_id[po]["entity"] == "purchase_order" and by_id[po]["autotask_id"] == 7001
     assert by_id[po]["message"] == "Vendor currency differs" and by_id[po]["fix"] == "Match currencies"
@@ -427,6 +432,40 @@ def test_bey07_errors_api_and_page_name_each_entrys_qbo_company_when_there_are_s
     _logged(state, 29684003, "qbo_au")
     page = ui_server.get("/atqbo/errors", params={"entity": "invoice"}).text
     assert '<th scope="col">QBO company</th>' in page and '<td class="qbo-company">qbo_au</td>' in page
+
+
+def test_bey07_errors_api_and_page_filter_by_qbo_company(ui_server, state, settings):
+    settings(qbo_routes=[{"qbo_conn_id": "qbo_au", "company_ids": [29683501]}])
+    au, us = _logged(state, 29684011, "qbo_au"), _logged(state, 29684012, "qbo_default")
+    payment = state.log_error("payment", 502, "Customer not found")
+    body = ui_server.get("/atqbo/api/errors", params={"qbo_company": "qbo_au"}).json()
+    assert [e["id"] for e in body["errors"]] == [au] and body["filters"]["qbo_company"] == "qbo_au"
+    body = ui_server.get("/atqbo/api/errors", params={"qbo_company": "all"}).json()
+    assert {e["id"] for e in body["errors"]} >= {au, us, payment} and body["filters"]["qbo_company"] is None
+
+    # a company neither the settings nor the log know: refused, naming those it knows
+    r = ui_server.get("/atqbo/api/errors", params={"qbo_company": "qbo_aus"})
+    assert r.status_code == 422
+    assert r.json()["error"] == "qbo_company: 'qbo_aus' is not one of qbo_default, qbo_au"
+    assert "pick one of them" in r.json()["fix"]
+
+    page = ui_server.get("/atqbo/errors", params={"qbo_company": "qbo_default"}).text
+    assert '<select name="qbo_company">' in page
+    assert '<option value="qbo_default" selected>qbo_default</option>' in page
+    assert '<option value="qbo_au">qbo_au</option>' in page
+    assert f'data-error-id="{us}"' in page and f'data-error-id="{au}"' not in page
+    assert f'data-error-id="{payment}"' not in page
+    page = ui_server.get("/atqbo/errors", params={"qbo_company": "qbo_aus"})
+    assert page.status_code == 422 and "qbo_company: &#39;qbo_aus&#39; is not one of" in page.text
+
+    # one company, and the log names none other: no company filter on the page
+    for autotask_id in (29684011, 29684012):
+        state.resolve_errors("invoice", autotask_id)
+    settings(qbo_routes=[])
+    state.log_error("invoice", 29684013, "no QBO item for 'Travel'", qbo_company="qbo_default")
+    page = ui_server.get("/atqbo/errors").text
+    assert '<select name="qbo_company">' in page  # the log still names qbo_au (a route since removed)
+    assert '<option value="qbo_au">qbo_au</option>' in page
 
 
 def test_bey07_a_state_database_of_an_older_atqbo_gives_503_until_a_task_upgrades_it(ui_server, state, settings):

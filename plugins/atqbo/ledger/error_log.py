@@ -75,18 +75,29 @@ class ErrorLog(LedgerPart):
         since: datetime | None = None,
         include_resolved: bool = False,
         autotask_ids: Iterable[int] | None = None,
+        qbo_company: str | None = None,
     ) -> list[dict[str, Any]]:
-        """Error log entries, newest first: open ones (or all), of one entity, since a time, of some records.
+        """Error log entries, newest first: open ones (or all), of one entity, since a time, of some
+        records, of one QBO company (its connection id; None: every entry, those naming none too).
 
         Each is a dict of every column, ``qbo_company`` included (None when not known)."""
         with self.transaction() as tx:
             rows = tx.all(
-                "error_log_list", entity=entity, since=to_ts(since), include_resolved=1 if include_resolved else 0
+                "error_log_list",
+                entity=entity,
+                since=to_ts(since),
+                include_resolved=1 if include_resolved else 0,
+                qbo_company=qbo_company or None,
             )
         if autotask_ids is not None:
             wanted = {int(i) for i in autotask_ids}
             rows = [r for r in rows if r["autotask_id"] is not None and int(r["autotask_id"]) in wanted]
         return rows
+
+    def error_companies(self) -> list[str]:
+        """The QBO companies (connection ids) the error log's entries name, sorted."""
+        with self.transaction() as tx:
+            return [row["qbo_company"] for row in tx.all("error_log_companies")]
 
     def get_error(self, error_id: int) -> dict[str, Any] | None:
         with self.transaction() as tx:

@@ -5,9 +5,11 @@ Routes (relative to the mount):
 - ``GET /errors``: the page: open errors (entity, Autotask id, message, fix, time, attempts, retry
   requested?) with a Retry button each, and the last run of each DAG with its counts; a "QBO
   company" column when the install has several QBO companies (BEY-07, ``show_qbo_company``);
-- ``GET /api/errors?entity=&since=&include_resolved=``: the same entries as JSON (the query the
-  ``atqbo_retry_errors`` DAG runs: ``atqbo.tools.errors.entries.select_entries``), each with its
-  ``qbo_company`` (None when not known);
+- ``GET /api/errors?entity=&since=&include_resolved=&qbo_company=``: the same entries as JSON (the
+  query the ``atqbo_retry_errors`` DAG runs: ``atqbo.tools.errors.entries.select_entries``), each
+  with its ``qbo_company`` (None when not known); ``qbo_company`` keeps one QBO company's entries
+  (one of the install's connections or a company the log names; the page offers them as a filter
+  when there are several);
 - ``GET /api/runs?dag_id=&limit=``: the run history with each run's counts;
 - ``POST /api/errors/{id}/retry``: re-queue one entry (``atqbo.ui.retry``).
 
@@ -74,16 +76,20 @@ class Filters:
     entity: str | None
     since: datetime | None
     include_resolved: bool
+    qbo_company: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
             "entity": self.entity,
             "since": self.since.isoformat() if self.since else None,
             "include_resolved": self.include_resolved,
+            "qbo_company": self.qbo_company,
         }
 
 
-def parse_filters(entity: str | None, since: str | None, include_resolved: bool) -> Filters:
+def parse_filters(
+    entity: str | None, since: str | None, include_resolved: bool, qbo_company: str | None = None
+) -> Filters:
     """The query's filters checked, with a message naming the bad one and what it allows."""
     entity = (entity or "").strip() or None
     if entity == ALL:  # as the atqbo_retry_errors form says it
@@ -105,14 +111,35 @@ def parse_filters(entity: str | None, since: str | None, include_resolved: bool)
             since_at = since_datetime(since_at.date())
         elif since_at.tzinfo is None:
             since_at = since_at.replace(tzinfo=UTC)
-    return Filters(entity, since_at, include_resolved)
+    company = (qbo_company or "").strip() or None
+    return Filters(entity, since_at, include_resolved, None if company == ALL else company)
 
 
-def query_errors(ledger: Ledger, filters: Filters) -> list[dict[str, Any]]:
-    """Open entries: the retry DAG's own query; with resolved ones: the ledger's full list."""
+def known_companies(ledger: Ledger, settings: Settings) -> list[str]:
+    """The QBO companies one may filter by (BEY-07): the install's connections, in its order, then
+    any other the error log names (a route since removed)."""
+    named = ledger.error_companies()
+    return list(settings.qbo_conn_ids) + [c for c in named if c not in settings.qbo_conn_ids]
+
+
+def query_errors(ledger: Ledger, filters: Filters, companies: list[str]) -> list[dict[str, Any]]:
+    """Open entries: the retry DAG's own query; with resolved ones: the ledger's full list. A
+    company filter must name one of ``companies``."""
+    if filters.qbo_company is not None and filters.qbo_company not in companies:
+        raise BadFilter(
+            f"qbo_company: {filters.qbo_company!r} is not one of {', '.join(companies)}",
+            f"pick one of them, or {ALL!r} (or none) for every company",
+        )
     if filters.include_resolved:
-        return ledger.list_errors(entity=filters.entity, since=filters.since, include_resolved=True)
-    return select_entries(ledger, entity=filters.entity, since=filters.since)
+        return ledger.list_errors(
+            entity=filters.entity, since=filters.since, include_resolved=True, qbo_company=filters.qbo_company
+        )
+    return select_entries(ledger, entity=filters.entity, since=filters.since, qbo_company=filters.qbo_company)
+
+
+def company_filter_shown(companies: list[str]) -> bool:
+    """The page's company filter: when there is more than one company to pick (BEY-07)."""
+    return len(companies) > 1
 
 
 def entry_json(entry: dict[str, Any], settings: Settings) -> dict[str, Any]:
@@ -173,12 +200,14 @@ router = APIRouter()
 
 
 @router.get("/api/errors", dependencies=[can_read])
-def api_errors(entity: str | None = None, since: str | None = None, include_resolved: bool = False) -> dict:
-    """Error-log entries, newest first: open ones, or all with include_resolved."""
-    filters = parse_filters(entity, since, include_resolved)
+def api_errors(
+    entity: str | None = None, since: str | None = None, include_resolved: bool = False, qbo_company: str | None = None
+) -> dict:
+    """Error-log entries, newest first: open ones, or all with include_resolved; of one QBO company."""
+    filters = parse_filters(entity, since, include_resolved, qbo_company)
     settings = read_settings()
     with state_db(settings) as db:
-        entries = db.run(lambda ledger: query_errors(ledger, filters))
+        entries = db.run(lambda ledger: query_errors(ledger, filters, known_companies(ledger, settings)))
     return {"errors": [entry_json(e, settings) for e in entries], "total": len(entries), "filters": filters.to_json()}
 
 
@@ -206,6 +235,7 @@ def page(
     entity: str | None = None,
     since: str | None = None,
     include_resolved: str | None = None,
+    qbo_company: str | None = None,
 ) -> HTMLResponse:
     """The error log page, rendered here (escaped by Jinja) with a small script for Retry."""
     show_resolved = (include_resolved or "").lower() in ("on", "true", "1", "yes")
@@ -214,6 +244,8 @@ def page(
         "entity": (entity or "").strip(),
         "since": (since or "").strip(),
         "include_resolved": show_resolved,
+        "qbo_company": (qbo_company or "").strip(),
+        "companies": [],
         "problem": None,
         "entries": [],
         "runs": [],
@@ -224,7 +256,7 @@ def page(
     }
     status = 200
     try:
-        filters = parse_filters(entity, since, show_resolved)
+        filters = parse_filters(entity, since, show_resolved, qbo_company)
         settings = read_settings()
         context["marker_field"] = settings.invoice_marker_field
         context.update(page_content(filters, settings, user))
@@ -236,11 +268,14 @@ def page(
 
 
 def page_content(filters: Filters, settings: Settings, user: Any) -> dict[str, Any]:
-    """What the page shows: the entries, each DAG's last run, whether this user may retry."""
+    """What the page shows: the entries, each DAG's last run, whether this user may retry, and the
+    companies to filter by when there are several."""
     with state_db(settings) as db:
-        entries = db.run(lambda ledger: query_errors(ledger, filters))
+        companies = db.run(lambda ledger: known_companies(ledger, settings))
+        entries = db.run(lambda ledger: query_errors(ledger, filters, companies))
         runs = db.run(lambda ledger: ledger.list_runs(limit=RUNS_SCANNED))
     return {
+        "companies": companies if company_filter_shown(companies) else [],
         "entries": [_page_row(entry_json(e, settings)) for e in entries],
         "show_qbo_company": show_qbo_company(entries, settings),
         "runs": [_page_run(r) for r in latest_run_per_dag(runs)],

@@ -50,15 +50,20 @@ def select_entries(
     entity: str | None = None,
     since: date | datetime | None = None,
     autotask_ids: Iterable[int] | None = None,
+    qbo_company: str | None = None,
 ) -> list[dict[str, Any]]:
     """The open error-log entries matching the filters, newest first (the query the UI shows too).
 
     ``entity`` None or "all": every entity; ``since``: last occurred on or after it (a day means
-    from its midnight UTC); ``autotask_ids`` None or empty: every record.
+    from its midnight UTC); ``autotask_ids`` None or empty: every record; ``qbo_company`` None or
+    "all": every entry, else those naming that QBO company (BEY-07).
     """
     ids = list(autotask_ids) if autotask_ids else None
     return ledger.list_errors(
-        entity=None if entity in (None, ALL) else entity, since=since_datetime(since), autotask_ids=ids
+        entity=None if entity in (None, ALL) else entity,
+        since=since_datetime(since),
+        autotask_ids=ids,
+        qbo_company=None if qbo_company in (None, "", ALL) else qbo_company,
     )
 
 
