@@ -10,11 +10,13 @@ re-queues them so that the next sync run sends them again.
 **Form.**
 - `entity`: `all` (default), `invoice`, `invoice_void`, `payment` or `purchase_order`.
 - `since`: only entries that last occurred on or after this day (YYYY-MM-DD, UTC; empty: all).
+- `qbo_company`: only entries of this QBO company, its Airflow connection id (empty or `all`:
+  every company; another than the install's or the log's is refused naming them, BEY-07).
 - `autotask_ids`: the records to retry, after fixing what their errors say (empty: only list).
 
 **Tasks.**
 1. `list_errors`: reads the form and the settings, and writes the open entries matching
-   `entity` and `since` to its log (id, entity, Autotask id, QBO company when known, message,
+   `entity`, `since` and `qbo_company` to its log (id, entity, Autotask id, QBO company when known, message,
    fix, time, attempts).
 2. `retry`: for each id in `autotask_ids` with an open entry matching the filters: asks for a
    retry in the error log, sets the record's status in the state database back from ERROR to
@@ -64,7 +66,7 @@ def atqbo_retry_errors():
 
         from atqbo.forms import read_form
         from atqbo.runs import start_tool_run
-        from atqbo.tools.errors.entries import describe_filters, select_entries
+        from atqbo.tools.errors.entries import chosen_company, describe_filters, known_companies, select_entries
         from atqbo.tools.errors.report import format_entries
 
         form = read_form(params, RETRY_FIELDS)
@@ -72,9 +74,17 @@ def atqbo_retry_errors():
         ledger = run.ledger()
         ledger.create_schema()
         entity = None if form["entity"] == "all" else form["entity"]
-        print(format_entries(select_entries(ledger, entity, form["since"]), describe_filters(entity, form["since"])))
+        company = chosen_company(form["qbo_company"], known_companies(ledger, run.parsed_settings))
+        entries = select_entries(ledger, entity, form["since"], qbo_company=company)
+        print(format_entries(entries, describe_filters(entity, form["since"], company)))
         since = form["since"].isoformat() if form["since"] else None
-        return {"run": run.to_xcom(), "entity": entity, "since": since, "autotask_ids": form["autotask_ids"]}
+        return {
+            "run": run.to_xcom(),
+            "entity": entity,
+            "since": since,
+            "qbo_company": company,
+            "autotask_ids": form["autotask_ids"],
+        }
 
     @task
     def retry(listed: dict) -> dict:
@@ -89,19 +99,19 @@ def atqbo_retry_errors():
         info = RunInfo.from_xcom(listed["run"])
         ledger = info.ledger()
         settings = info.parsed_settings
-        entity, ids = listed["entity"], listed["autotask_ids"]
+        entity, ids, company = listed["entity"], listed["autotask_ids"], listed.get("qbo_company")
         since = date.fromisoformat(listed["since"]) if listed["since"] else None
         outcomes, unmatched = [], []
         if ids:
-            chosen = select_entries(ledger, entity, since, ids)
+            chosen = select_entries(ledger, entity, since, ids, qbo_company=company)
             autotask = info.autotask() if any(needs_marker_cleared(e, settings) for e in chosen) else None
             outcomes = retry_entries(ledger, settings, chosen, autotask)
             unmatched = unmatched_ids(ids, chosen)
             for outcome in outcomes:
                 print(f"error #{outcome.error_id} ({outcome.entity} {outcome.autotask_id}): {outcome.describe()}")
-        entries = select_entries(ledger, entity, since)
+        entries = select_entries(ledger, entity, since, qbo_company=company)
         report = build_error_log_report(
-            info.dag_id, info.run_id, entries, describe_filters(entity, since), outcomes, unmatched
+            info.dag_id, info.run_id, entries, describe_filters(entity, since, company), outcomes, unmatched
         )
         info.publish(report, ledger)
         return {"open": len(entries), "requeued": sum(o.requeued for o in outcomes), "unmatched": len(unmatched)}

@@ -256,6 +256,23 @@ def text(name: str, description: str, max_length: int, *, title: str = "") -> Fi
     return Field(name, description, schema, clean, required=True, title=title)
 
 
+def optional_text(name: str, description: str, max_length: int, *, title: str = "") -> Field:
+    """A short text the form may leave empty (None), surrounding blanks removed."""
+
+    def clean(field: str, value: Any) -> str | None:
+        if value is None:
+            return None
+        if not isinstance(value, str):
+            raise FormError(f"{field}: {value!r} is not text")
+        value = value.strip()
+        if len(value) > max_length:
+            raise FormError(f"{field}: longer than {max_length} characters")
+        return value or None
+
+    schema = {"type": ["null", "string"], "maxLength": max_length}
+    return Field(name, description, schema, clean, title=title)
+
+
 # -- checks -----------------------------------------------------------------------------------------
 
 

@@ -287,6 +287,19 @@ def test_bey07_an_invoice_failing_in_a_routed_qbo_company_is_logged_and_listed_w
     (mail,) = t.reports(ERROR_LOG_SUBJECT)
     assert "qbo_au" in _csv(mail)
 
+    # the form's company filter: that company's entries only, and the filter named in the report
+    t.run(RETRY, {"entity": "invoice", "qbo_company": "qbo_default"})
+    out = capfd.readouterr().out
+    assert f"Autotask id {FAILING_INVOICE}" not in out and "QBO company qbo_default" in out
+    t.run(RETRY, {"qbo_company": "qbo_au"})
+    assert f"#{entry['id']} invoice, Autotask id {FAILING_INVOICE}, QBO company qbo_au" in capfd.readouterr().out
+    # a company neither the settings nor the log know: the run fails naming those it knows, writing nothing
+    t.sb.mail.clear()
+    run = t.run(RETRY, {"qbo_company": "qbo_aus"}, expect="failed")
+    assert task_states(run)["list_errors"] == "failed"
+    assert "FormError: qbo_company: 'qbo_aus' is not one of qbo_default, qbo_au; give one" in capfd.readouterr().out
+    assert t.reports(ERROR_LOG_SUBJECT) == []
+
 
 # -- TOOL-08: bad input -----------------------------------------------------------------------------------------
 

@@ -38,7 +38,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from atqbo.ledger import Ledger
 from atqbo.records import ENTITIES
 from atqbo.settings import Settings
-from atqbo.tools.errors.entries import ALL, select_entries, since_datetime
+from atqbo.tools.errors.entries import ALL, known_companies, select_entries, since_datetime
 from atqbo.tools.errors.retry import NEXT_RUN, needs_marker_cleared
 from atqbo.ui.paths import PAGE_PATH
 from atqbo.ui.retry import RETRY_DAG_ID, retry_error
@@ -115,17 +115,10 @@ def parse_filters(
     return Filters(entity, since_at, include_resolved, None if company == ALL else company)
 
 
-def known_companies(ledger: Ledger, settings: Settings) -> list[str]:
-    """The QBO companies one may filter by (BEY-07): the install's connections, in its order, then
-    any other the error log names (a route since removed)."""
-    named = ledger.error_companies()
-    return list(settings.qbo_conn_ids) + [c for c in named if c not in settings.qbo_conn_ids]
-
-
 def query_errors(ledger: Ledger, filters: Filters, companies: list[str]) -> list[dict[str, Any]]:
     """Open entries: the retry DAG's own query; with resolved ones: the ledger's full list. A
     company filter must name one of ``companies``."""
-    if filters.qbo_company is not None and filters.qbo_company not in companies:
+    if filters.qbo_company is not None and filters.qbo_company not in companies:  # chosen_company's rule
         raise BadFilter(
             f"qbo_company: {filters.qbo_company!r} is not one of {', '.join(companies)}",
             f"pick one of them, or {ALL!r} (or none) for every company",

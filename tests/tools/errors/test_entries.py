@@ -47,3 +47,30 @@ def test_tool08_since_is_the_first_instant_of_the_day_in_utc():
 
 def test_tool08_unmatched_ids_are_the_ones_no_entry_names(failures):
     assert unmatched_ids([PO, 5, INVOICE, 5], [failures["purchase_order"], failures["invoice"], failures["run"]]) == [5]
+
+
+# -- BEY-07: by QBO company -------------------------------------------------------------------------
+
+
+def test_bey07_select_entries_by_qbo_company_and_only_a_company_known_to_the_install_or_the_log(ledger):
+    import pytest
+
+    from atqbo.forms import FormError
+    from atqbo.settings import Settings
+    from atqbo.tools.errors.entries import chosen_company, describe_filters, known_companies
+
+    au = ledger.log_error("invoice", 5, "no QBO item for 'Travel'", qbo_company="qbo_au")
+    us = ledger.log_error("invoice", 6, "no QBO item for 'Travel'", qbo_company="qbo_default")
+    old = ledger.log_error("invoice", 7, "no QBO item for 'Travel'", qbo_company="qbo_gone")  # a route removed
+    assert [e["id"] for e in select_entries(ledger, qbo_company="qbo_au")] == [au]
+    assert {e["id"] for e in select_entries(ledger, qbo_company="all")} == {au, us, old}
+    assert [e["id"] for e in select_entries(ledger, "invoice", autotask_ids=[5, 6], qbo_company="qbo_default")] == [us]
+
+    settings = Settings.from_dict({"qbo_routes": [{"qbo_conn_id": "qbo_au", "company_ids": [1]}]})
+    known = known_companies(ledger, settings)
+    assert known == ["qbo_default", "qbo_au", "qbo_gone"]  # the install's, in its order, then the log's
+    assert chosen_company("qbo_gone", known) == "qbo_gone"
+    assert chosen_company(None, known) is None and chosen_company("all", known) is None
+    with pytest.raises(FormError, match=r"qbo_company: 'qbo_aus' is not one of qbo_default, qbo_au, qbo_gone"):
+        chosen_company("qbo_aus", known)
+    assert describe_filters("invoice", None, "qbo_au") == "entity invoice, QBO company qbo_au"

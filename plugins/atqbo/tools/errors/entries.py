@@ -1,5 +1,5 @@
 """Which error-log entries a run of ``atqbo_retry_errors`` (or the UI) looks at: the trigger form's
-filters (entity, since, Autotask ids) and the ledger's query for them. Imported when the DAG file
+filters (entity, since, QBO company, Autotask ids) and the ledger's query for them. Imported when the DAG file
 is parsed, so it imports nothing heavy."""
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from atqbo.records import ENTITIES
 
 if TYPE_CHECKING:
     from atqbo.ledger import Ledger
+    from atqbo.settings import Settings
 
 ALL = "all"
 
@@ -30,12 +31,38 @@ RETRY_FIELDS = (
         "Only errors that last occurred on or after this day, YYYY-MM-DD (empty: all).",
         title="Errors since",
     ),
+    forms.optional_text(
+        "qbo_company",
+        "Only errors of this QBO company: its Airflow connection id, as in qbo_routes (empty or 'all': every company).",
+        250,
+        title="QBO company",
+    ),
     forms.autotask_ids(
         "autotask_ids",
         "Autotask ids of the records to retry, after fixing what their errors say (empty: only list the errors).",
         title="Autotask ids to retry",
     ),
 )
+
+
+def known_companies(ledger: Ledger, settings: Settings) -> list[str]:
+    """The QBO companies one may filter the error log by (BEY-07): the install's connections, in
+    its order, then any other the log names (a route since removed)."""
+    named = ledger.error_companies()
+    return list(settings.qbo_conn_ids) + [c for c in named if c not in settings.qbo_conn_ids]
+
+
+def chosen_company(company: str | None, known: list[str]) -> str | None:
+    """The company filter: None for every company ("all" or empty), else one of ``known``; another
+    is refused naming those (a typo must not list nothing and look like a clean log)."""
+    if company in (None, "", ALL):
+        return None
+    if company not in known:
+        raise forms.FormError(
+            f"qbo_company: {company!r} is not one of {', '.join(known)}; "
+            f"give one of them, or {ALL!r} (or nothing) for every company"
+        )
+    return company
 
 
 def since_datetime(since: date | datetime | None) -> datetime | None:
@@ -73,9 +100,11 @@ def unmatched_ids(requested: Iterable[int], entries: Iterable[dict[str, Any]]) -
     return sorted({int(i) for i in requested} - named)
 
 
-def describe_filters(entity: str | None, since: date | datetime | None) -> str:
+def describe_filters(entity: str | None, since: date | datetime | None, qbo_company: str | None = None) -> str:
     """``entity purchase_order, last occurred on or after 2026-03-01``: the filters in words."""
     parts = [f"entity {entity or ALL}"]
+    if qbo_company:
+        parts.append(f"QBO company {qbo_company}")
     if since is not None:
         parts.append(f"last occurred on or after {since.isoformat()}")
     return ", ".join(parts)
