@@ -298,3 +298,20 @@ def test_secrets_never_reach_exceptions_or_logs(make_hook, qbo, state, caplog):
     for text in texts:
         for secret in secrets:
             assert secret not in text
+
+
+def test_bey07_bey08_counting_calls_sums_every_hooks_calls_from_every_thread_while_open(make_hook, qbo):
+    """``counting_calls``: a step that makes hooks of its own (one per QBO company) is counted whole."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from atqbo.hooks.qbo import counting_calls
+
+    first, second = make_hook(), make_hook()
+    first.company_info()  # before: not counted
+    with counting_calls() as tally, counting_calls() as inner:
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            list(pool.map(lambda h: h.company_info(), (first, second, second)))
+        assert inner.calls == 3
+    first.company_info()  # after: not counted
+    assert tally.calls == 3
+    assert (first.api_calls, second.api_calls) == (3, 2)  # each hook's own count goes on as before

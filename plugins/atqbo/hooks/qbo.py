@@ -21,7 +21,7 @@ from datetime import datetime
 from typing import Any
 
 from atqbo.hooks.qbo_batch import BatchResult, batch_chunks, batch_results, prepare_batch
-from atqbo.hooks.qbo_client import QboClient
+from atqbo.hooks.qbo_client import QboClient, counting_calls
 from atqbo.hooks.qbo_connection import QboConnectionConfig
 from atqbo.hooks.qbo_fault_parsing import build_fault, fault_from_payload, fault_from_response, parse_fault_body, redact
 from atqbo.hooks.qbo_faults import (
@@ -71,6 +71,7 @@ __all__ = [
     # the hook
     "QuickBooksOnlineHook",
     "QboConnectionConfig",
+    "counting_calls",
     # QBO's limits and facts
     "BATCHES_PER_MINUTE",
     "CALLS_PER_MINUTE",

@@ -13,7 +13,8 @@ from __future__ import annotations
 import random
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -34,6 +35,48 @@ from atqbo.hooks.retry import Backoff, RetryLater, call_with_retries, retry_afte
 from atqbo.ledger import Ledger
 
 _JSON = "application/json"
+
+
+class CallTally:
+    """QBO calls counted across every hook of this process while it is open (``counting_calls``):
+    the calls of hooks a step makes for itself (one per QBO company, BEY-07) included."""
+
+    def __init__(self) -> None:
+        self._calls = 0
+        self._lock = threading.Lock()
+
+    def add(self) -> None:
+        with self._lock:
+            self._calls += 1
+
+    @property
+    def calls(self) -> int:
+        with self._lock:
+            return self._calls
+
+
+_tallies: list[CallTally] = []
+_tallies_lock = threading.Lock()
+
+
+@contextmanager
+def counting_calls() -> Iterator[CallTally]:
+    """Count every QBO API call any hook of this process sends meanwhile (retries included, token
+    refreshes not), whichever thread sends it."""
+    tally = CallTally()
+    with _tallies_lock:
+        _tallies.append(tally)
+    try:
+        yield tally
+    finally:
+        with _tallies_lock:
+            _tallies.remove(tally)
+
+
+def _count_call() -> None:
+    with _tallies_lock:
+        for tally in _tallies:
+            tally.add()
 
 
 @dataclass(frozen=True)
@@ -256,6 +299,7 @@ class QboClient(BaseHook):
                     before_send()
                 with self._api_calls_lock:
                     self._api_calls += 1
+                _count_call()
                 api_call("qbo")
                 return self.get_conn().request(
                     call.method,

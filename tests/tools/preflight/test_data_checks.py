@@ -75,9 +75,11 @@ def tenant(sandbox_connections, monkeypatch, tmp_path):
 
 
 def books(sb) -> dict:
-    """Both systems' states, QBO's OAuth tokens left out."""
+    """Both systems' states, QBO's OAuth tokens left out (each company's too, BEY-07)."""
     state = sb.state()
     state["qbo"].pop("oauth", None)
+    for company in state["qbo"].get("companies", []):
+        company.pop("oauth", None)
     return state
 
 
@@ -254,3 +256,27 @@ def test_bey08_the_calls_do_not_grow_with_the_tenant_only_with_the_windows_recor
     companies = [{"id": 50_000_000 + i, "companyName": f"Prospect {i:04d}", "companyType": 3} for i in range(5000)]
     large = read_only_check(sb, tenant("demo", {"autotask": {"Companies": companies}}))
     assert large["API calls of the data checks"].finding == small
+
+
+def test_bey07_bey08_the_data_checks_count_the_qbo_calls_of_every_company(
+    airflow_db, tenant, sandbox_connections, monkeypatch
+):
+    """With qbo_routes the syncs make a hook of their own for each routed company: the data part's
+    call count includes those companies' calls, as the sandbox saw them (every realm)."""
+    from sandbox.seeds.multi_company import AU_REALM_ID
+    from tests.dags.companies_support import au_customer, route_settings
+
+    sb = sandbox_connections
+    tenant("multi-company")  # seeded, to find the AU customer the route names
+    route = {"qbo_conn_id": "qbo_au", "company_ids": [au_customer(sb)], "settings": route_settings("qbo_au")}
+    run = tenant("multi-company", qbo_routes=[route])
+    checks = read_only_check(sb, run)
+    assert "would be created in QBO" in checks["Invoices in the window"].finding
+    finding = checks["API calls of the data checks"].finding
+    autotask_calls, qbo_calls = (int(w) for w in finding.split()[:4:3])
+    api = [r for r in sb.requests.list() if not r["path"].endswith("/tokens/bearer")]
+    qbo = [r for r in api if r["api"] == "qbo"]
+    au = [r for r in qbo if f"/v3/company/{AU_REALM_ID}/" in r["path"]]
+    assert au and len(au) < len(qbo)  # both companies were read
+    assert qbo_calls == len(qbo)  # the AU company's calls counted too
+    assert autotask_calls == len([r for r in api if r["api"] == "autotask"])

@@ -159,14 +159,18 @@ def describe_stop(exc: Exception) -> str:
 def check_data(run: RunInfo, cost: dict[str, int] | None = None) -> list[Check]:
     """Every check of the window's data, as the next runs would see it (reads only). ``cost`` (the
     preflight's tally of the part) gets the API calls made: ``autotask_calls``, ``qbo_calls``."""
+    from atqbo.hooks.qbo import counting_calls
+
     settings = run.parsed_settings
     ledger = run.ledger()
     autotask = run.autotask()
     qbo = run.qbo(ledger)
-    invoices = preview_invoices(run, autotask, qbo, ledger) if settings.invoice_sync_enabled else None
-    orders = None
-    if settings.po_lookback_days > 0:
-        orders = preview_purchase_orders(run, autotask, qbo, ledger)
+    # every QBO company's calls: the syncs make a hook of their own for each routed company (BEY-07)
+    with counting_calls() as qbo_calls:
+        invoices = preview_invoices(run, autotask, qbo, ledger) if settings.invoice_sync_enabled else None
+        orders = None
+        if settings.po_lookback_days > 0:
+            orders = preview_purchase_orders(run, autotask, qbo, ledger)
     checks: list[Check] = []
     if invoices is None:
         checks.append(ok(PART, "Invoices in the window", "the invoice sync is off (invoice_sync_enabled is false)"))
@@ -198,8 +202,8 @@ def check_data(run: RunInfo, cost: dict[str, int] | None = None) -> list[Check]:
     summaries = [c for p in (live_invoices, live_orders) if p is not None for c in outcome_checks(p)]
     if cost is not None:
         cost["autotask_calls"] = autotask.total_calls
-        cost["qbo_calls"] = qbo.api_calls
-    return [*summaries, *checks, cost_check(autotask, qbo, live_invoices, live_orders)]
+        cost["qbo_calls"] = qbo_calls.calls
+    return [*summaries, *checks, cost_check(autotask, qbo_calls.calls, live_invoices, live_orders)]
 
 
 def stopped_check(topic: str, sync: str, message: str) -> Check:
@@ -736,10 +740,9 @@ def marker_check(topic: str, names: list[str], what: str, fix: str) -> Check:
 # -- cost ---------------------------------------------------------------------------------------------
 
 
-def cost_check(
-    autotask: AutotaskHook, qbo: QuickBooksOnlineHook, invoices: Preview | None, orders: Preview | None
-) -> Check:
-    """The API calls these checks made: bounded by the window's records, read in bulk, not the tenant's size."""
+def cost_check(autotask: AutotaskHook, qbo_calls: int, invoices: Preview | None, orders: Preview | None) -> Check:
+    """The API calls these checks made (QBO's: of every company): bounded by the window's records,
+    read in bulk, not the tenant's size."""
     records = []
     if invoices is not None:
         records.append(f"{len(invoices.staged.get('invoice', {}))} invoices")
@@ -749,7 +752,7 @@ def cost_check(
     return ok(
         PART,
         "API calls of the data checks",
-        f"{autotask.total_calls} Autotask and {qbo.api_calls} QBO calls for {' and '.join(records) or 'no records'}",
+        f"{autotask.total_calls} Autotask and {qbo_calls} QBO calls for {' and '.join(records) or 'no records'}",
         detail=f"Autotask: {autotask_kinds}",
     )
 
