@@ -80,6 +80,17 @@ def _killed_mid_batch_run_makes_no_duplicate(base: str, headers: dict, sandbox: 
     _wait(applied, 120, "the held batch to commit", proc, log)
     assert atqbo_invoices() == dict.fromkeys(new_ids, 1)  # the late batch made them, once each
 
+    def no_run_active() -> bool:  # (a run the watcher started may have searched QBO before the commit)
+        r = requests.get(
+            f"{base}/api/v2/dags/atqbo_invoices/dagRuns",
+            params=[("state", "running"), ("state", "queued")],
+            headers=headers,
+            timeout=10,
+        ).json()
+        return r["total_entries"] == 0
+
+    _wait(no_run_active, 300, "the runs started before the commit to end", proc, log)
+
     with sqlite3.connect(home / "atqbo_state.db") as db:  # five minutes later, as far as atqbo can tell
         window_passed = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S")
         past = (datetime.now(UTC) - timedelta(seconds=301)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")

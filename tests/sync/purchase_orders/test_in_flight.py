@@ -141,3 +141,24 @@ def test_bey01_names_created_late_by_a_run_that_died_are_never_duplicated(
     assert set(ps.bills(sandbox)) == SENT
     assert run_sync(make_run("r3"), ledger) == {}  # nothing left to do
     assert [r[field] for r in sandbox.state()["qbo"][entity] if r[field] not in before] == created
+
+
+def test_bey01_a_window_that_ends_while_qbo_is_searched_still_holds_the_bill(sandbox, monkeypatch, ledger):
+    """The in-flight window is judged as of before QBO is searched: a write whose window ends while
+    the search runs could have committed after the search looked, so the PO is still in flight (not
+    sent again on a search that may have missed it)."""
+    from atqbo.hooks.qbo_limits import WRITE_MAY_COMMIT_S
+
+    hold_batch(sandbox, after=2)
+    run_that_dies(sandbox, monkeypatch, ledger, "r1")
+    assert age_writes(ledger, WRITE_MAY_COMMIT_S - 3.0) == len(SENT)  # the window ends in 3 s
+    # QBO's search for atqbo's bills (the load's second query, after the A/P account's) takes 5 s:
+    # the window ends while it runs
+    slow_search = {"api": "qbo", "method": "GET", "path": r"/query$", "mode": "latency", "latency_ms": 5000}
+    sandbox.faults.add(slow_search | {"after": 1, "times": 1})
+    outcomes = run_sync(make_run("r2"), ledger)
+    assert {outcomes[po]["outcome"] for po in SENT} == {"skipped"}
+    assert all(outcomes[po]["reason"].startswith("still in flight") for po in SENT)
+    assert len(bill_batches(sandbox)) == 0  # r2 sent none
+    release(sandbox)
+    assert set(ps.bills(sandbox)) == SENT  # one each: the held batch's

@@ -14,6 +14,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from atqbo.autotask_docs import invoice_marked_synced
+from atqbo.ledger import utcnow
 from atqbo.qbo_docs import find_atqbo_invoices, is_voided, pick_document, read_or_none
 from atqbo.records import INVOICE
 from atqbo.sync.invoices.outcomes import FAILED_BEFORE, Outcomes, failed_before, record_synced
@@ -44,6 +45,9 @@ def adopt_existing_invoices(
     them writes no marker again.
     """
     days = [p.txn_date for p in plans if p.txn_date]
+    # A write's in-flight window is judged as of before QBO is searched (looked_at): one whose window
+    # ends between the search and its check may have committed after the search saw nothing.
+    looked_at = utcnow()
     existing = find_atqbo_invoices(qbo, min(days), max(days)) if days else {}
     to_create: list[InvoicePlan] = []
     older: dict[int, dict[str, Any]] = {}
@@ -58,7 +62,7 @@ def adopt_existing_invoices(
             outcomes.add(plan, outcome, reason=reason, fix=fix, marker=None)
             continue
         found, _ = pick_document(existing.get(plan.autotask_id, []), (record or {}).get("qbo_id"))
-        until = in_flight_until(record, qbo.write_may_commit_s)
+        until = in_flight_until(record, qbo.write_may_commit_s, now=looked_at)
         if until is not None and (found is None or scope.overwrite):
             # its create may still commit: sending it again (or a second copy) could make two
             what = f"the create of Autotask invoice {plan.invoice_number or plan.autotask_id}"

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from atqbo.ledger import utcnow
 from atqbo.qbo_docs import BILL_LOOKUP_SLACK, BILL_NOTE, find_atqbo_bills, pick_document, read_or_none
 from atqbo.records import PURCHASE_ORDER
 from atqbo.sync.purchase_orders.bill_numbers import bill_number
@@ -28,12 +29,13 @@ def adopt_existing_bills(state: LoadState, orders: list[PurchaseOrder]) -> list[
     """The bills QBO already has for these POs (an earlier attempt, a lost write-back) are adopted;
     returns the POs that still need a bill."""
     since = min(po.created for po in orders) - BILL_LOOKUP_SLACK
+    looked_at = utcnow()  # in-flight windows judged as of before the search (see invoices' adopt)
     existing = find_atqbo_bills(state.qbo, since)
     pending = []
     for po in orders:
         record = state.ledger.get_sync_record(PURCHASE_ORDER, po.autotask_id)
         bill = existing_bill(state, po, existing.get(po.autotask_id, []), record)
-        until = in_flight_until(record, state.qbo.write_may_commit_s)
+        until = in_flight_until(record, state.qbo.write_may_commit_s, now=looked_at)
         if bill is None and until is not None:  # its create may still commit: a second send could make two
             reason = in_flight_reason(f"the bill of {po.label()}", record, until)
             state.out.set(po, "skipped", reason, transient=True)
