@@ -66,7 +66,7 @@ def atqbo_retry_errors():
 
         from atqbo.forms import read_form
         from atqbo.runs import start_tool_run
-        from atqbo.tools.errors.entries import chosen_company, describe_filters, known_companies, select_entries
+        from atqbo.tools.errors.entries import chosen_company, describe_filters, select_entries
         from atqbo.tools.errors.report import format_entries
 
         form = read_form(params, RETRY_FIELDS)
@@ -74,7 +74,7 @@ def atqbo_retry_errors():
         ledger = run.ledger()
         ledger.create_schema()
         entity = None if form["entity"] == "all" else form["entity"]
-        company = chosen_company(form["qbo_company"], known_companies(ledger, run.parsed_settings))
+        company = chosen_company(form["qbo_company"], ledger, run.parsed_settings)
         entries = select_entries(ledger, entity, form["since"], qbo_company=company)
         print(format_entries(entries, describe_filters(entity, form["since"], company)))
         since = form["since"].isoformat() if form["since"] else None

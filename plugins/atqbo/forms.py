@@ -245,12 +245,7 @@ def text(name: str, description: str, max_length: int, *, title: str = "") -> Fi
     """A required short text (say an invoice number), surrounding blanks removed."""
 
     def clean(field: str, value: Any) -> str:
-        if not isinstance(value, str):
-            raise FormError(f"{field}: {value!r} is not text")
-        value = value.strip()
-        if len(value) > max_length:
-            raise FormError(f"{field}: longer than {max_length} characters")
-        return value
+        return _clean_text(field, value, max_length)
 
     schema = {"type": "string", "minLength": 1, "maxLength": max_length}
     return Field(name, description, schema, clean, required=True, title=title)
@@ -260,20 +255,22 @@ def optional_text(name: str, description: str, max_length: int, *, title: str = 
     """A short text the form may leave empty (None), surrounding blanks removed."""
 
     def clean(field: str, value: Any) -> str | None:
-        if value is None:
-            return None
-        if not isinstance(value, str):
-            raise FormError(f"{field}: {value!r} is not text")
-        value = value.strip()
-        if len(value) > max_length:
-            raise FormError(f"{field}: longer than {max_length} characters")
-        return value or None
+        return None if value is None else _clean_text(field, value, max_length) or None
 
     schema = {"type": ["null", "string"], "maxLength": max_length}
     return Field(name, description, schema, clean, title=title)
 
 
 # -- checks -----------------------------------------------------------------------------------------
+
+
+def _clean_text(field: str, value: Any, max_length: int) -> str:
+    if not isinstance(value, str):
+        raise FormError(f"{field}: {value!r} is not text")
+    value = value.strip()
+    if len(value) > max_length:
+        raise FormError(f"{field}: longer than {max_length} characters")
+    return value
 
 
 def _clean_id(field: str, value: Any, minimum: int = 1) -> int:

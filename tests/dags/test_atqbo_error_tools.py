@@ -297,7 +297,9 @@ def test_bey07_an_invoice_failing_in_a_routed_qbo_company_is_logged_and_listed_w
     t.sb.mail.clear()
     run = t.run(RETRY, {"qbo_company": "qbo_aus"}, expect="failed")
     assert task_states(run)["list_errors"] == "failed"
-    assert "FormError: qbo_company: 'qbo_aus' is not one of qbo_default, qbo_au; give one" in capfd.readouterr().out
+    assert (
+        "UnknownCompany: qbo_company: 'qbo_aus' is not one of qbo_default, qbo_au; pick one" in capfd.readouterr().out
+    )
     assert t.reports(ERROR_LOG_SUBJECT) == []
 
 

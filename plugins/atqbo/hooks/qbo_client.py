@@ -43,15 +43,10 @@ class CallTally:
 
     def __init__(self) -> None:
         self._calls = 0
-        self._lock = threading.Lock()
-
-    def add(self) -> None:
-        with self._lock:
-            self._calls += 1
 
     @property
     def calls(self) -> int:
-        with self._lock:
+        with _tallies_lock:
             return self._calls
 
 
@@ -76,7 +71,7 @@ def counting_calls() -> Iterator[CallTally]:
 def _count_call() -> None:
     with _tallies_lock:
         for tally in _tallies:
-            tally.add()
+            tally._calls += 1
 
 
 @dataclass(frozen=True)

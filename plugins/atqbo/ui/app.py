@@ -38,7 +38,14 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from atqbo.ledger import Ledger
 from atqbo.records import ENTITIES
 from atqbo.settings import Settings
-from atqbo.tools.errors.entries import ALL, known_companies, select_entries, since_datetime
+from atqbo.tools.errors.entries import (
+    ALL,
+    UnknownCompany,
+    chosen_company,
+    known_companies,
+    select_entries,
+    since_datetime,
+)
 from atqbo.tools.errors.retry import NEXT_RUN, needs_marker_cleared
 from atqbo.ui.paths import PAGE_PATH
 from atqbo.ui.retry import RETRY_DAG_ID, retry_error
@@ -115,19 +122,18 @@ def parse_filters(
     return Filters(entity, since_at, include_resolved, None if company == ALL else company)
 
 
-def query_errors(ledger: Ledger, filters: Filters, companies: list[str]) -> list[dict[str, Any]]:
+def query_errors(ledger: Ledger, filters: Filters, settings: Settings) -> list[dict[str, Any]]:
     """Open entries: the retry DAG's own query; with resolved ones: the ledger's full list. A
-    company filter must name one of ``companies``."""
-    if filters.qbo_company is not None and filters.qbo_company not in companies:  # chosen_company's rule
-        raise BadFilter(
-            f"qbo_company: {filters.qbo_company!r} is not one of {', '.join(companies)}",
-            f"pick one of them, or {ALL!r} (or none) for every company",
-        )
+    company filter must name a company the install or the log knows (the retry DAG's rule)."""
+    try:
+        company = chosen_company(filters.qbo_company, ledger, settings)
+    except UnknownCompany as exc:
+        raise BadFilter(exc.problem, exc.fix) from None
     if filters.include_resolved:
         return ledger.list_errors(
-            entity=filters.entity, since=filters.since, include_resolved=True, qbo_company=filters.qbo_company
+            entity=filters.entity, since=filters.since, include_resolved=True, qbo_company=company
         )
-    return select_entries(ledger, entity=filters.entity, since=filters.since, qbo_company=filters.qbo_company)
+    return select_entries(ledger, entity=filters.entity, since=filters.since, qbo_company=company)
 
 
 def company_filter_shown(companies: list[str]) -> bool:
@@ -200,7 +206,7 @@ def api_errors(
     filters = parse_filters(entity, since, include_resolved, qbo_company)
     settings = read_settings()
     with state_db(settings) as db:
-        entries = db.run(lambda ledger: query_errors(ledger, filters, known_companies(ledger, settings)))
+        entries = db.run(lambda ledger: query_errors(ledger, filters, settings))
     return {"errors": [entry_json(e, settings) for e in entries], "total": len(entries), "filters": filters.to_json()}
 
 
@@ -265,7 +271,7 @@ def page_content(filters: Filters, settings: Settings, user: Any) -> dict[str, A
     companies to filter by when there are several."""
     with state_db(settings) as db:
         companies = db.run(lambda ledger: known_companies(ledger, settings))
-        entries = db.run(lambda ledger: query_errors(ledger, filters, companies))
+        entries = db.run(lambda ledger: query_errors(ledger, filters, settings))
         runs = db.run(lambda ledger: ledger.list_runs(limit=RUNS_SCANNED))
     return {
         "companies": companies if company_filter_shown(companies) else [],

@@ -69,8 +69,8 @@ def test_bey07_select_entries_by_qbo_company_and_only_a_company_known_to_the_ins
     settings = Settings.from_dict({"qbo_routes": [{"qbo_conn_id": "qbo_au", "company_ids": [1]}]})
     known = known_companies(ledger, settings)
     assert known == ["qbo_default", "qbo_au", "qbo_gone"]  # the install's, in its order, then the log's
-    assert chosen_company("qbo_gone", known) == "qbo_gone"
-    assert chosen_company(None, known) is None and chosen_company("all", known) is None
-    with pytest.raises(FormError, match=r"qbo_company: 'qbo_aus' is not one of qbo_default, qbo_au, qbo_gone"):
-        chosen_company("qbo_aus", known)
+    assert chosen_company("qbo_gone", ledger, settings) == "qbo_gone"
+    assert chosen_company(None, ledger, settings) is None and chosen_company("all", ledger, settings) is None
+    with pytest.raises(FormError, match=r"qbo_company: 'qbo_aus' is not one of qbo_default, qbo_au, qbo_gone; pick"):
+        chosen_company("qbo_aus", ledger, settings)
     assert describe_filters("invoice", None, "qbo_au") == "entity invoice, QBO company qbo_au"

@@ -263,12 +263,14 @@ def test_bey07_bey08_the_data_checks_count_the_qbo_calls_of_every_company(
 ):
     """With qbo_routes the syncs make a hook of their own for each routed company: the data part's
     call count includes those companies' calls, as the sandbox saw them (every realm)."""
-    from sandbox.seeds.multi_company import AU_REALM_ID
-    from tests.dags.companies_support import au_customer, route_settings
+    from sandbox.seeds import load_seed
+    from sandbox.seeds.multi_company import AU_CUSTOMER_NAME, AU_REALM_ID
+    from tests.dags.companies_support import route_settings
 
     sb = sandbox_connections
-    tenant("multi-company")  # seeded, to find the AU customer the route names
-    route = {"qbo_conn_id": "qbo_au", "company_ids": [au_customer(sb)], "settings": route_settings("qbo_au")}
+    companies = load_seed("multi-company")["autotask"]["Companies"]
+    au_customer = next(c["id"] for c in companies if c["companyName"] == AU_CUSTOMER_NAME)
+    route = {"qbo_conn_id": "qbo_au", "company_ids": [au_customer], "settings": route_settings("qbo_au")}
     run = tenant("multi-company", qbo_routes=[route])
     checks = read_only_check(sb, run)
     assert "would be created in QBO" in checks["Invoices in the window"].finding

@@ -52,16 +52,24 @@ def known_companies(ledger: Ledger, settings: Settings) -> list[str]:
     return list(settings.qbo_conn_ids) + [c for c in named if c not in settings.qbo_conn_ids]
 
 
-def chosen_company(company: str | None, known: list[str]) -> str | None:
-    """The company filter: None for every company ("all" or empty), else one of ``known``; another
-    is refused naming those (a typo must not list nothing and look like a clean log)."""
+class UnknownCompany(forms.FormError):
+    """A company filter naming a company neither the install nor the error log knows (BEY-07): a
+    typo must not list nothing and look like a clean log."""
+
+    def __init__(self, company: str, known: list[str]):
+        self.problem = f"qbo_company: {company!r} is not one of {', '.join(known)}"
+        self.fix = f"pick one of them, or {ALL!r} (or nothing) for every company"
+        super().__init__(f"{self.problem}; {self.fix}")
+
+
+def chosen_company(company: str | None, ledger: Ledger, settings: Settings) -> str | None:
+    """The company filter: None for every company ("all" or empty), else one of ``known_companies``
+    (read only then); another is ``UnknownCompany``."""
     if company in (None, "", ALL):
         return None
+    known = known_companies(ledger, settings)
     if company not in known:
-        raise forms.FormError(
-            f"qbo_company: {company!r} is not one of {', '.join(known)}; "
-            f"give one of them, or {ALL!r} (or nothing) for every company"
-        )
+        raise UnknownCompany(company, known)
     return company
 
 
